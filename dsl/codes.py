@@ -1,0 +1,155 @@
+"""The registry of diagnostic codes: one entry per code, its wording next to it.
+
+Ranges: E0xx loading (files, YAML, environment), E1xx names and fields, E2xx expression syntax
+(E200-E219) and types (E220-E259), E3xx graph shape and semantics, E4xx structure (the JSON Schema),
+Wxxx warnings. Codes are stable: never reuse a retired one. `docs/diagnostics.md` is generated from
+this table (`python -m flowc.dsl.codes`), with each code's example taken from
+`tests/diagnostics/<code>*.flow.yaml`; tests check that every code has such an example and that the
+doc is current.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flowc.dsl.diagnostics import Diagnostic, Severity
+from flowc.dsl.span import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    code: str
+    severity: Severity
+    template: str  # str.format template of the message: lower-case start, no final period
+    why: str  # one or two sentences for the docs: why this is a problem and how to fix it
+
+
+def _e(code: str, template: str, why: str) -> Code:
+    return Code(code, Severity.ERROR, template, why)
+
+
+def _w(code: str, template: str, why: str) -> Code:
+    return Code(code, Severity.WARNING, template, why)
+
+
+_ALL = (
+    # --- E0xx: reading the file ---
+    _e("E001", "cannot read '{path}': {reason}", "The spec file does not exist or cannot be opened."),
+    _e("E002", "invalid YAML: {problem}", "The file is not well-formed YAML 1.2."),
+    _e("E003", "file is not valid UTF-8 (byte {offset})", "Specs are UTF-8 text; re-save the file as UTF-8."),
+    _e("E004", "file contains a {what} character", "NUL and other control characters are not allowed in specs."),
+    _e("E005", "file is {size} bytes; the limit is {limit}", "Specs are small; a huge file is refused before parsing."),
+    _e("E006", "too many aliases: {problem}",
+       "YAML anchors and aliases are limited so that a small file cannot expand into a huge document."),
+    _e("E007", "nesting deeper than {limit} levels", "Deeply nested YAML is refused to keep validation bounded."),
+    _e("E008", "scalar of {size} characters; the limit is {limit}", "A single value this long is refused."),
+    _e("E009", "more than {limit} YAML nodes", "A document this large is refused to keep validation bounded."),
+    _e("E010", "environment variable '{name}' is not set and has no default",
+       "Set the variable, or give a default with `${{NAME:-default}}`."),
+    _e("E011", "malformed variable reference: {problem}",
+       "Variable references are `${{NAME}}` or `${{NAME:-default}}`; write `$${{` for a literal `${{`."),
+    _e("E012", "duplicate key '{key}' (first defined on line {first_line})",
+       "A mapping may define each key once; YAML would silently keep only one of them."),
+    _e("E013", "{problem}", "A spec file holds exactly one YAML document whose top level is a mapping."),
+    # --- E1xx: names and fields ---
+    _e("E101", "unknown input '{name}'{suggestion}",
+       "`from:` and `union:` name a source, an earlier step, or a side output such as `step.errors`."),
+    _e("E102", "duplicate name '{name}' (also used on line {other_line})",
+       "Sources, steps and sinks share one namespace; every name must be unique."),
+    _e("E103", "unknown side output '{name}'; side outputs are '.errors' and '.late'",
+       "A step has the side outputs `<step>.errors` and `<step>.late`; a source has `<source>.errors`."),
+    _e("E104", "unknown field '{name}' in {where}{suggestion}",
+       "The field is not in the schema of the step's input. Check the spelling or the upstream steps."),
+    _e("E105", "unknown function '{name}'{suggestion}", "The function is not in flowc's function library."),
+    _e("E106", "{problem}",
+       "Aggregate functions (`count`, `sum`, ...) are only allowed at the top of an `aggregate` compute entry."),
+    # --- E2xx: expressions ---
+    _e("E201", "unexpected end of expression; {expected}",
+       "The expression stops before it is complete, for example after an operator."),
+    _e("E202", "unexpected {token} in expression; {expected}", "The expression has a token where it cannot be."),
+    _e("E203", "unterminated string", "A string literal is missing its closing quote."),
+    _e("E204", "unknown escape sequence '{escape}' in string",
+       "Strings support the escapes \\n \\t \\\\ \\\" and \\'."),
+    _e("E205", "unclosed '{bracket}'", "An opening bracket has no matching closing bracket."),
+    _e("E206", "comparison operators cannot be chained; use 'and'",
+       "`a < b < c` is ambiguous; write `a < b and b < c`."),
+    _e("E207", "expression is too deeply nested (more than {limit} levels)",
+       "Deeply nested expressions are refused so that checking them stays bounded."),
+    _e("E208", "expression is too long ({size} characters; the limit is {limit})",
+       "Very long expressions are refused so that checking them stays bounded."),
+    _e("E209", "number '{text}' is out of range", "Integers are 64-bit; floats must be finite."),
+    _e("E210", "unexpected character '{char}' in expression", "The character cannot start any token."),
+    _e("E211", "empty expression", "An expression is required here."),
+    _e("E220", "operator '{op}' cannot apply to {left} and {right}",
+       "The operand types do not fit the operator, for example comparing a string with a number."),
+    _e("E221", "'{name}' takes {expected} argument{plural}, got {got}", "A function was called with the wrong number of arguments."),
+    _e("E222", "argument {index} of '{name}' must be {expected}, got {got}",
+       "A function argument has a type the function does not accept."),
+    _e("E223", "invalid regular expression: {problem}",
+       "Regexes use the syntax common to RE2 and Rust's regex: no look-around, no back-references."),
+    _e("E224", "{where} must be a bool expression, got {got}", "Filters, `validate` rules and conditions need a bool."),
+    _e("E225", "invalid argument to '{name}': {problem}", "An argument that must be a constant has an invalid value."),
+    _e("E226", "{problem}", "The branches of an `if` or `case`, or the elements of a list, must share a type."),
+    # --- E3xx: graph shape and semantics ---
+    _e("E301", "cycle in the pipeline graph: {cycle}", "Steps and sinks must form a directed acyclic graph."),
+    _e("E302", "cannot tell which input '{name}' reads; add 'from:'",
+       "With several sources, the first step (or a sink after no steps) must say `from:`."),
+    _e("E303", "'{name}' aggregates without a window over the unbounded source '{source}'",
+       "A global aggregate over an unbounded input never ends; add a `window:`."),
+    _e("E304", "{problem}; add settings.dead_letter",
+       "When records can be dead-lettered and nothing reads the side output, a `dead_letter` sink is required."),
+    _e("E305", "'{name}' uses a window but its input has no event time",
+       "Windows need event time: declare `event_time` on the source or `window.time`."),
+    _e("E306", "{problem}", "Every input of a `union` must have compatible field types."),
+    _e("E307", "{problem}",
+       "A `sql` step is a row-wise query over `input`; aggregates, ordering, joins and table functions would "
+       "change meaning with the batch size or reach outside the pipeline."),
+    _e("E308", "{problem}", "The window parameters are inconsistent."),
+    _e("E309", "format of '{path}' cannot be told from its extension; set 'format'",
+       "The file format defaults from the extension (.csv, .jsonl, .json, .parquet, .txt, optionally .gz)."),
+    _e("E310", "{problem}", "Each step's keys must fit its operator."),
+    # --- E4xx: structure (the JSON Schema) ---
+    _e("E401", "unknown key '{key}' in {where}{suggestion}", "The key is not part of the language here."),
+    _e("E402", "missing required key '{key}' in {where}", "This key is required."),
+    _e("E403", "{where} must be {expected}, got {got}", "The value has the wrong type."),
+    _e("E404", "invalid value {value} for {where}; {expected}", "The value is not one of those allowed."),
+    _e("E405", "invalid duration '{text}'; write e.g. 250ms, 30s, 5m, 1h, 1d", "Durations are an integer and a unit."),
+    _e("E406", "invalid size '{text}'; write e.g. 512KB, 100MB, 1GB", "Sizes are an integer and a unit."),
+    _e("E407", "a step needs exactly one operator, got {got}",
+       "A step is a mapping with one operator key plus optional `name`, `from`, `on_error`."),
+    _e("E408", "unsupported version {value}; this flowc reads version 1", "Only `version: 1` exists."),
+    _e("E409", "unknown type '{text}' in schema; types are int, float, bool, string, datetime, date, "
+               "duration, list<T> and nested mappings", "Schema types name one of the language's types."),
+    _e("E410", "invalid name '{name}'; names match {pattern}", "Names must be lower-case identifiers."),
+    # --- warnings ---
+    _w("W301", "'{name}' is not read by any sink",
+       "A step whose output no sink reads does nothing; remove it or read it. `--strict` makes this an error."),
+    _w("W302", "stateful step '{name}' reads a Kafka source: state is kept per process and a partition "
+               "moved by a rebalance starts with empty state",
+       "With several processes in one consumer group, keyed state is only right while partitions stay put."),
+    _w("W303", "{problem}", "Fields of a source without a declared schema cannot be checked before running."),
+)
+
+CODES: dict[str, Code] = {c.code: c for c in _ALL}
+assert len(CODES) == len(_ALL), "duplicate diagnostic code"
+
+
+def diagnostic(
+    code: str,
+    span: Span | None,
+    *,
+    help: str | None = None,
+    notes: tuple[str, ...] = (),
+    **args: object,
+) -> Diagnostic:
+    """Build the diagnostic `code` at `span`, its message filled from the code's template."""
+    entry = CODES[code]
+    return Diagnostic(code, entry.severity, entry.template.format(**args), span, help, notes)
+
+
+def did_you_mean(name: str, candidates: object) -> str:
+    """`"; did you mean 'x'?"` for the closest candidate, or `""` when nothing is close."""
+    import difflib
+
+    matches = difflib.get_close_matches(name, [str(c) for c in candidates], n=1, cutoff=0.6)
+    return f"; did you mean '{matches[0]}'?" if matches else ""

@@ -1,0 +1,1 @@
+"""flowc: declarative .flow.yaml pipelines on Polars."""

@@ -1,0 +1,4 @@
+"""The flowc command."""
+
+def main() -> None:
+    pass

@@ -1,0 +1,1 @@
+"""flowc.runtime"""
