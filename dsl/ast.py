@@ -7,8 +7,8 @@ nodes freely. Children are tuples, never lists, so every node is hashable.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
-from typing import Iterator, Union
 
 from flowc.dsl.span import TextRange
 
@@ -160,10 +160,10 @@ class Call(Node):
     args: tuple[Expr, ...]
 
 
-Expr = Union[
-    NullLit, BoolLit, IntLit, FloatLit, StringLit, DurationLit, ListLit,
-    Field, GetField, Index, Unary, Binary, In, Between, IsNull, If, Case, Call,
-]
+Expr = (
+    NullLit | BoolLit | IntLit | FloatLit | StringLit | DurationLit | ListLit
+    | Field | GetField | Index | Unary | Binary | In | Between | IsNull | If | Case | Call
+)
 LITERALS = (NullLit, BoolLit, IntLit, FloatLit, StringLit, DurationLit)
 
 

@@ -7,8 +7,9 @@ document root), never inside it. `flowc.dsl.loader.load_document` builds a `Docu
 from __future__ import annotations
 
 import bisect
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from flowc.dsl.span import Span, TextRange
 
