@@ -1,0 +1,140 @@
+"""`flowc validate` end to end: files and folders in, diagnostics and exit codes out (SPEC §10)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from flowc.cli import cli
+
+CLEAN = """\
+version: 1
+pipeline: orders
+sources:
+  orders:
+    type: file
+    path: data/orders.csv
+    schema: {order_id: int, status: string, amount: float, country: string}
+steps:
+  - filter: status == "paid" and amount > 10
+  - map:
+      country: upper(country)
+sinks:
+  out:
+    type: file
+    path: out/orders.jsonl
+"""
+
+UNKNOWN_FIELD = CLEAN.replace("amount > 10", "amout > 10")
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def run(*args: str, cwd: Path | None = None):
+    return CliRunner().invoke(cli, ["validate", *args], catch_exceptions=False)
+
+
+def test_clean_spec_exits_0_and_says_so(tmp_path: Path) -> None:
+    spec = write(tmp_path, "orders.flow.yaml", CLEAN)
+    result = run(str(spec))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "1 file checked: no problems\n"
+
+
+def test_unknown_field_points_inside_the_expression_with_a_caret(tmp_path: Path) -> None:
+    spec = write(tmp_path, "orders.flow.yaml", UNKNOWN_FIELD)
+    result = run(str(spec))
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == (f"{spec}:9:34: error[E104]: unknown field 'amout' in filter; did you mean 'amount'?")
+    assert lines[1:4] == [
+        "  |",
+        '9 |   - filter: status == "paid" and amout > 10',
+        "  |                                  ^^^^^",
+    ]
+    assert lines[-1] == "1 file checked: 1 error"
+
+
+def test_json_format_is_an_array_with_positions(tmp_path: Path) -> None:
+    spec = write(tmp_path, "orders.flow.yaml", UNKNOWN_FIELD)
+    result = run("--format", "json", str(spec))
+    assert result.exit_code == 1
+    [item] = json.loads(result.stdout)
+    assert list(item) == ["file", "line", "col", "end_line", "end_col", "severity", "code", "message", "help",
+                          "notes"]
+    assert (item["file"], item["line"], item["col"], item["end_line"], item["end_col"]) == (str(spec), 9, 34, 9, 39)
+    assert (item["severity"], item["code"]) == ("error", "E104")
+
+
+def test_github_format_annotates_the_span(tmp_path: Path) -> None:
+    spec = write(tmp_path, "orders.flow.yaml", UNKNOWN_FIELD)
+    result = run("--format", "github", str(spec))
+    assert result.exit_code == 1
+    file_prop = str(spec).replace(":", "%3A").replace(",", "%2C")
+    assert result.stdout == (
+        f"::error file={file_prop},line=9,col=34,endLine=9,endColumn=39,title=E104::"
+        "unknown field 'amout' in filter; did you mean 'amount'?\n"
+    )
+
+
+DANGLING = CLEAN.replace("  - map:\n", "  - name: unused\n    from: orders\n    filter: amount > 1\n  - from: filter_1\n    map:\n")
+
+
+def test_warnings_pass_unless_strict(tmp_path: Path) -> None:
+    spec = write(tmp_path, "orders.flow.yaml", DANGLING)
+    relaxed = run(str(spec))
+    assert relaxed.exit_code == 0, relaxed.stdout
+    assert "warning[W301]: 'unused' is not read by any sink" in relaxed.stdout
+    strict = run("--strict", str(spec))
+    assert strict.exit_code == 1
+    assert "error[W301]: 'unused' is not read by any sink" in strict.stdout
+
+
+def test_folder_is_searched_for_flow_yaml_files_and_every_file_reported(tmp_path: Path) -> None:
+    write(tmp_path, "a/good.flow.yaml", CLEAN)
+    bad = write(tmp_path, "a/b/bad.flow.yaml", UNKNOWN_FIELD)
+    also_bad = write(tmp_path, "c.flow.yaml", CLEAN.replace("version: 1", "version: 2"))
+    write(tmp_path, "a/ignored.yaml", "not: [a spec")
+    result = run(str(tmp_path))
+    assert result.exit_code == 1
+    assert f"{bad}:9:34: error[E104]" in result.stdout
+    assert f"{also_bad}:1:10: error[E408]" in result.stdout
+    assert result.stdout.splitlines()[-1] == "3 files checked: 2 errors"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["--format", "xml", "x.flow.yaml"], ["--no-such-flag", "x.flow.yaml"], ["does/not/exist.flow.yaml"]],
+    ids=["no-path", "bad-format", "bad-flag", "missing-path"],
+)
+def test_usage_errors_exit_2(args: list[str], tmp_path: Path) -> None:
+    write(tmp_path, "x.flow.yaml", CLEAN)
+    result = CliRunner().invoke(cli, ["validate", *args])
+    assert result.exit_code == 2
+
+
+def test_empty_folder_is_a_usage_error(tmp_path: Path) -> None:
+    result = run(str(tmp_path))
+    assert result.exit_code == 2
+    assert "no *.flow.yaml files" in result.output
+
+
+def test_installed_command_runs_end_to_end(tmp_path: Path) -> None:
+    spec = write(tmp_path, "orders.flow.yaml", UNKNOWN_FIELD)
+    flowc = shutil.which("flowc")
+    assert flowc, "the flowc console script is installed"
+    result = subprocess.run([flowc, "validate", "orders.flow.yaml"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 1
+    assert result.stdout.startswith("orders.flow.yaml:9:34: error[E104]: unknown field 'amout'")
