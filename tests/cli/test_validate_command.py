@@ -131,7 +131,7 @@ def test_empty_folder_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_installed_command_runs_end_to_end(tmp_path: Path) -> None:
-    spec = write(tmp_path, "orders.flow.yaml", UNKNOWN_FIELD)
+    write(tmp_path, "orders.flow.yaml", UNKNOWN_FIELD)
     flowc = shutil.which("flowc")
     assert flowc, "the flowc console script is installed"
     result = subprocess.run([flowc, "validate", "orders.flow.yaml"], cwd=tmp_path, capture_output=True, text=True,
