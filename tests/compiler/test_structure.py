@@ -1,0 +1,261 @@
+"""The structural check (E4xx): the JSON Schema accepts the whole language and words every mistake.
+
+Bad specs live in `tests/diagnostics/E4*.flow.yaml`, their expected diagnostics inline
+(`key: value  # E401:5 unknown key ...`); the test compares the set of (line, col, code, message).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from flowc.compiler.structure import check_structure, infer_format
+from flowc.compiler.structure_text import quoted_list
+from flowc.dsl import codes
+from flowc.dsl.source import Document
+from flowc.dsl.span import Span
+from flowc.schemas import load_schema, schema_text
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "tests" / "diagnostics").glob("E4*.flow.yaml"))
+EVERY_KEY = Path(__file__).parent / "fixtures" / "every_key.flow.yaml"
+EXPECTATION = re.compile(r"# (E\d{3}):(\d+) (.*?)(?=\s+# E\d{3}:|$)")
+
+
+def document(text: str, file: str = "spec.flow.yaml", written: dict | None = None) -> Document:
+    """A `Document` with key and value spans, composed from YAML text (a stand-in for the loader).
+
+    Plain scalars read as the YAML 1.2 core schema reads them: only true/false are booleans.
+    """
+    value_spans: dict = {}
+    key_spans: dict = {}
+
+    def span(node: yaml.Node) -> Span:
+        start, end = node.start_mark, node.end_mark
+        return Span(file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+    def build(node: yaml.Node, path: tuple) -> Any:
+        value_spans[path] = span(node)
+        if isinstance(node, yaml.MappingNode):
+            for key, _ in node.value:
+                key_spans[(*path, key.value)] = span(key)
+            return {key.value: build(value, (*path, key.value)) for key, value in node.value}
+        if isinstance(node, yaml.SequenceNode):
+            return [build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if node.style is not None or node.value.lower() not in {"true", "false", "null", "~", ""}:
+            if node.style is None and re.fullmatch(r"[-+]?[0-9]+", node.value):
+                return int(node.value)
+            if node.style is None and re.fullmatch(r"[-+]?([0-9]*\.[0-9]+|[0-9]+\.?)([eE][-+]?[0-9]+)?", node.value):
+                return float(node.value)
+            return node.value
+        return {"true": True, "false": False}.get(node.value.lower())
+
+    return Document(file, text, build(yaml.compose(text), ()), value_spans, key_spans, written=written or {})
+
+
+def expectations(text: str) -> set[tuple[int, int, str, str]]:
+    found = set()
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        for code, col, message in EXPECTATION.findall(line):
+            found.add((line_no, int(col), code, message))
+    return found
+
+
+def found(doc: Document) -> set[tuple[int, int, str, str]]:
+    return {(d.span.line, d.span.col, d.code, d.message) for d in check_structure(doc)}
+
+
+# --- the schema itself ---
+
+
+def test_schema_is_a_valid_draft_2020_12_schema() -> None:
+    schema = load_schema()
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_load_schema_gives_a_fresh_copy_of_the_shipped_file() -> None:
+    first = load_schema()
+    first["properties"].clear()
+    assert load_schema()["properties"], "a caller's edit leaked into the next load"
+    assert schema_text().lstrip().startswith("{")
+
+
+def _subschemas(schema: Any, path: str = "#") -> list[tuple[str, dict]]:
+    """Every schema inside `schema` (itself included), with its JSON pointer."""
+    if not isinstance(schema, dict):
+        return []
+    found = [(path, schema)]
+    for key in ("$defs", "properties"):
+        for name, sub in schema.get(key, {}).items():
+            found += _subschemas(sub, f"{path}/{key}/{name}")
+    for key in ("items", "additionalProperties", "propertyNames"):
+        found += _subschemas(schema.get(key), f"{path}/{key}")
+    for i, sub in enumerate(schema.get("oneOf", [])):
+        found += _subschemas(sub, f"{path}/oneOf/{i}")
+    return found
+
+
+def test_every_definition_and_property_is_described_for_editors() -> None:
+    schema = load_schema()
+    undescribed = [name for name, d in schema["$defs"].items() if "description" not in d]
+    assert undescribed == []
+    for path, sub in _subschemas(schema):
+        for key, prop in sub.get("properties", {}).items():
+            described = "description" in prop or key == "type" or "$ref" in prop
+            assert described, f"{path}/properties/{key} has no description"
+
+
+def test_every_keyword_the_schema_uses_has_wording() -> None:
+    annotations = {"$schema", "$ref", "$defs", "title", "description", "markdownDescription", "examples",
+                   "properties", "items", "propertyNames"}
+    used = {key for _, sub in _subschemas(load_schema()) for key in sub} - annotations
+    from flowc.compiler import structure
+
+    worded = {name.removeprefix("on_") for name in dir(structure._Checker) if name.startswith("on_")}
+    assert used <= worded, used - worded
+
+
+def test_every_one_of_is_dispatched_on_type_or_is_a_choice_of_keys() -> None:
+    schema = load_schema()
+    for path, sub in _subschemas(schema):
+        for branch in sub.get("oneOf", []):
+            if set(branch) == {"required"}:
+                continue
+            target = schema["$defs"][branch["$ref"].removeprefix("#/$defs/")]
+            assert isinstance(target["properties"]["type"]["const"], str), path
+            assert target["properties"]["type"]["const"] in sub["properties"]["type"]["enum"], path
+
+
+# --- valid specs ---
+
+
+def test_a_spec_using_every_key_passes_without_a_word() -> None:
+    doc = document(EVERY_KEY.read_text())
+    assert check_structure(doc) == []
+
+
+def test_the_every_key_spec_does_use_every_key_of_the_schema() -> None:
+    keys_in_schema = {key for _, sub in _subschemas(load_schema()) for key in sub.get("properties", {})}
+    keys_in_spec: set[str] = set()
+
+    def collect(value: Any) -> None:
+        if isinstance(value, dict):
+            keys_in_spec.update(value)
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    collect(document(EVERY_KEY.read_text()).data)
+    assert keys_in_schema - keys_in_spec == set()
+
+
+def test_spec_example_of_the_language_passes() -> None:
+    spec = ROOT / "tests" / "compiler" / "fixtures" / "spec_section_1.flow.yaml"
+    assert check_structure(document(spec.read_text())) == []
+
+
+# --- bad specs, one file per code and variant ---
+
+
+def test_every_structure_code_has_an_example() -> None:
+    shown = {code for path in EXAMPLES for (_, _, code, _) in expectations(path.read_text())}
+    assert shown == {code for code in codes.CODES if code.startswith("E4")}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name.removesuffix(".flow.yaml") for p in EXAMPLES])
+def test_bad_spec_gives_exactly_the_expected_diagnostics(path: Path) -> None:
+    text = path.read_text()
+    expected = expectations(text)
+    assert expected, f"{path.name} states no expectation"
+    assert path.name.startswith(tuple(code for (_, _, code, _) in expected))
+    assert found(document(text, path.name)) == expected
+
+
+def test_every_diagnostic_has_its_file_and_a_clean_message() -> None:
+    for path in EXAMPLES:
+        for d in check_structure(document(path.read_text(), path.name)):
+            assert d.span is not None and d.span.file == path.name
+            assert not d.message[0].isupper() and not d.message.endswith(".")
+            assert "is not valid under" not in d.message and "is a required property" not in d.message
+
+
+# --- one mistake, one diagnostic; secrets stay hidden ---
+
+
+def test_misspelled_required_key_is_reported_once_as_unknown() -> None:
+    text = "version: 1\npipeline: p\nsources:\n  s: {type: inline, recrods: []}\nsinks:\n  o: {type: console}\n"
+    assert found(document(text)) == {
+        (4, 21, "E401", "unknown key 'recrods' in source 's'; did you mean 'records'?"),
+    }
+
+
+def test_unrelated_unknown_key_does_not_hide_a_missing_one() -> None:
+    text = "version: 1\npipeline: p\nsources:\n  s: {type: inline, colour: red}\nsinks:\n  o: {type: console}\n"
+    assert found(document(text)) == {
+        (4, 21, "E401", "unknown key 'colour' in source 's'"),
+        (4, 3, "E402", "missing required key 'records' in source 's'"),
+    }
+
+
+def test_a_misspelled_type_key_is_one_unknown_key_not_a_missing_type() -> None:
+    text = "version: 1\npipeline: p\nsources:\n  s: {tpye: file, path: a.csv}\nsinks:\n  o: {type: console}\n"
+    assert found(document(text)) == {(4, 7, "E401", "unknown key 'tpye' in source 's'; did you mean 'type'?")}
+
+
+def test_substituted_values_are_shown_as_written() -> None:
+    text = "version: 1\npipeline: p\nsettings: {batch_size: 0, on_error: hunter2}\nsources:\n" \
+           "  s: {type: inline, records: []}\nsinks:\n  o: {type: console}\n"
+    written = {("settings", "batch_size"): "${BATCH}", ("settings", "on_error"): "${POLICY}"}
+    messages = {d.message for d in check_structure(document(text, written=written))}
+    assert messages == {
+        "invalid value '${BATCH}' for 'batch_size' in settings; expected at least 1",
+        "invalid value '${POLICY}' for 'on_error' in settings; expected one of 'fail', 'skip', 'dead_letter'",
+    }
+
+
+def test_a_top_level_that_is_not_a_mapping_is_one_type_error() -> None:
+    assert found(document("- a\n- b\n")) == {(1, 1, "E403", "the spec must be a mapping, got a list")}
+
+
+def test_diagnostics_come_in_file_order() -> None:
+    path = ROOT / "tests" / "diagnostics" / "E403_wrong_types.flow.yaml"
+    lines = [d.span.line for d in check_structure(document(path.read_text()))]
+    assert lines == sorted(lines) and len(lines) == 4
+
+
+# --- helpers other phases use ---
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("data/orders/*.csv", "csv"),
+        ("out/x.jsonl", "jsonl"),
+        ("in.json", "json"),
+        ("a/b.parquet", "parquet"),
+        ("logs/app.txt", "text"),
+        ("logs/app.txt.gz", "text"),
+        ("events.jsonl.gz", "jsonl"),
+        ("DATA.CSV", "csv"),
+        ("in/*.log", None),
+        ("in/*", None),
+        ("archive.gz", None),
+        ("data.csv.zip", None),
+    ],
+)
+def test_infer_format_reads_the_extension(path: str, expected: str | None) -> None:
+    assert infer_format(path) == expected
+
+
+def test_quoted_list_joins_with_the_last_word() -> None:
+    assert quoted_list(["a", "b", "c"], last="and") == "'a', 'b' and 'c'"
+    assert quoted_list(["a", "b"]) == "'a', 'b'"
+    assert quoted_list(["a"], last="or") == "'a'"
