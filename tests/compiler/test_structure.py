@@ -1,7 +1,8 @@
 """The structural check (E4xx): the JSON Schema accepts the whole language and words every mistake.
 
 Bad specs live in `tests/diagnostics/E4*.flow.yaml`, their expected diagnostics inline
-(`key: value  # E401:5 unknown key ...`); the test compares the set of (line, col, code, message).
+(`key: value  # E401:5 unknown key ...`, read by `tests/diagnostic_examples.py`); here they go through
+the structural check alone (`tests/test_diagnostic_examples.py` runs them through `flowc validate`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from diagnostic_examples import example_files, expectations
 from jsonschema import Draft202012Validator
 
 from flowc.compiler.structure import check_structure, infer_format
@@ -22,9 +24,8 @@ from flowc.dsl.span import Span
 from flowc.schemas import load_schema, schema_text
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((ROOT / "tests" / "diagnostics").glob("E4*.flow.yaml"))
+EXAMPLES = [path for path in example_files() if path.name.startswith("E4")]
 EVERY_KEY = Path(__file__).parent / "fixtures" / "every_key.flow.yaml"
-EXPECTATION = re.compile(r"# (E\d{3}):(\d+) (.*?)(?=\s+# E\d{3}:|$)")
 
 
 def document(text: str, file: str = "spec.flow.yaml", written: dict | None = None) -> Document:
@@ -56,14 +57,6 @@ def document(text: str, file: str = "spec.flow.yaml", written: dict | None = Non
         return {"true": True, "false": False}.get(node.value.lower())
 
     return Document(file, text, build(yaml.compose(text), ()), value_spans, key_spans, written=written or {})
-
-
-def expectations(text: str) -> set[tuple[int, int, str, str]]:
-    found = set()
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        for code, col, message in EXPECTATION.findall(line):
-            found.add((line_no, int(col), code, message))
-    return found
 
 
 def found(doc: Document) -> set[tuple[int, int, str, str]]:
@@ -166,17 +159,13 @@ def test_spec_example_of_the_language_passes() -> None:
 
 
 def test_every_structure_code_has_an_example() -> None:
-    shown = {code for path in EXAMPLES for (_, _, code, _) in expectations(path.read_text())}
+    shown = {code for path in EXAMPLES for (_, _, code, _) in expectations(path)}
     assert shown == {code for code in codes.CODES if code.startswith("E4")}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name.removesuffix(".flow.yaml") for p in EXAMPLES])
 def test_bad_spec_gives_exactly_the_expected_diagnostics(path: Path) -> None:
-    text = path.read_text()
-    expected = expectations(text)
-    assert expected, f"{path.name} states no expectation"
-    assert path.name.startswith(tuple(code for (_, _, code, _) in expected))
-    assert found(document(text, path.name)) == expected
+    assert found(document(path.read_text(), path.name)) == expectations(path)
 
 
 def test_every_diagnostic_has_its_file_and_a_clean_message() -> None:
