@@ -2,10 +2,10 @@
 
 Ranges: E0xx loading (files, YAML, environment), E1xx names and fields, E2xx expression syntax
 (E200-E219) and types (E220-E259), E3xx graph shape and semantics, E4xx structure (the JSON Schema),
-Wxxx warnings. Codes are stable: never reuse a retired one. `docs/diagnostics.md` is generated from
-this table (`python -m flowc.dsl.codes`), with each code's example taken from
-`tests/diagnostics/<code>*.flow.yaml`; tests check that every code has such an example and that the
-doc is current.
+Wxxx warnings, Nxxx notes (never failing `--strict`). Codes are stable: never reuse a retired one.
+`docs/diagnostics.md` is generated from this table (`python -m flowc.dsl.codes`), with each code's
+example taken from `tests/diagnostics/<code>*.flow.yaml`; tests check that every code has such an
+example and that the doc is current.
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ def _w(code: str, template: str, why: str) -> Code:
     return Code(code, Severity.WARNING, template, why)
 
 
+def _n(code: str, template: str, why: str) -> Code:
+    return Code(code, Severity.NOTE, template, why)
+
+
 _ALL = (
     # --- E0xx: reading the file ---
     _e("E001", "cannot read '{path}': {reason}", "The spec file does not exist or cannot be opened."),
@@ -52,8 +56,9 @@ _ALL = (
        "A mapping may define each key once; YAML would silently keep only one of them."),
     _e("E013", "{problem}", "A spec file holds exactly one YAML document whose top level is a mapping."),
     # --- E1xx: names and fields ---
-    _e("E101", "unknown input '{name}'{suggestion}",
-       "`from:` and `union:` name a source, an earlier step, or a side output such as `step.errors`."),
+    _e("E101", "unknown {what} '{name}'{suggestion}",
+       "`from:` and `union:` name a source, an earlier step, or a side output such as `step.errors`; a test's "
+       "`inputs` name sources and its `expect` names sinks or side outputs."),
     _e("E102", "duplicate name '{name}' (also used on line {other_line})",
        "Sources, steps and sinks share one namespace; every name must be unique."),
     _e("E103", "unknown side output '{name}'; side outputs are '.errors' and '.late'",
@@ -108,6 +113,12 @@ _ALL = (
     _e("E309", "format of '{path}' cannot be told from its extension; set 'format'",
        "The file format defaults from the extension (.csv, .jsonl, .json, .parquet, .txt, optionally .gz)."),
     _e("E310", "{problem}", "Each step's keys must fit its operator."),
+    _e("E311", "'{name}' has no '.late' output: only a windowed aggregate has late records",
+       "Late records exist only where a window decides lateness; read `<step>.errors` for record errors."),
+    _e("E312", "{where} '{name}' is {got}; event time must be a datetime",
+       "Windows and watermarks are computed on a datetime field; convert it with `parse_timestamp` first."),
+    _e("E313", "'{name}' is {got}; explode needs a list field",
+       "`explode` makes one record per element of a list field."),
     # --- E4xx: structure (the JSON Schema) ---
     _e("E401", "unknown key '{key}' in {where}{suggestion}",
        "The key is not part of the language here; a misspelled key would otherwise be silently ignored."),
@@ -136,7 +147,12 @@ _ALL = (
     _w("W302", "stateful step '{name}' reads a Kafka source: state is kept per process and a partition "
                "moved by a rebalance starts with empty state",
        "With several processes in one consumer group, keyed state is only right while partitions stay put."),
-    _w("W303", "{problem}", "Fields of a source without a declared schema cannot be checked before running."),
+    _n("N301", "fields of source '{name}' are not checked: it declares no schema; declare one or run with "
+               "--with-data",
+       "Without a schema, field names and types are only known once data is read; `flowc validate "
+       "--with-data` samples local files, and a declared `schema:` makes every check possible."),
+    _n("N302", "fields of source '{name}' are not checked: {reason}",
+       "`--with-data` could not sample the source's data, so its fields stay unknown."),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}

@@ -1,0 +1,112 @@
+"""Fields and expressions (SPEC §3-§5): schemas propagated through the graph, and every expression and
+field list checked against the schema that reaches it.
+
+Schemas flow in topological order from the sources (`source_schemas`) through each step
+(`step_schemas`). Where a schema is unknown, fields go unchecked: one N301 note per source says so.
+Side outputs carry their step's input records with the `_error` / `_source` envelope (SPEC §6).
+"""
+
+from __future__ import annotations
+
+from flowc.compiler.checks.data_sample import TEXT_SCHEMA, sample_schema
+from flowc.compiler.checks.scope import Scope
+from flowc.compiler.checks.source_schemas import ANY, GENERATE_SCHEMA, declared_schema, records_schema
+from flowc.compiler.checks.step_schemas import output_schema
+from flowc.compiler.graph import Graph
+from flowc.compiler.plan_schema import enveloped
+from flowc.compiler.spec import Sink, Source, Step
+from flowc.dsl import codes
+from flowc.dsl import types as t
+from flowc.dsl.diagnostics import Diagnostic
+from flowc.dsl.types import Struct, common_supertype
+
+EVENT_TIME_TYPES = (t.DATETIME, t.DATE, t.STRING, t.NULL)  # text is parsed as ISO-8601 by the source
+
+
+def ensure_fields(graph: Graph, *, with_data: bool = False) -> list[Diagnostic]:
+    return list(propagate_schemas(graph, with_data=with_data)[1])
+
+
+def propagate_schemas(graph: Graph, *, with_data: bool = False) -> tuple[dict[str, Struct | None], list[Diagnostic]]:
+    """The schema of every input name (sources, steps, side outputs; None when unknown) and the
+    diagnostics of every expression and field list."""
+    found: list[Diagnostic] = []
+    schemas: dict[str, Struct | None] = {}
+    for source in graph.spec.sources:
+        if graph.nodes.get(source.name) is source:
+            schemas[source.name] = source_schema(graph, source, with_data, found)
+            schemas[f"{source.name}.errors"] = None  # raw text that did not parse
+    for step in graph.topological_steps():
+        if graph.nodes.get(step.name) is not step:
+            continue  # a duplicate name (E102): readers see the first definition
+        inputs = [schemas.get(name) for name in step.input_names]
+        if step.operator == "union":
+            schemas[step.name] = union_schema(step, inputs, found)
+        else:
+            schemas[step.name] = output_schema(step, Scope(inputs[0] if inputs else None, found))
+        side = enveloped(inputs[0]) if len(inputs) == 1 and inputs[0] is not None else None
+        schemas[f"{step.name}.errors"] = schemas[f"{step.name}.late"] = side
+    for sink in graph.spec.sinks:
+        check_sink(sink, schemas.get(sink.input_name or ""), found)
+    return schemas, found
+
+
+def source_schema(graph: Graph, source: Source, with_data: bool, found: list[Diagnostic]) -> Struct | None:
+    schema = declared_schema(source)
+    if source.type == "generate":
+        scope = Scope(GENERATE_SCHEMA, found)
+        generated = Struct(tuple((name, scope.value(e, f"generate field '{name}'") or ANY)
+                                 for name, e in source.fields))
+        schema = schema or generated
+    elif schema is None and source.type == "inline":
+        schema = records_schema(source.records)
+    elif schema is None and source.type == "file" and source.format == "text":
+        schema = TEXT_SCHEMA
+    elif schema is None and with_data:
+        schema, reason = sample_schema(source, graph.spec.file, graph.spec.settings.infer_rows)
+        if schema is None:
+            found.append(codes.diagnostic("N302", source.span, name=source.name, reason=reason))
+    elif schema is None:
+        found.append(codes.diagnostic("N301", source.span, name=source.name))
+    if schema is not None and source.event_time is not None:
+        check_event_time_field(Scope(schema, found), source)
+    return schema
+
+
+def check_event_time_field(scope: Scope, source: Source) -> None:
+    assert source.event_time is not None
+    name = source.event_time.field
+    found = scope.field(name, "event_time")
+    if found is not None and found not in EVENT_TIME_TYPES:
+        scope.report("E312", name.span, where="event_time field", name=name.name, got=found)
+
+
+def union_schema(step: Step, inputs: list[Struct | None], found: list[Diagnostic]) -> Struct | None:
+    """Fields aligned by name in order of first appearance, each of its inputs' common supertype;
+    E306 for a field whose types have none."""
+    if not inputs or any(schema is None for schema in inputs):
+        return None
+    merged: dict[str, tuple[t.Type, str]] = {}
+    for name, schema in zip(step.input_names, inputs, strict=True):
+        assert schema is not None
+        for field, type_ in schema.fields:
+            if field not in merged:
+                merged[field] = (type_, name)
+                continue
+            common = common_supertype(merged[field][0], type_)
+            if common is None:
+                first_type, first_input = merged[field]
+                found.append(codes.diagnostic("E306", step.key_spans.get("union", step.span), problem=(
+                    f"union '{step.name}' cannot align field '{field}': it is {first_type} in "
+                    f"'{first_input}' and {type_} in '{name}'")))
+                common = ANY
+            merged[field] = (common, merged[field][1])
+    return Struct(tuple((field, type_) for field, (type_, _) in merged.items()))
+
+
+def check_sink(sink: Sink, schema: Struct | None, found: list[Diagnostic]) -> None:
+    scope = Scope(schema, found)
+    if sink.key is not None:
+        scope.value(sink.key, f"the key of sink '{sink.name}'")
+    for name, expression in sink.headers:
+        scope.value(expression, f"header '{name}' of sink '{sink.name}'")

@@ -1,0 +1,93 @@
+"""What a step's expressions and field lists are checked against: its input schema, when known.
+
+`Scope` turns the type checker's problems (`flowc.compiler.typecheck`) into diagnostics at the exact
+place inside the expression scalar. Where the schema is unknown (a source without one), only what
+needs no schema is checked: unknown functions (E105) and aggregates outside `compute` (E106).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flowc.compiler.spec import Expression, Name
+from flowc.compiler.typecheck import AGGREGATES, SPECIAL_FORMS, Problem, check_expression, check_predicate
+from flowc.dsl import codes
+from flowc.dsl.ast import Call, walk
+from flowc.dsl.diagnostics import Diagnostic
+from flowc.dsl.functions import FUNCTIONS
+from flowc.dsl.span import Span
+from flowc.dsl.types import Struct, Type
+
+_HELP_LIMIT = 20  # fields listed in a "fields available here" help
+
+
+@dataclass
+class Scope:
+    schema: Struct | None
+    found: list[Diagnostic] = field(default_factory=list)
+
+    def report(self, code: str, span: Span | None, help: str | None = None, **args: object) -> None:
+        self.found.append(codes.diagnostic(code, span, help=help, **args))
+
+    def value(self, expression: Expression, where: str) -> Type | None:
+        """The type of `expression`; None when unknown (no schema, or a problem reported)."""
+        if expression.expr is None:
+            return None
+        if self.schema is None:
+            self._check_without_schema(expression)
+            return None
+        typed = check_expression(expression.expr, self.schema, where=where)
+        self._report_problems(expression, typed.problems)
+        return typed.type
+
+    def predicate(self, expression: Expression, where: str) -> None:
+        if expression.expr is None:
+            return
+        if self.schema is None:
+            self._check_without_schema(expression)
+            return
+        typed = check_predicate(expression.expr, self.schema, where=where)
+        self._report_problems(expression, typed.problems)
+
+    def field(self, name: Name, where: str) -> Type | None:
+        """The type of the top-level field `name`; E104 when the schema is known and lacks it."""
+        if self.schema is None:
+            return None
+        found = self.schema.field(name.name)
+        if found is None:
+            names = [n for n, _ in self.schema.fields]
+            self.report("E104", name.span, help=self.available(), name=name.name, where=where,
+                        suggestion=codes.did_you_mean(name.name, names))
+        return found
+
+    def fields(self, names: tuple[Name, ...], where: str) -> None:
+        for name in names:
+            self.field(name, where)
+
+    def available(self) -> str | None:
+        if self.schema is None:
+            return None
+        names = [n for n, _ in self.schema.fields]
+        shown = ", ".join(names[:_HELP_LIMIT]) + (", ..." if len(names) > _HELP_LIMIT else "")
+        return f"fields available here: {shown}" if names else "no fields are available here"
+
+    def _report_problems(self, expression: Expression, problems: tuple[Problem, ...]) -> None:
+        for problem in problems:
+            help = self.available() if problem.code == "E104" and self._top_level_miss(problem) else None
+            self.found.append(codes.diagnostic(problem.code, expression.locate(problem.pos), help=help,
+                                               **problem.args))
+
+    def _top_level_miss(self, problem: Problem) -> bool:
+        return self.schema is not None and self.schema.field(str(problem.args.get("name"))) is None
+
+    def _check_without_schema(self, expression: Expression) -> None:
+        assert expression.expr is not None
+        for node in walk(expression.expr):
+            if not isinstance(node, Call):
+                continue
+            if node.name in AGGREGATES:
+                self.report("E106", expression.locate(node.pos),
+                            problem=f"aggregate '{node.name}' is only allowed in an aggregate's 'compute'")
+            elif node.name not in FUNCTIONS and node.name not in SPECIAL_FORMS:
+                self.report("E105", expression.locate(node.pos), name=node.name,
+                            suggestion=codes.did_you_mean(node.name, sorted({*FUNCTIONS, *SPECIAL_FORMS})))

@@ -1,0 +1,74 @@
+"""The schema each source delivers, as far as validation can know it without reading data (SPEC §3).
+
+A declared `schema:` is used as written (a Kafka source adds its `_key ... _timestamp` fields);
+`inline` records are typed from the records in the spec; `generate` fields from their expressions
+over `_n`. Anything else is unknown (None) unless `with_data` samples local files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from flowc.compiler.spec import Source
+from flowc.dsl import types as t
+from flowc.dsl.types import ListOf, Struct, Type, common_supertype
+
+KAFKA_FIELDS: tuple[tuple[str, Type], ...] = (
+    ("_key", t.STRING), ("_topic", t.STRING), ("_partition", t.INT), ("_offset", t.INT),
+    ("_timestamp", t.DATETIME),
+)
+GENERATE_SCHEMA = Struct((("_n", t.INT),))
+ANY = t.NULL  # the checker lets NULL fit every type: used where a field exists but its type is unknown
+
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def declared_schema(source: Source) -> Struct | None:
+    """The declared schema, with Kafka's metadata fields added after it."""
+    if source.schema is None:
+        return None
+    if source.type != "kafka":
+        return source.schema
+    declared = {name for name, _ in source.schema.fields}
+    return Struct(source.schema.fields + tuple(f for f in KAFKA_FIELDS if f[0] not in declared))
+
+
+def records_schema(records: tuple[Mapping[str, Any], ...]) -> Struct:
+    """The schema of records written in the spec: fields in order of first appearance, each typed with
+    the common supertype of its values (ISO-8601 text is a datetime or date, as in text formats);
+    values that share no type leave the field's type open."""
+    types: dict[str, Type] = {}
+    for record in records:
+        for name, value in record.items():
+            found = value_type(value)
+            types[name] = found if name not in types else (common_supertype(types[name], found) or ANY)
+    return Struct(tuple(types.items()))
+
+
+def value_type(value: Any) -> Type:
+    if value is None:
+        return t.NULL
+    if isinstance(value, bool):
+        return t.BOOL
+    if isinstance(value, int):
+        return t.INT
+    if isinstance(value, float):
+        return t.FLOAT
+    if isinstance(value, datetime):
+        return t.DATETIME
+    if isinstance(value, date):
+        return t.DATE
+    if isinstance(value, str):
+        return t.DATETIME if _ISO_DATETIME.match(value) else t.DATE if _ISO_DATE.match(value) else t.STRING
+    if isinstance(value, Mapping):
+        return records_schema((value,))
+    if isinstance(value, list | tuple):
+        item: Type = t.NULL
+        for element in value:
+            item = common_supertype(item, value_type(element)) or ANY
+        return ListOf(item)
+    return ANY

@@ -1,0 +1,39 @@
+"""The `tests:` section (SPEC §8): inputs name sources; expectations name sinks or side outputs."""
+
+from __future__ import annotations
+
+from flowc.compiler.checks.names import has_late_output
+from flowc.compiler.graph import Graph
+from flowc.compiler.spec import Source
+from flowc.dsl import codes
+from flowc.dsl.diagnostics import Diagnostic
+
+
+def ensure_test_names(graph: Graph) -> list[Diagnostic]:
+    """E101 for a test input that is no source, or an expectation that is no sink or side output."""
+    spec = graph.spec
+    sources = [s.name for s in spec.sources]
+    outputs = [s.name for s in spec.sinks] + expectable_side_outputs(graph)
+    found = []
+    for test in spec.tests:
+        for data in test.inputs:
+            if data.name not in sources:
+                found.append(codes.diagnostic("E101", data.span, what="source", name=data.name,
+                                              suggestion=codes.did_you_mean(data.name, sources)))
+        for data in test.expect:
+            if data.name not in outputs:
+                found.append(codes.diagnostic("E101", data.span, what="sink or side output", name=data.name,
+                                              suggestion=codes.did_you_mean(data.name, outputs)))
+    return found
+
+
+def expectable_side_outputs(graph: Graph) -> list[str]:
+    """`<step>.errors`, `<step>.late` of windowed aggregates, and `<source>.errors`."""
+    names = []
+    for node in graph.nodes.values():
+        names.append(f"{node.name}.errors")
+        if not isinstance(node, Source) and has_late_output(node):
+            names.append(f"{node.name}.late")
+    return names
+
+

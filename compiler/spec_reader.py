@@ -1,0 +1,127 @@
+"""Reading a loaded `Document` by path: values with their spans, and expression scalars parsed.
+
+`At` is a cursor on one value of the document; normalisation walks the document through it so that
+every object it builds gets the span of the text it came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from flowc.compiler.spec import Expression, Name
+from flowc.dsl import codes
+from flowc.dsl.diagnostics import Diagnostic
+from flowc.dsl.source import Document, Path
+from flowc.dsl.span import Span
+from flowc.dsl.types import Struct, Type, parse_type
+
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class At:
+    doc: Document
+    path: Path
+
+    @property
+    def value(self) -> Any:
+        value: Any = self.doc.data
+        for key in self.path:
+            try:
+                value = value[key]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return value
+
+    @property
+    def span(self) -> Span | None:
+        return self.doc.span(self.path)
+
+    @property
+    def key_span(self) -> Span | None:
+        return self.doc.key_span(self.path)
+
+    def __truediv__(self, key: str | int) -> At:
+        return At(self.doc, (*self.path, key))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.value
+        return value.get(key, default) if isinstance(value, dict) else default
+
+    def has(self, key: str) -> bool:
+        value = self.value
+        return isinstance(value, dict) and key in value
+
+    def items(self) -> Iterator[tuple[str, At]]:
+        """The entries of a mapping value (nothing for any other value)."""
+        value = self.value
+        if isinstance(value, dict):
+            for key in value:
+                yield str(key), self / key
+
+    def elements(self) -> Iterator[At]:
+        """The elements of a list value; a lone scalar counts as a one-element list."""
+        value = self.value
+        if isinstance(value, list):
+            for i in range(len(value)):
+                yield self / i
+        elif value is not None:
+            yield self
+
+    def name(self) -> Name:
+        return Name(str(self.value), self.span)
+
+    def names(self) -> tuple[Name, ...]:
+        return tuple(e.name() for e in self.elements() if e.value is not None)
+
+    def value_spans(self) -> dict[str, Span]:
+        """The span of each entry's value of a mapping, by key."""
+        return {key: span for key, at in self.items() if (span := at.span) is not None}
+
+    def key_name(self) -> Name:
+        return Name(str(self.path[-1]), self.key_span)
+
+
+def read_expression(at: At, problems: list[Diagnostic]) -> Expression:
+    """The expression written at `at`, parsed; a syntax error is appended to `problems` at the spot
+    inside the scalar where it was found, and leaves `expr` None."""
+    from flowc.dsl.parser import ExpressionSyntaxError, expression_from_scalar, parse_expression
+
+    value = at.value
+    scalar = at.doc.scalar_maps.get(at.path) if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return Expression(_constant_text(value), expression_from_scalar(value), at.span, None)
+    try:
+        expr = parse_expression(value)
+    except ExpressionSyntaxError as err:
+        span = scalar.span(err.pos) if scalar is not None else at.span
+        problems.append(codes.diagnostic(err.code, span, **err.args))
+        expr = None
+    return Expression(value, expr, at.span, scalar)
+
+
+def _constant_text(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def struct_from_yaml(at: At) -> Struct | None:
+    """A `schema:` mapping as a `Struct`: type names through `parse_type`, nested mappings as structs.
+
+    Fields whose type does not parse are left out (the JSON Schema reports them as E409)."""
+    if not isinstance(at.value, dict):
+        return None
+    fields: list[tuple[str, Type]] = []
+    for name, value in at.items():
+        if isinstance(value.value, dict):
+            nested = struct_from_yaml(value)
+            if nested is not None:
+                fields.append((name, nested))
+        elif isinstance(value.value, str) and (parsed := parse_type(value.value)) is not None:
+            fields.append((name, parsed))
+    return Struct(tuple(fields))

@@ -1,0 +1,72 @@
+"""Durations, sizes and rates as written in a spec (SPEC §1): `250ms`, `100MB`, `10/s`.
+
+Every parser returns None for text it does not accept, never raises: the JSON Schema (E405/E406)
+reports the malformed text, and later phases only see values that parsed.
+"""
+
+from __future__ import annotations
+
+import re
+
+_DURATION = re.compile(r"^(\d+)(us|ms|s|m|h|d)$")
+_MICROS = {"us": 1, "ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000}
+
+_SIZE = re.compile(r"^(\d+)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+_BYTES = {
+    "B": 1,
+    "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
+    "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4,
+}
+
+_RATE = re.compile(r"^(\d+(?:\.\d+)?)\s*/\s*(s|m|h)$")
+_PER_SECOND = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> int | None:
+    """Microseconds in a duration: an integer and one unit of us, ms, s, m, h, d.
+
+    >>> parse_duration("250ms"), parse_duration("1d"), parse_duration("1.5s")
+    (250000, 86400000000, None)
+    """
+    match = _DURATION.match(text.strip()) if isinstance(text, str) else None
+    return int(match.group(1)) * _MICROS[match.group(2)] if match else None
+
+
+def parse_size(text: str | int) -> int | None:
+    """Bytes in a size: an integer and a unit, or a plain non-negative integer of bytes.
+
+    Units follow IEC 80000-13, as disks and network tools count: `KB`, `MB`, `GB`, `TB` are powers of
+    1000, and `KiB`, `MiB`, `GiB`, `TiB` powers of 1024; `B` is a byte. Units are case-sensitive
+    (`mb` would read as millibits to some people).
+
+    >>> parse_size("512KB"), parse_size("1KiB"), parse_size("1GB"), parse_size(4096)
+    (512000, 1024, 1000000000, 4096)
+    """
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text if text >= 0 else None
+    match = _SIZE.match(text.strip()) if isinstance(text, str) else None
+    return int(match.group(1)) * _BYTES[match.group(2)] if match else None
+
+
+def parse_rate(text: str) -> float | None:
+    """Events per second in a rate such as `10/s`, `600/m` or `0.5/s`.
+
+    >>> parse_rate("10/s"), parse_rate("120/m")
+    (10.0, 2.0)
+    """
+    match = _RATE.match(text.strip()) if isinstance(text, str) else None
+    return float(match.group(1)) / _PER_SECOND[match.group(2)] if match else None
+
+
+def format_duration(micros: int) -> str:
+    """The shortest exact spelling of a duration: `format_duration(90_000_000)` is `90s`.
+
+    >>> format_duration(300_000_000), format_duration(1500), format_duration(0)
+    ('5m', '1500us', '0s')
+    """
+    if micros == 0:
+        return "0s"
+    for unit in ("d", "h", "m", "s", "ms", "us"):
+        if micros % _MICROS[unit] == 0:
+            return f"{micros // _MICROS[unit]}{unit}"
+    raise AssertionError("unreachable: every integer is a multiple of 1us")
