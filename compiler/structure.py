@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import ValidationError
 
 from flowc.compiler.structure_text import (
     AT_LEAST,
@@ -114,12 +114,13 @@ class _Checker:
         allowed = self.allowed_keys(schema) or ()
         for key in self.unknown_keys(schema, instance):
             yield codes.diagnostic("E401", self.doc.key_span((*path, key)), key=key, where=container(self.doc, path),
-                                   suggestion=codes.did_you_mean(key, allowed))
+                                   suggestion=codes.did_you_mean(str(key), allowed))
 
     def on_required(self, error: ValidationError, path: Path) -> Iterator[Diagnostic]:
         allowed = self.allowed_keys(error.schema) or ()
-        # A misspelled key is one mistake: "unknown key 'pth'; did you mean 'path'?" says it all.
-        meant = {codes.did_you_mean(k, allowed) for k in self.unknown_keys(error.schema, error.instance)}
+        # A misspelled key is one mistake: "unknown key 'pth'; did you mean 'path'?" says it all, so a
+        # key that some unknown key's suggestion names is not reported missing as well.
+        meant = {codes.did_you_mean(str(k), allowed) for k in self.unknown_keys(error.schema, error.instance)}
         for key in error.validator_value:
             if key not in error.instance and codes.did_you_mean(key, [key]) not in meant:
                 yield self.missing(path, key)
@@ -144,7 +145,7 @@ class _Checker:
         special = self.special(error)
         value = value_at(self.doc.data, path)
         if special in _SPECIAL and not isinstance(value, dict | list):
-            yield self.special_value(special, error, path)
+            yield self.special_value(special, path)
             return
         expected = _SPECIAL[special][1] if special in _SPECIAL else json_types(error.validator_value)
         yield codes.diagnostic("E403", self.doc.span(path), where=where(self.doc, path), expected=expected,
@@ -153,11 +154,11 @@ class _Checker:
     def on_pattern(self, error: ValidationError, path: Path) -> Iterator[Diagnostic]:
         special = self.special(error)
         if special in _SPECIAL:
-            yield self.special_value(special, error, path)
+            yield self.special_value(special, path)
         else:
             yield self.invalid(path, PATTERN_HINTS.get(special or "", f"expected text matching {error.validator_value}"))
 
-    def special_value(self, special: str, error: ValidationError, path: Path) -> Diagnostic:
+    def special_value(self, special: str, path: Path) -> Diagnostic:
         code = _SPECIAL[special][0]
         span = self.doc.span(path)
         if code == "E410":
@@ -167,7 +168,7 @@ class _Checker:
 
     def on_const(self, error: ValidationError, path: Path) -> Iterator[Diagnostic]:
         if self.special(error) == "version":
-            yield self.special_value("version", error, path)
+            yield self.special_value("version", path)
         else:
             yield self.invalid(path, f"expected {quoted_list([error.validator_value])}")
 
@@ -203,28 +204,24 @@ class _Checker:
 
     def on_oneOf(self, error: ValidationError, path: Path) -> Iterator[Diagnostic]:
         branches, instance = error.validator_value, error.instance
+        if not isinstance(instance, dict):
+            return  # the enclosing schema's `type` says what it should be
         if all(set(b) == {"required"} for b in branches):
             yield from self.exclusive([b["required"][0] for b in branches], error, path)
-        elif self.discriminated(error.schema):
-            # Not a mapping, or a bad `type`: the enclosing schema's own keywords say so. Without a
-            # `type`, only keys that no branch knows are certainly wrong.
-            resolved = [self.resolve(b) for b in branches]
-            tags = [b["properties"]["type"]["const"] for b in resolved]
-            kind = instance.get("type") if isinstance(instance, dict) else None
-            if kind in tags:
-                yield from self.walk(resolved[tags.index(kind)], instance, path)
-            elif isinstance(instance, dict) and "type" not in instance:
-                yield from self.unknown(error.schema, instance, path)
-        else:
-            best = best_match(error.context)
-            yield from self.word(best, path + tuple(best.relative_path))
+            return
+        # Every other oneOf chooses by `type` (a test holds the schema to that). A bad `type` is the
+        # enclosing schema's to report; without a `type`, only keys no branch knows are certainly wrong.
+        resolved = [self.resolve(b) for b in branches]
+        tags = [b["properties"]["type"]["const"] for b in resolved]
+        if instance.get("type") in tags:
+            yield from self.walk(resolved[tags.index(instance["type"])], instance, path)
+        elif "type" not in instance:
+            yield from self.unknown(error.schema, instance, path)
 
     def discriminated(self, schema: Mapping[str, Any]) -> bool:
         """Whether `schema` chooses among `oneOf` branches by the `type` key's const."""
         branches = [self.resolve(b) for b in schema.get("oneOf", ())]
         return bool(branches) and all("const" in b.get("properties", {}).get("type", {}) for b in branches)
-
-    on_anyOf = on_oneOf
 
     def exclusive(self, keys: list[str], error: ValidationError, path: Path) -> Iterator[Diagnostic]:
         found = [k for k in keys if k in error.instance]

@@ -7,6 +7,8 @@ the structural check alone (`tests/test_diagnostic_examples.py` runs them throug
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -14,10 +16,12 @@ from typing import Any
 import pytest
 import yaml
 from diagnostic_examples import example_files, expectations
+from hypothesis import given
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from flowc.compiler.structure import check_structure, infer_format
-from flowc.compiler.structure_text import quoted_list
+from flowc.compiler.structure_text import quoted_list, value_at
 from flowc.dsl import codes
 from flowc.dsl.source import Document
 from flowc.dsl.span import Span
@@ -214,6 +218,14 @@ def test_a_top_level_that_is_not_a_mapping_is_one_type_error() -> None:
     assert found(document("- a\n- b\n")) == {(1, 1, "E403", "the spec must be a mapping, got a list")}
 
 
+def test_empty_entries_are_type_errors_not_crashes() -> None:
+    text = "version: 1\npipeline: p\nsources:\n  s:\nsteps:\n  -\nsinks:\n  o: {type: kafka, topic: t, bootstrap_servers: b}\n"
+    assert found(document(text)) == {
+        (4, 5, "E403", "source 's' must be a mapping, got null"),
+        (6, 4, "E403", "step 1 must be a mapping, got null"),
+    }
+
+
 def test_diagnostics_come_in_file_order() -> None:
     path = ROOT / "tests" / "diagnostics" / "E403_wrong_types.flow.yaml"
     lines = [d.span.line for d in check_structure(document(path.read_text()))]
@@ -248,3 +260,31 @@ def test_quoted_list_joins_with_the_last_word() -> None:
     assert quoted_list(["a", "b", "c"], last="and") == "'a', 'b' and 'c'"
     assert quoted_list(["a", "b"]) == "'a', 'b'"
     assert quoted_list(["a"], last="or") == "'a'"
+
+
+# --- any damage to a valid spec is worded, never raised ---
+
+_EVERY_KEY_DOC = document(EVERY_KEY.read_text())
+_PATHS = sorted(_EVERY_KEY_DOC.value_spans, key=repr)
+_JUNK = st.sampled_from([None, 0, -1, 3.5, True, "", "x", "1 minute", "Bad Name", [], [1], {}, {"zz": 1}])
+
+
+def _damaged(data: Any, path: tuple, how: str, junk: Any) -> Any:
+    data = copy.deepcopy(data)
+    *parents, last = path
+    holder = value_at(data, tuple(parents))
+    if how == "replace":
+        holder[last] = junk
+    elif how == "delete":
+        del holder[last]
+    elif isinstance(holder, dict):  # misspell the key
+        holder[f"{last}x"] = holder.pop(last)
+    return data
+
+
+@given(path=st.sampled_from(_PATHS[1:]), how=st.sampled_from(["replace", "delete", "rename"]), junk=_JUNK)
+def test_any_damage_to_a_valid_spec_is_worded_not_raised(path: tuple, how: str, junk: Any) -> None:
+    doc = dataclasses.replace(_EVERY_KEY_DOC, data=_damaged(_EVERY_KEY_DOC.data, path, how, junk))
+    for d in check_structure(doc):
+        assert d.code.startswith("E4") and d.span is not None
+        assert not any(raw in d.message for raw in ("is not valid under", "is a required property", "is not of type"))
