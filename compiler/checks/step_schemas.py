@@ -58,11 +58,10 @@ def set_path(struct: Struct, path: tuple[str, ...], type_: Type) -> Struct | str
     head, rest = path[0], path[1:]
     current = struct.field(head)
     if rest:
-        if current is None or current == t.NULL:
-            current = Struct(())
-        if not isinstance(current, Struct):
+        inner_struct = Struct(()) if current is None or current == t.NULL else current
+        if not isinstance(inner_struct, Struct):
             return f"cannot set '{'.'.join(path)}': '{head}' is {current}, not a struct"
-        inner = set_path(current, rest, type_)
+        inner = set_path(inner_struct, rest, type_)
         if isinstance(inner, str):
             return inner
         type_ = inner
