@@ -38,23 +38,37 @@ def _n(code: str, template: str, why: str) -> Code:
 
 _ALL = (
     # --- E0xx: reading the file ---
-    _e("E001", "cannot read '{path}': {reason}", "The spec file does not exist or cannot be opened."),
+    _e("E001", "cannot read '{path}': {reason}", "The spec file does not exist, is a folder, or cannot be opened."),
     _e("E002", "invalid YAML: {problem}", "The file is not well-formed YAML 1.2."),
-    _e("E003", "file is not valid UTF-8 (byte {offset})", "Specs are UTF-8 text; re-save the file as UTF-8."),
-    _e("E004", "file contains a {what} character", "NUL and other control characters are not allowed in specs."),
-    _e("E005", "file is {size} bytes; the limit is {limit}", "Specs are small; a huge file is refused before parsing."),
-    _e("E006", "too many aliases: {problem}",
-       "YAML anchors and aliases are limited so that a small file cannot expand into a huge document."),
+    _e("E003", "file is not valid UTF-8: byte 0x{byte:02x} at offset {offset}",
+       "Specs are UTF-8 text (a UTF-8 byte order mark is allowed); re-save the file as UTF-8."),
+    _e("E004", "file contains {what} (U+{codepoint:04X})",
+       "NUL, control characters, invisible line separators and bidirectional-text controls are refused: "
+       "they make the file read differently from how it looks."),
+    _e("E005", "file is {size} bytes; the limit is {limit}",
+       "Specs are small; a larger file is refused before it is read."),
+    _e("E006", "{problem}",
+       "YAML anchors and aliases are limited so that a small file cannot expand into a huge document, "
+       "and an alias cannot contain itself."),
     _e("E007", "nesting deeper than {limit} levels", "Deeply nested YAML is refused to keep validation bounded."),
     _e("E008", "scalar of {size} characters; the limit is {limit}", "A single value this long is refused."),
     _e("E009", "more than {limit} YAML nodes", "A document this large is refused to keep validation bounded."),
     _e("E010", "environment variable '{name}' is not set and has no default",
        "Set the variable, or give a default with `${{NAME:-default}}`."),
     _e("E011", "malformed variable reference: {problem}",
-       "Variable references are `${{NAME}}` or `${{NAME:-default}}`; write `$${{` for a literal `${{`."),
+       "Variable references are `${{NAME}}` or `${{NAME:-default}}`, NAME a letter or `_` then letters, digits "
+       "or `_`; write `$${{` for a literal `${{`."),
     _e("E012", "duplicate key '{key}' (first defined on line {first_line})",
        "A mapping may define each key once; YAML would silently keep only one of them."),
-    _e("E013", "{problem}", "A spec file holds exactly one YAML document whose top level is a mapping."),
+    _e("E013", "{problem}",
+       "A spec file holds exactly one YAML document whose top level is a mapping, and mapping keys are strings."),
+    _e("E014", "merge keys ('<<') are not supported; write the keys out, or share values with '&anchor' and '*alias'",
+       "YAML 1.2 has no merge keys; flowc refuses `<<` rather than read it as an ordinary key."),
+    _e("E015", "{problem}", "Explicit tags are limited to the YAML 1.2 core schema's, and the value must fit the tag."),
+    _e("E016", "integer of {size} digits; the limit is {limit}", "An integer this long is refused."),
+    _e("E017", "escape '{escape}' writes {what} (U+{codepoint:04X}) into the value",
+       "Control characters, line separators and bidirectional-text controls are refused in values too, so that "
+       "nothing flowc prints can be made to look different from what it is."),
     # --- E1xx: names and fields ---
     _e("E101", "unknown {what} '{name}'{suggestion}",
        "`from:` and `union:` name a source, an earlier step, or a side output such as `step.errors`; a test's "
@@ -154,12 +168,9 @@ _ALL = (
     _w("W302", "stateful step '{name}' reads a Kafka source: state is kept per process and a partition "
                "moved by a rebalance starts with empty state",
        "With several processes in one consumer group, keyed state is only right while partitions stay put."),
-    _n("N301", "fields of source '{name}' are not checked: it declares no schema; declare one or run with "
-               "--with-data",
+    _n("N301", "fields of source '{name}' are not checked: {reason}",
        "Without a schema, field names and types are only known once data is read; `flowc validate "
        "--with-data` samples local files, and a declared `schema:` makes every check possible."),
-    _n("N302", "fields of source '{name}' are not checked: {reason}",
-       "`--with-data` could not sample the source's data, so its fields stay unknown."),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}

@@ -23,16 +23,19 @@ class ScalarMap:
     `anchors` are `(value_offset, line, col)` triples, sorted by offset: the value's character at
     `value_offset` sits at `line:col`, and the characters after it, up to the next anchor, follow on
     the same line. A plain scalar needs one anchor; quoted scalars with escapes, block scalars (`|`,
-    `>`) and substituted `${...}` need more.
+    `>`) and substituted `${...}` need more. An anchor may carry a fourth item, the last column its
+    characters may reach: the text a `${NAME}` inserted stays within the reference's columns.
     """
 
     file: str
-    anchors: tuple[tuple[int, int, int], ...]
+    anchors: tuple[tuple[int, ...], ...]
 
     def position(self, offset: int) -> tuple[int, int]:
         i = bisect.bisect_right(self.anchors, (offset, float("inf"), float("inf"))) - 1
-        start, line, col = self.anchors[max(i, 0)]
-        return line, col + max(offset - start, 0)
+        anchor = self.anchors[max(i, 0)]
+        start, line, col = anchor[:3]
+        col += max(offset - start, 0)
+        return line, min(col, anchor[3]) if len(anchor) > 3 else col
 
     def span(self, text_range: TextRange) -> Span:
         line, col = self.position(text_range.start)

@@ -1,0 +1,130 @@
+"""The YAML 1.2 core schema for plain scalars and explicit tags, and PyYAML's errors in our words.
+
+Only `true`/`false` (`True`, `TRUE`, ...) are booleans, so `on`, `yes`, `NO` stay strings; no
+sexagesimal (`1:20`), binary (`0b1`) or timestamp (`2026-01-01`) values exist, and `=` is a string.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from flowc.dsl import codes
+from flowc.dsl.diagnostics import Diagnostic
+from flowc.dsl.scalar_spans import LineIndex
+
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_NULLS = {"", "~", "null", "Null", "NULL"}
+_MAYBE_NOT_STRING = {"", *"0123456789+-.~nNtTfF"}  # first characters of every non-string value
+INT = re.compile(r"[-+]?[0-9]+")
+_OCT_HEX = re.compile(r"0o[0-7]+|0x[0-9a-fA-F]+")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_INF = re.compile(r"[-+]?\.(inf|Inf|INF)")
+_NAN = re.compile(r"\.(nan|NaN|NAN)")
+MAX_INT_DIGITS = 4300  # Python's own limit for int(str); a longer integer is refused (E016)
+
+CORE = "tag:yaml.org,2002:"
+_TAG_FITS: dict[str, Callable[[Any], bool]] = {
+    CORE + "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    CORE + "float": lambda v: isinstance(v, float | int) and not isinstance(v, bool),
+    CORE + "bool": lambda v: isinstance(v, bool),
+    CORE + "null": lambda v: v is None,
+}
+
+
+def resolve_plain(text: str) -> Any:
+    """The value of a plain (unquoted, untagged) scalar under the YAML 1.2 core schema.
+
+    An integer longer than MAX_INT_DIGITS stays a string (`is_huge_int` tells the caller).
+    """
+    if text[:1] not in _MAYBE_NOT_STRING:
+        return text
+    if text in _NULLS:
+        return None
+    if text in _BOOLS:
+        return _BOOLS[text]
+    if INT.fullmatch(text):
+        return int(text) if len(text) <= MAX_INT_DIGITS else text
+    if _OCT_HEX.fullmatch(text):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    if _INF.fullmatch(text):
+        return -math.inf if text[0] == "-" else math.inf
+    if _NAN.fullmatch(text):
+        return math.nan
+    return text
+
+
+def is_huge_int(text: str) -> bool:
+    return len(text) > MAX_INT_DIGITS and INT.fullmatch(text) is not None
+
+
+def resolve_tagged(tag: str, text: str) -> tuple[Any, str | None]:
+    """The value of a scalar with an explicit tag, and the problem (E015) if the tag is refused."""
+    if tag in ("!", CORE + "str"):
+        return text, None
+    fits = _TAG_FITS.get(tag)
+    if fits is None:
+        return text, tag_problem(tag)
+    value = resolve_plain(text)
+    if not fits(value):
+        return text, f"'{shorten(text)}' is not a valid {short_tag(tag)}"
+    return (float(value) if tag == CORE + "float" else value), None
+
+
+def tag_problem(tag: str) -> str:
+    return f"unsupported tag '{short_tag(tag)}'; flowc reads plain YAML 1.2 values (tags: !!str, !!int, " \
+           "!!float, !!bool, !!null, !!map, !!seq)"
+
+
+def short_tag(tag: str) -> str:
+    return "!!" + tag[len(CORE):] if tag.startswith(CORE) else tag
+
+
+def shorten(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def kind(value: Any) -> str:
+    """`a string`, `a list`, ...: how a value's type is named in a message."""
+    if value is None:
+        return "null"
+    names = {bool: "a bool", int: "an int", float: "a float", str: "a string", list: "a list"}
+    return names.get(type(value), "a mapping")
+
+
+_JARGON = {
+    "'<block mapping start>'": "a new mapping", "'<block sequence start>'": "a new list",
+    "'<scalar>'": "a value", "'<block end>'": "the end of the block", "'<stream end>'": "the end of the file",
+    "<block end>": "the end of the block", "<stream end>": "the end of the file", "<document start>": "'---'",
+}  # fmt: skip
+
+
+def syntax_error(error: yaml.MarkedYAMLError, index: LineIndex, file: str, depth_limit: int) -> Diagnostic:
+    """E002 at the problem's position, PyYAML's wording made ours (lower-case, no period, no jargon).
+
+    libyaml's own nesting limit (reached while it reads ahead through `[[[[...`) is E007.
+    """
+    mark = error.problem_mark or error.context_mark
+    at = min(mark.index, len(index.text)) if mark else 0
+    span = index.span(file, at, min(at + 1, len(index.text)))
+    if "maximum nesting depth" in (error.problem or ""):
+        return codes.diagnostic("E007", span, limit=depth_limit)
+    problem = _our_words(error.problem or error.context or "malformed document")
+    if error.context and error.problem and error.context_mark:
+        problem += f" {error.context} started on line {index.position(error.context_mark.index)[0]}"
+    tab = index.text[at:at + 1] == "\t" or "'\\t'" in (error.problem or "")
+    return codes.diagnostic("E002", span, problem=problem,
+                            help="indent with spaces: YAML does not allow tabs for indentation" if tab else None)
+
+
+def _our_words(text: str) -> str:
+    for jargon, words in _JARGON.items():
+        text = text.replace(jargon, words)
+    text = text.strip().rstrip(".")
+    return text[:1].lower() + text[1:]
