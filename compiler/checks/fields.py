@@ -20,6 +20,7 @@ from flowc.dsl import types as t
 from flowc.dsl.diagnostics import Diagnostic
 from flowc.dsl.types import Struct, common_supertype
 
+NO_SCHEMA = "it declares no schema; declare one or run with --with-data"
 EVENT_TIME_TYPES = (t.DATETIME, t.DATE, t.STRING, t.NULL)  # text is parsed as ISO-8601 by the source
 
 
@@ -65,9 +66,9 @@ def source_schema(graph: Graph, source: Source, with_data: bool, found: list[Dia
     elif schema is None and with_data:
         schema, reason = sample_schema(source, graph.spec.file, graph.spec.settings.infer_rows)
         if schema is None:
-            found.append(codes.diagnostic("N302", source.span, name=source.name, reason=reason))
+            found.append(codes.diagnostic("N301", source.span, name=source.name, reason=reason))
     elif schema is None:
-        found.append(codes.diagnostic("N301", source.span, name=source.name))
+        found.append(codes.diagnostic("N301", source.span, name=source.name, reason=NO_SCHEMA))
     if schema is not None and source.event_time is not None:
         check_event_time_field(Scope(schema, found), source)
     return schema

@@ -268,7 +268,7 @@ def test_with_data_that_cannot_be_sampled_says_why(tmp_path: Path, name: str, co
     spec = tmp_path / "p.flow.yaml"
     text = f"version: 1\npipeline: p\nsources:\n  f: {{type: file, path: {name}}}\nsinks:\n  o: {{type: console}}\n"
     results = found(text, with_data=True, file=str(spec))
-    assert [f[2] for f in results] == ["N302"]
+    assert [f[2] for f in results] == ["N301"]
     assert results[0][3].startswith(f"fields of source 'f' are not checked: {reason}")
 
 
