@@ -11,6 +11,7 @@ import click
 
 from flowc import render
 from flowc.dsl.diagnostics import Diagnostic, Severity
+from flowc.run_command import run
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 SPEC_GLOB = "*.flow.yaml"
@@ -95,6 +96,9 @@ def schema() -> None:
     from flowc.schemas import load_schema
 
     click.echo(json.dumps(load_schema(), indent=2))
+
+
+cli.add_command(run)
 
 
 def main() -> None:

@@ -1,0 +1,232 @@
+"""Lowering plan nodes to Polars: one handler per node (ibis' `backends/polars/compiler.py` style).
+
+`lower_node(node, ctx)` turns the LazyFrames of a node's inputs into a `Staged` frame. A node that
+cannot fail gives its output directly. A node that can fail gives its output *staged*: the rows still
+carry what the error envelope needs (the node's input record) and an `ERROR` column (`"code: message"`,
+null where the row is fine); the runner splits the rows on it and applies `finish` to the good ones.
+So a record error is a value plus an error mask, never an exception that sinks the batch (SPEC §6).
+
+Every frame carries the hidden column `ROW` (the record's row number in its source, for positions in
+error envelopes and for resuming); sinks drop it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+
+from flowc.compiler import ir
+from flowc.compiler.lower_expr import lower, lower_predicate
+from flowc.compiler.lowered import InternalError, LowerContext, first_error
+from flowc.compiler.plan import Plan
+from flowc.compiler.polars_types import to_polars
+from flowc.compiler.source_types import convert
+from flowc.compiler.spec import Assignment
+from flowc.dsl.types import Struct
+
+ROW = "__flowc_row"  # Int64: the record's row number in its source (null after a `sql` step)
+ERROR = "__flowc_error"  # String: "<code>: <message>" on rows with a record error
+HIDDEN = (ROW, ERROR)
+_KEEP = "__flowc_keep"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeContext:
+    plan: Plan
+    now: datetime
+    inputs: tuple[pl.LazyFrame, ...]
+    carry_error: bool = False  # the input already has an ERROR column (rows a filter must let through)
+
+    def expr(self, node: ir.Node) -> LowerContext:
+        return LowerContext(types=self.plan.types.get(node, {}), now=self.now)
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """`frame` is the output, unless `fails`: then it has `ERROR`, the columns `record` of the record an
+    error envelope carries, and `finish` (when not None) turns its good rows into the output."""
+
+    frame: pl.LazyFrame
+    fails: bool = False
+    record: tuple[str, ...] = ()
+    finish: Callable[[pl.LazyFrame], pl.LazyFrame] | None = None
+
+    def good(self) -> pl.LazyFrame:
+        """The output when no row failed (or after the failed rows were removed)."""
+        if not self.fails:
+            return self.frame
+        rows = self.frame.drop(ERROR)
+        return self.finish(rows) if self.finish is not None else rows
+
+
+@functools.singledispatch
+def lower_node(node: ir.Node, ctx: NodeContext) -> Staged:
+    raise InternalError(f"no Polars lowering for {type(node).__name__}")
+
+
+def _fields(schema: Struct | None) -> tuple[str, ...]:
+    assert schema is not None, "the runner infers every source's schema before lowering"
+    return tuple(name for name, _ in schema.fields)
+
+
+def _staged(frame: pl.LazyFrame, error: pl.Expr | None, record: tuple[str, ...], temps: dict[str, pl.Expr],
+            finish: Callable[[pl.LazyFrame], pl.LazyFrame]) -> Staged:
+    """Compute `temps` (and the error) beside the input, so an error row still holds its input record."""
+    if error is None:
+        return Staged(finish(frame.with_columns(**temps)))
+    return Staged(frame.with_columns(**temps, **{ERROR: error}), True, record, finish)
+
+
+@lower_node.register
+def _filter(node: ir.Filter, ctx: NodeContext) -> Staged:
+    lowered = lower_predicate(node.predicate.expr, ctx.expr(node))
+    if ctx.carry_error and lowered.error is None:  # rows already in error go on to their envelope
+        return Staged(ctx.inputs[0].filter(lowered.value | pl.col(ERROR).is_not_null()))
+    record = _fields(ctx.plan.schemas[node.input])
+    return _staged(ctx.inputs[0], lowered.error, record, {_KEEP: lowered.value},
+                   lambda lf: lf.filter(pl.col(_KEEP)).drop(_KEEP))
+
+
+@lower_node.register
+def _map(node: ir.Map, ctx: NodeContext) -> Staged:
+    return _assign(node, node.assignments, ctx, keep_input=True)
+
+
+@lower_node.register
+def _select(node: ir.Select, ctx: NodeContext) -> Staged:
+    if node.fields:
+        return Staged(ctx.inputs[0].select(*node.fields, ROW))
+    return _assign(node, node.assignments, ctx, keep_input=False)
+
+
+def _assign(node: ir.Map | ir.Select, assignments: tuple[Assignment, ...], ctx: NodeContext,
+            keep_input: bool) -> Staged:
+    """Values are computed into temporaries first: every expression reads the input record (SPEC §4)."""
+    lowered = [lower(a.value.expr, ctx.expr(node)) for a in assignments]
+    temps = {f"__flowc_t{i}": v.value for i, v in enumerate(lowered)}
+    targets = [(a.target, pl.col(name)) for a, name in zip(assignments, temps, strict=True)]
+
+    def finish(lf: pl.LazyFrame) -> pl.LazyFrame:
+        if not keep_input:
+            return lf.select(*_built(targets), ROW)
+        for target, value in targets:
+            lf = lf.with_columns(_set(target, value, lf_has(lf, target[0])))
+        return lf.drop(*temps)
+
+    record = _fields(ctx.plan.schemas[node.input])
+    return _staged(ctx.inputs[0], first_error(*(v.error for v in lowered)), record, temps, finish)
+
+
+def lf_has(lf: pl.LazyFrame, name: str) -> bool:
+    return name in lf.collect_schema()
+
+
+def _set(target: tuple[str, ...], value: pl.Expr, present: bool) -> pl.Expr:
+    """The top-level column `target[0]` with the (dotted) `target` set to `value`."""
+    head, rest = target[0], target[1:]
+    if not rest:
+        return value.alias(head)
+    if not present:
+        return pl.struct(_set(rest, value, False)).alias(head)
+    return pl.col(head).struct.with_fields(_set_field(rest, value)).alias(head)
+
+
+def _set_field(path: tuple[str, ...], value: pl.Expr) -> pl.Expr:
+    if len(path) == 1:
+        return value.alias(path[0])
+    return pl.field(path[0]).struct.with_fields(_set_field(path[1:], value)).alias(path[0])
+
+
+def _built(targets: list[tuple[tuple[str, ...], pl.Expr]]) -> list[pl.Expr]:
+    """`select: {a.b: x, a.c: y, d: z}` as columns `a: {b, c}` and `d`, in first-appearance order."""
+    groups: dict[str, list[tuple[tuple[str, ...], pl.Expr]]] = {}
+    for target, value in targets:
+        groups.setdefault(target[0], []).append((target[1:], value))
+    out = []
+    for head, members in groups.items():
+        leaf = next((v for path, v in members if not path), None)
+        nested = [(p, v) for p, v in members if p]
+        out.append(leaf.alias(head) if leaf is not None and not nested else pl.struct(_built(nested)).alias(head))
+    return out
+
+
+@lower_node.register
+def _drop(node: ir.Drop, ctx: NodeContext) -> Staged:
+    return Staged(ctx.inputs[0].drop(*node.fields, strict=False))
+
+
+@lower_node.register
+def _rename(node: ir.Rename, ctx: NodeContext) -> Staged:
+    return Staged(ctx.inputs[0].rename(dict(node.pairs), strict=False))
+
+
+@lower_node.register
+def _explode(node: ir.Explode, ctx: NodeContext) -> Staged:
+    frame, columns = ctx.inputs[0], [node.field]
+    if node.index is not None:
+        frame = frame.with_columns(pl.int_ranges(pl.col(node.field).list.len(), dtype=pl.Int64).alias(node.index))
+        columns.append(node.index)
+    frame = frame.explode(columns, empty_as_null=node.keep_empty, keep_nulls=node.keep_empty)
+    return Staged(frame.rename({node.field: node.as_}) if node.as_ else frame)
+
+
+@lower_node.register
+def _validate(node: ir.Validate, ctx: NodeContext) -> Staged:
+    rules = [(r.name, lower_predicate(r.predicate.expr, ctx.expr(node))) for r in node.rules]
+    failed = pl.concat_str([pl.when(~v.value).then(pl.lit(name)) for name, v in rules], separator=", ",
+                           ignore_nulls=True)
+    verdict = pl.when(failed != "").then(pl.lit("validate: failed rules: ") + failed)
+    error = first_error(*(v.error for _, v in rules), verdict)
+    record = _fields(ctx.plan.schemas[node.input])
+    return Staged(ctx.inputs[0].with_columns(**{ERROR: error}), True, record, None)
+
+
+@lower_node.register
+def _union(node: ir.Union, ctx: NodeContext) -> Staged:
+    """Only the inputs that delivered this batch are given; fields are aligned to the union's schema."""
+    schema = ctx.plan.schemas[node]
+    assert schema is not None, "a union's inputs have known schemas"
+    frames = [f.select(*_aligned(f, schema), ROW) for f in ctx.inputs]
+    return Staged(pl.concat(frames, how="vertical") if frames else _empty(schema))
+
+
+def _aligned(frame: pl.LazyFrame, schema: Struct) -> list[pl.Expr]:
+    present = frame.collect_schema()
+    return [(pl.col(n) if n in present else pl.lit(None)).cast(to_polars(t)).alias(n) for n, t in schema.fields]
+
+
+def _empty(schema: Struct) -> pl.LazyFrame:
+    return pl.LazyFrame(schema={**{n: to_polars(t) for n, t in schema.fields}, ROW: pl.Int64})
+
+
+@lower_node.register
+def _sql(node: ir.Sql, ctx: NodeContext) -> Staged:
+    """The query sees the record without hidden columns; positions are unknown after it."""
+    out = pl.SQLContext(input=ctx.inputs[0].drop(ROW)).execute(node.query)
+    return Staged(out.with_columns(pl.lit(None, dtype=pl.Int64).alias(ROW)))
+
+
+@lower_node.register
+def _scan(node: ir.Scan, ctx: NodeContext) -> Staged:
+    """The reader's raw columns (text formats give strings) converted to the source's schema in place.
+
+    A value that does not convert is a record error naming the field; the error row keeps the typed
+    record (null where the value did not convert) and the message quotes the raw text."""
+    raw = ctx.inputs[0]
+    present = raw.collect_schema()
+    converted = [(name, convert(name, present.get(name), type_)) for name, type_ in _schema(ctx, node).fields]
+    values = [v.value.alias(name) for name, v in converted]
+    error = first_error(*(v.error for _, v in converted))
+    if error is None:
+        return Staged(raw.select(*values, ROW))
+    return Staged(raw.select(*values, ROW, error.alias(ERROR)), True, tuple(n for n, _ in converted))
+
+
+def _schema(ctx: NodeContext, node: ir.Node) -> Struct:
+    schema = ctx.plan.schemas[node]
+    assert schema is not None, "the runner infers every source's schema before lowering"
+    return schema

@@ -1,0 +1,91 @@
+"""The record schema after each operator: pure functions from input schemas to the output schema.
+
+Field order is part of a schema (sinks write fields in that order): a `map` overwrites a field in its
+place and appends new ones, `rename` renames in place, `explode` replaces the list field by its element
+(under the `as:` name when given) and appends the `index` field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from flowc.compiler.polars_types import from_polars, to_polars
+from flowc.dsl import types as t
+from flowc.dsl.types import ListOf, Struct, Type
+
+ERROR_TYPE = Struct((("step", t.STRING), ("code", t.STRING), ("message", t.STRING)))
+SOURCE_TYPE = Struct((("name", t.STRING), ("position", t.STRING)))
+
+
+def with_field(schema: Struct, target: tuple[str, ...], type_: Type) -> Struct:
+    """`schema` with the (dotted) `target` set to `type_`: in place when present, else appended; a dotted
+    target inside a missing or non-struct field makes that field a struct."""
+    head, rest = target[0], target[1:]
+    if rest:
+        inner = schema.field(head)
+        type_ = with_field(inner if isinstance(inner, Struct) else Struct(()), rest, type_)
+    if schema.field(head) is None:
+        return Struct((*schema.fields, (head, type_)))
+    return Struct(tuple((n, type_ if n == head else ft) for n, ft in schema.fields))
+
+
+def assigned(schema: Struct, targets: Mapping[tuple[str, ...], Type]) -> Struct:
+    for target, type_ in targets.items():
+        schema = with_field(schema, target, type_)
+    return schema
+
+
+def selected(schema: Struct, fields: tuple[str, ...]) -> Struct:
+    return Struct(tuple((n, schema.field(n) or t.NULL) for n in fields))
+
+
+def dropped(schema: Struct, fields: tuple[str, ...]) -> Struct:
+    return Struct(tuple((n, ft) for n, ft in schema.fields if n not in fields))
+
+
+def renamed(schema: Struct, pairs: tuple[tuple[str, str], ...]) -> Struct:
+    names = dict(pairs)
+    return Struct(tuple((names.get(n, n), ft) for n, ft in schema.fields))
+
+
+def exploded(schema: Struct, field: str, as_: str | None, index: str | None) -> Struct:
+    listed = schema.field(field)
+    item = listed.item if isinstance(listed, ListOf) else t.NULL
+    fields = tuple(((as_ or n), item) if n == field else (n, ft) for n, ft in schema.fields)
+    if index is not None:
+        fields = (*tuple(f for f in fields if f[0] != index), (index, t.INT))
+    return Struct(fields)
+
+
+def united(schemas: tuple[Struct, ...]) -> Struct | None:
+    """Fields aligned by name, in order of first appearance, each of the common supertype (None when
+    two inputs disagree beyond repair: the checks report that before a plan is built)."""
+    merged: dict[str, Type] = {}
+    for schema in schemas:
+        for name, type_ in schema.fields:
+            if name not in merged:
+                merged[name] = type_
+                continue
+            common = t.common_supertype(merged[name], type_)
+            if common is None:
+                return None
+            merged[name] = common
+    return Struct(tuple(merged.items()))
+
+
+def queried(schema: Struct, query: str) -> Struct | None:
+    """The schema a row-wise SQL query gives, found by running it on an empty frame (no data is read)."""
+    empty = pl.DataFrame(schema={n: to_polars(ft) for n, ft in schema.fields})
+    try:
+        out = pl.SQLContext(input=empty.lazy()).execute(query).collect_schema()
+        return Struct(tuple((name, from_polars(dtype)) for name, dtype in out.items()))
+    except Exception:  # Polars rejects the query: the run reports it when the step is lowered
+        return None
+
+
+def enveloped(schema: Struct) -> Struct:
+    """The schema of an `.errors` record: the record, then `_error` and `_source` (SPEC §6)."""
+    return Struct((*dropped(schema, ("_error", "_source")).fields, ("_error", ERROR_TYPE),
+                   ("_source", SOURCE_TYPE)))

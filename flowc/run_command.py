@@ -1,0 +1,199 @@
+"""`flowc run SPEC` (SPEC §10): compile, then run or resume the pipeline in micro-batches.
+
+Exit status: 0 done (or already completed, or stopped by `--limit`), 1 failed (spec or run), 2 usage,
+130 stopped by SIGINT/SIGTERM (the current batch is finished and checkpointed first).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import signal
+import sys
+from typing import Any
+
+import click
+import yaml
+
+from flowc import render
+from flowc.dsl.diagnostics import Severity
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 130
+
+
+class _Log:
+    """Progress lines on stderr: rich on a terminal, plain lines otherwise, JSON with --log-format json."""
+
+    def __init__(self, quiet: bool, log_format: str) -> None:
+        self.quiet, self.json = quiet, log_format == "json"
+        self.terminal = sys.stderr.isatty()
+
+    def event(self, message: str, **data: Any) -> None:
+        if self.quiet:
+            return
+        if self.json:
+            click.echo(json.dumps({"event": message, **data}, default=str), err=True)
+        else:
+            extra = " ".join(f"{k}={v}" for k, v in data.items())
+            click.echo(f"flowc: {message}{' ' + extra if extra else ''}", err=True)
+
+    def error(self, message: str) -> None:
+        if self.json:
+            click.echo(json.dumps({"event": "error", "message": message}), err=True)
+        else:
+            click.echo(f"error: {message}", err=True)
+
+
+def _overrides(document: Any, assignments: tuple[str, ...]) -> Any:
+    """`--set a.b=value`: the document with the value (read as a YAML scalar) at that path."""
+    data = json.loads(json.dumps(document.data))
+    for assignment in assignments:
+        path, eq, text = assignment.partition("=")
+        if not eq or not path:
+            raise click.UsageError(f"--set wants key.path=value, got '{assignment}'")
+        keys = path.split(".")
+        target = data
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+            if not isinstance(target, dict):
+                raise click.UsageError(f"--set: '{path}' does not name a mapping entry")
+        target[keys[-1]] = yaml.safe_load(text) if text else ""
+    return dataclasses.replace(document, data=data)
+
+
+@click.command()
+@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
+@click.option("--reset", is_flag=True, help="Forget the checkpoint and start over.")
+@click.option("--limit", type=click.IntRange(min=1), help="Read at most N records per source in this run.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Override a spec value, e.g. --set settings.batch_size=5000.")
+@click.option("--dry-run", is_flag=True, help="Compile and print the plan; run nothing.")
+@click.option("--quiet", is_flag=True, help="No progress and no summary.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def run(spec_path: str, reset: bool, limit: int | None, assignments: tuple[str, ...], dry_run: bool,
+        quiet: bool, log_format: str) -> None:
+    """Run the pipeline SPEC to the end of its input, resuming from its checkpoint."""
+    from flowc.compiler.normalize import normalize_spec
+    from flowc.compiler.plan import format_plan, unsupported
+    from flowc.compiler.validate import validate_document
+    from flowc.dsl.loader import load_document
+
+    log = _Log(quiet, log_format)
+    document, found = load_document(spec_path)
+    if document is not None and not any(d.severity is Severity.ERROR for d in found):
+        document = _overrides(document, assignments)
+        found = found + validate_document(document)
+    errors = [d for d in found if d.severity is Severity.ERROR]
+    if document is None or errors:
+        click.echo(render.render_text(errors, {document.file: document.text} if document else {}), err=True, nl=False)
+        sys.exit(EXIT_FAILED)
+    spec, _ = normalize_spec(document)
+    missing = unsupported(spec)
+    if missing:
+        log.error(f"not supported yet by the runner: {'; '.join(missing)}")
+        sys.exit(EXIT_FAILED)
+    if dry_run:
+        from flowc.runtime.run_setup import prepare
+
+        click.echo(format_plan(prepare(spec, document.text).plan), nl=False)
+        return
+    sys.exit(_execute(spec, document.text, log, reset=reset, limit=limit))
+
+
+def _execute(spec: Any, text: str, log: _Log, *, reset: bool, limit: int | None) -> int:
+    from flowc.runtime.events import EventLog, EventLogCorrupt
+    from flowc.runtime.executor import RunOptions, RunRefused, start
+    from flowc.runtime.lifecycle import fold
+    from flowc.runtime.lock import LockHeld, StateLock
+    from flowc.runtime.run_setup import prepare
+    from flowc.runtime.sinks.backends import SinkRestoreError
+
+    state_dir = spec.settings.state_dir
+    try:
+        with StateLock(state_dir):
+            events = EventLog.open(state_dir)
+            prepared = prepare(spec, text, None if reset else fold(events.events).schema)
+            requested, previous = install_stop_handlers()
+            options = RunOptions(limit=limit, reset=reset, should_stop=lambda: bool(requested),
+                                 on_batch=_Progress(log))
+            log.event("run started", pipeline=spec.pipeline, state_dir=state_dir)
+            try:
+                outcome = start(prepared, events, options)
+            finally:
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
+    except LockHeld as held:
+        log.error(f"another flowc process (pid {held.pid}) is running this pipeline ({state_dir})")
+        return EXIT_FAILED
+    except (RunRefused, SinkRestoreError, EventLogCorrupt, FileNotFoundError) as refused:
+        log.error(str(refused))
+        return EXIT_FAILED
+    return _report(outcome, log)
+
+
+class _Progress:
+    """At most one progress line a second (every batch is in the event log anyway)."""
+
+    def __init__(self, log: _Log) -> None:
+        self.log, self.last = log, 0.0
+
+    def __call__(self, report: Any) -> None:
+        import time
+
+        now = time.monotonic()
+        if now - self.last >= 1.0:
+            self.last = now
+            totals = report.totals
+            self.log.event("batch committed", batch=report.batch, read=totals.read,
+                           written=sum(totals.written.values()), skipped=totals.skipped,
+                           dead_lettered=totals.dead_lettered)
+
+
+def _report(outcome: Any, log: _Log) -> int:
+    from flowc.runtime.run_summary import summary_rows
+
+    if outcome.status == "already_completed":
+        log.event("the pipeline already completed; nothing to do (use --reset to run it again)")
+        return EXIT_OK
+    if outcome.status == "failed":
+        log.error(f"run failed: {outcome.reason}")
+    if not log.quiet:
+        if log.json:
+            log.event("summary", status=outcome.status, batches=outcome.batches, **dict(summary_rows(outcome.totals)))
+        else:
+            _print_summary(outcome, summary_rows(outcome.totals), log.terminal)
+    if outcome.status == "failed":
+        return EXIT_FAILED
+    if outcome.status == "stopped" and outcome.reason != "--limit reached":
+        return EXIT_STOPPED
+    return EXIT_OK
+
+
+def _print_summary(outcome: Any, rows: list[tuple[str, int]], terminal: bool) -> None:
+    title = f"run {outcome.status}" + (f" ({outcome.reason})" if outcome.reason else "") + f", {outcome.batches} batches"
+    if not terminal:
+        click.echo(f"flowc: {title}: " + ", ".join(f"{k}={v}" for k, v in rows), err=True)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("count")
+    table.add_column("records", justify="right")
+    for name, value in rows:
+        table.add_row(name, f"{value:,}")
+    Console(stderr=True).print(table)
+
+
+def install_stop_handlers() -> tuple[list[bool], dict[int, Any]]:
+    """SIGINT and SIGTERM ask the run to stop after its current batch. Returns the flag list and the
+    handlers they replace (restored when the run ends)."""
+    requested: list[bool] = []
+
+    def handler(signum: int, frame: object) -> None:
+        requested.append(True)
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for signum in previous:
+        signal.signal(signum, handler)
+    return requested, previous

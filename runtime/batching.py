@@ -1,0 +1,148 @@
+"""One micro-batch through the plan: the fused source query, then every node downstream of it.
+
+Per source, the scan and the stateless chain right after it form ONE lazy query that the runner
+consumes with `collect_batches`, so Polars still pushes projections and filters into the file scan.
+The chain stops before a node that reads several inputs (`union`), one that must see whole batches
+(`explode`: a list split across two batches would break resuming by row number), a `sql` step, a node
+that calls `now()` (its value is per batch), a node with several readers (its batch is shared), and
+right after the first node that can fail (its rows are split on the error column). Error-free filters
+may follow a failing node whose output needs no finishing: they let error rows through.
+
+Everything downstream runs per batch on the collected frame; a node with several readers is collected
+once and shared (fan-out evaluates a shared input once per batch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import polars as pl
+
+from flowc.compiler import ir
+from flowc.compiler.lower_plan import ERROR, ROW, NodeContext, Staged, lower_node
+from flowc.compiler.plan import Plan
+from flowc.dsl import ast
+from flowc.runtime.envelope import Policy, RecordFailed, split_errors
+
+_FUSABLE = (ir.Filter, ir.Map, ir.Select, ir.Drop, ir.Rename, ir.Validate)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceQuery:
+    frame: pl.LazyFrame  # raw scan + fused chain (with ERROR when `failing` is not None)
+    chain: tuple[ir.Node, ...]  # the scan and the nodes fused after it
+    end: ir.Node  # the last fused node: the batch is its output
+    failing: ir.Node | None  # the node whose errors the ERROR column holds
+    staged: Staged  # the end's staging (its `record` and `finish`)
+
+
+def main_readers(plan: Plan, node: ir.Node) -> tuple[ir.Node, ...]:
+    """Readers of `node`'s main output (its `.errors` travel beside it, in the error column)."""
+    return tuple(r for r in plan.readers(node) if not isinstance(r, ir.Errors))
+
+
+def calls_now(node: ir.Node) -> bool:
+    expressions = [getattr(node, "predicate", None), *(a.value for a in getattr(node, "assignments", ())),
+                   *(r.predicate for r in getattr(node, "rules", ()))]
+    return any(isinstance(n, ast.Call) and n.name == "now"
+               for e in expressions if e is not None and e.expr is not None for n in ast.walk(e.expr))
+
+
+def source_query(plan: Plan, scan: ir.Scan, raw: pl.LazyFrame, now: datetime) -> SourceQuery:
+    staged = lower_node(scan, NodeContext(plan, now, (raw,)))
+    chain: list[ir.Node] = [scan]
+    failing = scan if staged.fails else None
+    while staged.finish is None:
+        readers = main_readers(plan, chain[-1])
+        if len(readers) != 1 or not isinstance(readers[0], _FUSABLE) or calls_now(readers[0]):
+            break
+        nxt = readers[0]
+        if failing is not None and not isinstance(nxt, ir.Filter):
+            break
+        step = lower_node(nxt, NodeContext(plan, now, (staged.frame,), carry_error=failing is not None))
+        if failing is not None and step.fails:
+            break
+        if failing is not None:
+            staged = Staged(step.frame, True, staged.record, None)
+        else:
+            staged, failing = step, (nxt if step.fails else None)
+        chain.append(nxt)
+    return SourceQuery(staged.frame, tuple(chain), chain[-1], failing, staged)
+
+
+@dataclass
+class BatchResult:
+    outputs: dict[ir.SinkNode, list[pl.DataFrame]] = field(default_factory=dict)
+    skipped: int = 0
+    dead_lettered: int = 0
+
+
+@dataclass
+class BatchRunner:
+    """Runs one source's batches through the nodes downstream of its query's end."""
+
+    plan: Plan
+    query: SourceQuery
+    policy: Policy  # how to report and envelope errors of this source's records
+
+    def __post_init__(self) -> None:
+        reach = _downstream(self.plan, self.query.chain)
+        self.order = tuple(n for n in self.plan.nodes if n in reach and n not in self.query.chain)
+
+    def run(self, batch: pl.DataFrame, now: datetime) -> BatchResult:
+        result = BatchResult()
+        frames: dict[ir.Node, pl.DataFrame | pl.LazyFrame | None] = {}
+        errors: dict[ir.Node, pl.DataFrame] = {}
+        frames[self.query.end] = self._split(self.query.failing, self.query.staged, batch, errors, result)
+        for node in self.order:
+            frames[node] = self._evaluate(node, frames, errors, now, result)
+        return result
+
+    def _split(self, failing: ir.Node | None, staged: Staged, frame: pl.DataFrame,
+               errors: dict[ir.Node, pl.DataFrame], result: BatchResult) -> pl.DataFrame | pl.LazyFrame:
+        if failing is None:
+            return frame
+        bad = frame.filter(pl.col(ERROR).is_not_null())
+        if bad.height:
+            enveloped = split_errors(failing, bad.select(*staged.record, ROW, ERROR), self.policy)
+            if failing.on_error == ir.SKIP:
+                result.skipped += bad.height
+            else:
+                result.dead_lettered += bad.height
+                errors[failing] = enveloped
+        good = frame.filter(pl.col(ERROR).is_null()).drop(ERROR)
+        return staged.finish(good.lazy()) if staged.finish is not None else good
+
+    def _evaluate(self, node: ir.Node, frames: Mapping, errors: dict[ir.Node, pl.DataFrame], now: datetime,
+                  result: BatchResult) -> pl.DataFrame | pl.LazyFrame | None:
+        if isinstance(node, ir.Errors):
+            return errors.get(node.of)
+        given = [frames.get(i) for i in ir.inputs(node)]
+        present = [f.lazy() for f in given if f is not None]
+        if isinstance(node, ir.SinkNode):
+            result.outputs[node] = [_visible(f) for f in present]
+            return None
+        if not present:
+            return None
+        staged = lower_node(node, NodeContext(self.plan, now, tuple(present)))
+        out = self._split(node, staged, staged.frame.collect(), errors, result) if staged.fails else staged.frame
+        return out.collect() if isinstance(out, pl.LazyFrame) and len(main_readers(self.plan, node)) > 1 else out
+
+
+def _visible(frame: pl.LazyFrame) -> pl.DataFrame:
+    """What a sink writes: the record without the runner's hidden columns."""
+    out = frame.collect()
+    return out.drop([c for c in (ROW, ERROR) if c in out.columns])
+
+
+def _downstream(plan: Plan, chain: tuple[ir.Node, ...]) -> set[ir.Node]:
+    reach = set(chain)
+    for node in plan.nodes:  # topological: inputs come first
+        if any(i in reach for i in ir.inputs(node)):
+            reach.add(node)
+    return reach
+
+
+__all__ = ["BatchResult", "BatchRunner", "RecordFailed", "SourceQuery", "source_query"]

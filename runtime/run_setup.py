@@ -1,0 +1,86 @@
+"""Everything a run needs before its first batch: readers, frozen schemas, the plan, the sink writers."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from flowc.compiler import ir
+from flowc.compiler.plan import Plan, build_plan
+from flowc.compiler.spec import Spec
+from flowc.dsl.types import Struct, Type, parse_type
+from flowc.dsl.units import parse_size
+from flowc.runtime.console_sink import ConsoleSink
+from flowc.runtime.sinks.file_writer import FileSinkWriter
+from flowc.runtime.sources import Reader, open_reader
+
+
+@dataclass(frozen=True)
+class Prepared:
+    spec: Spec
+    plan: Plan
+    readers: Mapping[str, Reader]
+    schemas: Mapping[str, Struct]  # every source's frozen schema
+    base_dir: str
+    spec_hash: str
+    console: TextIO | None = field(default=None)
+
+
+def prepare(spec: Spec, spec_text: str, recorded: Mapping[str, Any] | None = None,
+            console: TextIO | None = None) -> Prepared:
+    """Readers and plan of `spec`. A source without a declared schema keeps the schema `recorded` in the
+    event log when there is one (SPEC §3: inferred once, then frozen), else it is inferred now."""
+    base_dir = os.path.dirname(os.path.abspath(spec.file))
+    readers = {s.name: open_reader(s, base_dir) for s in spec.sources}
+    schemas = {}
+    for source in spec.sources:
+        frozen = (recorded or {}).get(source.name) if source.schema is None else None
+        schemas[source.name] = struct_from_json(frozen) if frozen else readers[source.name].schema(
+            spec.settings.infer_rows)
+    plan = build_plan(spec, schemas)
+    spec_hash = "sha256:" + hashlib.sha256(spec_text.encode()).hexdigest()
+    return Prepared(spec, plan, readers, schemas, base_dir, spec_hash, console)
+
+
+def schema_json(schemas: Mapping[str, Struct]) -> dict[str, Any]:
+    return {name: _type_json(schema) for name, schema in schemas.items()}
+
+
+def _type_json(type_: Type) -> Any:
+    return {n: _type_json(t) for n, t in type_.fields} if isinstance(type_, Struct) else str(type_)
+
+
+def struct_from_json(data: Mapping[str, Any]) -> Struct:
+    fields = []
+    for name, value in data.items():
+        parsed = struct_from_json(value) if isinstance(value, Mapping) else parse_type(value)
+        if parsed is not None:
+            fields.append((name, parsed))
+    return Struct(tuple(fields))
+
+
+def sources_hash(spec: Spec) -> str:
+    """What must not change for a checkpoint to resume: the sources (their spans take no part)."""
+    return "sha256:" + hashlib.sha256(repr(spec.sources).encode()).hexdigest()
+
+
+def open_sinks(plan: Plan, base_dir: str, console: TextIO | None) -> dict[ir.SinkNode, Any]:
+    """A writer per sink: the exactly-once file writer, or the console printer."""
+    writers: dict[ir.SinkNode, Any] = {}
+    for node in plan.sinks:
+        sink = node.sink
+        if sink.type == "console":
+            limit = sink.config.get("limit")
+            writers[node] = ConsoleSink(sink.name, sink.format or "table", limit, console)
+            continue
+        rotate = sink.config.get("rotate")
+        if rotate is not None:
+            size = rotate.get("max_bytes")
+            rotate = {"max_records": rotate.get("max_records"),
+                      "max_bytes": parse_size(size) if isinstance(size, str) else size}
+        path = os.path.join(base_dir, str(sink.config.get("path", "")))
+        writers[node] = FileSinkWriter(path, sink.format or "jsonl", sink.config.get("compression"), rotate)
+    return writers

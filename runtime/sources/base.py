@@ -1,0 +1,60 @@
+"""What every source reader provides, and the schema helpers they share."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import polars as pl
+
+from flowc.compiler.lower_plan import ROW
+from flowc.compiler.polars_types import from_polars, to_polars
+from flowc.dsl import types as t
+from flowc.dsl.types import ListOf, Struct, Type
+
+
+class Reader(Protocol):
+    def schema(self, infer_rows: int) -> Struct:
+        """The declared schema, else one inferred from the first `infer_rows` records."""
+        ...
+
+    def frame(self, schema: Struct, after: int | None, limit: int | None) -> pl.LazyFrame:
+        """Raw records after row `after`, at most `limit`, with `ROW`."""
+        ...
+
+    def positions(self, rows: pl.Expr) -> pl.Expr:
+        """A record's position as shown in an error envelope, from its row number."""
+        ...
+
+    def count(self) -> int:
+        """How many records the source holds (read once, at its end, to count what filters dropped)."""
+        ...
+
+
+def inferred(schema: pl.Schema) -> Struct:
+    """A frozen schema from sampled Polars dtypes; a field that was null in every sample is a string."""
+    fields = []
+    for name, dtype in schema.items():
+        if name == ROW:
+            continue
+        try:
+            type_ = from_polars(dtype)
+        except ValueError:
+            type_ = t.STRING
+        fields.append((name, t.STRING if type_ == t.NULL else type_))
+    return Struct(tuple(fields))
+
+
+def is_scalar(type_: Type) -> bool:
+    return not isinstance(type_, ListOf | Struct)
+
+
+def raw_dtypes(schema: Struct) -> dict[str, pl.DataType]:
+    """How a text format reads `schema`: scalars as strings (converted later), nested types as declared."""
+    return {name: pl.String() if is_scalar(type_) else to_polars(type_) for name, type_ in schema.fields}
+
+
+def numbered(frame: pl.LazyFrame, after: int | None, limit: int | None) -> pl.LazyFrame:
+    """`frame` (which has `ROW`) from row `after + 1`, at most `limit` rows; slices push into scans."""
+    frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
+    start = 0 if after is None else after + 1
+    return frame.slice(start, limit) if start or limit is not None else frame

@@ -1,0 +1,115 @@
+"""File sources: csv, jsonl, json (one array per file), parquet; a glob read in name order.
+
+All matching files form one scan with one row numbering across them, so the runner's position in the
+source is a single row number. The files are listed once, when the reader is made: a bounded source's
+files must not change while its pipeline is running or stopped mid-way (documented in docs/runtime.md).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from functools import cached_property
+
+import polars as pl
+
+from flowc.compiler.lower_plan import ROW
+from flowc.compiler.spec import Source
+from flowc.dsl.types import Struct
+from flowc.runtime.sources.base import inferred, numbered, raw_dtypes
+
+_LINE_FORMATS = ("csv", "jsonl")  # positions are `file:line`; other formats give `file[index]`
+
+
+class FileReader:
+    def __init__(self, source: Source, base_dir: str) -> None:
+        self.source, self.base_dir = source, base_dir
+        pattern = str(source.config.get("path", ""))
+        self.pattern = pattern
+        self.paths = sorted(glob.glob(os.path.join(base_dir, pattern)), key=lambda p: (os.path.basename(p), p))
+        self.format = source.format or ""
+
+    # --- schema ---
+
+    def schema(self, infer_rows: int) -> Struct:
+        if self.source.schema is not None:
+            return self.source.schema
+        if not self.paths:
+            raise FileNotFoundError(f"source '{self.source.name}': no file matches '{self.pattern}'")
+        first = self.paths[0]
+        if self.format == "csv":
+            return inferred(pl.read_csv(first, n_rows=infer_rows, infer_schema_length=infer_rows,
+                                        **self._csv_options()).schema)
+        if self.format == "jsonl":
+            return inferred(pl.read_ndjson(first, n_rows=infer_rows, infer_schema_length=infer_rows).schema)
+        if self.format == "parquet":
+            return inferred(pl.scan_parquet(first).collect_schema())
+        return inferred(pl.read_json(first, infer_schema_length=infer_rows).schema)
+
+    def _csv_options(self) -> dict:
+        options = self.source.config.get("options") or {}
+        nulls = options.get("null_values")
+        return {
+            "separator": str(options.get("delimiter", ",")),
+            "has_header": options.get("header", True) is not False,
+            "quote_char": options.get("quote", '"'),
+            "null_values": list(nulls) if isinstance(nulls, tuple | list) else nulls,
+            "encoding": "utf8-lossy" if str(options.get("encoding", "utf8")).lower() not in ("utf8", "utf-8")
+            else "utf8",
+        }
+
+    # --- records ---
+
+    def frame(self, schema: Struct, after: int | None, limit: int | None) -> pl.LazyFrame:
+        if not self.paths:
+            raise FileNotFoundError(f"source '{self.source.name}': no file matches '{self.pattern}'")
+        return numbered(self._scan(schema), after, limit)
+
+    def _scan(self, schema: Struct) -> pl.LazyFrame:
+        if self.format == "csv":
+            options = self._csv_options()
+            names = None if options["has_header"] else [n for n, _ in schema.fields]
+            return pl.scan_csv(self.paths, infer_schema=False, new_columns=names, row_index_name=ROW, glob=False,
+                               **options)
+        if self.format == "jsonl":
+            return pl.scan_ndjson(self.paths, schema=raw_dtypes(schema), row_index_name=ROW)
+        if self.format == "parquet":
+            return pl.scan_parquet(self.paths, row_index_name=ROW, glob=False, missing_columns="insert",
+                                   extra_columns="ignore")
+        frames = [pl.read_json(p, infer_schema_length=None) for p in self.paths]
+        return pl.concat(frames, how="diagonal_relaxed").lazy().with_row_index(ROW)
+
+    # --- positions ---
+
+    @cached_property
+    def _starts(self) -> list[int]:
+        """The row number of each file's first record (counted only when an error needs a position)."""
+        starts, total = [], 0
+        for path in self.paths:
+            starts.append(total)
+            total += self._count(path) if len(self.paths) > 1 else 0
+        return starts
+
+    def _count(self, path: str) -> int:
+        if self.format == "csv":
+            return pl.scan_csv(path, infer_schema=False, glob=False, **self._csv_options()).select(pl.len()).collect().item()
+        if self.format == "jsonl":
+            return pl.scan_ndjson(path, infer_schema_length=1).select(pl.len()).collect().item()
+        if self.format == "parquet":
+            return pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
+        return pl.read_json(path, infer_schema_length=None).height
+
+    def count(self) -> int:
+        return sum(self._count(p) for p in self.paths)
+
+    def positions(self, rows: pl.Expr) -> pl.Expr:
+        first_line = 2 if self.format == "csv" and self._csv_options()["has_header"] else 1
+        shown = [os.path.relpath(p, self.base_dir) for p in self.paths]
+        result: pl.Expr | None = None
+        for start, name in zip(self._starts, shown, strict=True):
+            if self.format in _LINE_FORMATS:
+                text = pl.format(f"{name}:{{}}", rows - start + first_line)
+            else:
+                text = pl.format(f"{name}[{{}}]", rows - start)
+            result = text if result is None else pl.when(rows >= start).then(text).otherwise(result)
+        return result if result is not None else pl.lit(None, dtype=pl.String)
