@@ -11,7 +11,7 @@ import yaml
 
 from flowc.compiler.structure import check_structure
 from flowc.dsl import codes
-from flowc.dsl.source import Document
+from flowc.dsl.loader import load_text
 from flowc.schemas import load_schema, schema_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,8 +26,9 @@ def blocks(language: str) -> list[str]:
 def test_the_yaml_example_carries_a_modeline_and_passes_the_structural_check() -> None:
     [example] = blocks("yaml")
     assert MODELINE.match(example), "the example starts with the yaml-language-server modeline"
-    # A clean spec needs no spans: plain data is enough to show that nothing is reported.
-    assert check_structure(Document("example.flow.yaml", example, yaml.safe_load(example))) == []
+    doc, problems = load_text(example, "example.flow.yaml", env={})
+    assert doc is not None and problems == []
+    assert check_structure(doc) == []
 
 
 def test_a_modeline_is_only_a_comment_to_flowc() -> None:
