@@ -115,15 +115,15 @@ NUMBER_FUNCTIONS = (
     FunctionDef("least", "least(x, ...) -> common type", 1, None, _ordered_type, _pick(min), "skip",
                 "The smallest non-null argument (strings by code point); null only when every argument is "
                 "null. Ints and floats compare as floats; NaN counts only when nothing else is left.",
-                (("least(3, missing, 1.5)", 1.5), ("least(\"b\", \"a\")", "a")),
+                (("least(3, null, 1.5)", 1.5), ("least(\"b\", \"a\")", "a")),
                 decisions=("least/greatest ignore NaN unless every non-null argument is NaN",)),
     FunctionDef("greatest", "greatest(x, ...) -> common type", 1, None, _ordered_type, _pick(max), "skip",
                 "The largest non-null argument (strings by code point); null only when every argument is "
                 "null. Ints and floats compare as floats; NaN counts only when nothing else is left.",
-                (("greatest(n, 2, missing)", 2), ("greatest(missing, missing)", None))),
+                (("greatest(n, 2, null)", 2), ("greatest(missing, missing)", None))),
     FunctionDef("coalesce", "coalesce(x, ...) -> common type", 1, None, common_type, _coalesce, "custom",
                 "The first non-null argument. Arguments after it are not evaluated, so they cannot fail.",
-                (("coalesce(missing, n, 0)", -7), ("coalesce(missing, to_int(\"x\"))", Fails("conversion: cannot convert 'x' to int")),
-                 ("coalesce(s, to_int(\"x\"))", " Hello ")),
+                (("coalesce(null, n, 0)", -7), ("coalesce(null, to_int(\"x\"))", Fails("conversion: cannot convert 'x' to int")),
+                 ("coalesce(n, to_int(\"x\"))", -7)),
                 lazy=True),
 )
