@@ -32,13 +32,14 @@ from flowc.dsl.diagnostics import Diagnostic
 from flowc.dsl.source import Document, Path
 from flowc.schemas import load_schema
 
-_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "json", ".parquet": "parquet", ".txt": "text"}
+# SPEC §7's extensions, and `.ndjson` as `flowc.compiler.normalize_io.file_format` reads it too.
+_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet",
+            ".txt": "text"}
 
 # $defs whose errors have a code of their own: (code for a bad scalar, expected-phrase for E403).
 _SPECIAL = {
     "duration": ("E405", "a duration"),
     "size": ("E406", "a size"),
-    "type_name": ("E409", "a type name"),
     "field_type": ("E409", "a type name or a mapping of fields"),
     "name": ("E410", "a name"),
     "pipeline_name": ("E410", "a name"),

@@ -221,6 +221,7 @@ def test_diagnostics_come_in_file_order() -> None:
         ("logs/app.txt", "text"),
         ("logs/app.txt.gz", "text"),
         ("events.jsonl.gz", "jsonl"),
+        ("events.ndjson", "jsonl"),
         ("DATA.CSV", "csv"),
         ("in/*.log", None),
         ("in/*", None),
