@@ -1,0 +1,87 @@
+"""Record encodings for text file sinks, done by Polars' own writers one batch at a time.
+
+Values are written as a user of JSON would expect: datetimes as ISO-8601 UTC with microseconds and
+`Z` (naive datetimes are UTC, SPEC §3), durations as ISO-8601 durations (`PT5M0.000003S`), dates as
+`YYYY-MM-DD`, NaN as null. In CSV, structs and lists are written as JSON text.
+
+Rotation by size needs each record's encoded length; `record_ends` finds record boundaries in the
+encoded bytes with C-level bytes methods rather than a Python loop per record.
+"""
+
+from __future__ import annotations
+
+from itertools import accumulate, compress
+
+import polars as pl
+
+ISO_DATETIME = "%Y-%m-%dT%H:%M:%S%.6fZ"
+NESTED = (pl.Struct, pl.List, pl.Array)
+
+
+def _needs_text(dtype: pl.DataType) -> bool:
+    if isinstance(dtype, pl.Datetime | pl.Duration):
+        return True
+    if isinstance(dtype, pl.Struct):
+        return any(_needs_text(field.dtype) for field in dtype.fields)
+    if isinstance(dtype, pl.List | pl.Array):
+        return _needs_text(dtype.inner)
+    return False
+
+
+def _as_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """`expr` with every datetime and duration inside it (however nested) turned into ISO text."""
+    if not _needs_text(dtype):
+        return expr
+    if isinstance(dtype, pl.Datetime):
+        utc = expr.dt.convert_time_zone("UTC") if dtype.time_zone else expr
+        return utc.dt.to_string(ISO_DATETIME)
+    if isinstance(dtype, pl.Duration):
+        return expr.dt.to_string()
+    if isinstance(dtype, pl.Struct):
+        fields = [_as_text(expr.struct.field(f.name), f.dtype).alias(f.name) for f in dtype.fields]
+        # pl.struct(...) of a null struct would be a struct of nulls: keep the null.
+        return pl.when(expr.is_null()).then(None).otherwise(pl.struct(fields))
+    return expr.list.eval(_as_text(pl.element(), dtype.inner))
+
+
+def _as_json_text(expr: pl.Expr) -> pl.Expr:
+    """A nested value as JSON text (for CSV): encode `{"v": value}` and keep the value's part."""
+    encoded = pl.struct(expr.alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}")
+    return pl.when(expr.is_null()).then(None).otherwise(encoded)
+
+
+def prepare_text(df: pl.DataFrame, csv: bool) -> pl.DataFrame:
+    columns = []
+    for name, dtype in df.schema.items():
+        expr = _as_text(pl.col(name), dtype)
+        if csv and isinstance(dtype, NESTED):
+            expr = _as_json_text(expr)
+        columns.append(expr.alias(name))
+    return df.select(columns)
+
+
+def encode_jsonl(df: pl.DataFrame) -> bytes:
+    return prepare_text(df, csv=False).write_ndjson().encode()
+
+
+def encode_csv(df: pl.DataFrame) -> bytes:
+    return prepare_text(df, csv=True).write_csv(include_header=False).encode()
+
+
+def csv_header(schema: pl.Schema) -> bytes:
+    # Only the names matter; string columns keep Polars from refusing nested types.
+    return pl.DataFrame(schema=dict.fromkeys(schema, pl.String)).write_csv(include_header=True).encode()
+
+
+def record_ends(data: bytes, csv: bool) -> list[int]:
+    """The byte offset just past each record of `data` (JSON lines, or Polars CSV rows).
+
+    A CSV field holding a newline is quoted, and quotes inside it are doubled, so a newline ends a
+    row exactly when the quotes before it are balanced.
+    """
+    pieces = data.split(b"\n")[:-1]
+    ends = list(accumulate(len(piece) + 1 for piece in pieces))
+    if not csv:
+        return ends
+    balanced = (count % 2 == 0 for count in accumulate(piece.count(b'"') for piece in pieces))
+    return list(compress(ends, balanced))

@@ -1,0 +1,191 @@
+"""The exactly-once file sink writer (SPEC §7); see docs/guarantees.md for the whole protocol.
+
+    writer = FileSinkWriter("out/a.jsonl.gz", "jsonl", "gzip", rotate={"max_records": 1000})
+    writer.restore(checkpointed_position)   # None on a fresh start: clears old output
+    writer.write(batch) ...
+    position = writer.durable()             # record it in the checkpoint, then writer.release(position)
+    final = writer.close()
+
+A position (plain JSON) is::
+
+    {"format": "jsonl", "compression": "gzip", "path": "out/a.jsonl.gz", "rotate": true, "closed": false,
+     "records": 1234,                                          # written in all, the resume point
+     "files": [every file it covers, in order],
+     "complete": [{"path", "records", "length"}, ...],          # finished files, numbered 1..n
+     "current": {"path", "records", "bytes", "length" | "parts"} | null}   # file n+1, if it has records
+
+`restore` brings the directory back to exactly that: complete files checked, the current file cut
+back (or its parts pruned), and every file, part or temp file of this sink the position does not
+know deleted, so a resumed run writes the same files an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from flowc.runtime.durable import fsync_directory, make_directory
+from flowc.runtime.sinks.backends import (
+    ARTIFACT_SUFFIXES,
+    BACKENDS,
+    COMPRESSIONS,
+    SinkRestoreError,
+    remove,
+)
+from flowc.runtime.sinks.encoding import encode_jsonl, record_ends
+from flowc.runtime.sinks.rotation import Rotation, rotated_index_pattern, rotated_path, split_batch
+
+
+class FileSinkWriter:
+    def __init__(self, path: str | os.PathLike[str], format: str, compression: str | None = None,
+                 rotate: Rotation | Mapping[str, Any] | None = None) -> None:
+        if format not in BACKENDS:
+            raise ValueError(f"unknown file sink format {format!r}")
+        if compression not in COMPRESSIONS[format]:
+            raise ValueError(f"compression {compression!r} is not available for {format}")
+        self.path, self.format, self.compression = Path(path), format, compression
+        self.rotation = Rotation.of(rotate)
+        self._backend = BACKENDS[format](format, compression)
+        self._schema: pl.Schema | None = None
+        self._complete: list[dict[str, Any]] = []
+        self._records = 0  # in the current file
+        self._bytes = 0  # encoded, uncompressed bytes in the current file (for max_bytes)
+        self._closed = False
+
+    def file_path(self, index: int) -> Path:
+        return rotated_path(self.path, index) if self.rotation else self.path
+
+    @property
+    def _current(self) -> Path:
+        return self.file_path(len(self._complete) + 1)
+
+    def write(self, df: pl.DataFrame) -> None:
+        if self._closed:
+            raise ValueError(f"the writer of {self.path} is closed")
+        self._check_schema(df.schema)
+        if df.height == 0:
+            return
+        make_directory(self.path.parent)
+        data = self._backend.encode(df)
+        ends = self._record_ends(df, data)
+        for segment in split_batch(df.height, ends, self._records, self._bytes, self.rotation):
+            if segment.new_file:
+                self._finish_current()
+            start = ends[segment.start - 1] if ends and segment.start else 0
+            stop = ends[segment.end - 1] if ends else len(data or b"")
+            piece = data[start:stop] if data is not None else None
+            rows = df.slice(segment.start, segment.end - segment.start)
+            self._backend.append(self._current, rows, piece, self._records == 0, self._schema)
+            self._records += rows.height
+            self._bytes += stop - start
+
+    def _check_schema(self, schema: pl.Schema) -> None:
+        if self._schema is None:
+            self._schema = schema
+        elif self.format in ("csv", "parquet") and schema != self._schema:
+            raise ValueError(f"a batch for {self.path} has the schema {dict(schema)}, "
+                             f"not {dict(self._schema)} as before")
+
+    def _record_ends(self, df: pl.DataFrame, data: bytes | None) -> list[int] | None:
+        """Where each record ends in the encoding, when rotation needs it to cut or to count bytes."""
+        if self.rotation is None:
+            return None
+        if data is not None:
+            return record_ends(data, csv=self.format == "csv")
+        return record_ends(encode_jsonl(df), csv=False) if self.rotation.max_bytes else None
+
+    def _finish_current(self) -> None:
+        length = self._backend.finish(self._current, self._schema)
+        self._complete.append({"path": str(self._current), "records": self._records, "length": length})
+        self._records = self._bytes = 0
+
+    def durable(self) -> dict[str, Any]:
+        """Flush and fsync everything written; the position to record in the checkpoint."""
+        state = self._backend.sync()
+        return self._position(state)
+
+    def _position(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        current = None
+        if self._records:
+            current = {"path": str(self._current), "records": self._records, "bytes": self._bytes, **state}
+        files = [entry["path"] for entry in self._complete] + ([current["path"]] if current else [])
+        records = sum(entry["records"] for entry in self._complete) + self._records
+        return {"format": self.format, "compression": self.compression, "path": str(self.path),
+                "rotate": self.rotation is not None, "closed": self._closed, "records": records, "files": files,
+                "complete": [dict(entry) for entry in self._complete], "current": current}
+
+    def close(self) -> dict[str, Any]:
+        """Complete the last file (an empty output still gets one) and return the final position."""
+        if not self._closed and (self._records or not self._complete):
+            make_directory(self.path.parent)
+            self._finish_current()
+        self._closed = True
+        return self._position({})
+
+    def release(self, position: Mapping[str, Any]) -> None:
+        """`position` is recorded: drop the staging its complete files no longer need."""
+        removed = False
+        for index in range(1, len(position["complete"]) + 1):
+            for leftover in self._backend.leftovers(self.file_path(index)):
+                removed |= leftover.exists()
+                remove(leftover)
+        if removed:
+            fsync_directory(self.path.parent)
+
+    def restore(self, position: Mapping[str, Any] | None) -> None:
+        """Make the output exactly what it was at `position` (None: nothing written yet)."""
+        self._check_compatible(position)
+        complete = [dict(entry) for entry in position["complete"]] if position else []
+        current = position["current"] if position else None
+        closed = bool(position and position["closed"])
+        for index, entry in enumerate(complete, start=1):
+            self._check_complete(self.file_path(index), entry)
+        index = len(complete) + 1
+        for entry, owner in self._owned_entries():
+            if owner > index or (owner < index and entry != self.file_path(owner)):
+                remove(entry)
+        if not closed:
+            self._backend.restore(self.file_path(index), current)
+        self._complete, self._closed = complete, closed
+        self._records, self._bytes = (current["records"], current["bytes"]) if current else (0, 0)
+        if self.path.parent.exists():
+            fsync_directory(self.path.parent)
+
+    def _check_compatible(self, position: Mapping[str, Any] | None) -> None:
+        if position is None:
+            return
+        recorded = (position["path"], position["format"], position["compression"], position["rotate"])
+        wanted = (str(self.path), self.format, self.compression, self.rotation is not None)
+        if recorded != wanted:
+            raise SinkRestoreError(f"the checkpoint's file sink (path, format, compression, rotated) was "
+                                   f"{recorded}, now it is {wanted}: start over with --reset")
+
+    @staticmethod
+    def _check_complete(path: Path, entry: Mapping[str, Any]) -> None:
+        size = path.stat().st_size if path.exists() else None
+        if size != entry["length"]:
+            found = "missing" if size is None else f"{size} bytes"
+            raise SinkRestoreError(f"{path} is {found}, but the checkpoint recorded it complete with "
+                                   f"{entry['length']} bytes: it was changed outside flowc")
+
+    def _owned_entries(self) -> list[tuple[Path, int]]:
+        """Every file or folder of this sink in its directory, with the number of the file it belongs to."""
+        if not self.path.parent.exists():
+            return []
+        pattern = rotated_index_pattern(self.path) if self.rotation else None
+        owned = []
+        for entry in self.path.parent.iterdir():
+            name = entry.name
+            for suffix in ARTIFACT_SUFFIXES:
+                if name.startswith(".") and name.endswith(suffix):
+                    name = name[1:-len(suffix)]
+                    break
+            if pattern is None and name == self.path.name:
+                owned.append((entry, 1))
+            elif pattern is not None and (match := pattern.fullmatch(name)):
+                owned.append((entry, int(match[1])))
+        return owned
