@@ -1,0 +1,174 @@
+"""`flowc run` as a real process: exit codes, resume, signals, and a crash test against SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+FLOWC = [sys.executable, "-m", "flowc"]
+
+
+def spec(folder: Path, body: str, files: dict[str, str] | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in (files or {}).items():
+        (folder / name).write_text(content)
+    path = folder / "p.flow.yaml"
+    path.write_text("version: 1\npipeline: p\n" + textwrap.dedent(body))
+    return path
+
+
+def flowc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*FLOWC, *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+SIMPLE = """
+settings: {batch_size: 2}
+sources:
+  s: {type: inline, records: [{n: 1}, {n: 2}, {n: 3}, {n: 4}, {n: 5}]}
+steps:
+  - filter: n != 3
+sinks:
+  out: {type: file, path: out.jsonl}
+"""
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def test_run_then_run_again_says_completed_and_changes_nothing(tmp_path):
+    path = spec(tmp_path, SIMPLE)
+    first = flowc("run", str(path))
+    assert first.returncode == 0, first.stderr
+    assert "run completed" in first.stderr and "read=5" in first.stderr  # plain lines: not a terminal
+    before = (tmp_path / "out.jsonl").read_bytes(), (tmp_path / ".flow/p/events.log").read_bytes()
+    again = flowc("run", str(path))
+    assert again.returncode == 0
+    assert "already completed" in again.stderr and "--reset" in again.stderr
+    assert ((tmp_path / "out.jsonl").read_bytes(), (tmp_path / ".flow/p/events.log").read_bytes()) == before
+    reset = flowc("run", str(path), "--reset", "--quiet")
+    assert reset.returncode == 0 and reset.stderr == ""
+    assert [r["n"] for r in lines(tmp_path / "out.jsonl")] == [1, 2, 4, 5]
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path):
+    result = flowc("run", str(spec(tmp_path, SIMPLE)), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "n0 := Scan[s] {n: int}\nn1 := Filter[n0] filter_1 n != 3\nn2 := Sink[n1] out file jsonl out.jsonl\n"
+    assert not (tmp_path / "out.jsonl").exists() and not (tmp_path / ".flow").exists()
+
+
+def test_limit_stops_and_the_next_run_resumes(tmp_path):
+    path = spec(tmp_path, SIMPLE)
+    first = flowc("run", str(path), "--limit", "2", "--log-format", "json")
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stderr.splitlines()[-1])
+    assert summary["event"] == "summary" and summary["status"] == "stopped" and summary["read"] == 2
+    assert [r["n"] for r in lines(tmp_path / "out.jsonl")] == [1, 2]
+    rest = flowc("run", str(path), "--quiet")
+    assert rest.returncode == 0
+    assert [r["n"] for r in lines(tmp_path / "out.jsonl")] == [1, 2, 4, 5]
+
+
+def test_set_overrides_batch_size(tmp_path):
+    path = spec(tmp_path, SIMPLE)
+    assert flowc("run", str(path), "--quiet", "--set", "settings.batch_size=1").returncode == 0
+    committed = [e for e in lines(tmp_path / ".flow/p/events.log") if e["type"] == "batch_committed"]
+    assert len(committed) == 4 + 2  # 4 one-record batches, then the source's end and the final close
+
+
+def test_unsupported_step_exits_1_with_a_clear_message(tmp_path):
+    path = spec(tmp_path, """
+    sources:
+      s: {type: inline, records: [{n: 1}]}
+    steps:
+      - aggregate: {by: [n], compute: {c: count()}}
+    sinks:
+      out: {type: console}
+    """)
+    result = flowc("run", str(path))
+    assert result.returncode == 1
+    assert "error: not supported yet by the runner: step 'aggregate_1' (aggregate)" in result.stderr
+
+
+def test_invalid_spec_exits_1_with_diagnostics_and_bad_usage_exits_2(tmp_path):
+    path = spec(tmp_path, SIMPLE.replace("n != 3", "m != 3"))
+    result = flowc("run", str(path))
+    assert result.returncode == 1 and "E104" in result.stderr
+    assert flowc("run", str(path), "--limit", "0").returncode == 2
+    assert flowc("run", str(tmp_path / "missing.flow.yaml")).returncode == 2
+
+
+def test_console_sink_prints_jsonl_up_to_its_limit(tmp_path):
+    path = spec(tmp_path, SIMPLE.replace("{type: file, path: out.jsonl}", "{type: console, format: jsonl, limit: 3}"))
+    result = flowc("run", str(path), "--quiet")
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == ['{"n": 1}', '{"n": 2}', '{"n": 4}']
+
+
+def _big(folder: Path, rows: int) -> Path:
+    rng = random.Random(7)
+    data = ["id,status,amount,qty"] + [
+        f"{i},{rng.choice(['paid', 'shipped', 'cancelled'])},{'x' if i % 997 == 0 else rng.randint(0, 9999) / 100},"
+        f"{rng.randint(1, 5)}" for i in range(rows)]
+    return spec(folder, """
+    settings: {batch_size: 4000, on_error: dead_letter, dead_letter: {type: file, path: out/dead.jsonl}}
+    sources:
+      orders: {type: file, path: orders.csv, schema: {id: int, status: string, amount: float, qty: int}}
+    steps:
+      - filter: status != "cancelled"
+      - map: {total: amount * qty}
+    sinks:
+      report: {type: file, path: out/report.jsonl}
+      raw: {type: file, path: out/raw.csv, from: orders}
+    """, {"orders.csv": "\n".join(data) + "\n"})
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((folder / "out").iterdir())}
+
+
+def test_sigterm_finishes_the_batch_checkpoints_and_exits_130(tmp_path):
+    path = _big(tmp_path, 200_000)
+    process = subprocess.Popen([*FLOWC, "run", str(path)], stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    if process.returncode == 0:  # the machine was fast enough to finish first: nothing to stop
+        return
+    assert process.returncode == 130, err
+    assert "run stopped" in err
+    log = lines(tmp_path / ".flow/p/events.log")
+    assert log[-1]["type"] == "stopped" and log[-2]["type"] == "checkpoint_saved"
+    assert flowc("run", str(path), "--quiet").returncode == 0
+
+
+def test_killed_at_random_points_and_resumed_gives_byte_identical_outputs(tmp_path):
+    reference = _big(tmp_path / "reference", 300_000)
+    assert flowc("run", str(reference), "--quiet").returncode == 0
+    crashed = _big(tmp_path / "crashed", 300_000)
+    rng, kills = random.Random(2026), 0
+    while kills < 12:
+        process = subprocess.Popen([*FLOWC, "run", str(crashed), "--quiet"])
+        time.sleep(rng.uniform(0.4, 1.2))  # start-up takes ~0.6 s: some kills land before any batch
+        if process.poll() is not None:
+            break  # it finished before this kill
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        kills += 1
+    final = flowc("run", str(crashed), "--quiet")
+    assert final.returncode == 0, final.stderr
+    assert _outputs(tmp_path / "crashed") == _outputs(tmp_path / "reference")
+    assert kills >= 10
+    log = lines(tmp_path / "crashed/.flow/p/events.log")
+    completed = log[-1]
+    assert completed["type"] == "completed"
+    counts = completed["data"]["counts"]
+    assert counts["read"] == 300_000 and counts["written"]["raw"] + counts["dead_lettered"] == 300_000
