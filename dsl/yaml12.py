@@ -178,7 +178,9 @@ class _Builder:
         self._finish(value, 1, 0, start, end, text if plain else None)
 
     def _start(self, event: ev.CollectionStartEvent) -> None:
-        at = event.start_mark.index
+        mark = at = event.start_mark.index
+        if event.anchor or event.tag:
+            at = content_start(self.index.text, at, len(self.index.text))
         self._count(1, at, by_alias=False)
         mapping = isinstance(event, ev.MappingStartEvent)
         if not self.stack and not mapping:
@@ -186,7 +188,7 @@ class _Builder:
         if len(self.stack) >= self.limits.depth:
             raise Refused(self._e("E007", at, at + 1, limit=self.limits.depth))
         if event.tag not in (None, "!", CORE + ("map" if mapping else "seq")):
-            self.problems.append(self._e("E015", at, at + 1, problem=tag_problem(event.tag)))
+            self.problems.append(self._e("E015", mark, mark + 1, problem=tag_problem(event.tag)))
         if event.anchor:
             self.anchors[event.anchor] = _OPEN
         frame = _Frame({} if mapping else [], self._child_path(), at, bool(event.flow_style), event.anchor,
