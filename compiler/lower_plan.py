@@ -86,6 +86,8 @@ def _filter(node: ir.Filter, ctx: NodeContext) -> Staged:
     lowered = lower_predicate(node.predicate.expr, ctx.expr(node))
     if ctx.carry_error and lowered.error is None:  # rows already in error go on to their envelope
         return Staged(ctx.inputs[0].filter(lowered.value | pl.col(ERROR).is_not_null()))
+    if lowered.error is None:  # a plain filter, which Polars can push into the scan
+        return Staged(ctx.inputs[0].filter(lowered.value))
     record = _fields(ctx.plan.schemas[node.input])
     return _staged(ctx.inputs[0], lowered.error, record, {_KEEP: lowered.value},
                    lambda lf: lf.filter(pl.col(_KEEP)).drop(_KEEP))
