@@ -1,0 +1,145 @@
+"""`validate_document` / `validate_path`: structure first, then every check, all diagnostics sorted;
+and no well-formed spec makes validation crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from spec_helpers import document, found
+
+from flowc.compiler.structure import check_structure
+from flowc.compiler.validate import validate_document, validate_path
+from flowc.dsl.diagnostics import Diagnostic, Severity
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_the_examples_validate_without_errors() -> None:
+    for path in sorted(EXAMPLES.glob("*.flow.yaml")):
+        _, diagnostics = validate_path(str(path), env={})
+        assert [d for d in diagnostics if d.severity is not Severity.NOTE] == [], path.name
+
+
+def test_structure_errors_stop_before_the_semantic_checks() -> None:
+    text = "version: 1\npipeline: p\nsources:\n  a: {type: inline, records: []}\nsteps:\n  - {from: nope}\n" \
+           "sinks:\n  o: {type: console}\n"
+    assert [code for _, _, code, _ in found(text)] == ["E407"]
+
+
+def test_every_problem_is_reported_sorted_by_position() -> None:
+    text = """\
+        version: 1
+        pipeline: p
+        sources:
+          a: {type: inline, records: [{x: 1}]}
+        steps:
+          - {name: z, from: nope, filter: y > 1}
+          - {name: w, from: a, filter: x > 1, on_error: dead_letter}
+        sinks:
+          o: {type: console, from: w}
+          f: {type: file, from: w, path: out.bin}
+        """
+    results = found(text)
+    assert [code for _, _, code, _ in results] == ["W301", "E101", "E304", "E309"]
+    assert results == sorted(results)
+
+
+def test_a_missing_spec_is_a_load_error(tmp_path: Path) -> None:
+    doc, diagnostics = validate_path(str(tmp_path / "none.flow.yaml"), env={})
+    assert doc is None and [d.code for d in diagnostics] == ["E001"]
+
+
+def test_environment_is_substituted_before_validation(tmp_path: Path) -> None:
+    spec = tmp_path / "p.flow.yaml"
+    spec.write_text("version: 1\npipeline: p\nsources:\n  a: {type: inline, records: [{x: 1}]}\n"
+                    "steps:\n  - filter: ${FIELD} > 1\nsinks:\n  o: {type: console}\n")
+    assert validate_path(str(spec), env={"FIELD": "x"})[1] == []
+    assert [d.code for d in validate_path(str(spec), env={"FIELD": "y"})[1]] == ["E104"]
+
+
+# --- robustness: generated well-formed specs never crash validation ---
+
+NAMES = st.sampled_from(["a", "b", "s", "f", "m", "agg", "u", "x"])
+FIELDS = st.sampled_from(["x", "y", "ts", "items", "name"])
+EXPRESSIONS = st.sampled_from(["x > 1", "y + 1", "upper(name)", "len(items)", "sum(x)", "x >", "ts + 5m",
+                               "nosuch(x)", "if(x > 1, 'a', 'b')", "items[0]", "true", "coalesce(y, x)"])
+SIDE = st.sampled_from(["", ".errors", ".late", ".bogus"])
+
+
+def _input() -> st.SearchStrategy[str]:
+    return st.builds(lambda n, s: n + s, NAMES, SIDE)
+
+
+WINDOWS = st.one_of(
+    st.none(),
+    st.builds(lambda s: {"type": "tumbling", "size": s}, st.sampled_from(["0s", "1m", "1h"])),
+    st.builds(lambda s, e: {"type": "sliding", "size": s, "every": e},
+              st.sampled_from(["10m", "1d"]), st.sampled_from(["1s", "3m", "1m"])),
+    st.builds(lambda g, t: {"type": "session", "gap": g, **({"time": t} if t else {})},
+              st.sampled_from(["5m"]), st.one_of(st.none(), FIELDS)),
+)
+
+OPERATORS = st.one_of(
+    st.builds(lambda e: {"filter": e}, EXPRESSIONS),
+    st.builds(lambda d: {"map": d}, st.dictionaries(st.sampled_from(["x", "z", "user.tier", "x.y"]), EXPRESSIONS,
+                                                    min_size=1, max_size=3)),
+    st.builds(lambda fs: {"select": fs}, st.lists(FIELDS, min_size=1, max_size=3)),
+    st.builds(lambda fs: {"drop": fs}, st.lists(FIELDS, min_size=1, max_size=2)),
+    st.builds(lambda a, b: {"rename": {a: b}}, FIELDS, FIELDS),
+    st.builds(lambda f: {"explode": f}, FIELDS),
+    st.builds(lambda e: {"validate": {"rule": e}}, EXPRESSIONS),
+    st.builds(lambda by, w, e: {"aggregate": {"by": by, **({"window": w} if w else {}), "compute": {"n": e}}},
+              st.lists(FIELDS, max_size=2), WINDOWS, EXPRESSIONS),
+    st.builds(lambda k: {"dedupe": {"key": [k], "within": "1m"}}, FIELDS),
+    st.builds(lambda a, b: {"union": [a, b]}, _input(), _input()),
+    st.builds(lambda q: {"sql": q}, st.sampled_from(["SELECT x FROM input", "SELECT count(*) FROM input",
+                                                     "SELECT * FROM read_csv('x.csv')", "SELEC"])),
+    st.builds(lambda k: {"enrich": {"table": {"type": "file", "path": "t.csv"}, "on": k, "fields": ["name"]}},
+              FIELDS),
+)
+
+SOURCES = st.one_of(
+    st.just({"type": "inline", "records": [{"x": 1, "y": 2.5, "ts": "2026-01-01T00:00:00Z", "items": [1],
+                                            "name": "n"}], "event_time": {"field": "ts"}}),
+    st.just({"type": "file", "path": "nowhere/*.csv", "schema": {"x": "int", "ts": "datetime"}}),
+    st.just({"type": "file", "path": "nowhere/*.dat"}),
+    st.just({"type": "kafka", "topic": "t", "bootstrap_servers": "h:1"}),
+    st.just({"type": "generate", "fields": {"x": "_n", "name": "to_string(_n)"}}),
+)
+
+
+@st.composite
+def specs(draw: st.DrawFn) -> str:
+    steps = []
+    for name, operator in draw(st.lists(st.tuples(st.one_of(st.none(), NAMES), OPERATORS), max_size=5)):
+        step = dict(operator)
+        if name:
+            step["name"] = name
+        if draw(st.booleans()) and "union" not in step:
+            step["from"] = draw(_input())
+        if draw(st.booleans()):
+            step["on_error"] = draw(st.sampled_from(["fail", "skip", "dead_letter"]))
+        steps.append(step)
+    sinks = {f"o{i}": {"type": "console", **({"from": draw(_input())} if draw(st.booleans()) else {})}
+             for i in range(draw(st.integers(1, 2)))}
+    spec = {
+        "version": 1, "pipeline": "p",
+        "settings": {"on_error": draw(st.sampled_from(["fail", "dead_letter"]))},
+        "sources": draw(st.dictionaries(NAMES, SOURCES, min_size=1, max_size=2)),
+        "steps": steps, "sinks": sinks,
+        "tests": [{"name": "t", "inputs": {draw(NAMES): []}, "expect": {draw(_input()): []}}],
+    }
+    return yaml.safe_dump(spec, sort_keys=False)
+
+
+@settings(max_examples=min(settings().max_examples, 200), suppress_health_check=[HealthCheck.too_slow])
+@given(specs())
+def test_validation_never_crashes_on_well_formed_specs(text: str) -> None:
+    doc = document(text)
+    diagnostics = validate_document(doc)
+    assert all(isinstance(d, Diagnostic) and d.span is not None for d in diagnostics)
+    if not check_structure(doc):
+        assert diagnostics == sorted(diagnostics, key=Diagnostic.sort_key)
