@@ -1,13 +1,14 @@
 """Expression syntax errors: Lark's exceptions translated into E2xx codes with plain-words messages.
 
 Raw Lark text never reaches a user. A lexer error becomes an unterminated string or name (E203,
-E213) or an unexpected character (E210); a parser error becomes a chained comparison (E206, found
-with Lark's `match_examples` table below), an unclosed bracket at its opening bracket (E205), or an
-unexpected token or end (E202, E201) saying what could have come instead.
+E213) or an unexpected character (E210); a parser error becomes a chained comparison (E206, told
+by the parser state it fails in, from a table of examples), an unclosed bracket at its opening
+bracket (E205), or an unexpected token or end (E202, E201) saying what could have come instead.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 
@@ -51,7 +52,7 @@ _OPERATORS = COMPARISONS | {
     "OR", "AND", "NOT", "PLUS", "MINUS", "STAR", "SLASH", "FLOORDIV", "PERCENT", "DOT", "LSQB", "LPAR",
 }
 # Tokens named one by one, in this order, when no category above covers them.
-_NAMED = ("NULL", "NOT", "IN", "AND", "LPAR", "LSQB", "DOT", "COMMA", "RPAR", "RSQB", "THEN", "WHEN",
+_NAMED = ("NULL", "NOT", "IN", "AND", "LPAR", "DOT", "LSQB", "COMMA", "RPAR", "RSQB", "THEN", "WHEN",
           "ELSE", "END")
 
 
@@ -85,7 +86,12 @@ def describe_token(token: Token) -> str:
     return f"string {shown}" if token.type == "STRING" else f"'{shown}'"
 
 
-# --- the match_examples table: parser states where a comparison is already complete ---
+# --- the examples table: parser states where a comparison is already complete ---
+#
+# As in Lark's `match_examples` (examples/advanced/error_reporting_lalr.py), a mistake is recognised
+# by the LALR state the parser fails in, found by parsing known bad examples. Lark's own method
+# compares whole parser states, stack depth included, so `(a < b < c)` would not match `a < b < c`;
+# matching on the state alone recognises the mistake at any depth.
 
 _FIRST_COMPARISONS = (
     "a == b", "a != b", "a < b", "a <= b", "a > b", "a >= b",
@@ -93,7 +99,26 @@ _FIRST_COMPARISONS = (
     "a not in ()", "a not in (b)", "a not in (b, c)", "a not in []", "a not in [b]", "a not in [b, c]",
     "a between b and c", "a is null", "a is not null",
 )
-EXAMPLES: dict[str, list[str]] = {"E206": [f"{first} < d" for first in _FIRST_COMPARISONS]}
+EXAMPLES: dict[str, tuple[str, ...]] = {"E206": tuple(f"{first} < d" for first in _FIRST_COMPARISONS)}
+
+
+@functools.cache
+def _example_states(lark: Lark) -> dict[object, str]:
+    states: dict[object, str] = {}
+    for label, examples in EXAMPLES.items():
+        for example in examples:
+            try:
+                lark.parse(example)
+            except UnexpectedToken as error:
+                states[error.state.position] = label
+            else:
+                raise AssertionError(f"example {example!r} parses")
+    return states
+
+
+def match_example(error: UnexpectedToken, lark: Lark) -> str | None:
+    """The label of `EXAMPLES` whose examples fail in the parser state `error` failed in."""
+    return _example_states(lark).get(error.state.position)
 
 
 _IN_NEXT = re.compile(r"\s*in(?!\w)")
@@ -124,7 +149,7 @@ def translate(error: UnexpectedInput, text: str, lark: Lark) -> ExpressionSyntax
 
     if token.type == "$END":
         return _unexpected_end(text, error.accepts, lark, literal)
-    if _is_comparison(token, text) and error.match_examples(lark.parse, EXAMPLES, use_accepts=False):
+    if _is_comparison(token, text) and match_example(error, lark) == "E206":
         return syntax_error("E206", token.start_pos, token.end_pos)
     return syntax_error("E202", token.start_pos, token.end_pos, token=describe_token(token),
                         expected=expected_words(error.accepts, literal))
