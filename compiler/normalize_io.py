@@ -46,6 +46,7 @@ def normalize_source(name: str, at: At, problems: Problems) -> s.Source:
         fields=tuple((key, read_expression(value, problems)) for key, value in (at / "fields").items())
         if type_ == "generate" else (),
         key_spans=at.value_spans(),
+        written=at.written(),
     )
 
 
@@ -92,6 +93,7 @@ def normalize_sink(name: str, at: At, input_name: str | None, input_span, proble
         if type_ == "kafka" else (),
         input_span=input_span,
         key_spans=at.value_spans(),
+        written=at.written(),
     )
 
 

@@ -101,7 +101,7 @@ def normalize_enrich(at: At, problems: Problems) -> s.Enrich:
     left, right = (on / "left", on / "right") if isinstance(on.value, dict) else (on, on)
     return s.Enrich(
         table=s.Table(str(table.get("type", "file")), path, file_format(table.get("format"), path), schema,
-                      s.Config(config), table.span, table.value_spans()),
+                      s.Config(config), table.span, table.value_spans(), table.written()),
         left_on=left.name(),
         right_on=right.name(),
         fields=(at / "fields").names(),

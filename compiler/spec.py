@@ -120,6 +120,7 @@ class Source:
     records: tuple[Config, ...] = ()
     fields: tuple[tuple[str, Expression], ...] = ()
     key_spans: Mapping[str, Span] = field(default_factory=dict, compare=False, repr=False)  # config values
+    written: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)  # before `${...}`
 
 
 # --- operators of SPEC §4: one class each, `Step.config` holds one of them ---
@@ -226,6 +227,7 @@ class Table:
     config: Config
     span: Span | None = field(default=None, compare=False, repr=False)
     key_spans: Mapping[str, Span] = field(default_factory=dict, compare=False, repr=False)
+    written: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +298,7 @@ class Sink:
     headers: tuple[tuple[str, Expression], ...] = ()  # kafka
     input_span: Span | None = field(default=None, compare=False, repr=False)
     key_spans: Mapping[str, Span] = field(default_factory=dict, compare=False, repr=False)
+    written: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,11 @@ class At:
         """The span of each entry's value of a mapping, by key."""
         return {key: span for key, at in self.items() if (span := at.span) is not None}
 
+    def written(self) -> dict[str, str]:
+        """Entries of a mapping as written before `${...}` substitution, for those that had any: what a
+        message may show (a substituted value can be a secret)."""
+        return {key: self.doc.written[at.path] for key, at in self.items() if at.path in self.doc.written}
+
     def key_name(self) -> Name:
         return Name(str(self.path[-1]), self.key_span)
 

@@ -128,4 +128,6 @@ def _describe(text: str) -> str:
     text = re.sub(r"\s*but got <Token[^>]*>", "", text)
     if "<class" in text:
         return "the query is incomplete"
+    if text.startswith("Error tokenizing"):
+        return "the query has an unterminated string or an unknown character"  # sqlglot quotes the query
     return text[:1].lower() + text[1:]

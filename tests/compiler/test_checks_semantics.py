@@ -179,3 +179,19 @@ def test_sql_diagnostic_points_inside_the_scalar() -> None:
 def test_sql_in_a_block_scalar() -> None:
     text = HEAD + "steps:\n  - from: s\n    sql: |\n      SELECT x\n      FROM other\nsinks:\n  o: {type: console}\n"
     assert found(text) == [(*at(text, "other"), "E307", "a sql step reads only 'input', not 'other'")]
+
+
+def test_messages_show_paths_as_written_never_substituted(tmp_path) -> None:
+    from flowc.compiler.validate import validate_path
+
+    spec = tmp_path / "p.flow.yaml"
+    spec.write_text("version: 1\npipeline: p\nsources:\n  a: {type: file, path: 'data/${TOKEN}.dat', schema: {x: int}}\n"
+                    "sinks:\n  o: {type: console}\n")
+    _, diagnostics = validate_path(str(spec), env={"TOKEN": "s3cr3t"})
+    assert [d.message for d in diagnostics] == [
+        "format of 'data/${TOKEN}.dat' cannot be told from its extension; set 'format'"]
+
+
+def test_sql_tokenizer_errors_do_not_quote_the_query() -> None:
+    assert sql_problems("SELECT 'secret FROM input")[0][1] == (
+        "invalid SQL: the query has an unterminated string or an unknown character")
