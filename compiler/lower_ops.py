@@ -1,0 +1,101 @@
+"""Polars forms of the arithmetic operators, following `flowc.dsl.operators` exactly.
+
+Each function takes the operands' values (non-null-typed) and returns `(value, error)`: the value,
+and the expression of the operator's own record error (overflow), or None when it cannot fail.
+Polars wraps 64-bit integers silently, so every operation that can overflow computes its wrapped
+result and then checks for the wrap: `+` and `-` by comparing the result with an operand (cheap:
+two comparisons), `*` by redoing the product in Int128, datetimes by a range check.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+
+from flowc.compiler.lowered import error_when, when
+from flowc.dsl import types as t
+from flowc.dsl.operators import INT_MAX, INT_MIN, overflow_message
+from flowc.dsl.types import Type
+
+I64, F64 = pl.Int64(), pl.Float64()
+DATETIME = pl.Datetime("us", "UTC")
+DURATION = pl.Duration("us")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+# Python's datetimes (years 1 to 9999), which the interpreter uses, bound the language's datetimes
+_MICROS_MIN = (datetime.min.replace(tzinfo=UTC) - _EPOCH) // _MICRO
+_MICROS_MAX = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // _MICRO
+
+Result = tuple[pl.Expr, pl.Expr | None]
+
+
+def _error(condition: pl.Expr, what: str, op: str) -> pl.Expr:
+    return error_when(condition, overflow_message(what, op))
+
+
+def int_add_sub(op: str, a: pl.Expr, b: pl.Expr, what: str = "int") -> Result:
+    """Wrapping `a + b` / `a - b` on Int64; without a wrap, `a + b < a` exactly when `b < 0`."""
+    if op == "+":
+        result = a + b
+        wrapped = (result < a) != (b < 0)
+    else:
+        result = a - b
+        wrapped = (result > a) != (b < 0)
+    return result, _error(wrapped, what, op)
+
+
+def int_mul(a: pl.Expr, b: pl.Expr, what: str = "int") -> Result:
+    exact = a.cast(pl.Int128) * b.cast(pl.Int128)
+    return a * b, _error(~exact.is_between(INT_MIN, INT_MAX), what, "*")
+
+
+def numeric(op: str, a: pl.Expr, b: pl.Expr, left: Type, right: Type) -> Result:
+    """`+ - * / // %` on numbers; division and modulo by zero give null."""
+    if left == t.INT and right == t.INT and op != "/":
+        if op in ("+", "-"):
+            return int_add_sub(op, a, b)
+        if op == "*":
+            return int_mul(a, b)
+        if op == "//":  # Polars floors and gives null for a zero divisor; only MIN // -1 overflows
+            return a // b, _error((a == INT_MIN) & (b == -1), "int", op)
+        return a % b, None  # Polars' integer % takes the divisor's sign, and MIN % -1 is 0
+    x, y = a.cast(F64), b.cast(F64)
+    if op in ("+", "-", "*"):
+        return (x + y if op == "+" else x - y if op == "-" else x * y), None
+    nonzero = y != 0
+    if op == "/":
+        return when(nonzero).then(x / y), None
+    floored = (x / y).floor()
+    return when(nonzero).then(floored if op == "//" else x - y * floored), None
+
+
+def temporal(op: str, a: pl.Expr, b: pl.Expr, left: Type, right: Type) -> Result:
+    """Datetime and duration arithmetic, on their Int64 microseconds."""
+    if left == t.DATETIME and right == t.DATETIME:
+        return a - b, None
+    if t.DATETIME in (left, right):
+        micros = _micros(a) + _micros(b) if op == "+" else _micros(a) - _micros(b)
+        in_range = micros.is_between(_MICROS_MIN, _MICROS_MAX)
+        # |duration| < 2**63 and datetimes lie within ±2**58 µs, so a wrapped sum always lands
+        # outside the datetime range: the range check catches overflow too
+        # out of range, the value is null: Python (and so every sink) cannot hold such a datetime
+        return when(in_range).then(micros.cast(DATETIME)), _error(~in_range, "datetime", op)
+    if op == "*":
+        value, error = int_mul(_micros(a), _micros(b), "duration")
+    else:
+        value, error = int_add_sub(op, _micros(a), _micros(b), "duration")
+    return value.cast(DURATION), error
+
+
+def _micros(value: pl.Expr) -> pl.Expr:
+    return value.cast(I64)
+
+
+def negate(value: pl.Expr, operand: Type) -> Result:
+    if operand == t.FLOAT:
+        return -value, None
+    micros = _micros(value)
+    result = -micros
+    error = _error(micros == INT_MIN, "duration" if operand == t.DURATION else "int", "-")
+    return (result.cast(DURATION) if operand == t.DURATION else result), error
