@@ -10,14 +10,16 @@ non-string keys, unset variables, ...), so that one run reports all of them.
 
 from __future__ import annotations
 
+import itertools
 import os
+import stat
 from collections.abc import Mapping
 from typing import Any
 
 from flowc.dsl import codes
 from flowc.dsl.diagnostics import Diagnostic
 from flowc.dsl.env import remap, substitute
-from flowc.dsl.scalar_spans import FORBIDDEN, LineIndex, describe
+from flowc.dsl.scalar_spans import FORBIDDEN, LineIndex, describe, position_in
 from flowc.dsl.source import Document, ScalarMap
 from flowc.dsl.span import Span, TextRange
 from flowc.dsl.yaml12 import OnString, compose
@@ -26,6 +28,7 @@ from flowc.dsl.yaml_core import resolve_plain
 MAX_FILE_BYTES = 4 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_COUNTED = 1000  # refused characters counted past the first one reported
 
 
 def load_document(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None,
@@ -58,10 +61,15 @@ def _read(file: str) -> tuple[bytes, Diagnostic | None]:
     at = Span(file, 1, 1, 1, 1)
     try:
         with open(file, "rb") as stream:
-            size = os.fstat(stream.fileno()).st_size
-            if size > MAX_FILE_BYTES:
-                return b"", _too_big(at, size)
-            data = stream.read(MAX_FILE_BYTES + 1)
+            status = os.fstat(stream.fileno())
+            if status.st_size > MAX_FILE_BYTES:
+                return b"", _too_big(at, status.st_size)
+            # A regular file's size is known (read one byte more, to notice it grew); a device or pipe
+            # is read up to the limit and no further.
+            expected = status.st_size + 1 if stat.S_ISREG(status.st_mode) else MAX_FILE_BYTES + 1
+            data = stream.read(expected)
+            if len(data) == expected < MAX_FILE_BYTES + 1:
+                data += stream.read(MAX_FILE_BYTES + 1 - expected)
     except OSError as error:
         return b"", codes.diagnostic("E001", at, path=file, reason=_reason(error))
     return data, None
@@ -101,9 +109,11 @@ def _text(given: str | bytes, file: str) -> str | Diagnostic:
     bad = FORBIDDEN.search(text)
     if bad is None:
         return text
-    more = sum(1 for _ in FORBIDDEN.finditer(text, bad.end()))
-    return codes.diagnostic("E004", LineIndex(text).span(file, bad.start(), bad.end()), what=describe(bad.group()),
-                            codepoint=ord(bad.group()), notes=(f"and {more} more such characters",) if more else ())
+    more = sum(1 for _ in itertools.islice(FORBIDDEN.finditer(text, bad.end()), _COUNTED))
+    note = f"and {'at least ' if more == _COUNTED else ''}{more} more such characters"
+    line, col = position_in(text, bad.start())
+    return codes.diagnostic("E004", Span(file, line, col, line, col + 1), what=describe(bad.group()),
+                            codepoint=ord(bad.group()), notes=(note,) if more else ())
 
 
 def _decode(data: bytes, file: str) -> str | Diagnostic:
@@ -112,7 +122,7 @@ def _decode(data: bytes, file: str) -> str | Diagnostic:
     except UnicodeDecodeError as error:
         offset = error.start + (len(_BOM) if data.startswith(_BOM) else 0)
         before = data[len(_BOM) if data.startswith(_BOM) else 0:offset].decode("utf-8")
-        line, col = LineIndex(before).position(len(before))
+        line, col = position_in(before, len(before))
         utf16 = data.startswith(_UTF16_BOMS)
         return codes.diagnostic("E003", Span(file, line, col, line, col + 1), byte=data[offset], offset=offset,
                                 help="the file looks like UTF-16; save it as UTF-8" if utf16 else None)
