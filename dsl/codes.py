@@ -65,7 +65,8 @@ _ALL = (
     _e("E014", "merge keys ('<<') are not supported; write the keys out, or share values with '&anchor' and '*alias'",
        "YAML 1.2 has no merge keys; flowc refuses `<<` rather than read it as an ordinary key."),
     _e("E015", "{problem}", "Explicit tags are limited to the YAML 1.2 core schema's, and the value must fit the tag."),
-    _e("E016", "integer of {size} digits; the limit is {limit}", "An integer this long is refused."),
+    _e("E016", "integer of {size} characters is too long (the limit is {limit} decimal digits)",
+       "An integer this long cannot be read or printed; quote it if it is meant as text."),
     _e("E017", "escape '{escape}' writes {what} (U+{codepoint:04X}) into the value",
        "Control characters, line separators and bidirectional-text controls are refused in values too, so that "
        "nothing flowc prints can be made to look different from what it is."),

@@ -79,7 +79,7 @@ def compose(index: LineIndex, file: str, on_string: OnString | None = None, *, l
         return builder.run(yaml.parse(index.text, Loader=loader)), builder.problems
     except Refused as refused:
         return None, [*builder.problems, refused.diagnostic]
-    except yaml.MarkedYAMLError as error:
+    except yaml.YAMLError as error:
         return None, [*builder.problems, syntax_error(error, index, file, limits.depth)]
 
 

@@ -25,7 +25,8 @@ _OCT_HEX = re.compile(r"0o[0-7]+|0x[0-9a-fA-F]+")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _INF = re.compile(r"[-+]?\.(inf|Inf|INF)")
 _NAN = re.compile(r"\.(nan|NaN|NAN)")
-MAX_INT_DIGITS = 4300  # Python's own limit for int(str); a longer integer is refused (E016)
+MAX_INT_DIGITS = 4300  # Python's own limit for int(str) and str(int); a longer integer is refused (E016)
+_MAX_INT_BITS = 14_000  # a hex or octal integer this wide still prints in fewer than 4300 digits
 
 CORE = "tag:yaml.org,2002:"
 _TAG_FITS: dict[str, Callable[[Any], bool]] = {
@@ -39,7 +40,7 @@ _TAG_FITS: dict[str, Callable[[Any], bool]] = {
 def resolve_plain(text: str) -> Any:
     """The value of a plain (unquoted, untagged) scalar under the YAML 1.2 core schema.
 
-    An integer longer than MAX_INT_DIGITS stays a string (`is_huge_int` tells the caller).
+    An integer too long for Python to convert or print stays a string (`is_huge_int` tells the caller).
     """
     if text[:1] not in _MAYBE_NOT_STRING:
         return text
@@ -50,7 +51,8 @@ def resolve_plain(text: str) -> Any:
     if INT.fullmatch(text):
         return int(text) if len(text) <= MAX_INT_DIGITS else text
     if _OCT_HEX.fullmatch(text):
-        return int(text[2:], 8 if text[1] == "o" else 16)
+        value = int(text[2:], 8 if text[1] == "o" else 16)
+        return value if value.bit_length() <= _MAX_INT_BITS else text
     if _FLOAT.fullmatch(text):
         return float(text)
     if _INF.fullmatch(text):
@@ -61,7 +63,8 @@ def resolve_plain(text: str) -> Any:
 
 
 def is_huge_int(text: str) -> bool:
-    return len(text) > MAX_INT_DIGITS and INT.fullmatch(text) is not None
+    """Whether a plain scalar that `resolve_plain` left a string is written as an integer."""
+    return text[:1] in _MAYBE_NOT_STRING and bool(INT.fullmatch(text) or _OCT_HEX.fullmatch(text))
 
 
 def resolve_tagged(tag: str, text: str) -> tuple[Any, str | None]:
@@ -105,11 +108,13 @@ _JARGON = {
 }  # fmt: skip
 
 
-def syntax_error(error: yaml.MarkedYAMLError, index: LineIndex, file: str, depth_limit: int) -> Diagnostic:
+def syntax_error(error: yaml.YAMLError, index: LineIndex, file: str, depth_limit: int) -> Diagnostic:
     """E002 at the problem's position, PyYAML's wording made ours (lower-case, no period, no jargon).
 
     libyaml's own nesting limit (reached while it reads ahead through `[[[[...`) is E007.
     """
+    if not isinstance(error, yaml.MarkedYAMLError):  # the reader's errors: refused before parsing
+        return codes.diagnostic("E002", index.span(file, 0, 0), problem=_our_words(str(error)))
     mark = error.problem_mark or error.context_mark
     at = min(mark.index, len(index.text)) if mark else 0
     span = index.span(file, at, min(at + 1, len(index.text)))

@@ -426,8 +426,18 @@ def test_a_file_that_is_not_regular_is_read_only_up_to_the_limit() -> None:
 
 
 def test_an_integer_too_long_for_python_is_refused_not_crashed() -> None:
-    doc, problems = load("n: " + "9" * 5000 + "\nm: " + "9" * 4300 + "\n")
-    assert codes_at(problems) == [("E016", 1, 4)] and doc.data["m"] == int("9" * 4300)
+    doc, problems = load("n: " + "9" * 5000 + "\nm: " + "9" * 4300 + "\nh: 0x" + "f" * 3600 + "\ni: 0x" + "f" * 3000
+                         + "\n")
+    assert codes_at(problems) == [("E016", 1, 4), ("E016", 3, 4)]
+    assert problems[0].message == "integer of 5000 characters is too long (the limit is 4300 decimal digits)"
+    assert doc.data["m"] == int("9" * 4300) and doc.data["i"] == int("f" * 3000, 16)
+    assert len(str(doc.data["i"])) < 4300  # every int read can be printed
+
+
+def test_text_with_lone_surrogates_is_refused() -> None:
+    doc, problems = load_text("a: b\udcff\n", "stdin")
+    assert doc is None and codes_at(problems) == [("E004", 1, 5)]
+    assert problems[0].message == "file contains a lone surrogate (U+DCFF)"
 
 
 def test_escapes_that_write_control_characters_are_refused() -> None:
