@@ -61,6 +61,8 @@ def _concat_type(args: tuple[Type, ...]) -> Type | str:
 
 def _contains_type(args: tuple[Type, ...]) -> Type | str:
     haystack, needle = args
+    if haystack == t.NULL and needle != t.STRING:  # null fits a list as well as a string
+        return t.BOOL
     if haystack in (t.STRING, t.NULL):
         return check_args(args, STRING, STRING) or t.BOOL
     if isinstance(haystack, t.ListOf) and isinstance(haystack.item, t.Scalar):
