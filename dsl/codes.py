@@ -40,9 +40,9 @@ _ALL = (
     # --- E0xx: reading the file ---
     _e("E001", "cannot read '{path}': {reason}", "The spec file does not exist, is a folder, or cannot be opened."),
     _e("E002", "invalid YAML: {problem}", "The file is not well-formed YAML 1.2."),
-    _e("E003", "file is not valid UTF-8: byte 0x{byte:02x} at offset {offset}",
+    _e("E003", "file is not valid UTF-8: byte {byte} at offset {offset}",
        "Specs are UTF-8 text (a UTF-8 byte order mark is allowed); re-save the file as UTF-8."),
-    _e("E004", "file contains {what} (U+{codepoint:04X})",
+    _e("E004", "file contains {what} ({codepoint})",
        "NUL, control characters, invisible line separators and bidirectional-text controls are refused: "
        "they make the file read differently from how it looks."),
     _e("E005", "file is {size} bytes; the limit is {limit}",
@@ -67,7 +67,7 @@ _ALL = (
     _e("E015", "{problem}", "Explicit tags are limited to the YAML 1.2 core schema's, and the value must fit the tag."),
     _e("E016", "integer of {size} characters is too long (the limit is {limit} decimal digits)",
        "An integer this long cannot be read or printed; quote it if it is meant as text."),
-    _e("E017", "escape '{escape}' writes {what} (U+{codepoint:04X}) into the value",
+    _e("E017", "escape '{escape}' writes {what} ({codepoint}) into the value",
        "Control characters, line separators and bidirectional-text controls are refused in values too, so that "
        "nothing flowc prints can be made to look different from what it is."),
     # --- E1xx: names and fields ---

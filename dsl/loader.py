@@ -113,7 +113,7 @@ def _text(given: str | bytes, file: str) -> str | Diagnostic:
     note = f"and {'at least ' if more == _COUNTED else ''}{more} more such characters"
     line, col = position_in(text, bad.start())
     return codes.diagnostic("E004", Span(file, line, col, line, col + 1), what=describe(bad.group()),
-                            codepoint=ord(bad.group()), notes=(note,) if more else ())
+                            codepoint=f"U+{ord(bad.group()):04X}", notes=(note,) if more else ())
 
 
 def _decode(data: bytes, file: str) -> str | Diagnostic:
@@ -124,7 +124,7 @@ def _decode(data: bytes, file: str) -> str | Diagnostic:
         before = data[len(_BOM) if data.startswith(_BOM) else 0:offset].decode("utf-8")
         line, col = position_in(before, len(before))
         utf16 = data.startswith(_UTF16_BOMS)
-        return codes.diagnostic("E003", Span(file, line, col, line, col + 1), byte=data[offset], offset=offset,
+        return codes.diagnostic("E003", Span(file, line, col, line, col + 1), byte=f"0x{data[offset]:02x}", offset=offset,
                                 help="the file looks like UTF-16; save it as UTF-8" if utf16 else None)
 
 

@@ -166,7 +166,7 @@ class _Builder:
         else:
             value, problem = resolve_tagged(tag, text)
             if problem:
-                self.problems.append(self._e("E015", start, end, problem=problem))
+                self.problems.append(self._e("E015", at, end, problem=problem))
         path = self._child_path()
         marks = self._marks() if event.anchor else ()
         if path is not None:
@@ -294,7 +294,7 @@ class _Builder:
             at = self.index.starts[line - 1] + col - 1
             escape = _ESCAPE.match(self.index.text, at)
             self.problems.append(self._e("E017", at, escape.end() if escape else at + 1, what=describe(found.group()),
-                                         codepoint=ord(found.group()), escape=escape.group() if escape else "?"))
+                                         codepoint=f"U+{ord(found.group()):04X}", escape=escape.group() if escape else "?"))
         return FORBIDDEN.sub("\ufffd", value)
 
     def _composed(self) -> Composed:

@@ -120,10 +120,11 @@ def syntax_error(error: yaml.YAMLError, index: LineIndex, file: str, depth_limit
     span = index.span(file, at, min(at + 1, len(index.text)))
     if "maximum nesting depth" in (error.problem or ""):
         return codes.diagnostic("E007", span, limit=depth_limit)
-    problem = _our_words(error.problem or error.context or "malformed document")
-    if error.context and error.problem and error.context_mark:
+    tab = index.text[at:at + 1] == "\t"
+    problem = "a tab character where YAML expects indentation or a value" if tab else \
+        _our_words(error.problem or error.context or "malformed document")
+    if error.context and error.problem and error.context_mark and not tab:
         problem += f" {error.context} started on line {index.position(error.context_mark.index)[0]}"
-    tab = index.text[at:at + 1] == "\t" or "'\\t'" in (error.problem or "")
     return codes.diagnostic("E002", span, problem=problem,
                             help="indent with spaces: YAML does not allow tabs for indentation" if tab else None)
 

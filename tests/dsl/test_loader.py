@@ -320,7 +320,7 @@ def test_core_tags_are_read_and_others_refused() -> None:
                          "f: !!int x\ng: !foo bar\nh: !!binary aGk=\ni: !!map {x: 1}\nj: !!set {x}\n")
     assert doc.data == {"a": "5", "b": 7, "c": 2.0, "d": True, "e": None, "f": "x", "g": "bar", "h": "aGk=",
                         "i": {"x": 1}, "j": {"x": None}}
-    assert codes_at(problems) == [("E015", 6, 10), ("E015", 7, 9), ("E015", 8, 13), ("E015", 10, 4)]
+    assert codes_at(problems) == [("E015", 6, 4), ("E015", 7, 4), ("E015", 8, 4), ("E015", 10, 4)]
     assert problems[0].message == "'x' is not a valid !!int"
     assert problems[1].message.startswith("unsupported tag '!foo'; ")
 
@@ -364,6 +364,7 @@ def test_syntax_errors_are_positioned_and_worded(text: str, line: int, col: int,
 def test_a_tab_in_the_indentation_gets_a_hint() -> None:
     _, problems = load_text("a:\n\t- b\n", "t")
     assert codes_at(problems) == [("E002", 2, 1)] and "tabs" in problems[0].help
+    assert problems[0].message == "invalid YAML: a tab character where YAML expects indentation or a value"
     assert not problems[0].message.endswith(".")
 
 
