@@ -90,7 +90,7 @@ CASES: dict[str, tuple[Callable[[], bytes], set[str]]] = {
     "10MB-scalar": (huge_scalar, {"E005"}),
     "2MB-scalar": (big_scalar_under_file_limit, {"E008"}),
     "10k-deep-flow-nesting": (deep_flow_nesting, {"E007"}),
-    "10k-deep-block-nesting": (deep_block_nesting, {"E007"}),
+    "10k-deep-block-nesting": (deep_block_nesting, {"E005", "E007"}),  # 50 MB of indentation: E005 first
     "100k-keys": (many_keys, {"E009"}),
     "50MB-file": (fifty_megabytes, {"E005"}),
     "invalid-utf8": (invalid_utf8, {"E003"}),
