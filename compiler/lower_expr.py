@@ -103,8 +103,8 @@ def _index(node: ast.Index, ctx: LowerContext) -> Lowered:
     if t.NULL in (ctx.types[node.obj], ctx.types[node.index]):
         return Lowered(_null(ctx, node), error)
     items = obj.value
-    if not items.meta.root_names():  # a constant list: Polars wants it as long as a column index
-        items = when(pl.repeat(True, pl.len())).then(items)
+    if not items.meta.root_names() and index.value.meta.root_names():
+        items = pl.repeat(items, pl.len())  # Polars wants a constant list as long as a column index
     return Lowered(items.list.get(index.value, null_on_oob=True), error)
 
 

@@ -25,7 +25,7 @@ FIELD_NAMES = ("a", "b", "c", "d", "e", "odd name")
 
 # --- schemas and records ---------------------------------------------------------------------------
 
-SCALAR_TYPES = st.sampled_from([t.INT, t.FLOAT, t.BOOL, t.STRING, t.DATETIME, t.DATE, t.DURATION])
+SCALAR_TYPES = st.sampled_from([t.INT, t.INT, t.FLOAT, t.FLOAT, t.BOOL, t.STRING, t.DATETIME, t.DATE, t.DURATION])
 
 
 def value_types(depth: int = 2) -> st.SearchStrategy[Type]:
@@ -78,12 +78,19 @@ def values(type_: Type, *, nullable: bool = True) -> st.SearchStrategy[object]:
         present = st.fixed_dictionaries({}, optional={n: values(ft) for n, ft in type_.fields})
     else:
         present = _SCALAR_VALUES[type_]
-    return st.one_of(st.none(), present) if nullable else present
+    return _sometimes_null(present) if nullable else present
 
 
-def records(schema: Struct) -> st.SearchStrategy[dict[str, object]]:
+def _sometimes_null(present: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.integers(0, 5).flatmap(lambda i: st.none() if i == 0 else present)
+
+
+@st.composite
+def records(draw: st.DrawFn, schema: Struct) -> dict[str, object]:
     """Records of `schema`; a key may be missing (it reads as null)."""
-    return st.fixed_dictionaries({}, optional={n: values(ft) for n, ft in schema.fields})
+    record = {n: draw(values(ft)) for n, ft in schema.fields}
+    missing = draw(st.lists(st.sampled_from([n for n, _ in schema.fields]), max_size=1))
+    return {n: v for n, v in record.items() if n not in missing}
 
 
 # --- expressions ---------------------------------------------------------------------------------
@@ -169,14 +176,16 @@ class Grower:
         lit = literal(wanted)
         if lit is not None:
             options.append(lit)
-        if not options or draw(st.integers(0, 19)) == 0:
+        if not options or draw(st.integers(0, 29)) == 0:
             return ast.NullLit()
+        if matching and draw(st.integers(0, 2)) > 0:  # fields first: records bring the edge values
+            return draw(options[0])
         return draw(st.one_of(options))
 
     def expr(self, draw: st.DrawFn, wanted: Type, depth: int) -> ast.Expr:
         if depth <= 0 or draw(st.integers(0, 3)) == 0:
             return self.leaf(draw, wanted)
-        options = [make for make, ok in _CONSTRUCTIONS if ok(self, wanted)]
+        options = [make for make, ok, weight in _CONSTRUCTIONS if ok(self, wanted) for _ in range(weight)]
         options += [_call] if self.calls(wanted) else []
         return draw(st.sampled_from(options))(self, draw, wanted, depth - 1)
 
@@ -283,14 +292,14 @@ def _is_list_of_scalars(g: Grower, wanted: Type) -> bool:
     return isinstance(wanted, ListOf) and isinstance(wanted.item, t.Scalar) and g.available(wanted.item)
 
 
-_CONSTRUCTIONS = (
-    (_arith, lambda g, w: w in (t.INT, t.FLOAT, t.STRING, t.DATETIME, t.DURATION)),
-    (_negate, lambda g, w: w in (t.INT, t.FLOAT, t.DURATION)),
-    (_compare, lambda g, w: w == t.BOOL),
-    (_logic, lambda g, w: w == t.BOOL),
-    (_conditional, lambda g, w: True),
-    (_list, _is_list_of_scalars),
-    (_index, lambda g, w: _is_list_of_scalars(g, ListOf(w)) or any(ft == ListOf(w) for _, ft in g.fields)),
+_CONSTRUCTIONS = (  # (make, applies, weight)
+    (_arith, lambda g, w: w in (t.INT, t.FLOAT, t.STRING, t.DATETIME, t.DURATION), 4),
+    (_negate, lambda g, w: w in (t.INT, t.FLOAT, t.DURATION), 1),
+    (_compare, lambda g, w: w == t.BOOL, 3),
+    (_logic, lambda g, w: w == t.BOOL, 3),
+    (_conditional, lambda g, w: True, 1),
+    (_list, _is_list_of_scalars, 1),
+    (_index, lambda g, w: _is_list_of_scalars(g, ListOf(w)) or any(ft == ListOf(w) for _, ft in g.fields), 1),
 )
 
 
@@ -301,7 +310,7 @@ def typed_cases(draw: st.DrawFn, *, wanted: Type | None = None, max_records: int
     grower = Grower(schema)
     if wanted is None:
         candidates = [ft for _, ft in grower.fields] + [t.INT, t.FLOAT, t.BOOL, t.STRING, t.DURATION,
-                                                          t.DATETIME]
+                                                          t.DATETIME] * 2
         wanted = draw(st.sampled_from(candidates))
     expr = grower.expr(draw, wanted, draw(st.integers(1, 4)))
     rows = draw(st.lists(records(schema), min_size=1, max_size=max_records))
