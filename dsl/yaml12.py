@@ -6,8 +6,7 @@ values when converted. This module reads PyYAML's event stream instead and build
 recursion, counting nodes (alias expansions included), aliases and depth as it goes, and stops with
 a diagnostic at the first limit crossed. Scalars are resolved by the core schema (`yaml_core`).
 
-Positions are kept as character offsets while reading and turned into `Span`s and `ScalarMap`s only
-for a document that was read to the end, so a refused file costs no position work.
+Positions are recorded beside the data as character offsets (`yaml_records`).
 """
 
 from __future__ import annotations
@@ -21,21 +20,12 @@ import yaml
 from yaml import events as ev
 
 from flowc.dsl import codes
+from flowc.dsl import yaml_core as core
 from flowc.dsl.diagnostics import Diagnostic
 from flowc.dsl.scalar_spans import FORBIDDEN, LineIndex, content_start, describe, scalar_anchors
 from flowc.dsl.source import Path, ScalarMap
 from flowc.dsl.span import Span
-from flowc.dsl.yaml_core import (
-    CORE,
-    MAX_INT_DIGITS,
-    is_huge_int,
-    kind,
-    resolve_plain,
-    resolve_tagged,
-    shorten,
-    syntax_error,
-    tag_problem,
-)  # fmt: skip
+from flowc.dsl.yaml_records import Mark, Records
 
 _LOADER = yaml.CBaseLoader if yaml.__with_libyaml__ else yaml.BaseLoader  # libyaml: ~25x faster
 _ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
@@ -80,7 +70,7 @@ def compose(index: LineIndex, file: str, on_string: OnString | None = None, *, l
     except Refused as refused:
         return None, [*builder.problems, refused.diagnostic]
     except yaml.YAMLError as error:
-        return None, [*builder.problems, syntax_error(error, index, file, limits.depth)]
+        return None, [*builder.problems, core.syntax_error(error, index, file, limits.depth)]
 
 
 @dataclass(slots=True)
@@ -90,7 +80,7 @@ class _Frame:
     start: int
     flow: bool
     anchor: str | None
-    marks: tuple[int, ...]
+    marks: Mark
     size: int = 1  # nodes, alias expansions included
     height: int = 1
     end: int = -1  # where the last child ends
@@ -104,7 +94,7 @@ class _Anchored:
     value: Any
     size: int
     height: int
-    records: tuple[list, ...]  # per record kind: entries with paths relative to the anchored node
+    records: Records  # with paths relative to the anchored node
 
 
 _SKIP = object()  # the pending key of a refused entry: its value is read (for the limits) and dropped
@@ -117,9 +107,7 @@ class _Builder:
         self.problems: list[Diagnostic] = []
         self.stack: list[_Frame] = []
         self.anchors: dict[str, Any] = {}
-        # (path, start, end) of values and keys; (path, start, end, style, value) or (path, map) of
-        # strings; (path, text as written)
-        self.records: tuple[list, ...] = ([], [], [], [])
+        self.records = Records()
         self.nodes = self.aliases = 0
         self.anchor_budget = limits.anchors
         self.root: Any = _OPEN
@@ -141,7 +129,7 @@ class _Builder:
                     break
         if self.root is _OPEN:
             raise Refused(self._e("E013", 0, 0, problem="the file is empty; a spec is a YAML mapping"))
-        return self._composed()
+        return Composed(self.root, *self.records.build(self.index, self.file, self._map))
 
     # --- events ---
 
@@ -158,23 +146,23 @@ class _Builder:
             text = self._escaped_controls(text, start, end)
         plain = tag is None and event.implicit[0]
         if plain:
-            value = resolve_plain(text)
-            if value is text and is_huge_int(text):
-                self.problems.append(self._e("E016", start, end, size=len(text), limit=MAX_INT_DIGITS))
+            value = core.resolve_plain(text)
+            if value is text and core.is_huge_int(text):
+                self.problems.append(self._e("E016", start, end, size=len(text), limit=core.MAX_INT_DIGITS))
         elif tag is None:
             value = text
         else:
-            value, problem = resolve_tagged(tag, text)
+            value, problem = core.resolve_tagged(tag, text)
             if problem:
                 self.problems.append(self._e("E015", at, end, problem=problem))
         path = self._child_path()
-        marks = self._marks() if event.anchor else ()
+        mark = self.records.mark() if event.anchor else None
         if path is not None:
-            self.records[0].append((path, start, end))
+            self.records.values.append((path, start, end))
             if isinstance(value, str):
                 value = self._string(path, value, start, end, style, plain)
-        if event.anchor:
-            self.anchors[event.anchor] = _Anchored(value, 1, 0, self._since(marks, path))
+        if mark is not None:
+            self.anchors[event.anchor] = _Anchored(value, 1, 0, self.records.since(mark, path))
         self._finish(value, 1, 0, start, end, text if plain else None)
 
     def _start(self, event: ev.CollectionStartEvent) -> None:
@@ -187,21 +175,21 @@ class _Builder:
             raise Refused(self._e("E013", at, at + 1, problem="the top level of a spec must be a mapping, got a list"))
         if len(self.stack) >= self.limits.depth:
             raise Refused(self._e("E007", at, at + 1, limit=self.limits.depth))
-        if event.tag not in (None, "!", CORE + ("map" if mapping else "seq")):
-            self.problems.append(self._e("E015", mark, mark + 1, problem=tag_problem(event.tag)))
+        if event.tag not in (None, "!", core.CORE + ("map" if mapping else "seq")):
+            self.problems.append(self._e("E015", mark, mark + 1, problem=core.tag_problem(event.tag)))
         if event.anchor:
             self.anchors[event.anchor] = _OPEN
         frame = _Frame({} if mapping else [], self._child_path(), at, bool(event.flow_style), event.anchor,
-                       self._marks())
+                       self.records.mark())
         self.stack.append(frame)
 
     def _end(self, event: ev.CollectionEndEvent) -> None:
         frame = self.stack.pop()
         end = max(event.end_mark.index if frame.flow or frame.end < 0 else frame.end, frame.start)
         if frame.path is not None:
-            self.records[0].append((frame.path, frame.start, end))
+            self.records.values.append((frame.path, frame.start, end))
         if frame.anchor:
-            records = self._since(frame.marks, frame.path)
+            records = self.records.since(frame.marks, frame.path)
             self.anchors[frame.anchor] = _Anchored(frame.value, frame.size, frame.height, records)
         self._finish(frame.value, frame.size, frame.height, frame.start, end, None)
 
@@ -212,17 +200,16 @@ class _Builder:
             raise Refused(self._e("E006", at, end, problem=f"more than {self.limits.aliases} aliases"))
         anchored = self.anchors.get(event.anchor)
         if anchored is None:
-            raise Refused(self._e("E002", at, end, problem=f"undefined alias '*{shorten(event.anchor)}'"))
+            raise Refused(self._e("E002", at, end, problem=f"undefined alias '*{core.shorten(event.anchor)}'"))
         if anchored is _OPEN:
-            raise Refused(self._e("E006", at, end, problem=f"alias '*{shorten(event.anchor)}' is inside its anchor"))
+            raise Refused(self._e("E006", at, end, problem=f"alias '*{core.shorten(event.anchor)}' is inside its anchor"))
         self._count(anchored.size, at, by_alias=True)
         if len(self.stack) + anchored.height > self.limits.depth:
             raise Refused(self._e("E007", at, end, limit=self.limits.depth))
         path = self._child_path()
-        if path is not None:  # the alias's own span, and its anchor's inner records under this path
-            self.records[0].append((path, at, end))
-            for kind_, (records, copied) in enumerate(zip(self.records, anchored.records, strict=True)):
-                records.extend(((*path, *entry[0]), *entry[1:]) for entry in copied if kind_ or entry[0])
+        if path is not None:
+            self.records.values.append((path, at, end))
+            self.records.copy_under(path, anchored.records)
         self._finish(_copy(anchored.value), anchored.size, anchored.height, at, end, None)
 
     # --- building ---
@@ -232,7 +219,7 @@ class _Builder:
         if not self.stack:
             if not isinstance(value, dict):
                 problem = "the file is empty; a spec is a YAML mapping" if value is None else \
-                    f"the top level of a spec must be a mapping, got {kind(value)}"
+                    f"the top level of a spec must be a mapping, got {core.kind(value)}"
                 raise Refused(self._e("E013", start, max(start, end), problem=problem))
             self.root = value
             return
@@ -255,30 +242,30 @@ class _Builder:
         if isinstance(value, int) and not isinstance(value, bool):
             value = plain_text if plain_text is not None else str(value)
         if not isinstance(value, str):
-            quote = f"; write it in quotes: '{shorten(plain_text)}'" if plain_text is not None else ""
+            quote = f"; write it in quotes: '{core.shorten(plain_text)}'" if plain_text is not None else ""
             self.problems.append(self._e("E013", start, end, problem=f"mapping keys must be strings, got "
-                                                                     f"{kind(value)}{quote}"))
+                                                                     f"{core.kind(value)}{quote}"))
         elif value == "<<" and plain_text is not None:
             self.problems.append(self._e("E014", start, end))
         elif value in frame.key_starts:
             first_line = self.index.position(frame.key_starts[value])[0]
-            self.problems.append(self._e("E012", start, end, key=shorten(value), first_line=first_line))
+            self.problems.append(self._e("E012", start, end, key=core.shorten(value), first_line=first_line))
         else:
             frame.key = value
             frame.key_starts[value] = start
             if frame.path is not None:
-                self.records[1].append(((*frame.path, value), start, end))
+                self.records.keys.append(((*frame.path, value), start, end))
 
     def _string(self, path: Path, value: str, start: int, end: int, style: str | None, plain: bool) -> Any:
         if self.on_string is None or "${" not in value:
-            self.records[2].append((path, start, end, style, value))
+            self.records.strings.append((path, start, end, style, value))
             return value
         result, smap, written, problems = self.on_string(value, self._map(start, end, style, value), plain)
         self.problems.extend(problems)
         if smap is not None:
-            self.records[2].append((path, smap))
+            self.records.strings.append((path, smap))
         if written is not None:
-            self.records[3].append((path, written))
+            self.records.written.append((path, written))
         return result
 
     def _map(self, start: int, end: int, style: str | None, value: str) -> ScalarMap:
@@ -297,20 +284,6 @@ class _Builder:
                                          codepoint=f"U+{ord(found.group()):04X}", escape=escape.group() if escape else "?"))
         return FORBIDDEN.sub("\ufffd", value)
 
-    def _composed(self) -> Composed:
-        span = self.index.span
-        values, keys, strings, written = self.records
-        maps: dict[Path, ScalarMap] = {}
-        by_start: dict[int, ScalarMap] = {}  # an anchor's map, shared by its aliases
-        for path, *entry in strings:
-            if len(entry) == 1:
-                maps[path] = entry[0]
-            else:
-                smap = by_start.get(entry[0]) or self._map(*entry)
-                maps[path] = by_start[entry[0]] = smap
-        return Composed(self.root, {p: span(self.file, s, e) for p, s, e in values},
-                        {p: span(self.file, s, e) for p, s, e in keys}, maps, dict(written))
-
     # --- bookkeeping ---
 
     def _child_path(self) -> Path | None:
@@ -325,16 +298,6 @@ class _Builder:
         if frame.expecting_key or frame.key is _SKIP:
             return None
         return (*frame.path, frame.key)
-
-    def _marks(self) -> tuple[int, ...]:
-        return tuple(len(r) for r in self.records)
-
-    def _since(self, marks: tuple[int, ...], base: Path | None) -> tuple[list, ...]:
-        """The records made since `marks` under `base`, with paths relative to it (for aliases)."""
-        if base is None:
-            return ([], [], [], [])
-        n = len(base)
-        return tuple([(e[0][n:], *e[1:]) for e in r[m:]] for r, m in zip(self.records, marks, strict=True))
 
     def _count(self, nodes: int, at: int, *, by_alias: bool) -> None:
         self.nodes += nodes

@@ -115,6 +115,21 @@ def test_value_spans_point_at_the_first_character_written(realistic: Document, p
     assert char_at(realistic, line, col) == first
 
 
+def _paths(value: object, path: tuple = ()) -> list[tuple[tuple, object]]:
+    found = [(path, value)]
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        found.extend(_paths(child, (*path, key)))
+    return found
+
+
+def test_every_value_and_key_has_a_span_and_every_string_a_map(realistic: Document) -> None:
+    everything = _paths(realistic.data)
+    assert set(realistic.value_spans) == {path for path, _ in everything}
+    assert set(realistic.key_spans) == {path for path, _ in everything if path and isinstance(path[-1], str)}
+    assert set(realistic.scalar_maps) == {path for path, value in everything if isinstance(value, str)}
+
+
 def test_key_spans_cover_the_key(realistic: Document) -> None:
     assert realistic.key_spans[("settings", "batch_size")] == Span(str(FIXTURE), 10, 3, 10, 13)
     assert realistic.key_spans[("sources", "orders", "schema", "on")] == Span(str(FIXTURE), 28, 7, 28, 9)
