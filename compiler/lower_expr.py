@@ -29,7 +29,10 @@ from flowc.compiler.polars_types import to_polars
 from flowc.dsl import ast
 from flowc.dsl import types as t
 from flowc.dsl.operators import ARITHMETIC
+from flowc.dsl.recursion import ensure_recursion_limit
 from flowc.dsl.types import ListOf
+
+ensure_recursion_limit()  # the handlers recurse once per AST level (see flowc.dsl.recursion)
 
 
 @functools.singledispatch
@@ -133,6 +136,8 @@ def _binary(node: ast.Binary, ctx: LowerContext) -> Lowered:
         value = _compare(node.op, left.value, right.value)
     elif {left_type, right_type} <= t.NUMERIC:
         value, own = lower_ops.numeric(node.op, left.value, right.value, left_type, right_type)
+        if node.op == "//" and isinstance(node.right, ast.IntLit):
+            own = None  # only `MIN // -1` overflows, and a literal is never negative
     elif left_type == t.STRING:
         value = left.value + right.value
     else:

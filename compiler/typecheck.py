@@ -18,6 +18,7 @@ from flowc.dsl import types as t
 from flowc.dsl.function_def import constant_value
 from flowc.dsl.functions import FUNCTIONS, FunctionDef
 from flowc.dsl.operators import ARITHMETIC
+from flowc.dsl.recursion import ensure_recursion_limit
 from flowc.dsl.span import TextRange
 from flowc.dsl.types import ListOf, Struct, Type
 
@@ -43,6 +44,7 @@ class Typed:
 
 def check_expression(expr: ast.Expr, schema: Struct, *, where: str) -> Typed:
     """Type `expr` over records of `schema`; `where` names the place for messages ("filter")."""
+    ensure_recursion_limit()
     checker = _Checker(schema, where)
     result = checker.check(expr)
     problems = tuple(checker.problems)

@@ -9,8 +9,8 @@ Only what the record needs is evaluated: `and`, `or`, `if`, `case` and lazy func
 skip what they do not need, so an error in a skipped branch never surfaces. Everything else
 evaluates every operand, left to right, so the first error in that order is the one raised.
 
-The tree walk recurses once per level with two frames (the dispatcher and the handler), so the
-parser's deepest trees (200 levels) stay far from Python's recursion limit.
+The tree walk recurses once per level with two frames (the dispatcher and the handler); see
+`flowc.dsl.recursion` for the parser's deepest trees.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from flowc.dsl import ast
 from flowc.dsl import types as t
 from flowc.dsl.functions import FUNCTIONS
 from flowc.dsl.operators import ARITHMETIC, arithmetic, compare, negate
+from flowc.dsl.recursion import ensure_recursion_limit
 from flowc.dsl.types import ListOf, Struct, Type
 
 
@@ -39,6 +40,7 @@ def evaluate(
     `expr` (`Typed.types`): with it, an int in a place the checker typed float (a branch of
     `if(c, 1, 2.5)`, an int field in a list of floats) becomes a float, as in the compiled form.
     """
+    ensure_recursion_limit()
     return _Interpreter(record, now, types).eval(expr)
 
 
