@@ -102,7 +102,7 @@ class LineIndex:
 
 
 def content_start(text: str, start: int, end: int) -> int:
-    """The index of a scalar's first character, past its anchor, tag and any comment before it."""
+    """The index of a node's first character, past its anchor, tag and any comment before it."""
     i = start
     while i < end and (m := _PROPERTY.match(text, i, end)) and text[i] not in "\"'|>":
         i = m.end()

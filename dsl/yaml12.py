@@ -161,8 +161,10 @@ class _Builder:
             self.records.values.append((path, start, end))
             if isinstance(value, str):
                 value = self._string(path, value, start, end, style, plain)
-        if mark is not None:
-            self.anchors[event.anchor] = _Anchored(value, 1, 0, self.records.since(mark, path))
+        if mark is not None:  # an anchored key records nothing itself, but its aliases need its map
+            records = self.records.since(mark, path) if path is not None else \
+                Records(strings=[((), start, end, style, value)] if isinstance(value, str) else [])
+            self.anchors[event.anchor] = _Anchored(value, 1, 0, records)
         self._finish(value, 1, 0, start, end, text if plain else None)
 
     def _start(self, event: ev.CollectionStartEvent) -> None:

@@ -150,6 +150,12 @@ def test_an_alias_has_its_own_span_and_its_anchors_inner_spans(realistic: Docume
         realistic.value_spans[("sources", "orders", "schema", "ts")]
 
 
+def test_an_alias_of_an_anchored_key_has_a_scalar_map() -> None:
+    doc, problems = load("&k name: x\ncopy: *k\n")
+    assert not problems and doc.data == {"name": "x", "copy": "name"}
+    assert doc.scalar_maps[("copy",)].position(0) == (1, 4) and doc.value_spans[("copy",)].col == 7
+
+
 def test_substituted_values_keep_what_was_written(realistic: Document) -> None:
     assert realistic.data["settings"]["batch_size"] == 5000
     assert realistic.data["settings"]["state_dir"] == "/var/flow/order-analytics"
