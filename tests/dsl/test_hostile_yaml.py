@@ -11,6 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flowc.dsl.codes import CODES
+from flowc.dsl.loader import load_text
 
 WALL_LIMIT_S = 2.0
 GROWTH_LIMIT_MB = 200
@@ -181,3 +186,17 @@ def test_the_memory_cap_of_the_probe_bites() -> None:
     probe = (PROBE % GROWTH_LIMIT_MB).replace("load_document(sys.argv[1])", "[bytearray(300 << 20)], []")
     result = subprocess.run([sys.executable, "-c", probe, "-"], capture_output=True, text=True, timeout=60)
     assert "MemoryError" in json.loads(result.stdout)["error"]
+
+
+_TOKENS = [*"ab1 :-[]{},&*!|>'\"#%@`?~\\\t\r\n$", "${", "<<", "---", "é", "\x00", "\n  ", "\\x41", "!!int"]
+_YAML_ISH = st.lists(st.sampled_from(_TOKENS), max_size=60).map("".join)
+
+
+@given(st.one_of(_YAML_ISH, st.binary()))
+def test_no_input_raises_and_every_problem_is_positioned_in_the_file(given_input: str | bytes) -> None:
+    document, problems = load_text(given_input, "fuzz.flow.yaml", env={"A": "1"})
+    assert document is not None or problems
+    for problem in problems:
+        assert problem.code in CODES and problem.span is not None and problem.span.file == "fuzz.flow.yaml"
+        if document is not None:
+            assert problem.span.line <= len(document.text.splitlines()) + 1
