@@ -208,10 +208,7 @@ class _Checker:
 
     def constants_ok(self, node: ast.Call, function: FunctionDef) -> bool:
         """The compile-time checks of constant arguments (a regex, a format): E223, E225, E227."""
-        check = getattr(function, "check_constants", None)  # registries without constant arguments
-        if check is None:
-            return True
-        problems = check(tuple(constant_value(arg) for arg in node.args))
+        problems = function.check_constants(tuple(constant_value(arg) for arg in node.args))
         for index, code, args in problems:
             self.problems.append(Problem(code, dict(args), node.args[index].pos))
         return not problems

@@ -13,6 +13,7 @@ from functools import cache
 
 from hypothesis import strategies as st
 
+from flowc.compiler.lower_functions import POLARS_FUNCTIONS
 from flowc.dsl import ast
 from flowc.dsl import types as t
 from flowc.dsl.functions import FUNCTIONS
@@ -132,7 +133,7 @@ def function_signatures() -> tuple[tuple[str, tuple[Type, ...], Type], ...]:
     pool = (t.INT, t.FLOAT, t.BOOL, t.STRING, t.DATETIME, t.DURATION, t.DATE, ListOf(t.INT), ListOf(t.STRING))
     found = []
     for name, fn in sorted(FUNCTIONS.items()):
-        if name not in _lowered_functions() or getattr(fn, "constant_args", ()):
+        if name not in POLARS_FUNCTIONS or fn.constant_args:
             continue  # constant arguments (regexes, formats) are tested by the library's examples
         high = fn.min_args + 2 if fn.max_args is None else min(fn.max_args, fn.min_args + 2)
         for arity in range(fn.min_args, high + 1):
@@ -141,14 +142,6 @@ def function_signatures() -> tuple[tuple[str, tuple[Type, ...], Type], ...]:
                 if not isinstance(result, str) and result != t.NULL:
                     found.append((name, args, result))
     return tuple(found)
-
-
-def _lowered_functions() -> frozenset[str]:
-    try:
-        from flowc.compiler.lower_functions import POLARS_FUNCTIONS
-    except ImportError:  # the library's lowering is not there yet
-        return frozenset()
-    return frozenset(POLARS_FUNCTIONS)
 
 
 def _combinations(pool: tuple[Type, ...], arity: int) -> list[tuple[Type, ...]]:
