@@ -14,9 +14,11 @@ from functools import cache
 from hypothesis import strategies as st
 
 from flowc.compiler.lower_functions import POLARS_FUNCTIONS
+from flowc.compiler.typecheck import check_expression
 from flowc.dsl import ast
 from flowc.dsl import types as t
 from flowc.dsl.functions import FUNCTIONS
+from flowc.dsl.parser import parse_expression
 from flowc.dsl.types import ListOf, Struct, Type
 
 MISSING = object()  # a record without the key (reads as null)
@@ -127,21 +129,49 @@ def literal(type_: Type) -> st.SearchStrategy[ast.Expr] | None:
     return None
 
 
+Signature = tuple[str, tuple[Type, ...], Type, tuple[tuple[int, ast.Expr], ...]]
+
+
 @cache
-def function_signatures() -> tuple[tuple[str, tuple[Type, ...], Type], ...]:
-    """(name, argument types, result type) of calls `result_type` accepts, over a pool of types."""
+def function_signatures() -> tuple[Signature, ...]:
+    """(name, argument types, result type, constant arguments) of calls the library accepts.
+
+    Functions without constant arguments: every combination of a pool of types that `result_type`
+    accepts. Functions with some (a regex, a format): the calls of their documented examples, whose
+    constants are kept and whose other arguments are grown like any other.
+    """
     pool = (t.INT, t.FLOAT, t.BOOL, t.STRING, t.DATETIME, t.DURATION, t.DATE, ListOf(t.INT), ListOf(t.STRING))
-    found = []
+    found: list[Signature] = []
     for name, fn in sorted(FUNCTIONS.items()):
-        if name not in POLARS_FUNCTIONS or fn.constant_args:
-            continue  # constant arguments (regexes, formats) are tested by the library's examples
+        if name not in POLARS_FUNCTIONS:
+            continue
+        if fn.constant_args:
+            found.extend(_example_signatures(name))
+            continue
         high = fn.min_args + 2 if fn.max_args is None else min(fn.max_args, fn.min_args + 2)
         for arity in range(fn.min_args, high + 1):
             for args in _combinations(pool, arity):
                 result = fn.result_type(args)
                 if not isinstance(result, str) and result != t.NULL:
-                    found.append((name, args, result))
+                    found.append((name, args, result, ()))
     return tuple(found)
+
+
+_EXAMPLE_SCHEMA = Struct((("s", t.STRING), ("n", t.INT), ("x", t.FLOAT), ("tags", ListOf(t.STRING)),
+                          ("ts", t.DATETIME)))
+
+
+def _example_signatures(name: str) -> list[Signature]:
+    found: list[Signature] = []
+    for text, _ in FUNCTIONS[name].examples:
+        call = parse_expression(text)
+        typed = check_expression(call, _EXAMPLE_SCHEMA, where="example")
+        if not isinstance(call, ast.Call) or typed.problems or typed.type in (None, t.NULL):
+            continue
+        constant = {i for i, _ in FUNCTIONS[name].constant_args}
+        args = tuple(typed.types[a] for a in call.args)
+        found.append((name, args, typed.type, tuple((i, a) for i, a in enumerate(call.args) if i in constant)))
+    return found
 
 
 def _combinations(pool: tuple[Type, ...], arity: int) -> list[tuple[Type, ...]]:
@@ -182,9 +212,9 @@ class Grower:
         options += [_call] if self.calls(wanted) else []
         return draw(st.sampled_from(options))(self, draw, wanted, depth - 1)
 
-    def calls(self, wanted: Type) -> list[tuple[str, tuple[Type, ...]]]:
-        return [(n, args) for n, args, result in function_signatures()
-                if result == wanted and all(self.available(a) for a in args)]
+    def calls(self, wanted: Type) -> list[Signature]:
+        return [sig for sig in function_signatures() if sig[2] == wanted
+                and all(self.available(a) for i, a in enumerate(sig[1]) if i not in dict(sig[3]))]
 
     def comparable_type(self, draw: st.DrawFn) -> Type:
         return draw(st.sampled_from([c for c in COMPARABLE if self.available(c)]))
@@ -277,8 +307,9 @@ def _int_expr(value: int) -> ast.Expr:
 
 
 def _call(g: Grower, draw: st.DrawFn, wanted: Type, depth: int) -> ast.Expr:
-    name, args = draw(st.sampled_from(g.calls(wanted)))
-    return ast.Call(name=name, args=tuple(g.expr(draw, a, depth) for a in args))
+    name, args, _, constants = draw(st.sampled_from(g.calls(wanted)))
+    fixed = dict(constants)
+    return ast.Call(name=name, args=tuple(fixed.get(i) or g.expr(draw, a, depth) for i, a in enumerate(args)))
 
 
 def _is_list_of_scalars(g: Grower, wanted: Type) -> bool:
