@@ -61,6 +61,9 @@ CASES: list[tuple[str, object]] = [
     # integer overflow is a record error, never a wrap
     ("big + 1", overflow("int", "+")), ("small - 1", overflow("int", "-")), ("big * 2", overflow("int", "*")),
     ("-small", overflow("int", "-")), ("small // -1", overflow("int", "//")), ("small % -1", 0),
+    ("-1 * small", overflow("int", "*")), ("2 * (big // 2 + 1)", overflow("int", "*")),
+    ("small * 1", INT_MIN), ("big * -1", -INT_MAX), ("0 * small", 0), ("-3037000500 * 3037000500", overflow("int", "*")),
+    ("3037000499 * -3037000499", -9223372030926249001),
     ("big - 1 + 1", INT_MAX), ("-big - 1", INT_MIN), ("small * -1", overflow("int", "*")),
     ("(big + 1) + (small - 1)", overflow("int", "+")), ("(small - 1) * (big + 1)", overflow("int", "-")),
     # strings
