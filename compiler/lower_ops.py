@@ -34,7 +34,7 @@ def _error(condition: pl.Expr, what: str, op: str) -> pl.Expr:
     return error_when(condition, overflow_message(what, op))
 
 
-def int_add_sub(op: str, a: pl.Expr, b: pl.Expr, what: str = "int") -> Result:
+def int_add_sub(op: str, a: pl.Expr, b: pl.Expr, what: str = "integer") -> Result:
     """Wrapping `a + b` / `a - b` on Int64; without a wrap, `a + b < a` exactly when `b < 0`."""
     if op == "+":
         result = a + b
@@ -45,7 +45,7 @@ def int_add_sub(op: str, a: pl.Expr, b: pl.Expr, what: str = "int") -> Result:
     return result, _error(wrapped, what, op)
 
 
-def int_mul(a: pl.Expr, b: pl.Expr, what: str = "int") -> Result:
+def int_mul(a: pl.Expr, b: pl.Expr, what: str = "integer") -> Result:
     """Wrapping `a * b`; it wrapped exactly when `r // a != b` (a wrap changes `r` by a multiple of
     2**64, more than `|a|` can hide), or for `-1 * MIN`, where `r // a` wraps too. (1.4x faster
     than redoing the product in Int128.)"""
@@ -62,7 +62,7 @@ def numeric(op: str, a: pl.Expr, b: pl.Expr, left: Type, right: Type) -> Result:
         if op == "*":
             return int_mul(a, b)
         if op == "//":  # Polars floors and gives null for a zero divisor; only MIN // -1 overflows
-            return a // b, _error((a == INT_MIN) & (b == -1), "int", op)
+            return a // b, _error((a == INT_MIN) & (b == -1), "integer", op)
         return a % b, None  # Polars' integer % takes the divisor's sign, and MIN % -1 is 0
     x, y = a.cast(F64), b.cast(F64)
     if op in ("+", "-", "*"):
@@ -101,5 +101,5 @@ def negate(value: pl.Expr, operand: Type) -> Result:
         return -value, None
     micros = _micros(value)
     result = -micros
-    error = _error(micros == INT_MIN, "duration" if operand == t.DURATION else "int", "-")
+    error = _error(micros == INT_MIN, "duration" if operand == t.DURATION else "integer", "-")
     return (result.cast(DURATION) if operand == t.DURATION else result), error

@@ -39,7 +39,7 @@ def _is_number(value: object) -> bool:
 
 def checked_int(value: int, op: str) -> int:
     if not INT_MIN <= value <= INT_MAX:
-        raise _overflow("int", op)
+        raise _overflow("integer", op)
     return value
 
 

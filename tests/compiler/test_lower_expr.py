@@ -64,7 +64,7 @@ def test_expressions_that_can_fail_carry_an_error_column(text: str) -> None:
 
 def test_errors_and_values_are_per_row() -> None:
     rows = [RECORD, {**RECORD, "big": 1}, {**RECORD, "big": None}]
-    assert run("big + 1", rows) == ([-(2**63), 2, None], ["overflow: int overflow in '+'", None, None])
+    assert run("big + 1", rows) == ([-(2**63), 2, None], ["overflow: integer overflow in '+'", None, None])
 
 
 def test_predicate_keeps_true_and_drops_false_and_null() -> None:
