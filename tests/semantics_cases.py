@@ -84,6 +84,8 @@ CASES: list[tuple[str, object]] = [
     # in, between
     ("2 in (1, 2)", True), ("3 in (1, null)", False), ("n in (1, 2)", None), ("1 not in (2, null)", True),
     ("2 in [2.0]", True), ("s in ('x', 'ab')", True),
+    ("i in ()", False), ("n in ()", None), ("i not in ()", True),
+    ("huge * 10 - huge * 10 in (1.0, huge * 10 - huge * 10)", True),
     ("2 between 1 and 3", True), ("n between 1 and 3", None), ("5 between null and 3", False),
     ("2 between null and 3", None), ("i between 7 and 7", True),
     # conditionals
