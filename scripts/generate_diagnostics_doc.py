@@ -40,6 +40,14 @@ output shown here is what flowc prints.
 """
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _visible(text: str) -> str:
+    """Control characters (an E004 example holds a NUL) shown as escapes, so the markdown stays text."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def render() -> str:
     examples = _examples_by_code()
     sections = [INTRO]
@@ -64,8 +72,8 @@ def _section(code: str, paths: list[Path]) -> str:
     message = re.sub(r"\{(\w+)\}", r"<\1>", entry.template).replace("{{", "{").replace("}}", "}")
     lines = [f"## {code}", "", f"**{entry.severity.value}**: {message}", "", entry.why, ""]
     for path in paths[:1]:
-        lines += ["Example:", "", "```yaml", _without_expectations(path), "```", "", "flowc says:", "",
-                  "```text", _output(path), "```", ""]
+        lines += ["Example:", "", "```yaml", _visible(_without_expectations(path)), "```", "", "flowc says:", "",
+                  "```text", _visible(_output(path)), "```", ""]
     return "\n".join(lines)
 
 

@@ -19,9 +19,15 @@ def test_example_reports_exactly_what_it_says(path) -> None:
     assert actual == expected
 
 
+# Codes a spec file cannot show (a missing or oversized file, bytes that are not UTF-8) are tested in
+# tests/dsl/test_loader.py and tests/cli/test_validate_hostile.py; expression syntax codes E201-E213
+# have a positioned case each in tests/dsl/test_parser.py (which checks that every one is covered).
+SHOWN_ELSEWHERE = {"E001", "E003", "E005", "E008", "E009"} | {f"E{n}" for n in range(201, 214)}
+
+
 def test_every_code_has_an_example() -> None:
     covered = {code for path in example_files() for _, _, code, _ in expectations(path)}
-    missing = sorted(set(CODES) - covered)
+    missing = sorted(set(CODES) - covered - SHOWN_ELSEWHERE)
     assert not missing, f"codes without an example in tests/diagnostics/: {missing}"
 
 

