@@ -48,6 +48,40 @@ def _visible(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+_HEAD = "version: 1\npipeline: big\n"
+# Codes that a small example file cannot show: the file is built here, validated, and described.
+GENERATED_EXAMPLES: dict[str, tuple[str, bytes | None]] = {
+    "E001": ("a path that does not exist", None),
+    "E003": ("a file with the byte 0xFF in a value", (_HEAD + "description: caf").encode() + b"\xff\n"),
+    "E005": ("a 5 MiB file", (_HEAD + "# " + "x" * (5 * 1024 * 1024) + "\n").encode()),
+    "E008": ("a 2 MiB description", (_HEAD + "description: " + "x" * (2 * 1024 * 1024) + "\n").encode()),
+    "E009": ("a settings mapping with 60,000 keys",
+             (_HEAD + "settings:\n" + "".join(f"  k{i}: {i}\n" for i in range(60_000))).encode()),
+    "E208": ("a filter of 70,000 characters",
+             (_HEAD + "sources:\n  s: {type: inline, records: [{a: 1}]}\nsinks:\n  out: {type: console}\n"
+              "steps:\n  - filter: " + "a+" * 35_000 + "a\n").encode()),
+}
+
+
+def _generated_example(code: str) -> list[str]:
+    import tempfile
+
+    what, content = GENERATED_EXAMPLES[code]
+    with tempfile.TemporaryDirectory() as folder:
+        previous = os.getcwd()
+        os.chdir(folder)
+        try:
+            if content is not None:
+                Path("example.flow.yaml").write_bytes(content)
+            document, diagnostics = validate_path("example.flow.yaml")
+            sources = {document.file: document.text} if document else {}
+            output = render_text([d for d in diagnostics if d.code == code], sources)
+        finally:
+            os.chdir(previous)
+    shown = "\n".join(line[:100] + ("..." if len(line) > 100 else "") for line in output.splitlines())
+    return [f"Example: `flowc validate example.flow.yaml` on {what}:", "", "```text", _visible(shown), "```", ""]
+
+
 def render() -> str:
     examples = _examples_by_code()
     sections = [INTRO]
@@ -71,6 +105,8 @@ def _section(code: str, paths: list[Path]) -> str:
     entry = CODES[code]
     message = re.sub(r"\{(\w+)\}", r"<\1>", entry.template).replace("{{", "{").replace("}}", "}")
     lines = [f"## {code}", "", f"**{entry.severity.value}**: {message}", "", entry.why, ""]
+    if code in GENERATED_EXAMPLES:
+        lines += _generated_example(code)
     for path in paths[:1]:
         lines += ["Example:", "", "```yaml", _visible(_without_expectations(path)), "```", "", "flowc says:", "",
                   "```text", _visible(_output(path)), "```", ""]
