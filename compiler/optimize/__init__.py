@@ -1,0 +1,1 @@
+"""Rewrite rules over the operator graph (one module per rule) and the fixed-point driver."""
