@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from flowc.compiler.spec import Assignment, Expression, Rule, Sink, Source
+from flowc.compiler.spec import Assignment, Computation, Expression, Rule, Sink, Source, Table, Window
 from flowc.dsl.span import Span
 
 FAIL, SKIP, DEAD_LETTER = "fail", "skip", "dead_letter"
@@ -28,6 +28,7 @@ class Scan:
 
     source: Source
     on_error: str = FAIL  # for values that do not fit the source's schema
+    columns: tuple[str, ...] | None = None  # projection pushed into the reader (None: every field)
 
     @property
     def step(self) -> str:
@@ -130,6 +131,60 @@ class Sql:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Aggregate:
+    """Group and aggregate (SPEC §4); windowed on `event_time` when `window` is set, else over the whole
+    (bounded) input. `event_time` is `window.time` or the field the source's event time travels in."""
+
+    input: Node
+    by: tuple[str, ...]
+    window: Window | None
+    compute: tuple[Computation, ...]
+    step: str
+    event_time: str | None = None
+    max_out_of_orderness: int = 0  # microseconds
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dedupe:
+    """Drop a record whose key has a kept record less than `within` away in event time (SPEC §4)."""
+
+    input: Node
+    key: tuple[str, ...]
+    within: int | None  # microseconds; None: a key is remembered for the whole run
+    step: str
+    event_time: str | None = None  # None: the batch time stands in for event time
+    max_out_of_orderness: int = 0
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Enrich:
+    """Lookup join against `table`, read whole into memory (SPEC §4)."""
+
+    input: Node
+    table: Table
+    left_on: str
+    right_on: str
+    fields: tuple[str, ...]  # table fields added (every field but the key when the spec lists none)
+    step: str
+    how: str = "left"
+    reload: bool = False
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Late:
+    """`<of>.late`: the records a windowed aggregate judged late, as they arrived."""
+
+    of: Node
+
+    @property
+    def step(self) -> str:
+        return f"{self.of.step}.late"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Errors:
     """`<of>.errors`: the records `of` could not process, each with its `_error`/`_source` envelope."""
 
@@ -152,7 +207,9 @@ class SinkNode:
         return self.sink.name
 
 
-Node = Scan | Filter | Map | Select | Drop | Rename | Explode | Validate | Union | Sql | Errors | SinkNode
+Node = (Scan | Filter | Map | Select | Drop | Rename | Explode | Validate | Union | Sql | Aggregate | Dedupe | Enrich
+        | Late | Errors | SinkNode)
+STATEFUL = (Aggregate, Dedupe, Enrich)
 FAILING = (Scan, Filter, Map, Select, Validate)  # node types that can produce record errors
 
 
@@ -162,7 +219,7 @@ def inputs(node: Node) -> tuple[Node, ...]:
         return ()
     if isinstance(node, Union | SinkNode):
         return node.inputs
-    if isinstance(node, Errors):
+    if isinstance(node, Errors | Late):
         return (node.of,)
     return (node.input,)
 

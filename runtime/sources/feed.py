@@ -10,6 +10,7 @@ calls, for one feed:
                                    the executor stores it in `checkpoint_saved.sources[<name>]`
     committed(position)            after that checkpoint is durable in the event log (Kafka commits
                                    its offsets here, never earlier)
+    exhausted()                    True once a bounded feed (http without `interval`) delivered all
     status()                       what `flowc status` shows (lag per partition, pending files, ...)
     close()                        at the end of the run
 
@@ -43,6 +44,8 @@ class Feed(Protocol):
     def committed(self, position: Mapping[str, Any]) -> None: ...
 
     def positions(self, rows: pl.Expr) -> pl.Expr: ...
+
+    def exhausted(self) -> bool: ...
 
     def status(self) -> dict[str, Any]: ...
 
