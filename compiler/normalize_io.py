@@ -132,6 +132,7 @@ def normalize_settings(at: At, pipeline: str, file: str, problems: Problems) -> 
         dead_letter=dead_letter,
         infer_rows=_int(at.get("infer_rows"), default.infer_rows),
         key_spans=at.value_spans(),
+        written=at.written(),
     )
 
 

@@ -310,6 +310,7 @@ class Settings:
     dead_letter: Sink | None = None
     infer_rows: int = 1000
     key_spans: Mapping[str, Span] = field(default_factory=dict, compare=False, repr=False)
+    written: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)  # before `${...}`
 
 
 @dataclass(frozen=True, slots=True)
