@@ -76,6 +76,7 @@ def run(spec_path: str, reset: bool, limit: int | None, assignments: tuple[str, 
     from flowc.compiler.normalize import normalize_spec
     from flowc.compiler.plan import format_plan, unsupported
     from flowc.compiler.validate import validate_document
+    from flowc.compiler.write_paths import escaping_write_paths
     from flowc.dsl.loader import load_document
 
     log = _Log(quiet, log_format)
@@ -91,6 +92,11 @@ def run(spec_path: str, reset: bool, limit: int | None, assignments: tuple[str, 
     missing = unsupported(spec)
     if missing:
         log.error(f"not supported yet by the runner: {'; '.join(missing)}")
+        sys.exit(EXIT_FAILED)
+    escaping = escaping_write_paths(spec)
+    if escaping:
+        for problem in escaping:
+            log.error(problem)
         sys.exit(EXIT_FAILED)
     if dry_run:
         from flowc.runtime.run_setup import prepare
