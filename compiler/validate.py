@@ -26,6 +26,7 @@ from flowc.compiler.graph import Graph, build_graph
 from flowc.compiler.normalize import normalize_spec
 from flowc.compiler.structure import check_structure
 from flowc.dsl.diagnostics import Diagnostic, Severity
+from flowc.dsl.redact import redact
 from flowc.dsl.source import Document
 
 # In the order a reader fixes things: names, then shape, then semantics. Output is sorted anyway.
@@ -58,7 +59,7 @@ def validate_document(doc: Document, *, with_data: bool = False) -> list[Diagnos
         for check in CHECKS:
             found.extend(check(graph))
         found.extend(ensure_fields(graph, with_data=with_data))
-    return sorted(_unique(found), key=Diagnostic.sort_key)
+    return sorted((redact(d, doc.inserted) for d in _unique(found)), key=Diagnostic.sort_key)
 
 
 def validate_path(path: str, *, env: Mapping[str, str] | None = None,

@@ -48,11 +48,12 @@ def load_text(text: str | bytes, file: str, *, env: Mapping[str, str] | None = N
     if isinstance(checked, Diagnostic):
         return None, [checked]
     index = LineIndex(checked)
-    composed, problems = compose(index, file, _substitution(os.environ if env is None else env))
+    inserted: dict[str, str] = {}
+    composed, problems = compose(index, file, _substitution(os.environ if env is None else env, inserted))
     if composed is None:
         return None, problems
     document = Document(file, checked, composed.data, composed.value_spans, composed.key_spans,
-                        composed.scalar_maps, composed.written)
+                        composed.scalar_maps, composed.written, tuple(inserted.items()))
     return document, problems
 
 
@@ -128,10 +129,17 @@ def _decode(data: bytes, file: str) -> str | Diagnostic:
                                 help="the file looks like UTF-16; save it as UTF-8" if utf16 else None)
 
 
-def _substitution(env: Mapping[str, str]) -> OnString:
+def _substitution(env: Mapping[str, str], inserted: dict[str, str]) -> OnString:
+    """Substitutes `${...}` in each string scalar; records in `inserted` what each reference inserted,
+    so messages can show the reference instead of its value."""
+
     def substitute_value(value: str, smap: ScalarMap, plain: bool,
                          ) -> tuple[Any, ScalarMap | None, str | None, list[Diagnostic]]:
         done = substitute(value, env)
+        for segment in done.segments:
+            text = done.value[segment.out_start:segment.out_end]
+            if segment.inserted and text:
+                inserted.setdefault(text, value[segment.start:segment.end])
         problems = [codes.diagnostic(p.code, smap.span(TextRange(p.start, p.end)), **p.args) for p in done.problems]
         if done.whole and plain:  # `batch_size: ${BS:-5000}` is read again as a YAML scalar
             resolved = resolve_plain(done.value)

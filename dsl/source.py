@@ -54,6 +54,7 @@ class Document:
     key_spans: Mapping[Path, Span] = field(default_factory=dict)  # where each mapping key is written
     scalar_maps: Mapping[Path, ScalarMap] = field(default_factory=dict)  # string scalars only
     written: Mapping[Path, str] = field(default_factory=dict)  # as written, for values with `${...}`
+    inserted: tuple[tuple[str, str], ...] = ()  # (text a `${...}` inserted, the reference as written)
 
     def span(self, path: Path) -> Span | None:
         """The span of the value at `path`, else of the nearest enclosing value that has one."""

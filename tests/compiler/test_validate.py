@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -58,6 +59,23 @@ def test_environment_is_substituted_before_validation(tmp_path: Path) -> None:
                     "steps:\n  - filter: ${FIELD} > 1\nsinks:\n  o: {type: console}\n")
     assert validate_path(str(spec), env={"FIELD": "x"})[1] == []
     assert [d.code for d in validate_path(str(spec), env={"FIELD": "y"})[1]] == ["E104"]
+
+
+@pytest.mark.parametrize(("expression", "shown"), [
+    ("${FIELD} > 1", "unknown field '${FIELD}'"),
+    ("${PREFIX}_amount > 1", "unknown field '${PREFIX}_amount'"),
+])
+def test_a_field_name_from_the_environment_is_shown_as_written(tmp_path: Path, expression: str,
+                                                               shown: str) -> None:
+    spec = tmp_path / "p.flow.yaml"
+    spec.write_text("version: 1\npipeline: p\nsources:\n  a: {type: inline, records: [{x: 1}]}\n"
+                    f"steps:\n  - filter: {expression}\nsinks:\n  o: {{type: console}}\n")
+    secret = "s3cr3tvalue"
+    [diagnostic] = validate_path(str(spec), env={"FIELD": secret, "PREFIX": secret})[1]
+    assert diagnostic.code == "E104" and shown in diagnostic.message
+    everything = " ".join([diagnostic.message, diagnostic.help or "", *diagnostic.notes])
+    assert secret not in everything
+    assert (diagnostic.span.line, diagnostic.span.col) == (6, 13)  # the caret points at the reference
 
 
 # --- robustness: generated well-formed specs never crash validation ---
