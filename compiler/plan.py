@@ -22,14 +22,17 @@ from flowc.compiler import ir
 from flowc.compiler import plan_schema as ps
 from flowc.compiler import spec as s
 from flowc.compiler.checks.dead_letter import effective_policy
+from flowc.compiler.checks.names import has_late_output
+from flowc.compiler.event_time import event_time_fields
 from flowc.compiler.graph import Graph, build_graph, split_input
+from flowc.compiler.plan_stateful import StatefulContext, build_stateful, describe
 from flowc.compiler.typecheck import check_expression, check_predicate
 from flowc.dsl import types as t
 from flowc.dsl.ast import Expr
 from flowc.dsl.types import Struct, Type
 
-RUNNABLE_SOURCES = ("file", "inline", "generate")
-RUNNABLE_SINKS = ("file", "console")
+RUNNABLE_SOURCES = ("file", "inline", "generate", "kafka", "http")
+RUNNABLE_SINKS = ("file", "console", "kafka")
 RUNNABLE_FORMATS = ("csv", "jsonl", "json", "parquet")
 
 
@@ -56,39 +59,41 @@ class Plan:
 
 def unsupported(spec: s.Spec) -> list[str]:
     """What in `spec` this runner cannot run yet, one sentence each (empty when it can run it all)."""
-    found = [f"step '{st.name}' ({st.operator})" for st in spec.steps if st.operator in s.STATEFUL]
+    found = []
     for src in spec.sources:
-        if src.type not in RUNNABLE_SOURCES or not src.bounded:
-            found.append(f"source '{src.name}' ({src.type}{', unbounded' if not src.bounded else ''})")
+        if src.type not in RUNNABLE_SOURCES:
+            found.append(f"source '{src.name}' ({src.type})")
         elif src.type == "file" and src.format not in RUNNABLE_FORMATS:
             found.append(f"source '{src.name}' (format {src.format})")
     sinks = (*spec.sinks, *((spec.settings.dead_letter,) if spec.settings.dead_letter else ()))
     found += [f"sink '{k.name}' ({k.type})" for k in sinks if k.type not in RUNNABLE_SINKS]
-    found += [f"'{k.name}' reads a late output" for k in spec.sinks if (k.input_name or "").endswith(".late")]
     return found
 
 
-def build_plan(spec: s.Spec, schemas: Mapping[str, Struct] | None = None) -> Plan:
-    """The plan of `spec`; `schemas` gives the frozen schema of sources that declare none."""
-    builder = _Builder(build_graph(spec), dict(schemas or {}))
+def build_plan(spec: s.Spec, schemas: Mapping[str, Struct] | None = None,
+               tables: Mapping[str, Struct] | None = None) -> Plan:
+    """The plan of `spec`; `schemas` gives the frozen schema of sources that declare none, `tables` the
+    schema of `enrich` tables that declare none (by step name)."""
+    builder = _Builder(build_graph(spec), dict(schemas or {}), dict(tables or {}))
     for source in spec.sources:
         builder.add_scan(source)
     for step in builder.graph.topological_steps():
         builder.add_step(step)
     sinks = [ir.SinkNode(inputs=(builder.resolve(k.input_name or ""),), sink=k) for k in spec.sinks]
     if spec.settings.dead_letter is not None:
-        sinks.append(ir.SinkNode(inputs=builder.unread_errors(), sink=spec.settings.dead_letter))
+        sinks.append(ir.SinkNode(inputs=builder.unread_side_outputs(), sink=spec.settings.dead_letter))
     roots = tuple(sinks)
     nodes = ir.topological(roots)
     for node in nodes:
-        if isinstance(node, ir.Errors | ir.SinkNode):
+        if isinstance(node, ir.Errors | ir.Late | ir.SinkNode):
             builder.schemas.setdefault(node, builder.schema_of(node))
     return Plan(roots, nodes, {n: builder.schemas.get(n) for n in nodes}, {n: builder.types.get(n, {}) for n in nodes})
 
 
 class _Builder:
-    def __init__(self, graph: Graph, source_schemas: dict[str, Struct]) -> None:
-        self.graph, self.source_schemas = graph, source_schemas
+    def __init__(self, graph: Graph, source_schemas: dict[str, Struct], tables: dict[str, Struct]) -> None:
+        self.graph, self.source_schemas, self.tables = graph, source_schemas, tables
+        self.event_times = event_time_fields(graph)
         self.by_name: dict[str, ir.Node] = {}
         self.schemas: dict[ir.Node, Struct | None] = {}
         self.types: dict[ir.Node, dict[Expr, Type]] = {}
@@ -96,6 +101,8 @@ class _Builder:
     def resolve(self, name: str) -> ir.Node:
         base, port = split_input(name)
         node = self.by_name[base]
+        if port == "late":
+            return ir.Late(of=node)
         return ir.Errors(of=node) if port == "errors" else node
 
     def add_scan(self, source: s.Source) -> None:
@@ -106,23 +113,35 @@ class _Builder:
     def add_step(self, step: s.Step) -> None:
         inputs = tuple(self.resolve(n) for n in step.input_names)
         schemas = tuple(self.schema_of(i) for i in inputs)
-        node, types, schema = _STEPS[type(step.config)](step, inputs, schemas, effective_policy(self.graph, step))
+        if step.operator in s.STATEFUL:
+            sources = self.graph.upstream_sources(step.name)
+            bound = max((x.event_time.max_out_of_orderness for x in sources if x.event_time), default=0)
+            context = StatefulContext(self.event_times, bound, self.tables.get(step.name))
+            node, types, schema = build_stateful(step, inputs, schemas, context)
+        else:
+            node, types, schema = _STEPS[type(step.config)](step, inputs, schemas, effective_policy(self.graph, step))
         self.by_name[step.name] = node
         self.schemas[node], self.types[node] = schema, types
 
     def schema_of(self, node: ir.Node) -> Struct | None:
-        if isinstance(node, ir.Errors):
+        if isinstance(node, ir.Errors | ir.Late):
             inner = self.schema_of(ir.inputs(node.of)[0]) if ir.inputs(node.of) else self.schemas.get(node.of)
             return ps.enveloped(inner) if inner is not None else None
         if isinstance(node, ir.SinkNode):
             return self.schema_of(node.inputs[0]) if len(node.inputs) == 1 else None
         return self.schemas.get(node)
 
-    def unread_errors(self) -> tuple[ir.Node, ...]:
-        """SPEC §2/§6: the `.errors` of each dead-lettering node that nothing reads, in spec order."""
-        failing = [n for n in self.by_name.values() if isinstance(n, ir.FAILING)]
-        return tuple(ir.Errors(of=n) for n in failing
-                     if n.on_error == ir.DEAD_LETTER and not self.graph.is_read(f"{n.step}.errors"))
+    def unread_side_outputs(self) -> tuple[ir.Node, ...]:
+        """SPEC §2/§6: the `.errors` of each dead-lettering node and the `.late` of each windowed aggregate
+        that nothing reads, in spec order (SPEC §4: unread late records go to the dead-letter sink)."""
+        found: list[ir.Node] = []
+        for name, node in self.by_name.items():
+            if (isinstance(node, ir.FAILING) and node.on_error == ir.DEAD_LETTER
+                    and not self.graph.is_read(f"{name}.errors")):
+                found.append(ir.Errors(of=node))
+            if has_late_output(self.graph.nodes.get(name)) and not self.graph.is_read(f"{name}.late"):
+                found.append(ir.Late(of=node))
+        return tuple(found)
 
 
 Typings = dict[Expr, Type]
@@ -232,8 +251,8 @@ def _describe(plan: Plan, node: ir.Node) -> str:
     policy = getattr(node, "on_error", ir.FAIL)
     tail = f" on_error={policy}" if policy != ir.FAIL and isinstance(node, ir.FAILING) else ""
     schema = plan.schemas.get(node)
-    shown = f" {schema}" if isinstance(node, ir.Scan) and schema is not None else ""
-    named = f" {node.step}" if not isinstance(node, ir.Scan | ir.Errors) else ""
+    shown = f" {schema}" if isinstance(node, ir.Scan | ir.Aggregate | ir.Enrich) and schema is not None else ""
+    named = f" {node.step}" if not isinstance(node, ir.Scan | ir.Errors | ir.Late) else ""
     return f"{head}{named}{(' ' + detail) if detail else ''}{shown}{tail}"
 
 
@@ -258,4 +277,7 @@ _DETAILS = {
     ir.Validate: lambda n: ", ".join(f"{r.name}: {r.predicate.text}" for r in n.rules),
     ir.Sql: lambda n: " ".join(n.query.split()),
     ir.SinkNode: _sink,
+    ir.Aggregate: describe,
+    ir.Dedupe: describe,
+    ir.Enrich: describe,
 }

@@ -130,19 +130,103 @@ def test_unread_steps_are_not_in_the_plan_and_ids_are_deterministic():
     assert "unused" not in plans[0]
 
 
-def test_unsupported_lists_what_the_runner_cannot_run_yet():
+def test_unsupported_lists_only_what_the_runner_cannot_run():
     spec = spec_of("""
     sources:
       k: {type: kafka, topic: t, bootstrap_servers: "x:9092", format: json}
       w: {type: file, path: "*.txt", format: text}
     steps:
-      - {from: k, name: agg, aggregate: {by: [a], compute: {n: count()}}}
+      - {from: k, name: agg, aggregate: {by: [a], window: {type: tumbling, size: 1m, time: ts}, compute: {n: count()}}}
       - {from: w, name: d, dedupe: {key: [line]}}
     sinks:
       out: {type: kafka, from: agg, topic: o, bootstrap_servers: "x:9092"}
+      late: {type: console, from: agg.late}
       o2: {type: console, from: d}
     """)
-    assert unsupported(spec) == [
-        "step 'agg' (aggregate)", "step 'd' (dedupe)", "source 'k' (kafka, unbounded)", "source 'w' (format text)",
-        "sink 'out' (kafka)",
-    ]
+    assert unsupported(spec) == ["source 'w' (format text)"]
+
+
+WINDOWED = """
+settings: {dead_letter: {type: file, path: dead.jsonl}}
+sources:
+  orders:
+    type: file
+    path: o.csv
+    schema: {id: int, ts: datetime, country: string, amount: float}
+    event_time: {field: ts, max_out_of_orderness: 30s}
+steps:
+  - rename: {ts: at}
+  - name: per_minute
+    aggregate:
+      by: [country]
+      window: {type: tumbling, size: 1m, allowed_lateness: 5s}
+      compute: {n: count(), revenue: sum(amount * 2), names: collect(country)}
+  - {name: d, from: orders, dedupe: {key: [id], within: 1h}}
+sinks:
+  out: {type: file, path: out.jsonl, from: per_minute}
+  dd: {type: file, path: d.jsonl, from: d}
+"""
+
+
+def test_windowed_aggregate_gets_event_time_output_schema_and_unread_late_to_dead_letter():
+    plan = build_plan(spec_of(WINDOWED))
+    (agg,) = [n for n in plan.nodes if isinstance(n, ir.Aggregate)]
+    assert (agg.by, agg.event_time, agg.max_out_of_orderness) == (("country",), "at", 30_000_000)
+    assert plan.schemas[agg] == Struct((("country", t.STRING), ("window_start", t.DATETIME),
+                                        ("window_end", t.DATETIME), ("n", t.INT), ("revenue", t.FLOAT),
+                                        ("names", ListOf(t.STRING))))
+    assert set(plan.types[agg].values()) >= {t.FLOAT, t.STRING}  # compute arguments are typed for the engine
+    dead = plan.sinks[-1]
+    assert dead.sink.name == "dead_letter" and dead.inputs == (ir.Late(of=agg),)
+    late_schema = plan.schemas[ir.Late(of=agg)]
+    assert [n for n, _ in late_schema.fields] == ["id", "at", "country", "amount", "_error", "_source"]
+    (dedupe,) = [n for n in plan.nodes if isinstance(n, ir.Dedupe)]
+    assert (dedupe.key, dedupe.within, dedupe.event_time, dedupe.max_out_of_orderness) == (
+        ("id",), 3_600_000_000, "ts", 30_000_000)
+    text = format_plan(plan)
+    assert ("Aggregate[n1] per_minute by country window tumbling size 1m allowed_lateness 5s time at ooo 30s "
+            "compute n = count(), revenue = sum(amount * 2), names = collect(country) {country: string") in text
+    assert "Dedupe[n0] d key id within 1h time ts\n" in text
+    assert "Late[n2]\n" in text
+
+
+def test_late_read_by_a_sink_is_not_dead_lettered_and_window_time_brings_its_own_bound():
+    spec = spec_of("""
+    sources:
+      s: {type: inline, records: [{k: a, t: "2026-01-01T00:00:00Z"}]}
+    steps:
+      - {name: agg, aggregate: {window: {type: session, gap: 1m, time: t, max_out_of_orderness: 2s},
+                                compute: {n: count()}}}
+    sinks:
+      out: {type: console, from: agg}
+      late: {type: file, path: late.jsonl, from: agg.late}
+    """)
+    plan = build_plan(spec, {"s": Struct((("k", t.STRING), ("t", t.DATETIME)))})
+    (agg,) = [n for n in plan.nodes if isinstance(n, ir.Aggregate)]
+    assert (agg.by, agg.event_time, agg.max_out_of_orderness) == ((), "t", 2_000_000)
+    late_sink = next(k for k in plan.sinks if k.sink.name == "late")
+    assert late_sink.inputs == (ir.Late(of=agg),)
+    assert [n for n, _ in plan.schemas[late_sink].fields] == ["k", "t", "_error", "_source"]
+    assert "Aggregate[n0] agg global window session gap 1m time t ooo 2s compute n = count()" in format_plan(plan)
+
+
+def test_global_aggregate_has_no_event_time_and_enrich_takes_the_table_schema_given():
+    spec = spec_of("""
+    sources:
+      s: {type: inline, records: [{k: 1, name: x}]}
+    steps:
+      - {name: e, enrich: {table: {type: file, path: t.csv}, on: k, how: inner}}
+      - {name: totals, aggregate: {by: [tier], compute: {n: count(), first_name: first(name)}}}
+    sinks:
+      out: {type: console}
+    """)
+    table = Struct((("k", t.INT), ("tier", t.STRING), ("name", t.INT)))
+    plan = build_plan(spec, {"s": Struct((("k", t.INT), ("name", t.STRING)))}, tables={"e": table})
+    enrich = next(n for n in plan.nodes if isinstance(n, ir.Enrich))
+    assert (enrich.left_on, enrich.right_on, enrich.fields, enrich.how) == ("k", "k", ("tier", "name"), "inner")
+    # `fields` overwrite input fields of the same name in place, new ones are appended
+    assert plan.schemas[enrich] == Struct((("k", t.INT), ("name", t.INT), ("tier", t.STRING)))
+    agg = next(n for n in plan.nodes if isinstance(n, ir.Aggregate))
+    assert (agg.window, agg.event_time) == (None, None)
+    assert plan.schemas[agg] == Struct((("tier", t.STRING), ("n", t.INT), ("first_name", t.INT)))
+    assert "Enrich[n0] e table file csv t.csv on k = k fields tier, name how inner" in format_plan(plan)
