@@ -84,18 +84,16 @@ def test_set_overrides_batch_size(tmp_path):
     assert len(committed) == 4 + 2  # 4 one-record batches, then the source's end and the final close
 
 
-def test_unsupported_step_exits_1_with_a_clear_message(tmp_path):
+def test_unsupported_source_exits_1_with_a_clear_message(tmp_path):
     path = spec(tmp_path, """
     sources:
-      s: {type: inline, records: [{n: 1}]}
-    steps:
-      - aggregate: {by: [n], compute: {c: count()}}
+      s: {type: file, path: "*.txt", format: text}
     sinks:
       out: {type: console}
     """)
     result = flowc("run", str(path))
     assert result.returncode == 1
-    assert "error: not supported yet by the runner: step 'aggregate_1' (aggregate)" in result.stderr
+    assert "error: not supported yet by the runner: source 's' (format text)" in result.stderr
 
 
 def test_invalid_spec_exits_1_with_diagnostics_and_bad_usage_exits_2(tmp_path):
