@@ -1,0 +1,160 @@
+"""`dedupe` (SPEC §4): keep the first record of a key, drop its duplicates less than `within` away.
+
+The rule, per record in arrival order, with `s` the event time of the key's last kept record and `W`
+the watermark of the records before it (largest event time seen minus `max_out_of_orderness`):
+
+    the key has state  when  s exists and (W is unknown or W < s + within)   (else it was forgotten)
+    drop the record    when  the key has state and abs(t - s) < within
+    otherwise keep it, and s := t                                             (each kept record restarts the span)
+
+With `within` absent a key is remembered for the whole run: every record after its first is dropped.
+Because `W` is taken per record (not per batch), the kept records do not depend on the batch size.
+After a batch, state whose key the watermark has passed (`W >= s + within`) is forgotten for good.
+
+Without `event_time` every record of a batch gets the batch time: the wall clock when `process` is
+called (so a replayed batch after a crash may decide differently: batch time is not recorded).
+
+Vectorised per batch: records whose key occurs once in the batch are decided by one join against the
+state; only records whose key repeats within the batch are walked in a Python loop, per key in arrival
+order, since each decision depends on the previous kept record of the same key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import polars as pl
+
+from flowc.compiler import ir
+from flowc.compiler.lower_plan import ROW
+from flowc.compiler.plan import Plan
+from flowc.runtime.stateful.base import Emitted, StateParts
+
+_T, _W, _S, _I, _G, _N = "__flowc_t", "__flowc_w", "__flowc_s", "__flowc_i", "__flowc_g", "__flowc_n"
+STATE, CLOCK = "keys", "clock"  # snapshot part names
+
+
+def build(node: ir.Dedupe, plan: Plan, *, clock: Callable[[], datetime] | None = None) -> Dedupe:
+    """The engine of `node`; `clock` gives the batch time when the node has no event time (tests pin it)."""
+    return Dedupe(node, clock or (lambda: datetime.now(UTC)))
+
+
+class Dedupe:
+    def __init__(self, node: ir.Dedupe, clock: Callable[[], datetime]) -> None:
+        self.node, self.clock = node, clock
+        self.state: pl.DataFrame | None = None  # key fields + _T (the last kept record's time), one row per key
+        self.max_seen: int | None = None  # the largest event time seen so far (µs)
+
+    def process(self, frame: pl.DataFrame, input_index: int = 0) -> Emitted:
+        if frame.height == 0:
+            return Emitted()
+        work = self._work(frame)
+        drop = self._drop_mask(work)
+        kept = work.filter(~drop)
+        self.max_seen = _max(self.max_seen, work.get_column(_T).max())
+        self._remember(kept.select(*self.node.key, _T))
+        output = frame.filter(~drop)
+        return Emitted(output=output if output.height else None)
+
+    def end_of_input(self, input_index: int = 0) -> Emitted:
+        return Emitted()
+
+    def snapshot(self) -> StateParts:
+        state = self.state if self.state is not None else pl.DataFrame()
+        return {STATE: state, CLOCK: pl.DataFrame({"max_seen": [self.max_seen]}, schema={"max_seen": pl.Int64})}
+
+    def restore(self, parts: StateParts) -> None:
+        state, clock = parts[STATE], parts[CLOCK]
+        assert isinstance(state, pl.DataFrame) and isinstance(clock, pl.DataFrame)
+        self.state = state if state.width else None
+        self.max_seen = clock.item(0, "max_seen")
+
+    # --- one batch ---
+
+    def _work(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Key fields, event time, watermark before each record, the key's state, row index, and the
+        key's first row index and count in this batch."""
+        times = self._times(frame)
+        seen_before = times.cum_max().shift(1)
+        if self.max_seen is not None:
+            seen_before = seen_before.fill_null(self.max_seen).clip(lower_bound=self.max_seen)
+        work = frame.select(*self.node.key).with_columns(
+            times.alias(_T), (seen_before - self.node.max_out_of_orderness).alias(_W),
+            pl.int_range(frame.height, dtype=pl.Int64).alias(_I),
+        )
+        if self.state is None:
+            work = work.with_columns(pl.lit(None, dtype=pl.Int64).alias(_S))
+        else:
+            state = self.state.rename({_T: _S}).cast({k: work.schema[k] for k in self.node.key})
+            work = work.join(state, on=list(self.node.key), how="left", nulls_equal=True, maintain_order="left")
+        return work.with_columns(pl.col(_I).first().over(self.node.key).alias(_G),
+                                 pl.len().over(self.node.key).alias(_N))
+
+    def _times(self, frame: pl.DataFrame) -> pl.Series:
+        name = self.node.event_time
+        if name is None:
+            now = int(self.clock().timestamp() * 1_000_000)
+            return pl.Series(_T, [now] * frame.height, dtype=pl.Int64)
+        column = frame.get_column(name)
+        if column.null_count():
+            raise ValueError(f"dedupe '{self.node.step}': a record has a null event time '{name}' "
+                             f"(row {frame.get_column(ROW).filter(column.is_null())[0]} of its source)")
+        if column.dtype == pl.Date:
+            column = column.cast(pl.Datetime("us"))
+        return column.dt.epoch("us").alias(_T)
+
+    def _drop_mask(self, work: pl.DataFrame) -> pl.Series:
+        """True for the records to drop: singletons by expression, repeated keys by walking them."""
+        drop = work.select(((pl.col(_N) == 1) & _duplicate(pl.col(_T), pl.col(_W), pl.col(_S), self.node.within))
+                           .alias("drop")).to_series()
+        repeated = work.filter(pl.col(_N) > 1).sort(_G, _I, maintain_order=True)
+        if repeated.height == 0:
+            return drop
+        decisions = _walk(repeated.get_column(_G).to_list(), repeated.get_column(_T).to_list(),
+                          repeated.get_column(_W).to_list(), repeated.get_column(_S).to_list(), self.node.within)
+        return drop.scatter(repeated.get_column(_I), pl.Series(decisions, dtype=pl.Boolean))
+
+    def _remember(self, kept: pl.DataFrame) -> None:
+        """The last kept record of each key becomes its state; then what the watermark passed is forgotten."""
+        key = list(self.node.key)
+        latest = kept.group_by(key, maintain_order=True).agg(pl.col(_T).last())
+        if self.state is None:
+            state = latest
+        else:
+            old = self.state.cast({k: latest.schema[k] for k in key})
+            state = pl.concat([old.join(latest, on=key, how="anti", nulls_equal=True), latest])
+        if self.node.within is not None and self.max_seen is not None:
+            watermark = self.max_seen - self.node.max_out_of_orderness
+            state = state.filter(pl.col(_T) + self.node.within > watermark)
+        self.state = state
+
+
+def _duplicate(t: pl.Expr, w: pl.Expr, s: pl.Expr, within: int | None) -> pl.Expr:
+    """The rule of the module docstring as an expression (null `s`: no state, so not a duplicate)."""
+    if within is None:
+        return s.is_not_null()
+    alive = w.is_null() | (w < s + within)
+    return (s.is_not_null() & alive & ((t - s).abs() < within)).fill_null(False)
+
+
+def _walk(groups: list, times: list, marks: list, states: list, within: int | None) -> list[bool]:
+    """The rule of the module docstring, record by record; rows sorted by key group, then arrival."""
+    decisions: list[bool] = []
+    group, kept = None, None
+    for g, t, w, s in zip(groups, times, marks, states, strict=True):
+        if g != group:
+            group, kept = g, s
+        duplicate = kept is not None and (within is None or ((w is None or w < kept + within)
+                                                             and abs(t - kept) < within))
+        decisions.append(duplicate)
+        if not duplicate:
+            kept = t
+    return decisions
+
+
+def _max(a: int | None, b: object) -> int | None:
+    if b is None:
+        return a
+    assert isinstance(b, int)
+    return b if a is None else max(a, b)
