@@ -2,7 +2,8 @@
 
 A fenced `yaml` block with a top-level `pipeline:` key in README.md or docs/*.md is written to a file
 beside the document it comes from (so relative paths mean what they mean there) and validated: no
-errors and no warnings. `docs/diagnostics.md` is left out: its pipelines are broken on purpose, and
+errors and no warnings. A block fenced as `yaml fragment` is an outline, not a pipeline, and is left
+out. `docs/diagnostics.md` is left out too: its pipelines are broken on purpose, and
 `tests/test_docs_diagnostics.py` checks that they give exactly the diagnostics shown.
 """
 
@@ -16,7 +17,7 @@ import pytest
 from flowc.compiler.validate import validate_path
 
 ROOT = Path(__file__).resolve().parents[2]
-_BLOCK = re.compile(r"^```yaml[^\n]*\n(.*?)^```", re.S | re.M)
+_BLOCK = re.compile(r"^```yaml(?! fragment)[^\n]*\n(.*?)^```", re.S | re.M)
 _PIPELINE = re.compile(r"^pipeline:", re.M)
 
 
