@@ -1,0 +1,108 @@
+"""Session windows (SPEC §4): per key, records less than `gap` apart form one session; a session ends at
+its last record's time plus `gap`, and a record within `gap` of two sessions merges them.
+
+Lateness. A record at `t` is late when the watermark before it (`wm`) has reached
+`t + gap + lateness`, or when it would join or merge with a session already emitted. A session that
+can be joined by a record at `t` has its last time `m > t - gap`; it has been emitted when
+`m + gap + lateness <= wm`, so `t < wm - lateness`. Records with `t >= wm - lateness` therefore never
+meet an emitted session whatever came before them: they are decided at once, vectorised. The few
+records behind the watermark by more than `lateness` are decided one by one in arrival order against
+the sessions their key has at that moment (open sessions of the state, earlier records of the batch
+that were kept, and the end of the key's last emitted session); that is what makes the result the same
+for every batch size.
+
+Labelling. Kept records and the open sessions of the state, as intervals `[lo, hi]`, sorted by key and
+`lo`: an interval starts a new session when `lo` is at or after the largest `hi + gap` before it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import polars as pl
+
+from flowc.runtime.stateful.windows import NEG_INF, TIME, WM
+
+SID = "__agg_sid"  # a session's label, unique within a key
+TMIN, TMAX = "__agg_tmin", "__agg_tmax"  # the session's first and last event time
+EEND = "__agg_eend"  # per key: the end (last time + gap) of its latest emitted session
+_ROW = "__agg_row"
+
+
+def session_late(records: pl.DataFrame, by: list[str], gap: int, lateness: int,
+                 sessions: pl.DataFrame, emitted: pl.DataFrame) -> pl.Series:
+    """Per record of `records` (by fields, TIME, WM; arrival order): is it late. `sessions` are the
+    open sessions (by, TMIN, TMAX), `emitted` the keys' latest emitted session ends (by, EEND)."""
+    t, wm = pl.col(TIME), pl.col(WM)
+    flags = records.select(late=wm >= t + (gap + lateness), behind=(t + lateness < wm) & (wm < t + gap + lateness))
+    late = flags.get_column("late")
+    if not flags.get_column("behind").any():
+        return late
+    indexed = records.with_row_index(_ROW).with_columns(flags)
+    keys = indexed.filter(pl.col("behind")).select(by).unique() if by else None
+    if keys is not None:
+        indexed = indexed.join(keys, on=by, how="semi", nulls_equal=True, maintain_order="left")
+        sessions = sessions.join(keys, on=by, how="semi", nulls_equal=True)
+        emitted = emitted.join(keys, on=by, how="semi", nulls_equal=True)
+    decided = _decide(indexed, by, gap, lateness, _intervals(sessions, by), _ends(emitted, by))
+    values = late.to_list()
+    for row, is_late in decided.items():
+        values[row] = is_late
+    return pl.Series("late", values, dtype=pl.Boolean)
+
+
+def _intervals(sessions: pl.DataFrame, by: list[str]) -> dict[tuple, list[tuple[int, int]]]:
+    found: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
+    for row in sessions.select(*by, TMIN, TMAX).iter_rows():
+        found[row[:-2]].append((row[-2], row[-1]))
+    return found
+
+
+def _ends(emitted: pl.DataFrame, by: list[str]) -> dict[tuple, int]:
+    return {row[:-1]: row[-1] for row in emitted.select(*by, EEND).iter_rows()}
+
+
+def _decide(indexed: pl.DataFrame, by: list[str], gap: int, lateness: int,
+            intervals: dict[tuple, list[tuple[int, int]]], ends: dict[tuple, int]) -> dict[int, bool]:
+    """Lateness of the records behind the watermark, in arrival order (the others only feed sessions)."""
+    decided: dict[int, bool] = {}
+    for row in indexed.select(_ROW, TIME, WM, "late", "behind", *by).iter_rows():
+        index, t, wm, late, behind, key = row[0], row[1], row[2], row[3], row[4], row[5:]
+        if behind:
+            late = t < ends.get(key, NEG_INF) or _meets_emitted(intervals[key], t, wm, gap, lateness)
+            decided[index] = late
+        if not late:
+            intervals[key].append((t, t))
+    return decided
+
+
+def _meets_emitted(intervals: list[tuple[int, int]], t: int, wm: int, gap: int, lateness: int) -> bool:
+    """Would a record at `t` join or merge with a session that the watermark `wm` has closed?"""
+    return any(lo - gap < t < hi + gap and hi + gap + lateness <= wm for lo, hi in _merged(intervals, gap))
+
+
+def _merged(intervals: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
+    sessions: list[tuple[int, int]] = []
+    for lo, hi in sorted(intervals):
+        if sessions and lo < sessions[-1][1] + gap:
+            sessions[-1] = (sessions[-1][0], max(sessions[-1][1], hi))
+        else:
+            sessions.append((lo, hi))
+    return sessions
+
+
+def label_sessions(kept: pl.DataFrame, sessions: pl.DataFrame, by: list[str], gap: int
+                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`kept` records and the state's open `sessions` with SID set to their (possibly merged) session."""
+    points = kept.with_row_index(_ROW).select(*by, lo=pl.col(TIME), hi=pl.col(TIME), old=pl.lit(None, pl.Int64),
+                                              row=pl.col(_ROW).cast(pl.Int64))
+    spans = sessions.select(*by, lo=pl.col(TMIN), hi=pl.col(TMAX), old=pl.col(SID), row=pl.lit(None, pl.Int64))
+    both = pl.concat([spans, points]).sort([*by, "lo"], nulls_last=True)
+    reach = (pl.col("hi") + gap).cum_max().shift(1)
+    reach = reach.over(by) if by else reach
+    labelled = both.with_columns(pl.when(reach.is_null() | (pl.col("lo") >= reach)).then(1).otherwise(0)
+                                 .cum_sum().cast(pl.Int64).alias(SID))
+    by_row = labelled.filter(pl.col("row").is_not_null()).sort("row").get_column(SID)
+    by_old = labelled.filter(pl.col("old").is_not_null()).select(pl.col("old").alias(SID), pl.col(SID).alias("new"))
+    relabelled = sessions.join(by_old, on=SID, how="left").with_columns(pl.col("new").alias(SID)).drop("new")
+    return kept.with_columns(by_row.alias(SID)), relabelled
