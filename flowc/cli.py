@@ -12,6 +12,7 @@ import click
 from flowc import render
 from flowc.dsl.diagnostics import Diagnostic, Severity
 from flowc.run_command import run
+from flowc.test_command import test
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 SPEC_GLOB = "*.flow.yaml"
@@ -99,6 +100,7 @@ def schema() -> None:
 
 
 cli.add_command(run)
+cli.add_command(test)
 
 
 def main() -> None:
