@@ -35,6 +35,8 @@ from watchdog.observers import Observer
 
 from flowc.compiler import ir
 from flowc.compiler.plan import Plan
+from flowc.compiler.polars_types import to_polars
+from flowc.dsl import types as t
 from flowc.runtime.stateful.base import Emitted, StateParts
 from flowc.runtime.stateful.enrich_table import LoadedTable, joinable, load_table, table_path
 
@@ -46,14 +48,27 @@ _WRITES = (EVENT_TYPE_MODIFIED, EVENT_TYPE_CREATED, EVENT_TYPE_MOVED, EVENT_TYPE
 def build(node: ir.Enrich, plan: Plan, base_dir: str) -> Enrich:
     """The engine of `node`, its table read from `base_dir` (the spec's folder); raises
     `EnrichTableError` (a ValueError) when the table cannot be used."""
-    return Enrich(node, base_dir)
+    return Enrich(node, base_dir, planned_types(node, plan))
+
+
+def planned_types(node: ir.Enrich, plan: Plan | None) -> dict[str, pl.DataType]:
+    """The Polars types the plan gives the added fields (where it knows them), so that a table read
+    whole, or re-read, yields the schema the rest of the plan was built for."""
+    schema = plan.schemas.get(node) if plan is not None else None
+    if schema is None:
+        return {}
+    return {name: to_polars(type_) for name, type_ in schema.fields if name in node.fields and type_ != t.NULL}
 
 
 class Enrich:
-    def __init__(self, node: ir.Enrich, base_dir: str) -> None:
-        self.node, self.base_dir = node, base_dir
+    def __init__(self, node: ir.Enrich, base_dir: str, types: dict[str, pl.DataType] | None = None) -> None:
+        self.node, self.base_dir, self.types = node, base_dir, types or {}
         self.watcher = TableWatcher(table_path(node, base_dir)) if node.reload else None  # before reading: no gap
-        self.table: LoadedTable = load_table(node, base_dir)
+        try:
+            self.table: LoadedTable = load_table(node, base_dir, self.types)
+        except Exception:
+            self.close()
+            raise
         self.reloaded: str | None = None
 
     def process(self, frame: pl.DataFrame, input_index: int = 0) -> Emitted:
@@ -86,7 +101,7 @@ class Enrich:
     def _reload(self) -> None:
         if not os.path.exists(table_path(self.node, self.base_dir)):
             return  # replaced by delete-then-create: the creation will mark it again
-        table = load_table(self.node, self.base_dir)
+        table = load_table(self.node, self.base_dir, self.types)
         if table.digest != self.table.digest:
             self.table, self.reloaded = table, table.path
 

@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import io
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -40,7 +41,9 @@ def table_path(node: ir.Enrich, base_dir: str) -> str:
     return os.path.join(base_dir, node.table.path)
 
 
-def load_table(node: ir.Enrich, base_dir: str) -> LoadedTable:
+def load_table(node: ir.Enrich, base_dir: str, types: Mapping[str, pl.DataType] | None = None) -> LoadedTable:
+    """The table of `node`, its fields cast to `types` (the plan's types of the added fields) and to
+    the table's declared schema."""
     path = table_path(node, base_dir)
     try:
         with open(path, "rb") as handle:
@@ -51,7 +54,7 @@ def load_table(node: ir.Enrich, base_dir: str) -> LoadedTable:
         frame = _parse(gzip.decompress(content) if path.endswith(".gz") else content, node)
     except (pl.exceptions.PolarsError, ValueError, OSError, EOFError) as error:
         raise _error(node, f"cannot be parsed: {str(error).splitlines()[0] if str(error) else error}") from error
-    frame = _shaped(frame, node)
+    frame = _shaped(frame, node, types or {})
     return LoadedTable(node.table.path, frame, "sha256:" + hashlib.sha256(content).hexdigest())
 
 
@@ -72,11 +75,12 @@ def _parse(content: bytes, node: ir.Enrich) -> pl.DataFrame:
     raise ValueError(f"the format '{format_}' is not a table format (csv, jsonl, json, parquet)")
 
 
-def _shaped(frame: pl.DataFrame, node: ir.Enrich) -> pl.DataFrame:
-    """The key and the added fields, typed as declared, null keys dropped, duplicate keys refused."""
-    declared = node.table.schema
-    if declared is not None:
-        frame = _typed(frame, node, {n: to_polars(t) for n, t in declared.fields if n in frame.columns})
+def _shaped(frame: pl.DataFrame, node: ir.Enrich, types: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """The key and the added fields, typed as declared and planned, null keys dropped, duplicate keys refused."""
+    declared = {n: to_polars(t) for n, t in node.table.schema.fields} if node.table.schema is not None else {}
+    wanted_types = {n: d for n, d in {**declared, **types}.items() if n in frame.columns}
+    if wanted_types:
+        frame = _typed(frame, node, wanted_types)
     wanted = added_fields(node, frame.columns)
     missing = [n for n in (node.right_on, *wanted) if n not in frame.columns]
     if missing:
@@ -102,7 +106,8 @@ def _typed(frame: pl.DataFrame, node: ir.Enrich, dtypes: dict[str, pl.DataType])
     try:
         return frame.cast(dtypes, strict=True)  # type: ignore[arg-type]
     except pl.exceptions.PolarsError as error:
-        raise _error(node, f"does not fit its declared schema: {str(error).splitlines()[0]}") from error
+        raise _error(node, f"does not fit its schema (declared, or as planned when the run started): "
+                           f"{str(error).splitlines()[0]}") from error
 
 
 def _error(node: ir.Enrich, problem: str) -> EnrichTableError:

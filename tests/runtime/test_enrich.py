@@ -123,7 +123,7 @@ def test_a_declared_schema_types_the_table_and_a_misfit_fails(tmp_path):
     schema = Struct((("code", t.STRING), ("pop", t.FLOAT)))
     out = engine(tmp_path, "code,pop\nde,83\n", schema=schema).process(orders(["de"])).output
     assert out.schema["pop"] == pl.Float64
-    with pytest.raises(EnrichTableError, match=r"table 'countries.csv' does not fit its declared schema"):
+    with pytest.raises(EnrichTableError, match=r"table 'countries.csv' does not fit its schema"):
         engine(tmp_path, "code,pop\nde,many\n", schema=schema)
 
 
@@ -228,3 +228,32 @@ def test_datetime_keys_of_different_units_match(tmp_path):
     geo = enrich.build(node(path="t.parquet", left="at", right="at"), plan=None, base_dir=str(tmp_path))
     frame = pl.DataFrame({"at": [moment]}, schema={"at": pl.Datetime("us", "UTC")})
     assert geo.process(frame).output.rows() == [(moment, 1)]
+
+
+def test_the_table_takes_the_types_the_plan_was_built_with(tmp_path):
+    from flowc.compiler.normalize import normalize_spec
+    from flowc.compiler.plan import build_plan
+    from flowc.dsl.loader import load_text
+
+    text = """version: 1
+pipeline: p
+sources:
+  orders: {type: inline, records: [{id: 1, country: de}]}
+steps:
+  - {name: geo, enrich: {table: {type: file, path: t.parquet}, on: {left: country, right: code}}}
+sinks:
+  out: {type: console}
+"""
+    doc, _ = load_text(text, str(tmp_path / "p.flow.yaml"))
+    spec, problems = normalize_spec(doc)
+    assert not problems
+    pl.DataFrame({"code": ["de"], "pop": [83]}, schema={"code": pl.String, "pop": pl.Int32}).write_parquet(
+        tmp_path / "t.parquet")
+    orders_schema = Struct((("id", t.INT), ("country", t.STRING)))
+    plan = build_plan(spec, {"orders": orders_schema}, tables={"geo": Struct((("code", t.STRING), ("pop", t.INT)))})
+    [enrich_node] = [n for n in plan.nodes if isinstance(n, ir.Enrich)]
+    out = enrich.build(enrich_node, plan, str(tmp_path)).process(orders(["de"])).output
+    assert out.schema["pop"] == pl.Int64 and out.get_column("pop").to_list() == [83]
+    pl.DataFrame({"code": ["de"], "pop": ["many"]}).write_parquet(tmp_path / "t.parquet")
+    with pytest.raises(EnrichTableError, match=r"table 't.parquet' does not fit its schema \(declared, or as planned"):
+        enrich.build(enrich_node, plan, str(tmp_path))
