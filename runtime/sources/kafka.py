@@ -1,0 +1,216 @@
+"""The Kafka source (SPEC §3) as a `Feed`: a consumer group member that commits only checkpointed offsets.
+
+    feed = KafkaFeed(source, pipeline)
+    feed.open(checkpointed_position_or_None)
+    frame = feed.poll(max_records, timeout)     # raw records + _key _topic _partition _offset _timestamp
+    position = feed.position()                  # recorded in the checkpoint
+    feed.committed(position)                    # after the checkpoint is durable: commit to the group
+
+A position is `{"offsets": {"<topic>:<partition>": next offset}, "rows": next row number}`: the offsets
+just past every record `poll` returned, per partition this process has read.
+
+Where reading resumes in a partition assigned to this process (at start or by a rebalance): the
+larger of the offset this process knows (the checkpoint's on resume, and what it has returned since)
+and the group's committed offset. The checkpoint is authoritative over a group offset that lags it
+(a crash between checkpoint and commit); a group offset ahead of it means another process of the group
+has processed the partition since, so reading from the checkpoint would only duplicate. A partition
+neither knows starts per `start` (earliest by default).
+
+Rebalances: this feed buffers nothing (each `poll` hands its records to the runner), so a revoked
+partition's records already returned are written by the runner's next checkpoint and counted in its
+position. Offsets are committed only in `committed`, never on revoke (a revoke mid-batch would commit
+records not yet durable), and only for partitions still assigned: a stale commit must not move back
+the offset of a partition another member now owns. Records of a revoked partition may be read again by
+its new owner (at least once across processes); each process's own output is exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from flowc.compiler.lower_plan import ROW
+from flowc.compiler.spec import Source
+from flowc.dsl.types import Struct
+from flowc.runtime.sources.kafka_decode import METADATA_DTYPES, decode
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CLIENT = {"session_timeout_ms": 10_000, "heartbeat_interval_ms": 3_000}
+
+
+def client_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`options` as kafka-python keyword arguments: `session.timeout.ms` and `session_timeout_ms` alike."""
+    return {str(key).replace(".", "_"): value for key, value in (options or {}).items()}
+
+
+def bootstrap(config: Mapping[str, Any]) -> list[str]:
+    servers = config.get("bootstrap_servers", "")
+    if isinstance(servers, str):
+        return [s.strip() for s in servers.split(",") if s.strip()]
+    return [str(s) for s in servers]
+
+
+def partition_name(topic: str, partition: int) -> str:
+    return f"{topic}:{partition}"
+
+
+class KafkaFeed:
+    def __init__(self, source: Source, pipeline: str) -> None:
+        config = source.config
+        self.source = source
+        self.topics = [str(config["topic"])] if config.get("topic") else [str(t) for t in config.get("topics", ())]
+        self.group_id = str(config.get("group_id") or f"flowc-{pipeline}")
+        self.start = str(config.get("start", "earliest"))
+        self.format = source.format or "json"
+        declared = source.schema.fields if source.schema is not None else None
+        self.schema = Struct(tuple(f for f in declared if f[0] not in METADATA_DTYPES)) if declared else None
+        self._options = {**DEFAULT_CLIENT, **client_options(config.get("options"))}
+        self._servers = bootstrap(config)
+        self._consumer: Any = None
+        self._next: dict[str, int] = {}  # partition -> offset just past the last record returned
+        self._committed: dict[str, int] = {}
+        self._rows = 0  # the next row number
+        self._last: tuple[int, list[str]] = (0, [])  # the last batch's first row and positions
+        self._commit_failures = 0
+        self._fresh: set[Any] = set()  # partitions assigned since the last poll that this process knows
+
+    # --- the Feed protocol ---
+
+    def open(self, position: Mapping[str, Any] | None) -> None:
+        from kafka import KafkaConsumer
+
+        if position:
+            self._next = {str(k): int(v) for k, v in position.get("offsets", {}).items()}
+            self._rows = int(position.get("rows", 0))
+        self._consumer = KafkaConsumer(
+            bootstrap_servers=self._servers, group_id=self.group_id, enable_auto_commit=False,
+            auto_offset_reset=self.start, **self._options)
+        self._consumer.subscribe(topics=self.topics, listener=_listener(self))
+
+    def poll(self, max_records: int, timeout: float) -> pl.DataFrame | None:
+        batches = self._consumer.poll(timeout_ms=max(0, int(timeout * 1000)), max_records=max(1, max_records))
+        if self._fresh:
+            self._skip_behind_group(batches)
+        records = [r for part in sorted(batches, key=lambda tp: (tp.topic, tp.partition)) for r in batches[part]]
+        if not records:
+            return None
+        frame, schema = decode([r.value for r in records], self.format, self.schema)
+        self.schema = self.schema or (schema if schema.fields else None)  # frozen from the first batch
+        first = self._rows
+        self._rows += len(records)
+        for r in records:
+            self._next[partition_name(r.topic, r.partition)] = r.offset + 1
+        self._last = (first, [f"{r.topic}:{r.partition}@{r.offset}" for r in records])
+        return frame.with_columns(*_metadata(records), pl.int_range(first, self._rows, dtype=pl.Int64).alias(ROW))
+
+    def position(self) -> dict[str, Any]:
+        return {"offsets": dict(sorted(self._next.items())), "rows": self._rows}
+
+    def committed(self, position: Mapping[str, Any]) -> None:
+        """Commit `position`'s offsets of the partitions this process still owns."""
+        from kafka.errors import CommitFailedError
+        from kafka.structs import OffsetAndMetadata, TopicPartition
+
+        owned = {partition_name(tp.topic, tp.partition): tp for tp in self._consumer.assignment()}
+        offsets = {owned[name]: OffsetAndMetadata(int(offset), "", -1)
+                   for name, offset in position.get("offsets", {}).items()
+                   if name in owned and self._committed.get(name) != int(offset)}
+        if not offsets:
+            return
+        try:
+            self._consumer.commit(offsets)
+        except CommitFailedError as error:  # a rebalance is under way: the next checkpoint commits
+            self._commit_failures += 1
+            log.warning("kafka commit skipped (%s); the checkpoint keeps the offsets", error)
+            return
+        for tp, meta in offsets.items():
+            assert isinstance(tp, TopicPartition)
+            self._committed[partition_name(tp.topic, tp.partition)] = meta.offset
+
+    def positions(self, rows: pl.Expr) -> pl.Expr:
+        first, shown = self._last
+        return rows.replace_strict(list(range(first, first + len(shown))), shown, default=None,
+                                   return_dtype=pl.String)
+
+    def exhausted(self) -> bool:
+        return False
+
+    def status(self) -> dict[str, Any]:
+        """Per partition: the next offset, the committed one, and the lag from the last fetch's high
+        watermark (Tansu reports a wrong high watermark after batched produce: lag there is a hint)."""
+        partitions: dict[str, dict[str, Any]] = {}
+        assigned = sorted(self._consumer.assignment(), key=lambda tp: (tp.topic, tp.partition)) if self._consumer else []
+        for tp in assigned:
+            name = partition_name(tp.topic, tp.partition)
+            end = self._consumer.highwater(tp)
+            at = self._next.get(name)
+            partitions[name] = {"position": at, "committed": self._committed.get(name), "end": end,
+                                "lag": max(0, end - at) if end is not None and at is not None else None}
+        return {"group_id": self.group_id, "topics": list(self.topics), "partitions": partitions,
+                "commit_failures": self._commit_failures}
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close(autocommit=False)
+            self._consumer = None
+
+    # --- rebalances ---
+
+    def assigned(self, partitions: list[Any]) -> None:
+        """Start each newly assigned partition this process knows where it left (no IO allowed here:
+        kafka-python runs listeners on its network thread); `poll` then checks the group's offset."""
+        for tp in partitions:
+            known = self._next.get(partition_name(tp.topic, tp.partition))
+            if known is not None:
+                self._consumer.seek(tp, known)
+                self._fresh.add(tp)
+
+    def _skip_behind_group(self, batches: dict[Any, list[Any]]) -> None:
+        """A fresh partition whose group offset is past what this process knows was processed since by
+        another member: drop what this poll returned below it and read on from there."""
+        fresh, self._fresh = self._fresh, set()
+        owned = self._consumer.assignment()
+        for tp in fresh & owned:
+            group = self._consumer.committed(tp)
+            if group is None or group <= self._next.get(partition_name(tp.topic, tp.partition), 0):
+                continue
+            kept = [r for r in batches.get(tp, []) if r.offset >= group]
+            if kept:
+                batches[tp] = kept
+            else:
+                batches.pop(tp, None)
+                self._consumer.seek(tp, group)
+            self._next[partition_name(tp.topic, tp.partition)] = group
+
+    def revoked(self, partitions: list[Any]) -> None:
+        # Nothing to flush or commit: the runner holds the returned records and checkpoints them.
+        log.info("kafka partitions revoked: %s", sorted(partition_name(tp.topic, tp.partition) for tp in partitions))
+
+
+def _listener(feed: KafkaFeed) -> Any:
+    from kafka import ConsumerRebalanceListener
+
+    class Listener(ConsumerRebalanceListener):
+        """kafka-python calls these inside `poll` when the group rebalances."""
+
+        def on_partitions_revoked(self, revoked: Any) -> None:
+            feed.revoked(list(revoked))
+
+        def on_partitions_assigned(self, assigned: Any) -> None:
+            feed.assigned(list(assigned))
+
+    return Listener()
+
+
+def _metadata(records: list[Any]) -> list[pl.Series]:
+    keys = [None if r.key is None else r.key.decode("utf-8", errors="backslashreplace") for r in records]
+    stamps = [r.timestamp if r.timestamp is not None and r.timestamp >= 0 else None for r in records]
+    columns = {"_key": keys, "_topic": [r.topic for r in records], "_partition": [r.partition for r in records],
+               "_offset": [r.offset for r in records]}
+    series = [pl.Series(name, values, dtype=METADATA_DTYPES[name]) for name, values in columns.items()]
+    stamp = pl.Series("_timestamp", stamps, dtype=pl.Int64).cast(pl.Datetime("ms")).cast(pl.Datetime("us"))
+    return [*series, stamp.dt.replace_time_zone("UTC").alias("_timestamp")]
