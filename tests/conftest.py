@@ -8,3 +8,5 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=50, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+pytest_plugins = ["kafka_broker"]  # the lazy, session-scoped Tansu broker fixture (tests/kafka_broker.py)
