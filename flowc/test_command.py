@@ -243,7 +243,8 @@ def render_result(result: TestResult, where: Callable[[str, int], str]) -> list[
         for mismatch in diff.mismatches:
             i = mismatch.expected_index
             lines.append(f"    record {i + 1}{where(diff.name, i)} {yaml_value(diff.expected[i])}")
-            lines.append(f"      closest written: {yaml_value(mismatch.actual)}")
+            written = f"written record {i + 1}" if diff.ordered else "closest written"
+            lines.append(f"      {written}: {yaml_value(mismatch.actual)}")
             lines += [f"      {field}: expected {yaml_value(e)}, got {yaml_value(a)}" for field, e, a in mismatch.fields]
         lines += [f"    missing: record {i + 1}{where(diff.name, i)} {yaml_value(diff.expected[i])}"
                   for i in diff.missing]

@@ -49,6 +49,7 @@ class OutputDiff:
     missing: tuple[int, ...] = ()  # expected records no output record resembles
     unexpected: tuple[Record, ...] = ()  # output records left over
     problems: tuple[tuple[int, str], ...] = ()  # (expected index, why that record cannot be compared)
+    ordered: bool = False  # mismatches pair record i with output record i (else with the closest one)
 
     @property
     def ok(self) -> bool:
@@ -224,7 +225,8 @@ def _compare_ordered(name: str, expected: tuple[Record | None, ...], actual: tup
     common = min(len(expected), len(actual))
     broken = sum(e is None for e in expected[:common])
     return OutputDiff(name, expected, actual, common - len(mismatches) - broken, mismatches,
-                      tuple(i for i in range(common, len(expected)) if expected[i] is not None), actual[common:])
+                      tuple(i for i in range(common, len(expected)) if expected[i] is not None), actual[common:],
+                      ordered=True)
 
 
 def _closest(expected: Record, actual: Sequence[Record], candidates: list[int]) -> int | None:

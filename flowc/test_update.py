@@ -50,17 +50,20 @@ def apply_updates(doc: Document, updates: Sequence[Update]) -> str:
     edits = []
     for update in updates:
         path = ("tests", update.test_index, "expect", update.name)
-        span, key = doc.value_spans[path], doc.key_spans.get(path)
+        span = doc.value_spans[path]
         begin, end = _offset(starts, span.line, span.col), _offset(starts, span.end_line, span.end_col)
         block = doc.text[begin:end].startswith("-")
-        edits.append((begin, end, _render(update.records, span, key, block)))
+        line = doc.text[starts[span.line - 1]:]
+        indent = len(line) - len(line.lstrip(" "))
+        edits.append((begin, end, _render(update.records, span, indent, block)))
     text = doc.text
     for begin, end, replacement in sorted(edits, reverse=True):
         text = text[:begin] + replacement + text[end:]
     return text
 
 
-def _render(records: Sequence[Mapping[str, Any]], span: Span, key: Span | None, block: bool) -> str:
+def _render(records: Sequence[Mapping[str, Any]], span: Span, indent: int, block: bool) -> str:
+    """The new value; continuation lines of a flow sequence are indented past its line's indentation."""
     items = [yaml_value(dict(r)) for r in records]
     if not items:
         return "[]"
@@ -69,8 +72,7 @@ def _render(records: Sequence[Mapping[str, Any]], span: Span, key: Span | None, 
     one_line = "[" + ", ".join(items) + "]"
     if span.col - 1 + len(one_line) <= WIDTH:
         return one_line
-    indent = " " * ((key.col - 1 if key else 0) + 4)
-    return "[\n" + ",\n".join(indent + item for item in items) + "]"
+    return "[\n" + ",\n".join(" " * (indent + 4) + item for item in items) + "]"
 
 
 def write_updates(doc: Document, updates: Sequence[Update], verify: Callable[[Document], list[str]]) -> None:
