@@ -150,6 +150,11 @@ _ALL = (
        "Windows and watermarks are computed on a datetime field; convert it with `parse_timestamp` first."),
     _e("E313", "'{name}' is {got}; explode needs a list field",
        "`explode` makes one record per element of a list field."),
+    _e("E314", "enrich key '{left}' is {left_type} but '{right}' in table '{path}' is {right_type}; "
+               "convert one of them so that they can match",
+       "An `enrich` key must have comparable types on both sides (int and float compare by value); a string "
+       "never equals an int. Convert the input's key with a `map` before the `enrich`, or declare the table's "
+       "`schema`. The table's types are known from its `schema`, or with `flowc validate --with-data`."),
     # --- E4xx: structure (the JSON Schema) ---
     _e("E401", "unknown key '{key}' in {where}{suggestion}",
        "The key is not part of the language here; a misspelled key would otherwise be silently ignored."),

@@ -9,6 +9,7 @@ Side outputs carry their step's input records with the `_error` / `_source` enve
 from __future__ import annotations
 
 from flowc.compiler.checks.data_sample import TEXT_SCHEMA, sample_schema
+from flowc.compiler.checks.enrich_table import with_sampled_table
 from flowc.compiler.checks.scope import Scope
 from flowc.compiler.checks.source_schemas import ANY, GENERATE_SCHEMA, declared_schema, records_schema
 from flowc.compiler.checks.step_schemas import output_schema
@@ -44,6 +45,8 @@ def propagate_schemas(graph: Graph, *, with_data: bool = False) -> tuple[dict[st
         if step.operator == "union":
             schemas[step.name] = union_schema(step, inputs, found)
         else:
+            if with_data:  # an enrich table's fields, for the key check (SPEC §4); else no file is read
+                step = with_sampled_table(step, graph.spec.file, graph.spec.settings.infer_rows)
             schemas[step.name] = output_schema(step, Scope(inputs[0] if inputs else None, found))
         side = enveloped(inputs[0]) if len(inputs) == 1 and inputs[0] is not None else None
         schemas[f"{step.name}.errors"] = schemas[f"{step.name}.late"] = side

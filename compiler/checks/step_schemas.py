@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from flowc.compiler import spec as s
 from flowc.compiler.checks.aggregate_types import computation_type
+from flowc.compiler.checks.enrich_table import check_table
 from flowc.compiler.checks.scope import Scope
 from flowc.compiler.checks.source_schemas import ANY
 from flowc.compiler.checks.sql import sql_problems
@@ -124,12 +125,13 @@ def _aggregate(config: s.Aggregate, scope: Scope) -> Struct | None:
 
 
 def _enrich(config: s.Enrich, scope: Scope) -> Struct | None:
-    scope.field(config.left_on, "enrich 'on'")
+    check_table(config, scope, scope.field(config.left_on, "enrich 'on'"))
     if scope.schema is None:
         return None
     if config.table.schema is not None:
-        wanted = {f.name for f in config.fields} or {n for n, _ in config.table.schema.fields}
-        added = tuple(f for f in config.table.schema.fields if f[0] in wanted and f[0] != config.right_on.name)
+        # in `fields` order when listed (as the plan and the engine add them), else the table's order
+        names = [f.name for f in config.fields] or [n for n, _ in config.table.schema.fields]
+        added = tuple((n, config.table.schema.field(n) or ANY) for n in names if n != config.right_on.name)
     elif config.fields:
         added = tuple((f.name, ANY) for f in config.fields)  # names known, types only once the table is read
     else:
