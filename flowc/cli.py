@@ -11,7 +11,9 @@ import click
 
 from flowc import render
 from flowc.dsl.diagnostics import Diagnostic, Severity
+from flowc.plan_command import plan
 from flowc.run_command import run
+from flowc.state_commands import events, pause, resume, status
 from flowc.test_command import test
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -101,6 +103,9 @@ def schema() -> None:
 
 cli.add_command(run)
 cli.add_command(test)
+for command in (status, events, pause, resume):
+    cli.add_command(command)
+cli.add_command(plan)
 
 
 def main() -> None:
