@@ -17,6 +17,7 @@ from flowc.compiler.lower_plan import ROW
 from flowc.compiler.spec import Source
 from flowc.dsl.types import Struct
 from flowc.runtime.sources.base import inferred, numbered, raw_dtypes
+from flowc.runtime.sources.csv_lines import checked_csv
 
 _LINE_FORMATS = ("csv", "jsonl")  # positions are `file:line`; other formats give `file[index]`
 
@@ -69,8 +70,9 @@ class FileReader:
         if self.format == "csv":
             options = self._csv_options()
             names = None if options["has_header"] else [n for n, _ in schema.fields]
-            return pl.scan_csv(self.paths, infer_schema=False, new_columns=names, row_index_name=ROW, glob=False,
-                               **options)
+            files = [checked_csv(path, names, options) for path in self.paths]
+            frame = files[0] if len(files) == 1 else pl.concat(files, how="diagonal_relaxed")
+            return frame.with_row_index(ROW)
         if self.format == "jsonl":
             return pl.scan_ndjson(self.paths, schema=raw_dtypes(schema), row_index_name=ROW)
         if self.format == "parquet":
@@ -91,8 +93,9 @@ class FileReader:
         return starts
 
     def _count(self, path: str) -> int:
-        if self.format == "csv":
-            return pl.scan_csv(path, infer_schema=False, glob=False, **self._csv_options()).select(pl.len()).collect().item()
+        if self.format == "csv":  # records are lines (runtime/sources/csv_lines.py), even malformed ones
+            lines = pl.scan_lines(path).select(pl.len()).collect().item()
+            return max(lines - (1 if self._csv_options()["has_header"] else 0), 0)
         if self.format == "jsonl":
             return pl.scan_ndjson(path, infer_schema_length=1).select(pl.len()).collect().item()
         if self.format == "parquet":
