@@ -1,0 +1,261 @@
+"""A watched file source (`type: file`, `watch: true`; SPEC §3): new files read as they appear.
+
+Files matching the glob are read in name order, each exactly once across restarts. A file is picked up
+once it is complete: its size and modification time did not change for `scan_every` seconds (two
+scans), or it was renamed into the folder (the safe way to publish a file: write `x.tmp`, rename to `x.csv`). Once
+picked up, a file is read up to its last newline; lines still being written are left for later,
+so a file may keep growing (a log). The unterminated last line of a file is read once the file has
+stopped changing, and the file is then finished. A file that was read to its end is finished as soon
+as a later file (in name order) is ready, and the feed moves on.
+
+A watchdog observer on the glob's folder wakes the feed when something changes; a scan every
+`scan_every` seconds (default 0.5) is what decides, so nothing depends on events arriving.
+
+`position()` is `{"row", "files": {file: [byte offset, lines read]}, "finished": [file, ...]}`:
+finished files are never read again; a started file resumes at its offset, counting lines on.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import polars as pl
+
+from flowc.compiler.spec import Source
+from flowc.dsl.types import Struct
+from flowc.runtime.sources.records import Item, frame_of, positions_of
+from flowc.runtime.sources.watch_lines import (
+    FORMATS,
+    CsvOptions,
+    decode_line,
+    default_names,
+    infer,
+    split_csv,
+    text_of,
+)
+
+BLOCK = 1 << 20  # bytes read at a time
+
+
+class WatchFeed:
+    def __init__(self, source: Source, base_dir: str, *, scan_every: float = 0.5,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if source.format not in FORMATS:
+            raise ValueError(f"source '{source.name}': a watched file source reads csv, jsonl or text, "
+                             f"not '{source.format}'")
+        self.source, self.base_dir, self.format = source, base_dir, source.format
+        self.pattern = os.path.join(base_dir, str(source.config.get("path", "")))
+        self.options = CsvOptions.of(source.config.get("options"))
+        self.schema: Struct | None = source.schema
+        self.infer_rows = int(source.config.get("infer_rows", 1000))
+        self.scan_every, self.clock = scan_every, clock
+        self._row = -1
+        self._files: dict[str, list[int]] = {}  # started, unfinished file -> [offset, lines read]
+        self._finished: set[str] = set()
+        self._seen: dict[str, tuple[int, int, float]] = {}  # file -> (size, mtime, since when so)
+        self._stable: set[str] = set()  # unchanged for `scan_every` at the last scan
+        self._ready: set[str] = set()
+        self._listed: list[str] = []
+        self._names: dict[str, list[str]] = {}  # csv: each file's header
+        self._moved: set[str] = set()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._next_scan = 0.0
+        self._observer: Any = None
+        self._batch: tuple[int, list[Item]] = (0, [])
+
+    # --- the Feed protocol ---
+
+    def open(self, position: Mapping[str, Any] | None) -> None:
+        position = position or {}
+        self._row = int(position.get("row", -1))
+        self._files = {str(k): [int(v[0]), int(v[1])] for k, v in (position.get("files") or {}).items()}
+        self._finished = set(position.get("finished") or ())
+        self._ready |= set(self._files)  # picked up before the restart: complete then
+        self._observe()
+
+    def use_schema(self, schema: Struct) -> None:
+        """Deliver records with `schema` (the one recorded in the event log when the source declares none)."""
+        self.schema = schema
+
+    def poll(self, max_records: int, timeout: float) -> pl.DataFrame | None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.clock() >= self._next_scan or self._wake.is_set():
+                self._wake.clear()
+                self._scan()
+            items = self._read(max_records)
+            if items:
+                return self._frame(items)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            self._wake.wait(max(0.0, min(remaining, self._next_scan - self.clock())))
+
+    def position(self) -> dict[str, Any]:
+        return {"row": self._row, "files": {k: list(v) for k, v in sorted(self._files.items())},
+                "finished": sorted(self._finished)}
+
+    def committed(self, position: Mapping[str, Any]) -> None:
+        """Nothing to acknowledge: the files stay where they are (the offsets are the whole state)."""
+
+    def positions(self, rows: pl.Expr) -> pl.Expr:
+        first, items = self._batch
+        return positions_of(rows, first, items)
+
+    def exhausted(self) -> bool:
+        return False
+
+    def status(self) -> dict[str, Any]:
+        pending = [f for f in self._listed if f not in self._finished and f not in self._files]
+        current = {f: {"offset": o, "lines": n} for f, (o, n) in self._files.items()}
+        return {"pending": pending, "reading": current, "finished": len(self._finished)}
+
+    def close(self) -> None:
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=5)
+            self._observer = None
+
+    # --- finding files ---
+
+    def _observe(self) -> None:
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        folder = _folder(self.pattern)
+        if not os.path.isdir(folder):
+            return  # the scans find files once the folder exists
+        feed = self
+
+        class _Handler(FileSystemEventHandler):
+            def on_any_event(self, event: Any) -> None:
+                if event.event_type == "moved":
+                    with feed._lock:
+                        feed._moved.add(os.path.abspath(os.fsdecode(event.dest_path)))
+                feed._wake.set()
+
+        self._observer = Observer()
+        self._observer.schedule(_Handler(), folder, recursive="**" in self.pattern)
+        self._observer.start()
+
+    def _scan(self) -> None:
+        paths = sorted(glob.glob(self.pattern, recursive=True), key=lambda p: (os.path.basename(p), p))
+        with self._lock:
+            moved, self._moved = self._moved, set()
+        listed, seen, stable, now = [], {}, set(), self.clock()
+        for path in paths:
+            name = os.path.relpath(path, self.base_dir)
+            try:
+                stat = os.stat(path)
+            except FileNotFoundError:
+                continue
+            if name in self._finished or not os.path.isfile(path):
+                continue
+            before = self._seen.get(name)
+            unchanged = before is not None and before[:2] == (stat.st_size, stat.st_mtime_ns)
+            seen[name] = (stat.st_size, stat.st_mtime_ns, before[2] if unchanged else now)
+            listed.append(name)
+            if unchanged and now - before[2] >= self.scan_every:
+                stable.add(name)
+            if name in stable or os.path.abspath(path) in moved:
+                self._ready.add(name)
+        self._listed, self._seen, self._stable = listed, seen, stable
+        self._next_scan = now + self.scan_every
+
+    # --- reading ---
+
+    def _read(self, limit: int) -> list[Item]:
+        """Records from the files in name order: the first unfinished file must be ready to be read."""
+        items: list[Item] = []
+        for index, name in enumerate(self._listed):
+            if name in self._finished:
+                continue
+            if name not in self._ready or len(items) >= limit:
+                break
+            items += self._read_file(name, limit - len(items))
+            offset = self._files.get(name, [0, 0])[0]
+            size = self._seen.get(name, (0, 0))[0]
+            later_ready = any(n in self._ready for n in self._listed[index + 1:])
+            if name in self._finished or (offset >= size and name in self._stable and later_ready):
+                self._finish(name)
+                continue
+            break
+        return items
+
+    def _read_file(self, name: str, limit: int) -> list[Item]:
+        path = os.path.join(self.base_dir, name)
+        offset, lines = self._files.setdefault(name, [0, 0])
+        items: list[Item] = []
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - closed below, after the tail is decided
+        except FileNotFoundError:
+            self._finish(name)  # gone: it was read as far as it existed
+            return items
+        with handle:
+            handle.seek(offset)
+            buffer, start = b"", 0
+            while len(items) < limit:
+                newline = buffer.find(b"\n", start)
+                if newline < 0:
+                    block = handle.read(BLOCK)
+                    if not block:
+                        break
+                    buffer, start = buffer[start:] + block, 0
+                    continue
+                raw, start = buffer[start:newline], newline + 1
+                offset, lines = offset + len(raw) + 1, lines + 1
+                self._take(name, raw, lines, items)
+            self._files[name] = [offset, lines]
+            tail = buffer[start:] if len(items) < limit else b""
+            if tail and name in self._stable and offset + len(tail) == self._seen[name][0]:
+                self._files[name] = [offset + len(tail), lines + 1]
+                self._take(name, tail, lines + 1, items)
+                self._finish(name)  # a line with no newline ends the file: appending after it would split it
+        return items
+
+    def _take(self, name: str, raw: bytes, line: int, items: list[Item]) -> None:
+        if self.format == "csv" and self.options.header and name not in self._names and line == 1:
+            self._names[name] = split_csv(text_of(raw, True), self.options)
+            return
+        item = decode_line(self.format, raw, f"{name}:{line}", self._csv_names(name, raw), self.options)
+        if item is not None:
+            items.append(item)
+
+    def _csv_names(self, name: str, raw: bytes) -> list[str] | None:
+        if self.format != "csv":
+            return None
+        if self.options.header:
+            if name not in self._names:  # resumed past the header: read it again
+                with open(os.path.join(self.base_dir, name), "rb") as handle:
+                    self._names[name] = split_csv(text_of(handle.readline().rstrip(b"\n"), True), self.options)
+            return self._names[name]
+        if self.schema is not None:
+            return [n for n, _ in self.schema.fields]
+        return default_names(len(split_csv(text_of(raw, True), self.options)))
+
+    def _finish(self, name: str) -> None:
+        self._finished.add(name)
+        self._files.pop(name, None)
+        self._names.pop(name, None)
+
+    def _frame(self, items: list[Item]) -> pl.DataFrame:
+        schema = self.schema if self.schema is not None else infer(self.format, items, self.infer_rows)
+        if schema.fields:
+            self.schema = schema
+        first = self._row + 1
+        self._row += len(items)
+        self._batch = (first, items)
+        return frame_of(items, schema, first)
+
+
+def _folder(pattern: str) -> str:
+    """The deepest folder of a glob without wildcards in it (`/in/*/x.csv` -> `/in`)."""
+    parts = pattern.split(os.sep)
+    cut = next((i for i, p in enumerate(parts) if glob.has_magic(p)), len(parts) - 1)
+    return os.sep.join(parts[:cut]) or os.sep
