@@ -53,7 +53,7 @@ class Dedupe:
         drop = self._drop_mask(work)
         kept = work.filter(~drop)
         self.max_seen = _max(self.max_seen, work.get_column(_T).max())
-        self._remember(kept.select(*self.node.key, _T))
+        self._remember(kept.select(*self.node.key, _T), replaces=kept.get_column(_S).is_not_null().any())
         output = frame.filter(~drop)
         return Emitted(output=output if output.height else None)
 
@@ -115,15 +115,18 @@ class Dedupe:
                           repeated.get_column(_W).to_list(), repeated.get_column(_S).to_list(), self.node.within)
         return drop.scatter(repeated.get_column(_I), pl.Series(decisions, dtype=pl.Boolean))
 
-    def _remember(self, kept: pl.DataFrame) -> None:
-        """The last kept record of each key becomes its state; then what the watermark passed is forgotten."""
+    def _remember(self, kept: pl.DataFrame, replaces: bool) -> None:
+        """The last kept record of each key becomes its state; then what the watermark passed is forgotten.
+        `replaces`: some kept key already has state (never so without `within`), else a plain append."""
         key = list(self.node.key)
         latest = kept.group_by(key, maintain_order=True).agg(pl.col(_T).last())
         if self.state is None:
             state = latest
         else:
             old = self.state.cast({k: latest.schema[k] for k in key})
-            state = pl.concat([old.join(latest, on=key, how="anti", nulls_equal=True), latest])
+            if replaces:
+                old = old.join(latest, on=key, how="anti", nulls_equal=True)
+            state = pl.concat([old, latest])
         if self.node.within is not None and self.max_seen is not None:
             watermark = self.max_seen - self.node.max_out_of_orderness
             state = state.filter(pl.col(_T) + self.node.within > watermark)
