@@ -86,7 +86,7 @@ class Dedupe:
         if self.state is None:
             work = work.with_columns(pl.lit(None, dtype=pl.Int64).alias(_S))
         else:
-            state = self.state.rename({_T: _S}).cast({k: work.schema[k] for k in self.node.key})
+            work, state = _aligned(work, self.state.rename({_T: _S}), self.node.key)
             work = work.join(state, on=list(self.node.key), how="left", nulls_equal=True, maintain_order="left")
         return work.with_columns(pl.col(_I).first().over(self.node.key).alias(_G),
                                  pl.len().over(self.node.key).alias(_N))
@@ -97,6 +97,8 @@ class Dedupe:
             now = int(self.clock().timestamp() * 1_000_000)
             return pl.Series(_T, [now] * frame.height, dtype=pl.Int64)
         column = frame.get_column(name)
+        if not column.dtype.is_temporal() or column.dtype in (pl.Duration, pl.Time):
+            raise ValueError(f"dedupe '{self.node.step}': event time '{name}' is {column.dtype}, not a datetime")
         if column.null_count():
             raise ValueError(f"dedupe '{self.node.step}': a record has a null event time '{name}' "
                              f"(row {frame.get_column(ROW).filter(column.is_null())[0]} of its source)")
@@ -123,7 +125,7 @@ class Dedupe:
         if self.state is None:
             state = latest
         else:
-            old = self.state.cast({k: latest.schema[k] for k in key})
+            latest, old = _aligned(latest, self.state, self.node.key)
             if replaces:
                 old = old.join(latest, on=key, how="anti", nulls_equal=True)
             state = pl.concat([old, latest])
@@ -131,6 +133,21 @@ class Dedupe:
             watermark = self.max_seen - self.node.max_out_of_orderness
             state = state.filter(pl.col(_T) + self.node.within > watermark)
         self.state = state
+
+
+def _aligned(batch: pl.DataFrame, state: pl.DataFrame, key: tuple[str, ...]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Both frames with the same key types: a key column with no value (null-typed, e.g. a batch where
+    the field is always null) takes the other's type; otherwise the state follows the batch."""
+    to_batch, to_state = {}, {}
+    for k in key:
+        b, s = batch.schema[k], state.schema[k]
+        if b == s:
+            continue
+        if b == pl.Null:
+            to_batch[k] = s
+        else:
+            to_state[k] = b
+    return batch.cast(to_batch), state.cast(to_state)  # type: ignore[arg-type]
 
 
 def _duplicate(t: pl.Expr, w: pl.Expr, s: pl.Expr, within: int | None) -> pl.Expr:

@@ -171,3 +171,21 @@ def test_a_large_batch_with_repeating_keys_is_fast():
     elapsed = time.perf_counter() - began
     assert sum(o.height for o in outputs) == len(reference(records, 5_000, 0))
     assert elapsed < 2.0, f"{elapsed:.2f} s"
+
+
+def test_a_batch_whose_key_is_always_null_matches_only_the_null_key():
+    engine = dedupe.build(node(within=None), plan=None)
+    run(engine, [("a", 0), (None, 1)], 1000)
+    nulls = pl.DataFrame({"k": [None, None], "ts": [EPOCH, EPOCH], ROW: [5, 6]},
+                         schema={"k": pl.Null, "ts": pl.Datetime("us", "UTC"), ROW: pl.Int64})
+    assert engine.process(nulls).output is None  # the null key was kept before
+    fresh = dedupe.build(node(within=None), plan=None)
+    run(fresh, [("a", 0)], 1000)
+    assert fresh.process(nulls).output.get_column(ROW).to_list() == [5]
+    assert run(fresh, [("a", 3), (None, 4), ("b", 5)], 1000) == [2]
+
+
+def test_an_event_time_that_is_not_a_datetime_is_named():
+    text_times = frame([("a", 0)]).with_columns(pl.col("ts").dt.to_string())
+    with pytest.raises(ValueError, match=r"dedupe 'dd': event time 'ts' is String, not a datetime"):
+        dedupe.build(node(), plan=None).process(text_times)
