@@ -82,13 +82,20 @@ class KafkaFeed:
 
     def open(self, position: Mapping[str, Any] | None) -> None:
         from kafka import KafkaConsumer
+        from kafka.errors import KafkaConfigurationError, KafkaError
 
         if position:
             self._next = {str(k): int(v) for k, v in position.get("offsets", {}).items()}
             self._rows = int(position.get("rows", 0))
-        self._consumer = KafkaConsumer(
-            bootstrap_servers=self._servers, group_id=self.group_id, enable_auto_commit=False,
-            auto_offset_reset=self.start, **self._options)
+        try:
+            self._consumer = KafkaConsumer(
+                bootstrap_servers=self._servers, group_id=self.group_id, enable_auto_commit=False,
+                auto_offset_reset=self.start, **self._options)
+        except KafkaConfigurationError as error:
+            raise ValueError(f"kafka source '{self.source.name}': {error}") from error
+        except KafkaError as error:  # kafka-python retried with backoff for `bootstrap_timeout_ms` (30 s)
+            raise ConnectionError(f"kafka source '{self.source.name}': cannot reach "
+                                  f"{','.join(self._servers)}: {error}") from error
         self._consumer.subscribe(topics=self.topics, listener=_listener(self))
 
     def poll(self, max_records: int, timeout: float) -> pl.DataFrame | None:

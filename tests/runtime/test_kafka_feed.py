@@ -188,6 +188,9 @@ def test_user_errors_are_reported_clearly(kafka_broker, topic):
             poll_until(feed, 1)
         finally:
             feed.close()
-    from kafka.errors import KafkaConfigurationError
-    with pytest.raises(KafkaConfigurationError, match="no_such_setting"):
+    with pytest.raises(ValueError, match=r"kafka source 'orders': .*no_such_setting"):
         open_feed(kafka_source(kafka_broker.bootstrap, topic, options={"no.such.setting": 1}))
+    from kafka_broker import free_port
+    nowhere = f"127.0.0.1:{free_port()}"
+    with pytest.raises(ConnectionError, match=f"kafka source 'orders': cannot reach {nowhere}: .*bootstrap"):
+        open_feed(kafka_source(nowhere, topic, options={"bootstrap_timeout_ms": 500}))
