@@ -1,0 +1,165 @@
+"""`flowc plan SPEC` (SPEC §10): the operator graph before and after optimisation, the rewrites that
+fired, and the Polars plan of each stage.
+
+A stage is a source's fused query: the scan and the steps the runner runs inside it as ONE Polars lazy
+query (`flowc.runtime.batching.source_query`), shown with `LazyFrame.explain()`, so a filter pushed
+into a Parquet scan shows as `SELECTION:` and a pruned read as `PROJECT k/n COLUMNS`. Sources without a
+declared schema are sampled as `flowc run` samples them (the first `infer_rows` records).
+
+`--format json` is stable (documented in docs/plan.md); `--format mermaid` draws the optimised graph.
+Exit status: 0 printed, 1 spec errors (or a source that cannot be read), 2 usage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from flowc import render
+from flowc.dsl.diagnostics import Severity
+
+EXIT_OK, EXIT_FAILED = 0, 1
+JSON_FORMAT = "flowc-plan/1"
+_PLANNED_AT = datetime(1970, 1, 1, tzinfo=UTC)  # `now()` in printed plans: output must not vary by clock
+
+
+@dataclass(frozen=True)
+class Stage:
+    source: str
+    nodes: tuple[str, ...]  # ids (in the optimised plan) of the nodes fused into the source's query
+    polars_plan: str
+
+
+@click.command("plan")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "mermaid"]), default="text",
+              show_default=True, help="How to print the plan.")
+def plan(spec_path: str, output_format: str) -> None:
+    """Show the operator graph of SPEC before and after optimisation, the rewrites, and the Polars plans."""
+    from flowc.compiler.normalize import normalize_spec
+    from flowc.compiler.optimize import optimize
+    from flowc.compiler.plan import unsupported
+    from flowc.compiler.validate import validate_document
+    from flowc.dsl.loader import load_document
+    from flowc.runtime.run_setup import prepare
+
+    document, found = load_document(spec_path)
+    if document is not None and not any(d.severity is Severity.ERROR for d in found):
+        found = found + validate_document(document)
+    errors = [d for d in found if d.severity is Severity.ERROR]
+    if document is None or errors:
+        click.echo(render.render_text(errors, {document.file: document.text} if document else {}), err=True, nl=False)
+        sys.exit(EXIT_FAILED)
+    spec, _ = normalize_spec(document)
+    missing = unsupported(spec)
+    if missing:
+        click.echo(f"error: not supported yet by the runner: {'; '.join(missing)}", err=True)
+        sys.exit(EXIT_FAILED)
+    try:
+        prepared = prepare(spec, document.text, optimize=False)
+        optimized = optimize(prepared.plan)
+        stages = _stages(prepared, optimized.plan)
+    except (FileNotFoundError, OSError, ValueError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_FAILED)
+    report = plan_json(spec, spec_path, prepared.plan, optimized, stages)
+    if output_format == "json":
+        click.echo(json.dumps(report, indent=2))
+    elif output_format == "mermaid":
+        click.echo(mermaid(report["after"]["nodes"]), nl=False)
+    else:
+        click.echo(text(report), nl=False)
+
+
+def _stages(prepared: Any, after: Any) -> list[Stage]:
+    from flowc.runtime.batching import source_query
+
+    stages = []
+    for scan in after.scans:
+        reader = prepared.readers.get(scan.step)
+        if reader is None:  # a polled source: its query is built batch by batch
+            continue
+        raw = reader.frame(prepared.schemas[scan.step], None, None)
+        query = source_query(after, scan, raw, _PLANNED_AT)
+        shown = query.frame.explain().replace(prepared.base_dir + os.sep, "")
+        stages.append(Stage(scan.step, tuple(after.id(n) for n in query.chain), shown))
+    return stages
+
+
+def plan_json(spec: Any, spec_path: str, before: Any, optimized: Any, stages: list[Stage]) -> dict[str, Any]:
+    """The whole report as plain data: the JSON output, which the text and mermaid forms are drawn from."""
+    return {
+        "format": JSON_FORMAT,
+        "pipeline": spec.pipeline,
+        "spec": os.path.basename(spec_path),
+        "before": {"nodes": _nodes(before)},
+        "after": {"nodes": _nodes(optimized.plan)},
+        "rewrites": [{"rule": a.rule, "step": a.step, "detail": a.detail} for a in optimized.applied],
+        "stages": [{"source": s.source, "nodes": list(s.nodes), "polars_plan": s.polars_plan} for s in stages],
+    }
+
+
+def _nodes(plan: Any) -> list[dict[str, Any]]:
+    from flowc.compiler import ir
+    from flowc.compiler.plan import format_plan
+
+    lines = format_plan(plan).splitlines()
+    out = []
+    for node, line in zip(plan.nodes, lines, strict=True):
+        schema = plan.schemas.get(node)
+        out.append({
+            "id": plan.id(node),
+            "op": type(node).__name__.removesuffix("Node"),
+            "step": node.step,
+            "inputs": [plan.id(i) for i in ir.inputs(node)],
+            "on_error": getattr(node, "on_error", None) if isinstance(node, ir.FAILING) else None,
+            "columns": list(node.columns) if isinstance(node, ir.Scan) and node.columns is not None else None,
+            "schema": {n: str(t) for n, t in schema.fields} if schema is not None else None,
+            "text": line.partition(" := ")[2],
+        })
+    return out
+
+
+def text(report: dict[str, Any]) -> str:
+    parts = [f"pipeline {report['pipeline']} ({report['spec']})", "", "before:"]
+    parts += [f"  {n['id']} := {n['text']}" for n in report["before"]["nodes"]]
+    parts += ["", "after:"]
+    parts += [f"  {n['id']} := {n['text']}" for n in report["after"]["nodes"]]
+    rewrites = report["rewrites"]
+    parts += ["", f"rewrites ({len(rewrites)}):" if rewrites else "rewrites: none"]
+    parts += [f"  {r['rule']} at {r['step']}: {r['detail']}" for r in rewrites]
+    for stage in report["stages"]:
+        parts += ["", f"stage {stage['source']}: {' -> '.join(stage['nodes'])} (one Polars query, read in batches)"]
+        parts += [f"  {line}" for line in stage["polars_plan"].splitlines()]
+    return "\n".join(parts) + "\n"
+
+
+def mermaid(nodes: list[dict[str, Any]]) -> str:
+    """A `flowchart` of the graph: one box per node (operator and step), an arrow per input; the edges
+    into side outputs (`.errors`) are dotted."""
+    lines = ["flowchart TD"]
+    for n in nodes:
+        label = f"{n['op']} {n['step']}"
+        detail = n["text"].partition("] ")[2].removeprefix(f"{n['step']} ") if n["op"] not in ("Scan", "Errors") \
+            else ""
+        if n["op"] == "Scan" and n["columns"] is not None:
+            detail = "columns: " + ", ".join(n["columns"])
+        shown = label + (f"<br/>{_escape(detail)}" if detail else "")
+        lines.append(f'  {n["id"]}["{shown}"]')
+    for n in nodes:
+        arrow = "-.->" if n["op"] == "Errors" else "-->"
+        lines += [f"  {i} {arrow} {n['id']}" for i in n["inputs"]]
+    return "\n".join(lines) + "\n"
+
+
+def _escape(label: str) -> str:
+    """Mermaid label text: quotes and angle brackets as entity codes (they would end or open markup)."""
+    for char, code in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+        label = label.replace(char, code)
+    return label
