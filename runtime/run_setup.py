@@ -30,9 +30,10 @@ class Prepared:
 
 
 def prepare(spec: Spec, spec_text: str, recorded: Mapping[str, Any] | None = None,
-            console: TextIO | None = None) -> Prepared:
+            console: TextIO | None = None, optimize: bool = True) -> Prepared:
     """Readers and plan of `spec`. A source without a declared schema keeps the schema `recorded` in the
-    event log when there is one (SPEC §3: inferred once, then frozen), else it is inferred now."""
+    event log when there is one (SPEC §3: inferred once, then frozen), else it is inferred now. The plan
+    is rewritten by the optimizer (`flowc.compiler.optimize`) unless `optimize` is false."""
     base_dir = os.path.dirname(os.path.abspath(spec.file))
     readers = {s.name: open_reader(s, base_dir) for s in spec.sources}
     schemas = {}
@@ -41,6 +42,10 @@ def prepare(spec: Spec, spec_text: str, recorded: Mapping[str, Any] | None = Non
         schemas[source.name] = struct_from_json(frozen) if frozen else readers[source.name].schema(
             spec.settings.infer_rows)
     plan = build_plan(spec, schemas)
+    if optimize:
+        from flowc.compiler.optimize import optimize as optimized
+
+        plan = optimized(plan).plan
     spec_hash = "sha256:" + hashlib.sha256(spec_text.encode()).hexdigest()
     return Prepared(spec, plan, readers, schemas, base_dir, spec_hash, console)
 
