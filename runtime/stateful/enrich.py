@@ -63,8 +63,11 @@ def planned_types(node: ir.Enrich, plan: Plan | None) -> dict[str, pl.DataType]:
 class Enrich:
     def __init__(self, node: ir.Enrich, base_dir: str, types: dict[str, pl.DataType] | None = None) -> None:
         self.node, self.base_dir, self.types = node, base_dir, types or {}
-        self.watcher = TableWatcher(table_path(node, base_dir)) if node.reload else None  # before reading: no gap
+        self.watcher: TableWatcher | None = None
         try:
+            folder = os.path.dirname(os.path.abspath(table_path(node, base_dir)))
+            if node.reload and os.path.isdir(folder):  # (a missing folder fails the load just below)
+                self.watcher = TableWatcher(table_path(node, base_dir))  # before reading: no change missed
             self.table: LoadedTable = load_table(node, base_dir, self.types)
         except Exception:
             self.close()

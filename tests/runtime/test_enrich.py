@@ -112,6 +112,8 @@ def test_duplicate_keys_fail_when_loaded_naming_file_and_values(tmp_path):
 def test_a_missing_file_a_missing_field_and_an_unparsable_file_are_clear_errors(tmp_path):
     with pytest.raises(EnrichTableError, match=r"table 'nothere.csv' cannot be read: No such file or directory"):
         enrich.build(node(path="nothere.csv"), plan=None, base_dir=str(tmp_path))
+    with pytest.raises(EnrichTableError, match=r"table 'no/such/dir.csv' cannot be read: No such file or directory"):
+        enrich.build(node(path="no/such/dir.csv", reload=True), plan=None, base_dir=str(tmp_path))
     with pytest.raises(EnrichTableError, match=r"table 'countries.csv' has no field 'capital'; its fields are code, "
                                                r"name, region"):
         engine(tmp_path, fields=["name", "capital"])
