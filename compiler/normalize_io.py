@@ -32,7 +32,7 @@ def file_format(explicit: object, path: str) -> str | None:
 
 def normalize_source(name: str, at: At, problems: Problems) -> s.Source:
     type_ = str(at.get("type", ""))
-    config = s.Config({k: v for k, v in at.value.items() if k not in _SOURCE_KEYS})
+    config = s.Config({k: v for k, v in at.value.items() if k not in _SOURCE_KEYS or (k, type_) == ("records", "http")})
     return s.Source(
         name=name,
         type=type_,
