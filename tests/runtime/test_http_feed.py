@@ -362,3 +362,21 @@ def test_redirect_to_another_origin_is_refused_and_same_origin_followed():
         moved = opened(source(server.url("/moved")))
         assert drain(moved).height == 1
         moved.close()
+
+
+def test_a_spec_http_source_keeps_its_records_path_and_runs_through_the_feed():
+    from flowc.compiler.normalize import normalize_spec
+    from flowc.dsl.loader import load_text
+
+    with ScriptedServer() as server:
+        server.route("/p", paged(RECORDS, size=10))
+        text = (f"version: 1\npipeline: p\nsources:\n  api:\n    type: http\n    url: {server.url('/p')}\n"
+                "    records: data.items\n    pagination: {type: page, param: page, size_param: size, size: 10}\n"
+                "sinks:\n  out: {type: console}\n")
+        doc, problems = load_text(text, "p.flow.yaml")
+        spec, problems = normalize_spec(doc)
+        assert spec is not None and not problems
+        assert spec.sources[0].config["records"] == "data.items" and spec.sources[0].records == ()
+        feed = opened(spec.sources[0])
+        assert drain(feed).height == 25
+        feed.close()
