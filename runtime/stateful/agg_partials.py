@@ -140,21 +140,23 @@ def _merge(agg: Aggregation) -> list[pl.Expr]:
     return [_flat(agg.part).sort_by(_flat(CSEQ)).alias(agg.part)]
 
 
-def finish(partials: pl.DataFrame, aggs: Sequence[Aggregation], step: str) -> pl.DataFrame:
-    """The compute fields of each group (one column per aggregation, named by it, of its result type);
-    raises `AggregateOverflow` when an int or duration sum does not fit 64 bits."""
-    for agg in aggs:
-        if agg.exact:
-            _ensure_fits(partials, agg, step)
-    return partials.select(_finish(agg).alias(agg.name) for agg in aggs)
+def ensure_fits(partials: pl.DataFrame, aggs: Sequence[Aggregation], step: str) -> None:
+    """Raise `AggregateOverflow` when an int or duration sum of a group does not fit 64 bits."""
+    exact = [agg for agg in aggs if agg.exact]
+    if not exact:
+        return
+    found = partials.select(
+        ((pl.col(a.part) < INT64_MIN) | (pl.col(a.part) > INT64_MAX)).arg_true().first().alias(a.part) for a in exact)
+    for agg in exact:
+        row = found.item(0, agg.part)
+        if row is not None:
+            raise AggregateOverflow(f"step '{step}': integer overflow in {agg.function} '{agg.name}' "
+                                    f"(the sum {partials.item(row, agg.part)} does not fit 64 bits)")
 
 
-def _ensure_fits(partials: pl.DataFrame, agg: Aggregation, step: str) -> None:
-    total = pl.col(agg.part)
-    bad = partials.filter((total < INT64_MIN) | (total > INT64_MAX))
-    if bad.height:
-        raise AggregateOverflow(f"step '{step}': integer overflow in {agg.function} '{agg.name}' "
-                                f"(the sum {bad.get_column(agg.part)[0]} does not fit 64 bits)")
+def finish_exprs(aggs: Sequence[Aggregation]) -> list[pl.Expr]:
+    """The compute fields of each group (one column per aggregation, named by it, of its result type)."""
+    return [_finish(agg).alias(agg.name) for agg in aggs]
 
 
 def _finish(agg: Aggregation) -> pl.Expr:

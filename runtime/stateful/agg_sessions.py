@@ -94,15 +94,17 @@ def _merged(intervals: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]
 def label_sessions(kept: pl.DataFrame, sessions: pl.DataFrame, by: list[str], gap: int
                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`kept` records and the state's open `sessions` with SID set to their (possibly merged) session."""
-    points = kept.with_row_index(_ROW).select(*by, lo=pl.col(TIME), hi=pl.col(TIME), old=pl.lit(None, pl.Int64),
-                                              row=pl.col(_ROW).cast(pl.Int64))
-    spans = sessions.select(*by, lo=pl.col(TMIN), hi=pl.col(TMAX), old=pl.col(SID), row=pl.lit(None, pl.Int64))
-    both = pl.concat([spans, points]).sort([*by, "lo"], nulls_last=True)
+    points = kept.lazy().with_row_index(_ROW).select(*by, lo=pl.col(TIME), hi=pl.col(TIME),
+                                                     old=pl.lit(None, pl.Int64), row=pl.col(_ROW).cast(pl.Int64))
+    spans = sessions.lazy().select(*by, lo=pl.col(TMIN), hi=pl.col(TMAX), old=pl.col(SID), row=pl.lit(None, pl.Int64))
     reach = (pl.col("hi") + gap).cum_max().shift(1)
     reach = reach.over(by) if by else reach
-    labelled = both.with_columns(pl.when(reach.is_null() | (pl.col("lo") >= reach)).then(1).otherwise(0)
-                                 .cum_sum().cast(pl.Int64).alias(SID))
+    starts = (reach.is_null() | (pl.col("lo") >= reach)).cast(pl.Int64)
+    labelled = (pl.concat([spans, points]).sort([*by, "lo"], nulls_last=True)
+                .select("old", "row", starts.cum_sum().alias(SID)).collect())
     by_row = labelled.filter(pl.col("row").is_not_null()).sort("row").get_column(SID)
-    by_old = labelled.filter(pl.col("old").is_not_null()).select(pl.col("old").alias(SID), pl.col(SID).alias("new"))
-    relabelled = sessions.join(by_old, on=SID, how="left").with_columns(pl.col("new").alias(SID)).drop("new")
-    return kept.with_columns(by_row.alias(SID)), relabelled
+    if not sessions.height:
+        return kept.with_columns(by_row), sessions
+    by_old = labelled.lazy().filter(pl.col("old").is_not_null()).select(pl.col("old").alias(SID), pl.col(SID).alias("new"))
+    relabelled = sessions.lazy().join(by_old, on=SID, how="left").with_columns(pl.col("new").alias(SID)).drop("new")
+    return kept.with_columns(by_row), relabelled.collect()

@@ -44,6 +44,7 @@ from flowc.runtime.stateful.windows import (
 _ERROR = "__agg_error"
 _ALL = "__agg_all"  # the one group key of an aggregate without `by`
 _DATETIME = pl.Datetime("us", "UTC")
+LATE = "__agg_late"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +122,7 @@ class _Engine:
         self.seq = 0
         self.state: pl.DataFrame | None = None  # partials, one row per open group
 
-    def prepare(self, frame: pl.DataFrame, extra: tuple[pl.Expr, ...] = ()) -> pl.DataFrame:
+    def prepare(self, frame: pl.DataFrame, extra: tuple[pl.Expr, ...] = ()) -> pl.LazyFrame:
         """The by fields, SEQ, the arguments (and `extra`) of `frame`'s records, in arrival order."""
         shape = self.shape
         columns = [pl.col(b) for b in shape.by] or [pl.lit(0).alias(_ALL)]
@@ -130,41 +131,40 @@ class _Engine:
         if shape.error is not None:
             columns.append(shape.error.alias(_ERROR))
         self.seq += frame.height
-        return frame.select(*columns, *extra)
+        return frame.lazy().select(*columns, *extra)
 
-    def ensure_no_errors(self, records: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
-        """Fail the run on an argument's record error (the aggregate has no error output)."""
-        if _ERROR not in records.columns:
-            return records
-        bad = records.with_row_index("__agg_i").filter(pl.col(_ERROR).is_not_null())
-        if bad.height:
-            row = frame.get_column(ROW)[bad.get_column("__agg_i")[0]] if ROW in frame.columns else None
+    def checked(self, records: pl.LazyFrame | pl.DataFrame, frame: pl.DataFrame) -> pl.LazyFrame:
+        """`records` without the error column; fails the run on an argument's record error (the
+        aggregate has no error output). `frame` holds the same records as received, for the message."""
+        if self.shape.error is None:
+            return records.lazy()
+        rows = records.lazy().with_row_index("__agg_i").filter(pl.col(_ERROR).is_not_null()).head(1).collect()
+        if rows.height:
+            row = frame.get_column(ROW)[rows.item(0, "__agg_i")] if ROW in frame.columns else None
             where = f"row {row}" if row is not None else None
-            raise RecordFailed(self.shape.step, self.shape.source, where, bad.get_column(_ERROR)[0])
-        return records.drop(_ERROR)
+            raise RecordFailed(self.shape.step, self.shape.source, where, rows.item(0, _ERROR))
+        return records.lazy().drop(_ERROR)
 
     @property
     def keys(self) -> list[str]:
         return self.shape.by or [_ALL]
 
-    def merge(self, records: pl.DataFrame, groups: list[str], extra: tuple[pl.Expr, ...] = (),
+    def merge(self, records: pl.LazyFrame, groups: list[str], extra: tuple[pl.Expr, ...] = (),
               merge_extra: tuple[pl.Expr, ...] = ()) -> None:
-        """Reduce `records` to partials per `groups` and merge them into the state."""
-        if not records.height:
-            return
+        """Reduce `records` to partials per `groups` and merge them into the state (one query)."""
         batch = records.group_by(groups).agg(*ap.partial_exprs(self.shape.aggs), *extra)
         if self.state is None or not self.state.height:
-            self.state = batch
+            self.state = batch.collect()
             return
-        both = pl.concat([self.state, batch.select(self.state.columns)], how="vertical")
-        self.state = both.group_by(groups).agg(*ap.merge_exprs(self.shape.aggs), *merge_extra)
+        both = pl.concat([self.state.lazy(), batch.select(self.state.columns)], how="vertical")
+        self.state = both.group_by(groups).agg(*ap.merge_exprs(self.shape.aggs), *merge_extra).collect()
 
     def finished(self, partials: pl.DataFrame, windowed: tuple[pl.Expr, ...], order: list[str]) -> pl.DataFrame:
         """Output records of `partials` (by fields, window columns, compute fields, ROW), sorted."""
-        values = ap.finish(partials, self.shape.aggs, self.shape.step)
-        head = partials.select(*self.shape.by, *windowed)
-        out = pl.concat([head, values], how="horizontal").with_columns(pl.lit(None, pl.Int64).alias(ROW))
-        return out.sort([*order, *self.shape.by], nulls_last=True, maintain_order=True)
+        ap.ensure_fits(partials, self.shape.aggs, self.shape.step)
+        out = partials.lazy().select(*self.shape.by, *windowed, *ap.finish_exprs(self.shape.aggs),
+                                     pl.lit(None, pl.Int64).alias(ROW))
+        return out.sort([*order, *self.shape.by], nulls_last=True, maintain_order=True).collect()
 
     def snapshot_parts(self) -> dict[str, pl.DataFrame]:
         parts = {"seq": pl.DataFrame({"seq": [self.seq]}, schema={"seq": pl.Int64})}
@@ -186,11 +186,10 @@ class GlobalAggregate(_Engine):
     def __init__(self, shape: Shape, inputs: int) -> None:
         super().__init__(shape)
         self.inputs, self.ended = inputs, set[int]()
-        self.template: pl.DataFrame | None = None  # prepared records without rows, for empty input
 
     def process(self, frame: pl.DataFrame, input_index: int = 0) -> Emitted:
-        records = self.ensure_no_errors(self.prepare(frame), frame)
-        self.merge(records, self.keys)
+        if frame.height:
+            self.merge(self.checked(self.prepare(frame), frame), self.keys)
         return Emitted()
 
     def end_of_input(self, input_index: int = 0) -> Emitted:
@@ -202,7 +201,7 @@ class GlobalAggregate(_Engine):
             if self.shape.by:
                 return Emitted()
             empty = pl.DataFrame(schema=self.shape.input_schema)
-            partials = ap.empty_partial(self.prepare(empty), self.shape.aggs)
+            partials = ap.empty_partial(self.prepare(empty).collect(), self.shape.aggs)
         self.state = partials.head(0)
         return Emitted(output=self.finished(partials, (), []))
 
@@ -228,20 +227,26 @@ class _Windowed(_Engine):
         self.watermarks = Watermarks(lag, inputs)
         self.lateness = lateness
 
-    def judged(self, frame: pl.DataFrame, input_index: int) -> pl.DataFrame:
-        """The prepared records with TIME and the watermark before each."""
+    def judged(self, frame: pl.DataFrame, input_index: int, late: pl.Expr | None) -> pl.DataFrame:
+        """The prepared records with TIME, the watermark before each (WM) and, given `late` (an
+        expression over them), LATE."""
         time = pl.col(self.shape.event_time).dt.epoch("us").alias(TIME)  # type: ignore[arg-type]
-        records = self.prepare(frame, (time,))
-        if records.get_column(TIME).null_count():
+        records = self.prepare(frame, (time,)).with_columns(self.watermarks.before(input_index))
+        records = (records if late is None else records.with_columns(late.alias(LATE))).collect()
+        times = records.get_column(TIME)
+        if times.null_count():
             raise ValueError(f"step '{self.shape.step}': a record without event time reached the aggregate")
-        records = records.with_columns(self.watermarks.before(input_index))
-        self.watermarks.delivered(input_index, records.get_column(TIME))
+        self.watermarks.delivered(input_index, times)
         return records
 
-    def split_late(self, frame: pl.DataFrame, records: pl.DataFrame, late: pl.Series) -> tuple[pl.DataFrame, Emitted]:
-        kept = self.ensure_no_errors(records.filter(~late), frame.filter(~late))
+    def split_late(self, frame: pl.DataFrame, records: pl.DataFrame) -> tuple[pl.LazyFrame, Emitted]:
+        """The records that are not late (lazy), and the late ones as they arrived."""
+        late = records.get_column(LATE)
         count = int(late.sum())
-        return kept, Emitted(late=frame.filter(late) if count else None, late_count=count)
+        if not count:
+            return self.checked(records.lazy().drop(LATE), frame), Emitted()
+        kept = records.lazy().filter(~pl.col(LATE)).drop(LATE)
+        return self.checked(kept, frame.filter(~late)), Emitted(late=frame.filter(late), late_count=count)
 
     def end_of_input(self, input_index: int = 0) -> Emitted:
         self.watermarks.end(input_index)
@@ -274,9 +279,8 @@ class WindowAggregate(_Windowed):
         self.size, self.every = size, every
 
     def process(self, frame: pl.DataFrame, input_index: int = 0) -> Emitted:
-        records = self.judged(frame, input_index)
-        late = records.select(pl.col(WM) >= last_window_end(self.size, self.every) + self.lateness)
-        kept, emitted = self.split_late(frame, records, late.to_series())
+        late = pl.col(WM) >= last_window_end(self.size, self.every) + self.lateness
+        kept, emitted = self.split_late(frame, self.judged(frame, input_index, late))
         self.merge(assign_windows(kept, self.size, self.every, self.lateness), [*self.keys, START, END])
         return _with_output(emitted, self.emit())
 
@@ -284,6 +288,9 @@ class WindowAggregate(_Windowed):
         if self.state is None:
             return None
         wm = self.watermarks.current()
+        first = self.state.get_column(END).min()
+        if first is None or (wm < POS_INF and first + self.lateness > wm):  # type: ignore[operator]
+            return None  # nothing to emit: skip the filters
         ready = pl.col(END) + self.lateness <= wm if wm < POS_INF else pl.lit(True)
         done = self.state.filter(ready)
         if not done.height:
@@ -308,15 +315,15 @@ class SessionAggregate(_Windowed):
         return pl.DataFrame(schema={**schema, SID: pl.Int64})
 
     def process(self, frame: pl.DataFrame, input_index: int = 0) -> Emitted:
-        records = self.judged(frame, input_index)
+        records = self.judged(frame, input_index, None)
         late = session_late(records, self.shape.by, self.gap, self.lateness, self._sessions(), self.emitted)
-        kept, emitted = self.split_late(frame, records, late)
-        if kept.height:
-            kept, relabelled = label_sessions(kept, self._sessions(), self.shape.by, self.gap)
+        kept, emitted = self.split_late(frame, records.with_columns(late.alias(LATE)))
+        if emitted.late_count < frame.height:
+            kept, relabelled = label_sessions(kept.collect(), self._sessions(), self.shape.by, self.gap)
             if self.state is not None:
                 self.state = relabelled
             time = pl.col(TIME)
-            self.merge(kept, [*self.keys, SID], (time.min().alias(TMIN), time.max().alias(TMAX)),
+            self.merge(kept.lazy(), [*self.keys, SID], (time.min().alias(TMIN), time.max().alias(TMAX)),
                        (pl.col(TMIN).min(), pl.col(TMAX).max()))
         return _with_output(emitted, self.emit())
 

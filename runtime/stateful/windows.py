@@ -77,7 +77,7 @@ def last_window_end(size: int, every: int) -> pl.Expr:
     return pl.col(TIME) - pl.col(TIME) % every + size  # Polars' % floors like Python's, so negatives align
 
 
-def assign_windows(records: pl.DataFrame, size: int, every: int, lateness: int) -> pl.DataFrame:
+def assign_windows(records: pl.LazyFrame, size: int, every: int, lateness: int) -> pl.LazyFrame:
     """One row per (record, window still open before it): windows of `size` every `every`, each kept
     while the watermark before the record has not reached `window_end + lateness`."""
     first_start = pl.col(TIME) - pl.col(TIME) % every
