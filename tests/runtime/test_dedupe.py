@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -189,3 +189,21 @@ def test_an_event_time_that_is_not_a_datetime_is_named():
     text_times = frame([("a", 0)]).with_columns(pl.col("ts").dt.to_string())
     with pytest.raises(ValueError, match=r"dedupe 'dd': event time 'ts' is String, not a datetime"):
         dedupe.build(node(), plan=None).process(text_times)
+
+
+@settings(max_examples=min(settings().max_examples, 100))  # the one-column property above carries the weight
+@given(records=st.lists(st.tuples(st.tuples(st.sampled_from([1, 2, None]), st.booleans()), st.integers(0, 40)),
+                        max_size=40),
+       within=st.sampled_from([None, 3, 15]), size=st.sampled_from([1, 7, 1000]))
+def test_two_key_fields_with_nulls_match_the_reference(records, within, size):
+    engine = dedupe.build(node(key=("u", "flag"), within=within), plan=None)
+    rows: list[int] = []
+    for at in range(0, len(records), size):
+        part = records[at:at + size]
+        batch = pl.DataFrame(
+            {"u": [k[0] for k, _ in part], "flag": [k[1] for k, _ in part],
+             "ts": [EPOCH + timedelta(microseconds=t) for _, t in part], ROW: range(at, at + len(part))},
+            schema={"u": pl.Int64, "flag": pl.Boolean, "ts": pl.Datetime("us", "UTC"), ROW: pl.Int64})
+        out = engine.process(batch).output
+        rows += out.get_column(ROW).to_list() if out is not None else []
+    assert rows == reference(records, within, 0)

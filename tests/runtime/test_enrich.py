@@ -9,6 +9,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flowc.compiler import ir
 from flowc.compiler.lower_plan import ROW
@@ -259,3 +261,22 @@ sinks:
     pl.DataFrame({"code": ["de"], "pop": ["many"]}).write_parquet(tmp_path / "t.parquet")
     with pytest.raises(EnrichTableError, match=r"table 't.parquet' does not fit its schema \(declared, or as planned"):
         enrich.build(enrich_node, plan, str(tmp_path))
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(table_keys=st.sets(st.integers(-5, 5), max_size=8), float_table=st.booleans(),
+       inputs=st.lists(st.one_of(st.none(), st.integers(-6, 6), st.sampled_from([0.5, 2.0, -3.0])), max_size=20),
+       how=st.sampled_from(["left", "inner"]))
+def test_matches_a_dictionary_lookup(tmp_path, table_keys, float_table, inputs, how):
+    keys = sorted(table_keys)
+    lookup = {k: f"v{k}" for k in keys}
+    rows = "".join(f"{float(k) if float_table else k},v{k}\n" for k in keys)
+    geo = engine(tmp_path, "code,v\n" + rows + ("" if keys else "99.5,never\n"), how=how, left="k")
+    as_float = any(isinstance(v, float) for v in inputs)
+    frame = pl.DataFrame({"k": inputs, ROW: range(len(inputs))},
+                         schema={"k": pl.Float64 if as_float else pl.Int64, ROW: pl.Int64})
+    out = geo.process(frame).output
+    expected = [(v, i, lookup.get(v) if v is not None and v == int(v) else None) for i, v in enumerate(inputs)]
+    expected = [r for r in expected if how == "left" or r[2] is not None]
+    assert (out.rows() if out is not None else []) == [(float(v) if as_float and v is not None else v, i, m)
+                                                        for v, i, m in expected]
