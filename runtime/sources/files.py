@@ -1,4 +1,5 @@
-"""File sources: csv, jsonl, json (one array per file), parquet; a glob read in name order.
+"""File sources: csv, jsonl, json (one array per file), parquet, text (one record `{line}` per line);
+a glob read in name order.
 
 All matching files form one scan with one row numbering across them, so the runner's position in the
 source is a single row number. The files are listed once, when the reader is made: a bounded source's
@@ -15,11 +16,13 @@ import polars as pl
 
 from flowc.compiler.lower_plan import ROW
 from flowc.compiler.spec import Source
+from flowc.dsl import types as t
 from flowc.dsl.types import Struct
 from flowc.runtime.sources.base import inferred, numbered, raw_dtypes
 from flowc.runtime.sources.csv_lines import checked_csv
 
-_LINE_FORMATS = ("csv", "jsonl")  # positions are `file:line`; other formats give `file[index]`
+_LINE_FORMATS = ("csv", "jsonl", "text")  # positions are `file:line`; other formats give `file[index]`
+TEXT_SCHEMA = Struct((("line", t.STRING),))
 
 
 class FileReader:
@@ -35,6 +38,8 @@ class FileReader:
     def schema(self, infer_rows: int) -> Struct:
         if self.source.schema is not None:
             return self.source.schema
+        if self.format == "text":
+            return TEXT_SCHEMA
         if not self.paths:
             raise FileNotFoundError(f"source '{self.source.name}': no file matches '{self.pattern}'")
         first = self.paths[0]
@@ -78,6 +83,9 @@ class FileReader:
         if self.format == "parquet":
             return pl.scan_parquet(self.paths, row_index_name=ROW, glob=False, missing_columns="insert",
                                    extra_columns="ignore")
+        if self.format == "text":  # a CRLF file's lines lose their CR, as a reader of text expects
+            return pl.scan_lines(self.paths, name="line", row_index_name=ROW, glob=False).with_columns(
+                pl.col("line").str.strip_suffix("\r"))
         frames = [pl.read_json(p, infer_schema_length=None) for p in self.paths]
         return pl.concat(frames, how="diagonal_relaxed").lazy().with_row_index(ROW)
 
@@ -100,6 +108,8 @@ class FileReader:
             return pl.scan_ndjson(path, infer_schema_length=1).select(pl.len()).collect().item()
         if self.format == "parquet":
             return pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
+        if self.format == "text":
+            return pl.scan_lines(path, glob=False).select(pl.len()).collect().item()
         return pl.read_json(path, infer_schema_length=None).height
 
     def count(self) -> int:
