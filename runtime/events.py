@@ -36,9 +36,11 @@ STOPPED = "stopped"
 COMPLETED = "completed"
 FAILED = "failed"  # reason
 RESET = "reset"
+ENRICH_RELOADED = "enrich_reloaded"  # batch, step, path: an enrich table re-read, in effect from that batch
 
 EVENT_TYPES = frozenset(
-    {COMPILED, RUN_STARTED, BATCH_COMMITTED, CHECKPOINT_SAVED, PAUSED, RESUMED, STOPPED, COMPLETED, FAILED, RESET}
+    {COMPILED, RUN_STARTED, BATCH_COMMITTED, CHECKPOINT_SAVED, PAUSED, RESUMED, STOPPED, COMPLETED, FAILED, RESET,
+     ENRICH_RELOADED}
 )
 
 
