@@ -30,6 +30,7 @@ from flowc.dsl.types import Struct
 
 ROW = "__flowc_row"  # Int64: the record's row number in its source (null after a `sql` step)
 ERROR = "__flowc_error"  # String: "<code>: <message>" on rows with a record error
+RAW_ERROR = "__flowc_raw_error"  # a polled source's undecodable record (`flowc.runtime.sources.feed`)
 HIDDEN = (ROW, ERROR)
 _KEEP = "__flowc_keep"
 
@@ -217,12 +218,15 @@ def _scan(node: ir.Scan, ctx: NodeContext) -> Staged:
     """The reader's raw columns (text formats give strings) converted to the source's schema in place.
 
     A value that does not convert is a record error naming the field; the error row keeps the typed
-    record (null where the value did not convert) and the message quotes the raw text."""
+    record (null where the value did not convert) and the message quotes the raw text. A record a feed
+    could not decode at all (`RAW_ERROR` set) is a `parse` error carrying the feed's message."""
     raw = ctx.inputs[0]
     present = raw.collect_schema()
     converted = [(name, convert(name, present.get(name), type_)) for name, type_ in _schema(ctx, node).fields]
     values = [v.value.alias(name) for name, v in converted]
-    error = first_error(*(v.error for _, v in converted))
+    undecoded = (pl.when(pl.col(RAW_ERROR).is_not_null()).then(pl.lit("parse: ") + pl.col(RAW_ERROR))
+                 if RAW_ERROR in present else None)
+    error = first_error(undecoded, *(v.error for _, v in converted))
     if error is None:
         return Staged(raw.select(*values, ROW))
     return Staged(raw.select(*values, ROW, error.alias(ERROR)), True, tuple(n for n, _ in converted))

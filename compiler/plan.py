@@ -23,6 +23,7 @@ from flowc.compiler import plan_schema as ps
 from flowc.compiler import spec as s
 from flowc.compiler.checks.dead_letter import effective_policy
 from flowc.compiler.checks.names import has_late_output
+from flowc.compiler.checks.source_schemas import declared_schema
 from flowc.compiler.event_time import event_time_fields
 from flowc.compiler.graph import Graph, build_graph, split_input
 from flowc.compiler.plan_stateful import StatefulContext, build_stateful, describe
@@ -108,7 +109,7 @@ class _Builder:
     def add_scan(self, source: s.Source) -> None:
         node = ir.Scan(source=source, on_error=effective_policy(self.graph, source))
         self.by_name[source.name] = node
-        self.schemas[node] = source.schema or self.source_schemas.get(source.name)
+        self.schemas[node] = self.source_schemas.get(source.name) or declared_schema(source)
 
     def add_step(self, step: s.Step) -> None:
         inputs = tuple(self.resolve(n) for n in step.input_names)

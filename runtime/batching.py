@@ -9,12 +9,14 @@ right after the first node that can fail (its rows are split on the error column
 may follow a failing node whose output needs no finishing: they let error rows through.
 
 Everything downstream runs per batch on the collected frame; a node with several readers is collected
-once and shared (fan-out evaluates a shared input once per batch).
+once and shared (fan-out evaluates a shared input once per batch). A stateful node (aggregate, dedupe,
+enrich) is a barrier: its input is collected and handed to the run's engine, and what the engine emits
+flows on to its readers in the same batch; its late records, enveloped with `_error.code: late`, are
+the output of its `Late` node.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,7 +26,9 @@ from flowc.compiler import ir
 from flowc.compiler.lower_plan import ERROR, ROW, NodeContext, Staged, lower_node
 from flowc.compiler.plan import Plan
 from flowc.dsl import ast
+from flowc.runtime.engines import Branch, Engines
 from flowc.runtime.envelope import Policy, RecordFailed, split_errors
+from flowc.runtime.stateful.base import Emitted
 
 _FUSABLE = (ir.Filter, ir.Map, ir.Select, ir.Drop, ir.Rename, ir.Validate)
 
@@ -39,8 +43,8 @@ class SourceQuery:
 
 
 def main_readers(plan: Plan, node: ir.Node) -> tuple[ir.Node, ...]:
-    """Readers of `node`'s main output (its `.errors` travel beside it, in the error column)."""
-    return tuple(r for r in plan.readers(node) if not isinstance(r, ir.Errors))
+    """Readers of `node`'s main output (not its `.errors`, which travel beside it, nor its `.late`)."""
+    return tuple(r for r in plan.readers(node) if not isinstance(r, ir.Errors | ir.Late))
 
 
 def calls_now(node: ir.Node) -> bool:
@@ -77,6 +81,20 @@ class BatchResult:
     outputs: dict[ir.SinkNode, list[pl.DataFrame]] = field(default_factory=dict)
     skipped: int = 0
     dead_lettered: int = 0
+    late: int = 0
+
+
+LATE_MESSAGE = "arrived after its window was emitted (the watermark had passed it)"
+
+
+@dataclass
+class _Pass:
+    """The frames of one pass through the nodes downstream of a source query."""
+
+    frames: dict[ir.Node, pl.DataFrame | pl.LazyFrame | None] = field(default_factory=dict)
+    errors: dict[ir.Node, pl.DataFrame] = field(default_factory=dict)
+    late: dict[ir.Node, pl.DataFrame] = field(default_factory=dict)
+    result: BatchResult = field(default_factory=BatchResult)
 
 
 @dataclass
@@ -86,49 +104,94 @@ class BatchRunner:
     plan: Plan
     query: SourceQuery
     policy: Policy  # how to report and envelope errors of this source's records
+    engines: Engines | None = None
 
     def __post_init__(self) -> None:
         reach = _downstream(self.plan, self.query.chain)
         self.order = tuple(n for n in self.plan.nodes if n in reach and n not in self.query.chain)
 
-    def run(self, batch: pl.DataFrame, now: datetime) -> BatchResult:
-        result = BatchResult()
-        frames: dict[ir.Node, pl.DataFrame | pl.LazyFrame | None] = {}
-        errors: dict[ir.Node, pl.DataFrame] = {}
-        frames[self.query.end] = self._split(self.query.failing, self.query.staged, batch, errors, result)
+    def run(self, batch: pl.DataFrame | None, now: datetime, ending: frozenset[Branch] = frozenset()) -> BatchResult:
+        """`batch` (the query's output; None for none) through the plan; then each stateful node's inputs
+        in `ending` get `end_of_input`, and what that emits flows on in the same pass."""
+        state = _Pass()
+        if batch is not None:
+            state.frames[self.query.end] = self._split(self.query.failing, self.query.staged, batch, state)
         for node in self.order:
-            frames[node] = self._evaluate(node, frames, errors, now, result)
-        return result
+            state.frames[node] = self._evaluate(node, state, now, ending)
+        return state.result
 
     def _split(self, failing: ir.Node | None, staged: Staged, frame: pl.DataFrame,
-               errors: dict[ir.Node, pl.DataFrame], result: BatchResult) -> pl.DataFrame | pl.LazyFrame:
+               state: _Pass) -> pl.DataFrame | pl.LazyFrame:
         if failing is None:
             return frame
         bad = frame.filter(pl.col(ERROR).is_not_null())
         if bad.height:
             enveloped = split_errors(failing, bad.select(*staged.record, ROW, ERROR), self.policy)
             if failing.on_error == ir.SKIP:
-                result.skipped += bad.height
+                state.result.skipped += bad.height
             else:
-                result.dead_lettered += bad.height
-                errors[failing] = enveloped
+                state.result.dead_lettered += bad.height
+                state.errors[failing] = enveloped
         good = frame.filter(pl.col(ERROR).is_null()).drop(ERROR)
         return staged.finish(good.lazy()) if staged.finish is not None else good
 
-    def _evaluate(self, node: ir.Node, frames: Mapping, errors: dict[ir.Node, pl.DataFrame], now: datetime,
-                  result: BatchResult) -> pl.DataFrame | pl.LazyFrame | None:
+    def _evaluate(self, node: ir.Node, state: _Pass, now: datetime,
+                  ending: frozenset[Branch]) -> pl.DataFrame | pl.LazyFrame | None:
         if isinstance(node, ir.Errors):
-            return errors.get(node.of)
-        given = [frames.get(i) for i in ir.inputs(node)]
+            return state.errors.get(node.of)
+        if isinstance(node, ir.Late):
+            return state.late.get(node.of)
+        given = [state.frames.get(i) for i in ir.inputs(node)]
         present = [f.lazy() for f in given if f is not None]
         if isinstance(node, ir.SinkNode):
-            result.outputs[node] = [_visible(f) for f in present]
+            state.result.outputs[node] = [_visible(f) for f in present]
             return None
+        if isinstance(node, ir.STATEFUL):
+            return self._stateful(node, present, state, ending)
         if not present:
             return None
         staged = lower_node(node, NodeContext(self.plan, now, tuple(present)))
-        out = self._split(node, staged, staged.frame.collect(), errors, result) if staged.fails else staged.frame
+        out = self._split(node, staged, staged.frame.collect(), state) if staged.fails else staged.frame
         return out.collect() if isinstance(out, pl.LazyFrame) and len(main_readers(self.plan, node)) > 1 else out
+
+    def _stateful(self, node: ir.Node, present: list[pl.LazyFrame], state: _Pass,
+                  ending: frozenset[Branch]) -> pl.DataFrame | None:
+        assert self.engines is not None, "a plan with stateful nodes runs with its engines"
+        emitted: list[Emitted] = []
+        frame = pl.concat(present).collect() if present else None
+        if frame is not None and frame.height:
+            emitted.append(self.engines.process(node, frame, self.policy.source))
+        emitted += [self.engines.end(node, i) for n, i in sorted(ending, key=lambda b: b[1]) if n == node]
+        late = [e.late for e in emitted if e.late is not None and e.late.height]
+        state.result.late += sum(e.late_count or (e.late.height if e.late is not None else 0) for e in emitted)
+        if late:
+            state.late[node] = late_envelope(node.step, pl.concat(late, how="vertical_relaxed"), self.policy)
+        outputs = [conformed(e.output, self.plan.schemas.get(node)) for e in emitted
+                   if e.output is not None and e.output.height]
+        return pl.concat(outputs, how="vertical_relaxed") if outputs else None
+
+
+def conformed(frame: pl.DataFrame, schema) -> pl.DataFrame:
+    """An engine's output in its node's schema order, with `ROW` (null on records the engine made)."""
+    if ROW not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Int64).alias(ROW))
+    names = [n for n, _ in schema.fields] if schema is not None else []
+    if names and all(n in frame.columns for n in names):
+        return frame.select(*names, ROW)
+    return frame
+
+
+def late_envelope(step: str, rows: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """Late records (their fields and `ROW`) with `_error: {step, code: late, message}` and `_source`
+    (SPEC §6); `ROW` stays, so a step reading `<step>.late` can run on them."""
+    record = [c for c in rows.columns if c != ROW]
+    return rows.select(
+        *record,
+        pl.struct(step=pl.lit(step), code=pl.lit("late"), message=pl.lit(LATE_MESSAGE)).alias("_error"),
+        pl.struct(name=pl.lit(policy.source),
+                  position=policy.positions(pl.col(ROW)).cast(pl.String)).alias("_source"),
+        ROW,
+    )
 
 
 def _visible(frame: pl.LazyFrame) -> pl.DataFrame:

@@ -1,11 +1,14 @@
-"""Running a plan over bounded sources in micro-batches, exactly once into file sinks (SPEC §6, §7, §9).
+"""Running a plan in micro-batches, exactly once into file sinks (SPEC §4, §6, §7, §9).
 
-Per batch: read it from the source's one streaming query, run it through the plan, write every sink,
-make every sink durable, then append `batch_committed` and `checkpoint_saved` (sink positions and the
-source's row number). A crash anywhere replays from the last checkpoint: the sinks are cut back to
-their checkpointed positions and the source skips the rows the checkpoint covers. Sources are read
-one after another, in the order the spec declares them, so the order of batches depends on nothing
-but the data. A stop request is honoured between batches.
+Per batch: read it (from a bounded source's one streaming query, or by polling a feed), run it through
+the plan, write every sink, make every sink durable, save the stateful engines' snapshot, then append
+`batch_committed` and `checkpoint_saved` (sink positions, every source's position, the snapshot
+reference, and the `now` the next batch will use). A crash anywhere replays from the last checkpoint:
+the sinks are cut back to their checkpointed positions, the engines restore the snapshot, bounded
+sources skip the rows the checkpoint covers and feeds reopen at their recorded positions. Bounded
+sources are read first, one after another in the order the spec declares them (so the order of batches
+depends on nothing but the data); then the feeds are polled round-robin until a stop request or until
+every feed is exhausted. Stop and pause requests are honoured between batches.
 """
 
 from __future__ import annotations
@@ -20,11 +23,16 @@ import polars as pl
 from flowc.compiler import ir
 from flowc.compiler.lower_plan import ROW
 from flowc.compiler.plan import Plan, format_plan
+from flowc.compiler.plan_stateful import definition
 from flowc.runtime import events as ev
-from flowc.runtime.batching import BatchRunner, source_query
+from flowc.runtime.batching import BatchResult, BatchRunner, source_query
+from flowc.runtime.checkpoint import CheckpointStore, SnapshotCorrupt
+from flowc.runtime.control import PauseGate
+from flowc.runtime.engines import EngineBuilder, Engines, build_engine
 from flowc.runtime.envelope import Policy, RecordFailed
 from flowc.runtime.lifecycle import Counts, PipelineState, Status, fold
 from flowc.runtime.run_setup import Prepared, open_sinks, schema_json, sources_hash
+from flowc.runtime.sources import is_feed
 
 
 class RunRefused(Exception):
@@ -41,11 +49,12 @@ class BatchReport:
 
 @dataclass(frozen=True, slots=True)
 class RunOptions:
-    limit: int | None = None  # records per source in this run
+    limit: int | None = None  # records per bounded source, and over all feeds, in this run
     reset: bool = False
     clock: Callable[[], datetime] = ev.utc_now
     should_stop: Callable[[], bool] = lambda: False
     on_batch: Callable[[BatchReport], None] | None = None
+    build_engine: EngineBuilder = build_engine  # the engine of each stateful node (tests give their own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,25 +83,57 @@ def start(prepared: Prepared, log: ev.EventLog, options: RunOptions) -> RunOutco
     if state.status is Status.COMPLETED:
         return RunOutcome("already_completed", state.totals, state.checkpoint.batch if state.checkpoint else 0)
     _ensure_compatible(prepared, log, state)
+    first_now = _first_now(log, state) or options.clock()
     log.append(ev.COMPILED, {"spec_hash": prepared.spec_hash, "plan_hash": _hash(format_plan(prepared.plan)),
-                             "schema": schema_json(prepared.schemas), "sources_hash": sources_hash(prepared.spec)})
-    log.append(ev.RUN_STARTED, {"limit": options.limit})
-    return _Run(prepared, log, options, state).run()
+                             "schema": schema_json(prepared.schemas), "sources_hash": sources_hash(prepared.spec),
+                             "stateful": stateful_definitions(prepared.plan)})
+    log.append(ev.RUN_STARTED, {"limit": options.limit, "now": first_now.isoformat()})
+    return _Run(prepared, log, options, state, first_now).run()
 
 
 def _hash(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
+def stateful_definitions(plan: Plan) -> dict[str, str]:
+    return {n.step: definition(n) for n in plan.nodes if isinstance(n, ir.STATEFUL)}
+
+
+def _first_now(log: ev.EventLog, state: PipelineState) -> datetime | None:
+    """The `now` of the first batch this run makes: the one the last checkpoint recorded for its next
+    batch, or (no checkpoint yet) the one an earlier run of this history started with."""
+    if state.checkpoint is not None:
+        recorded = state.checkpoint.now
+    else:
+        started = [e for e in log.events if e.type in (ev.RUN_STARTED, ev.RESET)]
+        first = next((e for e in reversed(started) if e.type == ev.RESET), None)
+        since = [e for e in started if first is None or e.seq > first.seq]
+        recorded = since[0].data.get("now") if since else None
+    return datetime.fromisoformat(recorded) if recorded else None
+
+
 def _ensure_compatible(prepared: Prepared, log: ev.EventLog, state: PipelineState) -> None:
-    """SPEC §9: a checkpoint resumes only with the same sources (stateless steps and sinks may change)."""
+    """SPEC §9: a checkpoint resumes only with the same sources and the same stateful steps (same name
+    and definition); stateless steps, sinks and settings may change."""
     if state.checkpoint is None:
         return
     compiled = [e for e in log.events if e.type == ev.COMPILED]
-    recorded = compiled[-1].data.get("sources_hash") if compiled else None
+    data = compiled[-1].data if compiled else {}
+    recorded = data.get("sources_hash")
     if recorded is not None and recorded != sources_hash(prepared.spec):
         raise RunRefused("the sources changed since the last checkpoint, so its positions mean nothing now; "
                          "run with --reset to start over")
+    before, now = data.get("stateful", {}), stateful_definitions(prepared.plan)
+    for step in sorted(before.keys() | now.keys()):
+        if step not in now:
+            problem = "was removed or renamed since the last checkpoint, which holds its state"
+        elif step not in before:
+            problem = "is new since the last checkpoint: its state would lack every record read before it"
+        elif before[step] != now[step]:
+            problem = "changed since the last checkpoint, so the state saved for it does not fit it"
+        else:
+            continue
+        raise RunRefused(f"stateful step '{step}' {problem}; run with --reset to start over")
 
 
 @dataclass
@@ -101,6 +142,7 @@ class _Run:
     log: ev.EventLog
     options: RunOptions
     state: PipelineState
+    next_now: datetime  # what `now()` is in the next batch (recorded in each checkpoint for a replay)
     totals: Counts = field(init=False)
     batch: int = field(init=False)
 
@@ -108,30 +150,58 @@ class _Run:
         checkpoint = self.state.checkpoint
         self.totals, self.batch = self.state.totals, checkpoint.batch if checkpoint else 0
         recorded = checkpoint.sources if checkpoint else {}
-        self.positions = {s.step: _Position(**recorded.get(s.step, {})) for s in self.plan.scans}
+        scans = self.plan.scans
+        self.positions = {s.step: _Position(**recorded.get(s.step, {})) for s in scans if not is_feed(s.source)}
+        self.feed_positions = {s.step: recorded.get(s.step) for s in scans if is_feed(s.source)}
+        self.exhausted: set[str] = set()
         self.sinks = open_sinks(self.plan, self.prepared.base_dir, self.prepared.console)
         for node, writer in self.sinks.items():
             writer.restore(checkpoint.sinks.get(node.step) if checkpoint else None)
+        state_dir = self.log.path.parent
+        self.store = CheckpointStore(state_dir)
+        self.gate = PauseGate(state_dir, self.log)
+        self.engines = Engines(self.plan, {}, ())
+
+    def _start_engines(self) -> None:
+        """One engine per stateful node for the whole run, restored from the checkpoint's snapshot."""
+        operators = {n: self.options.build_engine(n, self.plan, self.prepared.base_dir, lambda: self.next_now)
+                     for n in self.plan.nodes if isinstance(n, ir.STATEFUL)}
+        self.engines = Engines(self.plan, operators, self._done())
+        checkpoint = self.state.checkpoint
+        if checkpoint is not None and checkpoint.state and self.engines:
+            self.engines.restore(self.store.load_snapshot(checkpoint.state))
 
     @property
     def plan(self) -> Plan:
         return self.prepared.plan
 
+    def _done(self) -> set[str]:
+        return {name for name, p in self.positions.items() if p.done} | self.exhausted
+
     def run(self) -> RunOutcome:
         try:
+            self._start_engines()
             limited = False
             for scan in self.plan.scans:
+                if scan.step not in self.positions:
+                    continue
                 if self.options.should_stop():
                     return self._stop("stop requested")
                 limited |= self._read(scan)
                 if self.options.should_stop() and not self.positions[scan.step].done:
                     return self._stop("stop requested")
+            if self.feed_positions and not limited:
+                from flowc.runtime.feed_loop import poll_feeds
+
+                reason = poll_feeds(self)
+                if reason is not None:
+                    return self._stop(reason)
             if limited:
                 return self._stop("--limit reached")
             return self._complete()
         except RecordFailed as failure:
             return self._fail(str(failure))
-        except (pl.exceptions.PolarsError, OSError, ValueError) as error:
+        except (pl.exceptions.PolarsError, OSError, ValueError, SnapshotCorrupt) as error:
             return self._fail(f"{type(error).__name__}: {error}")
         except Exception as error:  # a bug: record the failure so the log does not say 'running', then show it
             self._fail(f"internal error: {type(error).__name__}: {error}")
@@ -144,48 +214,69 @@ class _Run:
             return False
         begin = position.row
         raw = reader.frame(self.prepared.schemas[scan.step], begin, self.options.limit)
-        query = source_query(self.plan, scan, raw, self.options.clock())
-        runner = BatchRunner(self.plan, query, Policy(scan.step, reader.positions))
+        query = source_query(self.plan, scan, raw, self.next_now)
+        runner = BatchRunner(self.plan, query, Policy(scan.step, reader.positions), self.engines or None)
         for batch in query.frame.collect_batches(chunk_size=self.prepared.spec.settings.batch_size,
                                                  maintain_order=True):
             if batch.height:
                 self._commit(scan, runner, batch)
+                self.between_batches()
             if self.options.should_stop():
                 return False
         total = reader.count()
         consumed = (begin if begin is not None else -1) + 1 + (self.options.limit or 0)
         if self.options.limit is not None and total > consumed:
             return True
-        self._finish_source(scan, total)
+        self._finish_source(scan, runner, total)
         return False
+
+    def between_batches(self) -> None:
+        self.gate.between_batches(self.options.should_stop)
 
     def _commit(self, scan: ir.Scan, runner: BatchRunner, batch: pl.DataFrame) -> None:
         position = self.positions[scan.step]
-        result = runner.run(batch, self.options.clock())
+        result = runner.run(batch, self.next_now)
         last = int(batch.get_column(ROW).max())
         read = last - (position.row if position.row is not None else -1)
+        position.row = last
+        self.checkpoint(scan.step, self.counted(result, read))
+
+    def counted(self, result: BatchResult, read: int) -> Counts:
+        """Write `result`'s outputs to the sinks; the batch's counts."""
         written: dict[str, int] = {}
         for node, writer in self.sinks.items():
             for frame in result.outputs.get(node, []):
                 writer.write(frame)
                 written[node.step] = written.get(node.step, 0) + frame.height
-        position.row = last
-        self._checkpoint(scan.step, Counts(read, written, result.skipped, result.dead_lettered))
+        return Counts(read, written, result.skipped, result.dead_lettered, result.late)
 
-    def _finish_source(self, scan: ir.Scan, total: int) -> None:
-        """Count what filters fused into the scan dropped after the last batch, and mark the source done."""
+    def _finish_source(self, scan: ir.Scan, runner: BatchRunner, total: int) -> None:
+        """Count what filters fused into the scan dropped after the last batch, mark the source done, and
+        tell the stateful nodes whose inputs have now all ended (what they emit goes out in this batch)."""
         position = self.positions[scan.step]
         tail = total - ((position.row if position.row is not None else -1) + 1)
         position.done = True
         position.row = total - 1 if total else position.row
-        self._checkpoint(scan.step, Counts(read=max(tail, 0)))
+        self.end_inputs(scan.step, runner, max(tail, 0))
 
-    def _checkpoint(self, source: str, counts: Counts, close: bool = False) -> None:
+    def end_inputs(self, source: str, runner: BatchRunner, read: int) -> None:
+        ending = self.engines.newly_ended(self._done()) if self.engines else frozenset()
+        result = runner.run(None, self.next_now, ending) if ending else BatchResult()
+        self.checkpoint(source, self.counted(result, read))
+
+    def checkpoint(self, source: str, counts: Counts, close: bool = False) -> None:
         self.batch += 1
+        for step, path in self.engines.reloads() if self.engines else ():
+            self.log.append(ev.ENRICH_RELOADED, {"batch": self.batch, "step": step, "path": path})
         sinks = {n.step: (w.close() if close else w.durable()) for n, w in self.sinks.items()}
+        state = self.store.save_snapshot(self.batch, self.engines.snapshot()) if self.engines else None
+        self.next_now = self.options.clock()
+        sources = {**{k: p.json() for k, p in self.positions.items()}, **self.feed_positions}
         self.log.append(ev.BATCH_COMMITTED, {"batch": self.batch, "source": source, "counts": _counts_json(counts)})
-        self.log.append(ev.CHECKPOINT_SAVED, {"batch": self.batch, "state": None, "sinks": sinks,
-                                              "sources": {k: p.json() for k, p in self.positions.items()}})
+        self.log.append(ev.CHECKPOINT_SAVED, {"batch": self.batch, "state": state, "sinks": sinks, "sources": sources,
+                                              "now": self.next_now.isoformat()})
+        if state is not None:
+            self.store.prune(keep=state)
         for node, writer in self.sinks.items():
             writer.release(sinks[node.step])
         self.totals = self.totals + counts
@@ -193,7 +284,7 @@ class _Run:
             self.options.on_batch(BatchReport(self.batch, source, counts, self.totals))
 
     def _complete(self) -> RunOutcome:
-        self._checkpoint("", Counts(), close=True)
+        self.checkpoint("", Counts(), close=True)
         self.log.append(ev.COMPLETED, {"counts": _counts_json(self.totals)})
         return RunOutcome("completed", self.totals, self.batch)
 
@@ -209,5 +300,3 @@ class _Run:
 def _counts_json(counts: Counts) -> dict:
     return {"read": counts.read, "written": dict(counts.written), "skipped": counts.skipped,
             "dead_lettered": counts.dead_lettered, "late": counts.late}
-
-

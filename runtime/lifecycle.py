@@ -67,6 +67,7 @@ class Checkpoint:
     state: str | None  # CheckpointStore snapshot reference
     sinks: Mapping[str, Any]
     seq: int  # the checkpoint_saved event
+    now: str | None = None  # ISO time `now()` has in the batch after this checkpoint (a replay reuses it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,7 @@ def _checkpoint_saved(state: PipelineState, event: ev.Event) -> PipelineState:
     return replace(
         state,
         checkpoint=Checkpoint(data["batch"], data.get("sources", {}), data.get("state"), data.get("sinks", {}),
-                              event.seq),
+                              event.seq, data.get("now")),
         totals=sum(covered, state.totals),
         pending=tuple((batch, counts) for batch, counts in state.pending if batch > data["batch"]),
         output_files=state.output_files | files,
@@ -140,6 +141,7 @@ TRANSITIONS: Mapping[str, tuple[frozenset[Status], Status | None, Effect]] = {
     ev.RUN_STARTED: (_RESUMABLE, Status.RUNNING, _run_started),
     ev.BATCH_COMMITTED: (frozenset({Status.RUNNING}), None, _batch_committed),
     ev.CHECKPOINT_SAVED: (frozenset({Status.RUNNING}), None, _checkpoint_saved),
+    ev.ENRICH_RELOADED: (frozenset({Status.RUNNING}), None, _same),
     ev.PAUSED: (frozenset({Status.RUNNING}), Status.PAUSED, _same),
     ev.RESUMED: (frozenset({Status.PAUSED}), Status.RUNNING, _same),
     ev.STOPPED: (_LIVE, Status.STOPPED, _same),

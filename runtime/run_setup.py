@@ -1,4 +1,9 @@
-"""Everything a run needs before its first batch: readers, frozen schemas, the plan, the sink writers."""
+"""Everything a run needs before its first batch: readers, frozen schemas, the plan, the sink writers.
+
+Bounded sources (file, inline, generate) get a `Reader` here. Polled sources (kafka, http, a watched
+file: `is_feed`) are opened by the executor, which knows their checkpointed positions; their schema is
+the declared one (Kafka's metadata fields added) or the one recorded in the event log.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +14,23 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from flowc.compiler import ir
+from flowc.compiler.checks.source_schemas import declared_schema
 from flowc.compiler.plan import Plan, build_plan
-from flowc.compiler.spec import Spec
+from flowc.compiler.spec import Config, Enrich, Source, Spec, thaw
 from flowc.dsl.types import Struct, Type, parse_type
 from flowc.dsl.units import parse_size
 from flowc.runtime.console_sink import ConsoleSink
 from flowc.runtime.sinks.file_writer import FileSinkWriter
-from flowc.runtime.sources import Reader, open_reader
+from flowc.runtime.sources import Reader, is_feed, open_reader
+from flowc.runtime.sources.files import FileReader
 
 
 @dataclass(frozen=True)
 class Prepared:
     spec: Spec
     plan: Plan
-    readers: Mapping[str, Reader]
-    schemas: Mapping[str, Struct]  # every source's frozen schema
+    readers: Mapping[str, Reader]  # bounded sources
+    schemas: Mapping[str, Struct]  # every source's frozen schema (a feed's only when declared or recorded)
     base_dir: str
     spec_hash: str
     console: TextIO | None = field(default=None)
@@ -35,19 +42,36 @@ def prepare(spec: Spec, spec_text: str, recorded: Mapping[str, Any] | None = Non
     event log when there is one (SPEC §3: inferred once, then frozen), else it is inferred now. The plan
     is rewritten by the optimizer (`flowc.compiler.optimize`) unless `optimize` is false."""
     base_dir = os.path.dirname(os.path.abspath(spec.file))
-    readers = {s.name: open_reader(s, base_dir) for s in spec.sources}
+    readers = {s.name: open_reader(s, base_dir) for s in spec.sources if not is_feed(s)}
     schemas = {}
     for source in spec.sources:
         frozen = (recorded or {}).get(source.name) if source.schema is None else None
-        schemas[source.name] = struct_from_json(frozen) if frozen else readers[source.name].schema(
-            spec.settings.infer_rows)
-    plan = build_plan(spec, schemas)
+        if frozen:
+            schemas[source.name] = struct_from_json(frozen)
+        elif source.name in readers:
+            schemas[source.name] = readers[source.name].schema(spec.settings.infer_rows)
+        elif source.schema is not None:
+            schemas[source.name] = declared_schema(source)
+    plan = build_plan(spec, schemas, table_schemas(spec, base_dir))
     if optimize:
         from flowc.compiler.optimize import optimize as optimized
 
         plan = optimized(plan).plan
     spec_hash = "sha256:" + hashlib.sha256(spec_text.encode()).hexdigest()
     return Prepared(spec, plan, readers, schemas, base_dir, spec_hash, console)
+
+
+def table_schemas(spec: Spec, base_dir: str) -> dict[str, Struct]:
+    """The schema of each `enrich` table that declares none, read from the file as a source's would be."""
+    found = {}
+    for step in spec.steps:
+        table = step.config.table if isinstance(step.config, Enrich) else None
+        if table is not None and table.schema is None and table.type == "file":
+            config = Config({**thaw(table.config), "path": table.path})
+            as_source = Source(name=f"{step.name}.table", type="file", config=config, schema=None,
+                               event_time=None, format=table.format)
+            found[step.name] = FileReader(as_source, base_dir).schema(spec.settings.infer_rows)
+    return found
 
 
 def schema_json(schemas: Mapping[str, Struct]) -> dict[str, Any]:
@@ -73,13 +97,18 @@ def sources_hash(spec: Spec) -> str:
 
 
 def open_sinks(plan: Plan, base_dir: str, console: TextIO | None) -> dict[ir.SinkNode, Any]:
-    """A writer per sink: the exactly-once file writer, or the console printer."""
+    """A writer per sink: the exactly-once file writer, the console printer, or the Kafka producer."""
     writers: dict[ir.SinkNode, Any] = {}
     for node in plan.sinks:
         sink = node.sink
         if sink.type == "console":
             limit = sink.config.get("limit")
             writers[node] = ConsoleSink(sink.name, sink.format or "table", limit, console)
+            continue
+        if sink.type == "kafka":
+            from flowc.runtime.sinks.kafka_sink import KafkaSinkWriter
+
+            writers[node] = KafkaSinkWriter(node, plan)
             continue
         rotate = sink.config.get("rotate")
         if rotate is not None:

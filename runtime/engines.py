@@ -1,0 +1,109 @@
+"""The run's stateful operators: one engine per `Aggregate`/`Dedupe`/`Enrich` node for the whole run.
+
+Besides building the engines (through their modules' `build` entry points, imported only when a plan
+has such a node), this module answers the two questions the executor asks about inputs:
+
+- which `input_index` a batch from a given source has at a node: a node's *branches* are the inputs of
+  the `union` it reads through stateless steps (one branch, index 0, without a union; the output of
+  an upstream stateful node is one input), and a source's batch is on the first branch it reaches;
+- when a branch has ended: once every bounded source upstream of it is done, `end_of_input(i)` is
+  due, exactly once per run history (the snapshot taken after it remembers it).
+
+Snapshots of all engines are one mapping, each part named `<step>/<part>`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from flowc.compiler import ir
+from flowc.compiler.plan import Plan
+from flowc.runtime.stateful.base import Emitted, StatefulOperator, StateParts
+
+_MODULES = {ir.Aggregate: "aggregate", ir.Dedupe: "dedupe", ir.Enrich: "enrich"}
+Branch = tuple[ir.Node, int]  # (stateful node, input index)
+EngineBuilder = Callable[[ir.Node, Plan, str, Callable[[], datetime]], StatefulOperator]
+
+
+def build_engine(node: ir.Node, plan: Plan, base_dir: str, clock: Callable[[], datetime]) -> StatefulOperator:
+    """`clock` is the batch time of a dedupe without event time: the executor's per-batch `now`, so a
+    replayed batch sees the time the first attempt saw."""
+    module = importlib.import_module(f"flowc.runtime.stateful.{_MODULES[type(node)]}")
+    if isinstance(node, ir.Enrich):
+        return module.build(node, plan, base_dir)
+    if isinstance(node, ir.Dedupe):
+        return module.build(node, plan, clock=clock)
+    return module.build(node, plan)
+
+
+class Engines:
+    def __init__(self, plan: Plan, operators: dict[ir.Node, StatefulOperator], done: Iterable[str]) -> None:
+        self.plan, self.operators = plan, operators
+        self.branches = {node: _branches(node) for node in operators}
+        self.scans = {(node, i): _scans(branch) for node, branches in self.branches.items()
+                      for i, branch in enumerate(branches)}
+        self.ended: set[Branch] = set()
+        self.newly_ended(done)  # ended before the checkpoint this run resumes from: already told
+
+    def __bool__(self) -> bool:
+        return bool(self.operators)
+
+    def index(self, node: ir.Node, source: str) -> int:
+        """The input index at `node` of records from `source`."""
+        for i in range(len(self.branches[node])):
+            if source in self.scans[(node, i)]:
+                return i
+        return 0
+
+    def newly_ended(self, done: Iterable[str]) -> frozenset[Branch]:
+        """The branches whose every source is in `done` that had not ended yet (now marked ended)."""
+        finished = set(done)
+        found = {key for key, scans in self.scans.items() if key not in self.ended and scans <= finished}
+        self.ended |= found
+        return frozenset(found)
+
+    def process(self, node: ir.Node, frame, source: str) -> Emitted:
+        return self.operators[node].process(frame, self.index(node, source))
+
+    def end(self, node: ir.Node, index: int) -> Emitted:
+        return self.operators[node].end_of_input(index)
+
+    def snapshot(self) -> dict[str, object]:
+        parts: dict[str, object] = {}
+        for node, engine in self.operators.items():
+            for name, value in engine.snapshot().items():
+                parts[f"{node.step}/{name}"] = value
+        return parts
+
+    def restore(self, parts: StateParts) -> None:
+        for node, engine in self.operators.items():
+            prefix = f"{node.step}/"
+            engine.restore({k.removeprefix(prefix): v for k, v in parts.items() if k.startswith(prefix)})
+
+    def reloads(self) -> list[tuple[str, str]]:
+        """(step, table path) of each enrich engine whose table was re-read since the last call."""
+        found = []
+        for node, engine in self.operators.items():
+            take = getattr(engine, "take_reload", None)
+            path = take() if take is not None else None
+            if path is not None:
+                found.append((node.step, path))
+        return found
+
+
+def _branches(node: ir.Node) -> tuple[ir.Node, ...]:
+    """The inputs of the union `node` reads through stateless single-input nodes, or its one input."""
+    current = ir.inputs(node)[0]
+    while True:
+        if isinstance(current, ir.Union):
+            return current.inputs
+        if isinstance(current, (ir.Scan, *ir.STATEFUL)):
+            return (ir.inputs(node)[0],)
+        current = ir.inputs(current)[0]
+
+
+def _scans(node: ir.Node) -> frozenset[str]:
+    """The names of the sources whose records can reach `node`."""
+    return frozenset(n.step for n in ir.topological((node,)) if isinstance(n, ir.Scan))
