@@ -73,13 +73,25 @@ def _overrides(document: Any, assignments: tuple[str, ...]) -> Any:
 def run(spec_path: str, reset: bool, limit: int | None, assignments: tuple[str, ...], dry_run: bool,
         quiet: bool, log_format: str) -> None:
     """Run the pipeline SPEC to the end of its input, resuming from its checkpoint."""
+    log = _Log(quiet, log_format)
+    # Installed first: a SIGTERM that comes while the spec compiles still ends the run cleanly (exit 130).
+    requested, previous = install_stop_handlers()
+    try:
+        code = _compile_and_run(spec_path, reset, limit, assignments, dry_run, log, requested)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    sys.exit(code)
+
+
+def _compile_and_run(spec_path: str, reset: bool, limit: int | None, assignments: tuple[str, ...], dry_run: bool,
+                     log: _Log, requested: list[bool]) -> int:
     from flowc.compiler.normalize import normalize_spec
     from flowc.compiler.plan import format_plan, unsupported
     from flowc.compiler.validate import validate_document
     from flowc.compiler.write_paths import escaping_write_paths
     from flowc.dsl.loader import load_document
 
-    log = _Log(quiet, log_format)
     document, found = load_document(spec_path)
     if document is not None and not any(d.severity is Severity.ERROR for d in found):
         document = _overrides(document, assignments)
@@ -87,26 +99,28 @@ def run(spec_path: str, reset: bool, limit: int | None, assignments: tuple[str, 
     errors = [d for d in found if d.severity is Severity.ERROR]
     if document is None or errors:
         click.echo(render.render_text(errors, {document.file: document.text} if document else {}), err=True, nl=False)
-        sys.exit(EXIT_FAILED)
+        return EXIT_FAILED
     spec, _ = normalize_spec(document)
     missing = unsupported(spec)
     if missing:
         log.error(f"not supported yet by the runner: {'; '.join(missing)}")
-        sys.exit(EXIT_FAILED)
+        return EXIT_FAILED
     escaping = escaping_write_paths(spec)
     if escaping:
         for problem in escaping:
             log.error(problem)
-        sys.exit(EXIT_FAILED)
+        return EXIT_FAILED
     if dry_run:
         from flowc.runtime.run_setup import prepare
 
         click.echo(format_plan(prepare(spec, document.text).plan), nl=False)
-        return
-    sys.exit(_execute(spec, document.text, log, reset=reset, limit=limit))
+        return EXIT_OK
+    return _execute(spec, document.text, log, reset=reset, limit=limit, requested=requested)
 
 
-def _execute(spec: Any, text: str, log: _Log, *, reset: bool, limit: int | None) -> int:
+def _execute(spec: Any, text: str, log: _Log, *, reset: bool, limit: int | None,
+             requested: list[bool]) -> int:
+    from flowc.progress import open_progress
     from flowc.runtime.events import EventLog, EventLogCorrupt
     from flowc.runtime.executor import RunOptions, RunRefused, start
     from flowc.runtime.lifecycle import fold
@@ -119,15 +133,14 @@ def _execute(spec: Any, text: str, log: _Log, *, reset: bool, limit: int | None)
         with StateLock(state_dir):
             events = EventLog.open(state_dir)
             prepared = prepare(spec, text, None if reset else fold(events.events).schema)
-            requested, previous = install_stop_handlers()
-            options = RunOptions(limit=limit, reset=reset, should_stop=lambda: bool(requested),
-                                 on_batch=_Progress(log))
             log.event("run started", pipeline=spec.pipeline, state_dir=state_dir)
+            progress = open_progress(log)
+            options = RunOptions(limit=limit, reset=reset, should_stop=lambda: bool(requested), on_batch=progress)
             try:
                 outcome = start(prepared, events, options)
             finally:
-                for signum, handler in previous.items():
-                    signal.signal(signum, handler)
+                if progress is not None:
+                    progress.close()
     except LockHeld as held:
         log.error(f"another flowc process (pid {held.pid}) is running this pipeline ({state_dir})")
         return EXIT_FAILED
@@ -135,24 +148,6 @@ def _execute(spec: Any, text: str, log: _Log, *, reset: bool, limit: int | None)
         log.error(str(refused))
         return EXIT_FAILED
     return _report(outcome, log)
-
-
-class _Progress:
-    """At most one progress line a second (every batch is in the event log anyway)."""
-
-    def __init__(self, log: _Log) -> None:
-        self.log, self.last = log, 0.0
-
-    def __call__(self, report: Any) -> None:
-        import time
-
-        now = time.monotonic()
-        if now - self.last >= 1.0:
-            self.last = now
-            totals = report.totals
-            self.log.event("batch committed", batch=report.batch, read=totals.read,
-                           written=sum(totals.written.values()), skipped=totals.skipped,
-                           dead_lettered=totals.dead_lettered)
 
 
 def _report(outcome: Any, log: _Log) -> int:
