@@ -133,10 +133,18 @@ def _outputs(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted((folder / "out").iterdir())}
 
 
+def _wait_for_checkpoint(log: Path, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if log.exists() and b'"checkpoint_saved"' in log.read_bytes():
+            return
+        time.sleep(0.02)
+
+
 def test_sigterm_finishes_the_batch_checkpoints_and_exits_130(tmp_path):
     path = _big(tmp_path, 200_000)
     process = subprocess.Popen([*FLOWC, "run", str(path)], stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    _wait_for_checkpoint(tmp_path / ".flow/p/events.log", process)  # a loaded machine starts slowly
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
     if process.returncode == 0:  # the machine was fast enough to finish first: nothing to stop
