@@ -329,3 +329,49 @@ def _type_of(value: object) -> t.Type:
         if isinstance(value, python):
             return type_
     return t.NULL
+
+
+WINDOWED = """
+settings:
+  dead_letter: {type: file, path: dead.jsonl}
+sources:
+  clicks:
+    type: inline
+    schema: {id: int, ts: datetime, user: string}
+    event_time: {field: ts}
+    records: []
+steps:
+  - name: per_minute
+    aggregate:
+      by: [user]
+      window: {type: tumbling, size: 1m}
+      compute: {clicks: count()}
+sinks:
+  counts: {type: file, path: counts.jsonl}
+"""
+
+
+def test_windows_follow_the_data_and_late_records_are_compared(tmp_path):
+    tests = """
+    tests:
+      - name: a late click
+        inputs:
+          clicks:
+            - {id: 1, ts: "2026-01-01T00:00:05Z", user: a}
+            - {id: 2, ts: "2026-01-01T09:01:10Z", user: a}
+            - {id: 3, ts: "2026-01-01T00:00:30Z", user: a}
+        expect:
+          counts:
+            - {user: a, window_start: "2026-01-01T09:01:00Z", window_end: "2026-01-01T09:02:00Z", clicks: 1}
+            - {user: a, window_start: "2026-01-01T00:00:00Z", clicks: 1}
+          per_minute.late: [{id: 3, _error: {step: per_minute, code: late}}]
+    """
+    path = write(tmp_path, WINDOWED, tests)
+    result = flowc("test", str(path))
+    assert result.exit_code == 0, result.output
+    wrong = path.read_text().replace("per_minute.late: [{id: 3,", "per_minute.late: [{id: 2,")
+    path.write_text(wrong)
+    failed = flowc("test", str(path))
+    assert failed.exit_code == 1
+    assert "  per_minute.late: 1 expected, 1 written, 0 matched\n" in failed.output
+    assert "      id: expected 2, got 3\n" in failed.output
