@@ -135,15 +135,19 @@ def test_unsupported_lists_only_what_the_runner_cannot_run():
     sources:
       k: {type: kafka, topic: t, bootstrap_servers: "x:9092", format: json}
       w: {type: file, path: "*.txt", format: text}
+      g: {type: generate, count: 10, rate: 5/s, fields: {a: _n}}
+      forever: {type: generate, fields: {a: _n}}
     steps:
       - {from: k, name: agg, aggregate: {by: [a], window: {type: tumbling, size: 1m, time: ts}, compute: {n: count()}}}
       - {from: w, name: d, dedupe: {key: [line]}}
+      - {name: u, union: [g, forever]}
     sinks:
       out: {type: kafka, from: agg, topic: o, bootstrap_servers: "x:9092"}
       late: {type: console, from: agg.late}
       o2: {type: console, from: d}
+      o3: {type: console, from: u}
     """)
-    assert unsupported(spec) == ["source 'w' (format text)"]
+    assert unsupported(spec) == ["source 'g' (generate with rate)", "source 'forever' (generate without count)"]
 
 
 WINDOWED = """
