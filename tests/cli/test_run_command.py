@@ -87,13 +87,13 @@ def test_set_overrides_batch_size(tmp_path):
 def test_unsupported_source_exits_1_with_a_clear_message(tmp_path):
     path = spec(tmp_path, """
     sources:
-      s: {type: file, path: "*.txt", format: text}
+      s: {type: generate, count: 5, rate: 10/s, fields: {n: _n}}
     sinks:
       out: {type: console}
     """)
     result = flowc("run", str(path))
     assert result.returncode == 1
-    assert "error: not supported yet by the runner: source 's' (format text)" in result.stderr
+    assert "error: not supported yet by the runner: source 's' (generate with rate)" in result.stderr
 
 
 def test_invalid_spec_exits_1_with_diagnostics_and_bad_usage_exits_2(tmp_path):
