@@ -151,11 +151,13 @@ class WatchFeed:
         listed, seen, stable, now = [], {}, set(), self.clock()
         for path in paths:
             name = os.path.relpath(path, self.base_dir)
+            if name in self._finished:
+                continue
             try:
                 stat = os.stat(path)
             except FileNotFoundError:
-                continue
-            if name in self._finished or not os.path.isfile(path):
+                continue  # removed since the listing
+            if not os.path.isfile(path):
                 continue
             before = self._seen.get(name)
             unchanged = before is not None and before[:2] == (stat.st_size, stat.st_mtime_ns)
