@@ -1,0 +1,155 @@
+"""W1: filter + map of an orders CSV to JSONL, `flowc run` against the same job as one Polars query.
+
+    python bench/bench_w1.py                 # 5M rows, and 1M rows for the memory check
+    python bench/bench_w1.py --rows 200000   # a quick run (the memory check then uses rows / 5)
+
+Each side runs in a fresh process, started by a fresh launcher process that reports the child's wall
+time and peak RSS (`getrusage(RUSAGE_CHILDREN).ru_maxrss` of the launcher: only that child was
+waited for). The data is generated once per (rows, seed) into a cache folder outside the repository
+(`$FLOWC_BENCH_CACHE`, default `~/.cache/flowc-bench`). The two outputs must be byte-identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gen_orders import cached
+
+ISO = "%Y-%m-%dT%H:%M:%S%.6fZ"
+SPEC = """version: 1
+pipeline: w1
+settings: {{state_dir: {state}{batch}}}
+sources:
+  orders:
+    type: file
+    path: {csv}
+    schema: {{order_id: int, user_id: int, ts: datetime, status: string, amount: float, qty: int, country: string,
+              email: string}}
+steps:
+  - filter: status in ("paid", "shipped") and amount > 10
+  - map:
+      total: amount * qty
+      country: upper(country)
+      domain: regex_extract(email, "@(.*)$", 1)
+sinks:
+  out: {{type: file, path: {out}}}
+"""
+
+
+def polars_w1(csv: str, out: str) -> None:
+    """The same job written by hand: one lazy query, streaming engine, `sink_ndjson`."""
+    import polars as pl
+
+    dtypes = {"order_id": pl.Int64, "user_id": pl.Int64, "ts": pl.String, "status": pl.String, "amount": pl.Float64,
+              "qty": pl.Int64, "country": pl.String, "email": pl.String}
+    (pl.scan_csv(csv, schema=dtypes)
+     .with_columns(ts=pl.col("ts").str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_unit="us"))
+     .filter(pl.col("status").is_in(["paid", "shipped"]) & (pl.col("amount") > 10))
+     .with_columns(total=pl.col("amount") * pl.col("qty"), country=pl.col("country").str.to_uppercase(),
+                   domain=pl.col("email").str.extract("@(.*)$", 1))
+     .with_columns(ts=pl.col("ts").dt.to_string(ISO))
+     .sink_ndjson(out, maintain_order=True, engine="streaming"))
+
+
+def measure(command: list[str]) -> dict:
+    """Run `command` from a fresh launcher process: its wall time and peak RSS (MiB)."""
+    launcher = ("import json, resource, subprocess, sys, time\n"
+                "t = time.perf_counter(); code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+                "wall = time.perf_counter() - t\n"
+                "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+                "print(json.dumps({'code': code, 'wall': wall, 'rss': rss}))\n")
+    done = subprocess.run([sys.executable, "-c", launcher, *command], capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout)
+    if result["code"] != 0:
+        raise SystemExit(f"{command} exited {result['code']}")
+    return result
+
+
+def digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 22):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def run_size(rows: int, seed: int, batch_size: int | None, work: Path) -> dict:
+    csv = cached(rows, seed)
+    folder = work / f"w1-{rows}"
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = folder / "w1.flow.yaml"
+    batch = f", batch_size: {batch_size}" if batch_size else ""
+    spec.write_text(SPEC.format(state=folder / "state", batch=batch, csv=csv, out=folder / "flowc.jsonl"))
+    flowc = measure([sys.executable, "-m", "flowc", "run", str(spec), "--reset", "--quiet"])
+    polars = measure([sys.executable, __file__, "--polars-only", str(csv), str(folder / "polars.jsonl")])
+    same = digest(folder / "flowc.jsonl") == digest(folder / "polars.jsonl")
+    with open(folder / "flowc.jsonl", "rb") as written:
+        records = sum(1 for _ in written)
+    return {"rows": rows, "flowc": flowc, "polars": polars, "same_output": same, "written": records}
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    import polars
+
+    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, Polars {polars.__version__}, "
+            f"load average {os.getloadavg()[0]:.1f} at the start")
+
+
+def table(results: list[dict]) -> str:
+    lines = ["| rows | side | wall s | records/s | peak RSS MiB | flowc / Polars |", "|---|---|---|---|---|---|"]
+    for r in results:
+        for side in ("polars", "flowc"):
+            m = r[side]
+            ratio = f"{r['flowc']['wall'] / r['polars']['wall']:.2f}" if side == "flowc" else ""
+            lines.append(f"| {r['rows']:,} | {side} | {m['wall']:.2f} | {r['rows'] / m['wall']:,.0f} | {m['rss']:.0f} "
+                         f"| {ratio} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="W1 benchmark: flowc run against one Polars query")
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--small-rows", type=int, help="the size of the memory check (default rows / 5)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--batch-size", type=int, help="settings.batch_size (default: the spec default)")
+    parser.add_argument("--work", type=Path, help="where outputs go (default: a temporary folder)")
+    parser.add_argument("--json", action="store_true", help="print the raw measurements as JSON too")
+    parser.add_argument("--polars-only", nargs=2, metavar=("CSV", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.polars_only:
+        polars_w1(*args.polars_only)
+        return
+    print(machine())
+    with tempfile.TemporaryDirectory(prefix="flowc-bench-") as temp:
+        work = args.work or Path(temp)
+        small = args.small_rows or max(args.rows // 5, 1)
+        started = time.perf_counter()
+        results = [run_size(args.rows, args.seed, args.batch_size, work), run_size(small, args.seed, args.batch_size, work)]
+    print(table(results))
+    big, little = results
+    ratio = big["flowc"]["wall"] / big["polars"]["wall"]
+    rss_ratio = big["flowc"]["rss"] / little["flowc"]["rss"]
+    print(f"flowc / Polars at {big['rows']:,} rows: {ratio:.2f} (goal <= 1.25)")
+    print(f"flowc peak RSS {big['rows']:,} / {little['rows']:,} rows: {rss_ratio:.2f} (goal <= 1.2)")
+    print(f"outputs identical: {all(r['same_output'] for r in results)} ({big['written']:,} and {little['written']:,} "
+          f"records); bench took {time.perf_counter() - started:.0f} s")
+    if args.json:
+        print(json.dumps(results))
+    if not all(r["same_output"] for r in results):
+        raise SystemExit("the outputs differ")
+
+
+if __name__ == "__main__":
+    main()
