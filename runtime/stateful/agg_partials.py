@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from flowc.compiler.checks.aggregate_types import SIGNATURES
 from flowc.compiler.polars_types import to_polars
 from flowc.dsl import types as t
-from flowc.dsl.aggregates import AGGREGATES
 from flowc.dsl.types import Type
 
 SEQ = "__agg_seq"
@@ -63,7 +63,7 @@ class Aggregation:
 
     @property
     def result_type(self) -> Type:
-        typed = AGGREGATES[self.function].result_type((self.arg_type,) if self.arg_type is not None else ())
+        typed = SIGNATURES[self.function][2](self.arg_type)  # the checker's typing, as the plan's schema
         assert not isinstance(typed, str), f"aggregate '{self.name}' was not type checked: {typed}"
         return typed
 
@@ -169,7 +169,8 @@ def _finish(agg: Aggregation) -> pl.Expr:
             return pl.when(some).then(p.cast(pl.Int64) if agg.exact else p).cast(wanted)
         if agg.result_type == t.DURATION:  # Polars' duration mean truncates toward zero: so does this
             n = pl.col(agg.nonnull).cast(pl.Int128)
-            truncated = pl.when(p < 0).then(-((-p) // n)).otherwise(p // n)
+            zero = pl.lit(0, dtype=pl.Int128)  # Int128 has no negation in Polars 2.1
+            truncated = pl.when(p < 0).then(zero - ((zero - p) // n)).otherwise(p // n)
             return pl.when(some).then(truncated.cast(pl.Int64)).cast(wanted)
         return pl.when(some).then(p.cast(pl.Float64) / pl.col(agg.nonnull)).cast(wanted)
     return p.cast(wanted) if f == "count" or agg.result_type != t.NULL else p

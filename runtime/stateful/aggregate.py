@@ -78,7 +78,12 @@ def build(node: ir.Aggregate, plan: Plan) -> StatefulOperator:
 
 
 def _input_count(node: ir.Aggregate) -> int:
-    return len(node.input.inputs) if isinstance(node.input, ir.Union) else 1
+    """The inputs with a watermark of their own: the branches of the union the node reads through
+    stateless steps (the executor numbers `input_index` the same way), else one."""
+    current = node.input
+    while not isinstance(current, ir.Union | ir.Scan | ir.Errors | ir.Late | ir.Aggregate | ir.Dedupe | ir.Enrich):
+        current = ir.inputs(current)[0]
+    return len(current.inputs) if isinstance(current, ir.Union) else 1
 
 
 def _shape(node: ir.Aggregate, plan: Plan) -> Shape:
