@@ -75,16 +75,23 @@ def _inline(source: Source, records: tuple[Config, ...], schema: Any) -> Source:
 
 def _schema_for_tests(spec: Spec, source: Source) -> Any:
     """The declared schema; else one inferred from the records every test of the spec gives the source
-    (so all tests see one schema); else None, and the runner infers it from the test's records."""
+    (so all tests see one schema); else the schema `flowc run` would infer from the real source (a
+    generate source's field types, a file's first rows), when it can be read."""
     if source.schema is not None:
         return source.schema
     import polars as pl
 
+    from flowc.runtime.sources import open_reader
     from flowc.runtime.sources.base import inferred
 
     records = [thaw(r) for test in spec.tests for given in test.inputs if given.name == source.name
                for r in given.records]
-    return inferred(pl.from_dicts(records, infer_schema_length=None, strict=False).schema) if records else None
+    if records:
+        return inferred(pl.from_dicts(records, infer_schema_length=None, strict=False).schema)
+    try:
+        return open_reader(source, os.path.dirname(os.path.abspath(spec.file))).schema(spec.settings.infer_rows)
+    except (OSError, ValueError, pl.exceptions.PolarsError):
+        return None  # no data to infer from: the source is empty in every test anyway
 
 
 def _to_parquet(sink: Sink, path: str) -> Sink:

@@ -375,3 +375,21 @@ def test_windows_follow_the_data_and_late_records_are_compared(tmp_path):
     assert failed.exit_code == 1
     assert "  per_minute.late: 1 expected, 1 written, 0 matched\n" in failed.output
     assert "      id: expected 2, got 3\n" in failed.output
+
+
+def test_a_source_without_schema_that_no_test_feeds_keeps_the_real_sources_schema(tmp_path):
+    body = """
+    sources:
+      g: {type: generate, count: 3, fields: {n: _n}}
+    steps:
+      - map: {m: n * 2}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """
+    tests = """
+    tests:
+      - name: nothing in
+        expect: {out: []}
+    """
+    result = flowc("test", str(write(tmp_path, body, tests)))
+    assert result.exit_code == 0, result.output  # without the generator's schema, 'n' would be unknown
