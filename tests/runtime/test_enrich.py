@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -280,3 +282,38 @@ def test_matches_a_dictionary_lookup(tmp_path, table_keys, float_table, inputs, 
     expected = [r for r in expected if how == "left" or r[2] is not None]
     assert (out.rows() if out is not None else []) == [(float(v) if as_float and v is not None else v, i, m)
                                                         for v, i, m in expected]
+
+
+def test_through_flowc_run_dedupe_then_enrich_and_a_bad_table_fails_the_run(tmp_path):
+    (tmp_path / "p.flow.yaml").write_text("""version: 1
+pipeline: p
+settings: {batch_size: 2}
+sources:
+  orders:
+    type: inline
+    schema: {id: int, c: string, ts: datetime}
+    event_time: {field: ts}
+    records:
+      - {id: 1, c: de, ts: "2026-01-01T00:00:00Z"}
+      - {id: 1, c: fr, ts: "2026-01-01T00:00:01Z"}
+      - {id: 2, c: xx, ts: "2026-01-01T00:00:02Z"}
+      - {id: 1, c: de, ts: "2026-01-01T00:10:00Z"}
+steps:
+  - dedupe: {key: [id], within: 1m}
+  - enrich: {table: {type: file, path: t.csv}, on: {left: c, right: code}, fields: [name]}
+sinks:
+  out: {type: file, path: out.jsonl}
+""")
+    (tmp_path / "t.csv").write_text("code,name\nde,Germany\nfr,France\n")
+    command = [sys.executable, "-m", "flowc", "run", "--quiet", "p.flow.yaml"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [r.split(",")[1:] for r in (tmp_path / "out.jsonl").read_text().splitlines()] == [
+        ['"c":"de"', '"ts":"2026-01-01T00:00:00.000000Z"', '"name":"Germany"}'],
+        ['"c":"xx"', '"ts":"2026-01-01T00:00:02.000000Z"', '"name":null}'],
+        ['"c":"de"', '"ts":"2026-01-01T00:10:00.000000Z"', '"name":"Germany"}']]
+    (tmp_path / "t.csv").write_text("code,name\nde,Germany\nde,France\n")
+    done = subprocess.run([*command, "--reset"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert ("EnrichTableError: enrich 'enrich_2': table 't.csv' has duplicate keys in 'code': 'de'; each key may "
+            "appear once") in done.stderr
