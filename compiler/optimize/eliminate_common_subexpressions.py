@@ -1,17 +1,16 @@
-"""Compute a sub-expression that a step repeats once, into a hidden field, and read that field.
+"""Compute a sub-expression that a filter repeats once, into a hidden field, and read that field.
 
-    Map(a = f(e), b = g(e), x)  =>  Drop(t, Map(a = f(t), b = g(t), Map(t = e, x)))
-    Filter(p(e, e), x)          =>  Drop(t, Filter(p(t, t), Map(t = e, x)))
-    Select(a = f(e), b = g(e))  =>  Select(a = f(t), b = g(t), Map(t = e, x))
+    Filter(p(e, e), x)  =>  Drop(t, Filter(p(t, t), Map(t = e, x)))
 
-`t` is a fresh `__flowc_cse<n>` field; the largest repeated sub-expression goes first. Polars'
-own common-subexpression elimination works inside one `with_columns`; this also covers a
-sub-expression repeated across the branches of `if`/`case`, which Polars evaluates once per branch.
+`t` is a fresh `__flowc_cse<n>` field; the largest repeated sub-expression goes first. Only filters:
+Polars' own common-subexpression elimination already covers the expressions of one `with_columns`
+(what a map, a select or a validate lowers to, measured on Polars 2.1: `__POLARS_CSER_` columns in
+`explain()`), but not a filter's predicate, which it evaluates as written.
 
-Precondition: the step cannot fail and nothing reads its `.errors` (the added map evaluates `e` for
-every record, also where the step would have skipped it, which is harmless only for an expression
-that cannot fail; and an error envelope would show the hidden field). Runs once, after the fixed
-point of the other rules (`fuse_maps` would merge the added map back).
+Precondition: the filter cannot fail and nothing reads its `.errors` (the added map evaluates `e` for
+every record, also where `and`/`or`/`if` would have skipped it, which is harmless only for an
+expression that cannot fail). Runs once, after the fixed point of the other rules: `push_filters` and
+`fuse_maps` would otherwise move or merge the added map back.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ _CHEAP = (*ast.LITERALS, ast.Field, ast.When, ast.ListLit)
 
 def eliminate_common_subexpressions(plan: Plan) -> Rewrite | None:
     for node in plan.nodes:
-        if not isinstance(node, ir.Map | ir.Filter | ir.Select) or facts.can_fail(plan, node):
+        if not isinstance(node, ir.Filter) or facts.can_fail(plan, node):
             continue
         if facts.error_readers(plan, node) or plan.schemas.get(node.input) is None:
             continue
@@ -43,7 +42,7 @@ def eliminate_common_subexpressions(plan: Plan) -> Rewrite | None:
         pre = ir.Map(input=node.input, assignments=(Assignment((name,), facts.expression(repeated)),),
                      step=node.step)
         rewritten = _substituted(node, repeated, name, pre)
-        out = rewritten if isinstance(node, ir.Select) else ir.Drop(input=rewritten, fields=(name,), step=node.step)
+        out = ir.Drop(input=rewritten, fields=(name,), step=node.step)
         detail = f"{name} = {facts.expression(repeated).text}"
         return Rewrite({node: out}, RuleApplication("eliminate_common_subexpressions", node.step, detail))
     return None
@@ -71,11 +70,6 @@ def _fresh(plan: Plan, node: ir.Node) -> str:
     return next(f"{PREFIX}{i}" for i in range(len(taken) + 1) if f"{PREFIX}{i}" not in taken)
 
 
-def _substituted(node: ir.Node, sub: ast.Expr, name: str, pre: ir.Map) -> ir.Node:
-    def swap(e):
-        expr = facts.transform(e.expr, lambda n: ast.Field(name=name) if n == sub else None)
-        return facts.expression(expr)
-    if isinstance(node, ir.Filter):
-        return dataclasses.replace(node, input=pre, predicate=swap(node.predicate))
-    assignments = tuple(dataclasses.replace(a, value=swap(a.value)) for a in node.assignments)
-    return dataclasses.replace(node, input=pre, assignments=assignments)
+def _substituted(node: ir.Filter, sub: ast.Expr, name: str, pre: ir.Map) -> ir.Node:
+    expr = facts.transform(node.predicate.expr, lambda n: ast.Field(name=name) if n == sub else None)
+    return dataclasses.replace(node, input=pre, predicate=facts.expression(expr))
