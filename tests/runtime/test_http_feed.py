@@ -9,6 +9,8 @@ import time
 import polars as pl
 import pytest
 from http_server import Reply, ScriptedServer, cursor_paged, linked, paged, since
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flowc.compiler.lower_plan import ROW
 from flowc.compiler.spec import Config, Source
@@ -380,3 +382,44 @@ def test_a_spec_http_source_keeps_its_records_path_and_runs_through_the_feed():
         feed = opened(spec.sources[0])
         assert drain(feed).height == 25
         feed.close()
+
+
+# --- exactly once over random pages, poll sizes and restarts ---
+
+@pytest.fixture(scope="module")
+def shared_server():
+    with ScriptedServer() as server:
+        yield server
+
+
+@settings(max_examples=min(settings().max_examples, 100))
+@given(count=st.integers(0, 40), size=st.integers(1, 12), kind=st.sampled_from(["page", "cursor", "link"]),
+       plan=st.lists(st.tuples(st.integers(1, 9), st.booleans()), min_size=1, max_size=12))
+def test_every_record_exactly_once_across_random_restarts(shared_server, count, size, kind, plan):
+    records = [{"id": i} for i in range(count)]
+    path = f"/prop-{kind}"
+    handlers = {"page": paged(records, size=size, wrap=lambda rs: rs), "cursor": cursor_paged(records, size=size),
+                "link": linked(shared_server, path, records, size=size)}
+    shared_server.route(path, handlers[kind])
+    pagination = {"page": {"type": "page", "param": "page", "size_param": "size", "size": size},
+                  "cursor": {"type": "cursor", "param": "after", "next": "meta.next"},
+                  "link": {"type": "link"}}[kind]
+    src = source(shared_server.url(path), pagination=pagination, **({"records": "items"} if kind == "cursor" else {}))
+    got, rows, position = [], [], None
+    feed = opened(src, position)
+    steps = iter(plan)
+    end = time.monotonic() + 20
+    while not feed.exhausted():
+        assert time.monotonic() < end
+        limit, restart = next(steps, (50, False))
+        frame = feed.poll(limit, 1.0)
+        if frame is not None:
+            got += frame["id"].to_list()
+            rows += frame[ROW].to_list()
+        if restart:
+            position = json.loads(json.dumps(feed.position()))
+            feed.close()
+            feed = opened(src, position)
+    feed.close()
+    assert got == [str(i) for i in range(count)]
+    assert rows == list(range(count))
