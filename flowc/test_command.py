@@ -187,6 +187,7 @@ def test(paths: tuple[Path, ...], update: bool, selected: str | None) -> None:
             tally[outcome] += n
     ran = tally["passed"] + tally["failed"] + tally["updated"]
     parts = ", ".join(f"{n} {k}" for k, n in tally.items() if n or k == "passed")
+    parts = parts.replace("1 spec errors", "1 spec with errors").replace(" spec errors", " specs with errors")
     click.echo(f"{ran} test{'s' if ran != 1 else ''} in {len(files)} file{'s' if len(files) != 1 else ''}: {parts}")
     sys.exit(EXIT_FAILED if tally["failed"] or tally["spec errors"] else EXIT_OK)
 

@@ -243,7 +243,7 @@ def test_spec_errors_exit_1_and_other_specs_still_run(tmp_path):
     assert result.exit_code == 1
     assert "error[E101]: unknown source 'ordrs'; did you mean 'orders'?" in result.output
     assert f"{bad}: not run: the spec has errors" in result.output
-    assert "2 tests in 2 files: 2 passed, 1 spec errors" in result.output
+    assert "2 tests in 2 files: 2 passed, 1 spec with errors" in result.output
 
 
 def test_folders_and_usage_errors(tmp_path):
