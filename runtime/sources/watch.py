@@ -48,6 +48,9 @@ class WatchFeed:
         if source.format not in FORMATS:
             raise ValueError(f"source '{source.name}': a watched file source reads csv, jsonl or text, "
                              f"not '{source.format}'")
+        if str(source.config.get("path", "")).endswith(".gz"):
+            raise ValueError(f"source '{source.name}': a watched file source cannot read compressed files "
+                             "(a growing .gz file cannot be read up to its last complete line)")
         self.source, self.base_dir, self.format = source, base_dir, source.format
         self.pattern = os.path.join(base_dir, str(source.config.get("path", "")))
         self.options = CsvOptions.of(source.config.get("options"))

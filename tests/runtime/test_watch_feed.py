@@ -237,6 +237,8 @@ def test_a_folder_that_does_not_exist_yet_is_found_later(tmp_path):
 def test_formats_other_than_lines_are_refused():
     with pytest.raises(ValueError, match="reads csv, jsonl or text, not 'parquet'"):
         WatchFeed(source("in/*.parquet", "parquet"), "/tmp")
+    with pytest.raises(ValueError, match="cannot read compressed files"):
+        WatchFeed(source("in/*.csv.gz", "csv"), "/tmp")
 
 
 # --- exactly once, over random writes, polls and restarts ---
