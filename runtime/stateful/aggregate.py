@@ -198,8 +198,10 @@ class GlobalAggregate(_Engine):
         return Emitted()
 
     def end_of_input(self, input_index: int = 0) -> Emitted:
+        everything = set(range(self.inputs))
+        already = everything <= self.ended  # emitted before (the executor tells each input once, but be sure)
         self.ended.add(input_index)
-        if not set(range(self.inputs)) <= self.ended:
+        if already or not everything <= self.ended:
             return Emitted()
         partials = self.state
         if partials is None or not partials.height:

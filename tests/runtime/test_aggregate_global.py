@@ -110,3 +110,11 @@ def test_global_emits_once_every_input_has_ended():
     restored.restore(roundtrip(op.snapshot()))
     out = restored.end_of_input(0).output
     assert out is not None and out.get_column("n").to_list() == [3]
+
+
+def test_the_whole_input_is_emitted_once():
+    node, plan = aggregate({"n": "count()"})
+    op = build(node, plan)
+    op.process(frame([{"x": 1}]))
+    assert op.end_of_input().output.get_column("n").to_list() == [1]
+    assert op.end_of_input().output is None
