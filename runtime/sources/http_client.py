@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import email.utils
 import http.client
+import re
 import threading
 import time
 import urllib.error
@@ -27,6 +28,7 @@ from flowc.compiler.spec import Retry
 from flowc.runtime.sources.records import excerpt
 
 MASK = "***"
+_LINK = re.compile(r"<([^>]*)>([^<]*)")  # a link's target and the parameters after it
 
 
 class HttpFailed(OSError):
@@ -168,13 +170,15 @@ def next_link(headers: Message, base: str) -> str | None:
     >>> m = Message(); m["Link"] = '<http://h/x?p=2>; rel="next", <http://h/x?p=9>; rel="last"'
     >>> next_link(m, "http://h/x")
     'http://h/x?p=2'
+    >>> m = Message(); m["Link"] = '</x?ids=1,2&p=3>; rel="prev next"'
+    >>> next_link(m, "http://h/x")
+    'http://h/x?ids=1,2&p=3'
     """
     for value in headers.get_all("Link") or ():
-        for part in value.split(","):
-            target, _, params = part.partition(";")
-            target = target.strip()
-            rels = [p.split("=", 1)[1].strip().strip('"').split() for p in params.split(";")
+        for target, trailer in _LINK.findall(value):
+            params = trailer.strip().rstrip(",")
+            rels = [p.split("=", 1)[1].strip().strip('"').lower().split() for p in params.split(";")
                     if p.strip().lower().startswith("rel=")]
-            if target.startswith("<") and target.endswith(">") and any("next" in r for r in rels):
-                return urllib.parse.urljoin(base, target[1:-1])
+            if any("next" in r for r in rels):
+                return urllib.parse.urljoin(base, target.strip())
     return None
