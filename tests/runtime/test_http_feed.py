@@ -423,3 +423,12 @@ def test_every_record_exactly_once_across_random_restarts(shared_server, count, 
     feed.close()
     assert got == [str(i) for i in range(count)]
     assert rows == list(range(count))
+
+
+def test_the_helpers_examples_hold():
+    import doctest
+
+    from flowc.runtime.sources import http_client, http_pages
+
+    for module in (http_client, http_pages):
+        assert doctest.testmod(module).failed == 0, module.__name__
