@@ -30,9 +30,10 @@ from flowc.runtime.checkpoint import CheckpointStore, SnapshotCorrupt
 from flowc.runtime.control import PauseGate
 from flowc.runtime.engines import EngineBuilder, Engines, build_engine
 from flowc.runtime.envelope import Policy, RecordFailed
+from flowc.runtime.feed_loop import FeedOpener, OpenFeeds, infer_feed_schemas, poll_feeds
 from flowc.runtime.lifecycle import Counts, PipelineState, Status, fold
 from flowc.runtime.run_setup import Prepared, open_sinks, schema_json, sources_hash
-from flowc.runtime.sources import is_feed
+from flowc.runtime.sources import is_feed, open_feed
 
 
 class RunRefused(Exception):
@@ -55,6 +56,7 @@ class RunOptions:
     should_stop: Callable[[], bool] = lambda: False
     on_batch: Callable[[BatchReport], None] | None = None
     build_engine: EngineBuilder = build_engine  # the engine of each stateful node (tests give their own)
+    open_feed: FeedOpener = open_feed  # the feed of each polled source (tests give their own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +85,14 @@ def start(prepared: Prepared, log: ev.EventLog, options: RunOptions) -> RunOutco
     if state.status is Status.COMPLETED:
         return RunOutcome("already_completed", state.totals, state.checkpoint.batch if state.checkpoint else 0)
     _ensure_compatible(prepared, log, state)
+    positions = state.checkpoint.sources if state.checkpoint else {}
+    prepared, opened = infer_feed_schemas(prepared, positions, options.open_feed, options.should_stop)
     first_now = _first_now(log, state) or options.clock()
     log.append(ev.COMPILED, {"spec_hash": prepared.spec_hash, "plan_hash": _hash(format_plan(prepared.plan)),
                              "schema": schema_json(prepared.schemas), "sources_hash": sources_hash(prepared.spec),
                              "stateful": stateful_definitions(prepared.plan)})
     log.append(ev.RUN_STARTED, {"limit": options.limit, "now": first_now.isoformat()})
-    return _Run(prepared, log, options, state, first_now).run()
+    return _Run(prepared, log, options, state, first_now, opened).run()
 
 
 def _hash(text: str) -> str:
@@ -143,6 +147,7 @@ class _Run:
     options: RunOptions
     state: PipelineState
     next_now: datetime  # what `now()` is in the next batch (recorded in each checkpoint for a replay)
+    opened: OpenFeeds  # feeds opened before the run to infer their schema
     totals: Counts = field(init=False)
     batch: int = field(init=False)
 
@@ -180,6 +185,8 @@ class _Run:
 
     def run(self) -> RunOutcome:
         try:
+            if any(self.plan.schemas.get(s) is None for s in self.plan.scans):
+                return self._stop("stop requested")  # while waiting for a feed's first batch (its schema)
             self._start_engines()
             limited = False
             for scan in self.plan.scans:
@@ -191,9 +198,7 @@ class _Run:
                 if self.options.should_stop() and not self.positions[scan.step].done:
                     return self._stop("stop requested")
             if self.feed_positions and not limited:
-                from flowc.runtime.feed_loop import poll_feeds
-
-                reason = poll_feeds(self)
+                reason = poll_feeds(self, self.opened, self.options.open_feed)
                 if reason is not None:
                     return self._stop(reason)
             if limited:
@@ -206,6 +211,9 @@ class _Run:
         except Exception as error:  # a bug: record the failure so the log does not say 'running', then show it
             self._fail(f"internal error: {type(error).__name__}: {error}")
             raise
+        finally:
+            for feed in self.opened.feeds.values():  # opened to infer a schema, never polled by the loop
+                feed.close()
 
     def _read(self, scan: ir.Scan) -> bool:
         """Read `scan` to its end (or the limit, or a stop request); True when the limit cut it short."""

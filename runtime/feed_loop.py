@@ -7,42 +7,114 @@ through the plan; the sinks are written and made durable, the checkpoint records
 and only then is the feed told `committed(position)` (Kafka commits its offsets there). `--limit`
 counts records over all feeds. A feed that reports `exhausted()` (a one-pass http source) ends its
 inputs of the stateful nodes like a bounded source's end.
+
+A feed whose source declares no schema and has none recorded in the event log is opened before the
+run starts and polled for its first batch: the schema the feed inferred from it is frozen (recorded
+in `compiled`), the plan is built with it, and that batch is the feed's first (SPEC §3).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from flowc.compiler import ir
-from flowc.compiler.lower_plan import ROW
+from flowc.compiler.checks.source_schemas import KAFKA_FIELDS
+from flowc.compiler.lower_plan import RAW_ERROR, ROW
+from flowc.compiler.plan import build_plan
 from flowc.compiler.polars_types import to_polars
+from flowc.dsl.types import Struct
 from flowc.runtime.batching import BatchRunner, source_query
 from flowc.runtime.envelope import Policy
-from flowc.runtime.sources import open_feed
+from flowc.runtime.run_setup import Prepared
+from flowc.runtime.sources import is_feed
+from flowc.runtime.sources.base import inferred
 from flowc.runtime.sources.feed import Feed
 
 if TYPE_CHECKING:
     from flowc.runtime.executor import _Run
 
+FeedOpener = Callable[[Any, str, str], Feed]  # (source, base_dir, pipeline) -> a feed, not yet opened
 
-def poll_feeds(run: _Run) -> str | None:
+
+@dataclass
+class OpenFeeds:
+    """Feeds opened before the run (to infer a schema), and the first batch each delivered."""
+
+    feeds: dict[str, Feed] = field(default_factory=dict)
+    pending: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+
+def infer_feed_schemas(prepared: Prepared, positions: Mapping[str, Any], opener: FeedOpener,
+                       should_stop: Callable[[], bool]) -> tuple[Prepared, OpenFeeds]:
+    """`prepared` with the schema of every feed that had none taken from its first batch (the plan
+    rebuilt with it); gives up waiting when a stop is requested (the schema then stays unknown)."""
+    opened = OpenFeeds()
+    schemas = dict(prepared.schemas)
+    missing = [s.source for s in prepared.plan.scans if is_feed(s.source) and s.step not in schemas]
+    for source in missing:
+        feed = opener(source, prepared.base_dir, prepared.spec.pipeline)
+        feed.open(positions.get(source.name))
+        opened.feeds[source.name] = feed
+        while not should_stop() and not feed.exhausted():
+            first = feed.poll(prepared.spec.settings.batch_size, prepared.spec.settings.batch_timeout / 1e6)
+            if first is not None and first.height:
+                opened.pending[source.name] = first
+                schemas[source.name] = _schema_of(source, feed, first)
+                break
+        if source.name not in schemas and feed.exhausted():
+            schemas[source.name] = Struct(())  # a one-pass source that delivered nothing
+    if any(s.source.name not in schemas for s in prepared.plan.scans if is_feed(s.source)):
+        return prepared, opened  # stopped while waiting: the run stops before its first batch
+    if len(schemas) == len(prepared.schemas):
+        return prepared, opened
+    plan = build_plan(prepared.spec, schemas, prepared.tables)
+    return dataclasses.replace(prepared, schemas=schemas, plan=plan), opened
+
+
+def _schema_of(source: Any, feed: Feed, first: pl.DataFrame) -> Struct:
+    """What the feed inferred (typed; its frame holds scalars as text), else the frame's own types."""
+    schema = getattr(feed, "schema", None)
+    if not isinstance(schema, Struct):
+        schema = inferred(first.drop([c for c in (ROW, RAW_ERROR) if c in first.columns]).schema)
+    if source.type == "kafka":
+        names = {n for n, _ in schema.fields}
+        schema = Struct(schema.fields + tuple(f for f in KAFKA_FIELDS if f[0] not in names))
+    return schema
+
+
+def poll_feeds(run: _Run, opened: OpenFeeds, opener: FeedOpener) -> str | None:
     """Run the feeds until every one is exhausted (None) or a stop request or the limit (the reason)."""
     prepared = run.prepared
     scans = {s.step: s for s in run.plan.scans if s.step in run.feed_positions}
-    feeds: dict[str, Feed] = {}
+    feeds = dict(opened.feeds)
     try:
         for name, scan in scans.items():
-            feeds[name] = open_feed(scan.source, prepared.base_dir, prepared.spec.pipeline)
-            feeds[name].open(run.feed_positions[name])
-        return _loop(run, scans, feeds)
+            if name not in feeds:
+                feeds[name] = opener(scan.source, prepared.base_dir, prepared.spec.pipeline)
+                use_schema = getattr(feeds[name], "use_schema", None)
+                if scan.source.schema is None and use_schema is not None and name in prepared.schemas:
+                    use_schema(_delivered(scan, prepared.schemas[name]))
+                feeds[name].open(run.feed_positions[name])
+        return _loop(run, scans, feeds, dict(opened.pending))
     finally:
         for feed in feeds.values():
             feed.close()
+        opened.feeds.clear()
 
 
-def _loop(run: _Run, scans: dict[str, ir.Scan], feeds: dict[str, Feed]) -> str | None:
+def _delivered(scan: ir.Scan, schema: Struct) -> Struct:
+    """A recorded schema as the feed itself delivers it (Kafka adds its metadata fields on its own)."""
+    if scan.source.type != "kafka":
+        return schema
+    return Struct(tuple(f for f in schema.fields if f not in KAFKA_FIELDS))
+
+
+def _loop(run: _Run, scans: dict[str, ir.Scan], feeds: dict[str, Feed], pending: dict[str, pl.DataFrame]) -> str | None:
     settings = run.prepared.spec.settings
     remaining = run.options.limit
     timeout = settings.batch_timeout / 1_000_000
@@ -57,13 +129,13 @@ def _loop(run: _Run, scans: dict[str, ir.Scan], feeds: dict[str, Feed]) -> str |
                 return "--limit reached"
             feed = feeds[name]
             size = settings.batch_size if remaining is None else min(settings.batch_size, remaining)
-            raw = feed.poll(size, timeout)
+            raw = pending.pop(name) if name in pending else feed.poll(size, timeout)
             if raw is not None and raw.height:
                 _commit(run, scans[name], feed, raw)
                 if remaining is not None:
                     remaining -= raw.height
                 run.between_batches()
-            if feed.exhausted():
+            if feed.exhausted() and name not in pending:
                 run.exhausted.add(name)
                 _end(run, scans[name], feed)
 

@@ -34,6 +34,7 @@ class Prepared:
     base_dir: str
     spec_hash: str
     console: TextIO | None = field(default=None)
+    tables: Mapping[str, Struct] = field(default_factory=dict)  # enrich tables' schemas, by step
 
 
 def prepare(spec: Spec, spec_text: str, recorded: Mapping[str, Any] | None = None,
