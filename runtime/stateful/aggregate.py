@@ -237,6 +237,10 @@ class _Windowed(_Engine):
     def judged(self, frame: pl.DataFrame, input_index: int, late: pl.Expr | None) -> pl.DataFrame:
         """The prepared records with TIME, the watermark before each (WM) and, given `late` (an
         expression over them), LATE."""
+        dtype = frame.schema.get(self.shape.event_time)  # type: ignore[arg-type]
+        if not isinstance(dtype, pl.Datetime):
+            raise ValueError(f"step '{self.shape.step}': the event-time field '{self.shape.event_time}' "
+                             f"holds {dtype}, not datetimes")
         time = pl.col(self.shape.event_time).dt.epoch("us").alias(TIME)  # type: ignore[arg-type]
         records = self.prepare(frame, (time,)).with_columns(self.watermarks.before(input_index))
         records = (records if late is None else records.with_columns(late.alias(LATE))).collect()

@@ -134,3 +134,10 @@ def test_a_record_without_event_time_is_refused():
     node, plan = aggregate({"n": "count()"}, window=tumbling(10 * US))
     with pytest.raises(ValueError, match="without event time"):
         build(node, plan).process(frame([{"k": "a", "ts": None}]))
+
+
+def test_an_event_time_that_is_not_a_datetime_is_refused():
+    node, plan = aggregate({"n": "count()"}, window=tumbling(10 * US))
+    text = frame([{"k": "a"}]).with_columns(pl.lit("2026-01-01T00:00:00Z").alias("ts"))
+    with pytest.raises(ValueError, match="event-time field 'ts' holds String, not datetimes"):
+        build(node, plan).process(text)
