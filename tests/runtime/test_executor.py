@@ -147,3 +147,58 @@ def test_fail_stops_at_the_batch_and_names_step_position_and_reason(tmp_path):
     assert log[-1]["type"] == "failed"
     assert len(records(tmp_path / "out.jsonl")) == 4  # the two good batches before it are kept
 
+
+
+NOW_SPEC = """
+settings: {batch_size: 2}
+sources:
+  s: {type: inline, records: [{n: 1}, {n: 2}, {n: 3}, {n: 4}, {n: 5}, {n: 6}]}
+steps:
+  - map: {at: now()}
+sinks:
+  out: {type: file, path: out.jsonl}
+"""
+
+
+def _run_with_clock(spec_path, year: int):
+    from datetime import UTC, datetime, timedelta
+
+    from flowc.compiler.normalize import normalize_spec
+    from flowc.dsl.loader import load_document
+    from flowc.runtime.events import EventLog
+    from flowc.runtime.executor import RunOptions, start
+    from flowc.runtime.lifecycle import fold
+    from flowc.runtime.run_setup import prepare
+
+    ticks = iter(range(1000))
+    clock = lambda: datetime(year, 1, 1, tzinfo=UTC) + timedelta(seconds=next(ticks))  # noqa: E731
+    document, _ = load_document(str(spec_path))
+    spec, _ = normalize_spec(document)
+    log = EventLog.open(spec.settings.state_dir, clock=clock)
+    return start(prepare(spec, document.text, fold(log.events).schema), log, RunOptions(clock=clock))
+
+
+def _crash_after(folder, keep) -> None:
+    """The event log as a run killed right after the event `keep` chooses would have left it."""
+    path = folder / ".flow" / "p" / "events.log"
+    lines = path.read_text().splitlines(keepends=True)
+    cut = next(i for i, line in enumerate(lines) if keep(__import__("json").loads(line))) + 1
+    path.write_text("".join(lines[:cut]))
+
+
+def test_a_replayed_batch_sees_the_now_its_first_attempt_saw(tmp_path):
+    spec_path = write_spec(tmp_path, NOW_SPEC)
+    assert _run_with_clock(spec_path, 2026).status == "completed"
+    original = (tmp_path / "out.jsonl").read_bytes()
+    stamps = [r["at"] for r in records(tmp_path / "out.jsonl")]
+    assert len(set(stamps)) == 3  # one `now` per batch, the same within a batch
+    saved = [e for e in events(tmp_path) if e["type"] == "checkpoint_saved"]
+    assert saved[1]["data"]["now"].startswith("2026-") and stamps[4].startswith(saved[1]["data"]["now"][:19])
+    # killed after batch 3 was written but before its checkpoint; resumed with a clock years later
+    _crash_after(tmp_path, lambda e: e["type"] == "checkpoint_saved" and e["data"]["batch"] == 2)
+    assert _run_with_clock(spec_path, 2031).status == "completed"
+    assert (tmp_path / "out.jsonl").read_bytes() == original
+    # killed during the very first batch: the now of the run that started it
+    _crash_after(tmp_path, lambda e: e["type"] == "run_started")
+    assert _run_with_clock(spec_path, 2032).status == "completed"
+    assert (tmp_path / "out.jsonl").read_bytes()[:len(original) // 3] == original[:len(original) // 3]
