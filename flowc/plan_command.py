@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,8 @@ from flowc.dsl.diagnostics import Severity
 
 EXIT_OK, EXIT_FAILED = 0, 1
 JSON_FORMAT = "flowc-plan/1"
+_CSER = re.compile(r"__POLARS_CSER_0x[0-9a-f]+")
+TEXT_WIDTH = 160  # the text form cuts Polars plan lines here (the JSON form keeps them whole)
 _PLANNED_AT = datetime(1970, 1, 1, tzinfo=UTC)  # `now()` in printed plans: output must not vary by clock
 
 
@@ -87,9 +90,16 @@ def _stages(prepared: Any, after: Any) -> list[Stage]:
             continue
         raw = reader.frame(prepared.schemas[scan.step], None, None)
         query = source_query(after, scan, raw, _PLANNED_AT)
-        shown = query.frame.explain().replace(prepared.base_dir + os.sep, "")
+        shown = stable(query.frame.explain().replace(prepared.base_dir + os.sep, ""))
         stages.append(Stage(scan.step, tuple(after.id(n) for n in query.chain), shown))
     return stages
+
+
+def stable(explained: str) -> str:
+    """`explain()` text with Polars' common-subexpression column ids (`__POLARS_CSER_0x1000000a3`, a
+    process-wide counter) renumbered 0, 1, ... by first appearance, so the same plan prints the same."""
+    ids: dict[str, str] = {}
+    return _CSER.sub(lambda m: ids.setdefault(m.group(0), f"__POLARS_CSER_{len(ids)}"), explained)
 
 
 def plan_json(spec: Any, spec_path: str, before: Any, optimized: Any, stages: list[Stage]) -> dict[str, Any]:
@@ -136,8 +146,13 @@ def text(report: dict[str, Any]) -> str:
     parts += [f"  {r['rule']} at {r['step']}: {r['detail']}" for r in rewrites]
     for stage in report["stages"]:
         parts += ["", f"stage {stage['source']}: {' -> '.join(stage['nodes'])} (one Polars query, read in batches)"]
-        parts += [f"  {line}" for line in stage["polars_plan"].splitlines()]
+        parts += [_cut(f"  {line}") for line in stage["polars_plan"].splitlines()]
     return "\n".join(parts) + "\n"
+
+
+def _cut(line: str) -> str:
+    line = line.rstrip()
+    return line if len(line) <= TEXT_WIDTH else line[:TEXT_WIDTH - 1] + "…"
 
 
 def mermaid(nodes: list[dict[str, Any]]) -> str:

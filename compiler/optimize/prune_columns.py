@@ -81,13 +81,16 @@ def _wanted(plan: Plan, node: ir.Node, source: ir.Node, out: frozenset[str] | No
         return ALL
     if isinstance(node, ir.Select):
         return frozenset(node.fields) if node.fields else facts.reads(node)
+    if out is ALL and isinstance(node, facts.STATELESS) and plan.schemas.get(node) is not None:
+        out = frozenset(n for n, _ in plan.schemas[node].fields)  # every field it outputs, by name
     if out is ALL:
         return ALL
     if isinstance(node, ir.Filter | ir.Validate):
         return out | facts.reads(node)
-    if isinstance(node, ir.Map):
-        plain = {a.target[0] for a in node.assignments if len(a.target) == 1}
-        return (out - plain) | facts.reads(node) | (facts.heads(node.assignments) - plain)
+    if isinstance(node, ir.Map):  # a field it overwrites keeps its place, so its input column is needed
+        present = {n for n, _ in plan.schemas[source].fields}
+        new = {a.target[0] for a in node.assignments if len(a.target) == 1} - present
+        return (out - new) | facts.reads(node) | (facts.heads(node.assignments) - new)
     if isinstance(node, ir.Drop):
         return out
     if isinstance(node, ir.Rename):
