@@ -70,14 +70,15 @@ def _overrides(document: Any, assignments: tuple[str, ...]) -> Any:
 @click.option("--dry-run", is_flag=True, help="Compile and print the plan; run nothing.")
 @click.option("--quiet", is_flag=True, help="No progress and no summary.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--no-optimize", is_flag=True, help="Run the plan as written, without the optimizer's rewrites.")
 def run(spec_path: str, reset: bool, limit: int | None, assignments: tuple[str, ...], dry_run: bool,
-        quiet: bool, log_format: str) -> None:
+        quiet: bool, log_format: str, no_optimize: bool) -> None:
     """Run the pipeline SPEC to the end of its input, resuming from its checkpoint."""
     log = _Log(quiet, log_format)
     # Installed first: a SIGTERM that comes while the spec compiles still ends the run cleanly (exit 130).
     requested, previous = install_stop_handlers()
     try:
-        code = _compile_and_run(spec_path, reset, limit, assignments, dry_run, log, requested)
+        code = _compile_and_run(spec_path, reset, limit, assignments, dry_run, log, requested, not no_optimize)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -85,7 +86,7 @@ def run(spec_path: str, reset: bool, limit: int | None, assignments: tuple[str, 
 
 
 def _compile_and_run(spec_path: str, reset: bool, limit: int | None, assignments: tuple[str, ...], dry_run: bool,
-                     log: _Log, requested: list[bool]) -> int:
+                     log: _Log, requested: list[bool], optimize: bool = True) -> int:
     from flowc.compiler.normalize import normalize_spec
     from flowc.compiler.plan import format_plan, unsupported
     from flowc.compiler.validate import validate_document
@@ -113,13 +114,13 @@ def _compile_and_run(spec_path: str, reset: bool, limit: int | None, assignments
     if dry_run:
         from flowc.runtime.run_setup import prepare
 
-        click.echo(format_plan(prepare(spec, document.text).plan), nl=False)
+        click.echo(format_plan(prepare(spec, document.text, optimize=optimize).plan), nl=False)
         return EXIT_OK
-    return _execute(spec, document.text, log, reset=reset, limit=limit, requested=requested)
+    return _execute(spec, document.text, log, reset=reset, limit=limit, requested=requested, optimize=optimize)
 
 
 def _execute(spec: Any, text: str, log: _Log, *, reset: bool, limit: int | None,
-             requested: list[bool]) -> int:
+             requested: list[bool], optimize: bool = True) -> int:
     from flowc.progress import open_progress
     from flowc.runtime.events import EventLog, EventLogCorrupt
     from flowc.runtime.executor import RunOptions, RunRefused, start
@@ -132,7 +133,7 @@ def _execute(spec: Any, text: str, log: _Log, *, reset: bool, limit: int | None,
     try:
         with StateLock(state_dir):
             events = EventLog.open(state_dir)
-            prepared = prepare(spec, text, None if reset else fold(events.events).schema)
+            prepared = prepare(spec, text, None if reset else fold(events.events).schema, optimize=optimize)
             log.event("run started", pipeline=spec.pipeline, state_dir=state_dir)
             progress = open_progress(log)
             options = RunOptions(limit=limit, reset=reset, should_stop=lambda: bool(requested), on_batch=progress)
