@@ -170,3 +170,30 @@ def test_mermaid_escapes_quotes_and_marks_error_edges(tmp_path):
     assert out.startswith("flowchart TD\n")
     assert '#quot;x#quot;' in out and "#gt; 0" in out
     assert "n1 -.-> n3" in out  # the filter's errors
+
+
+def test_run_optimizes_unless_told_not_to_and_writes_the_same_either_way(tmp_path):
+    (tmp_path / "o.csv").write_text("id,status,amount\n1,paid,20.5\n2,open,3.0\n3,paid,x\n4,paid,11.0\n")
+    body = """
+        settings: {on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
+        sources:
+          o: {type: file, path: o.csv, schema: {id: int, status: string, amount: float}}
+        steps:
+          - map: {label: upper(status)}
+          - filter: status == "paid"
+        sinks:
+          out: {type: file, path: out.jsonl}
+        """
+    path = write_spec(tmp_path, body)
+    runner = CliRunner()
+    optimized = runner.invoke(cli, ["run", str(path), "--dry-run"]).output
+    written = runner.invoke(cli, ["run", str(path), "--dry-run", "--no-optimize"]).output
+    assert "n1 := Filter[n0] filter_2" in optimized and "n1 := Map[n0] map_1" in written
+    outputs = []
+    for flags in ((), ("--no-optimize",)):
+        result = runner.invoke(cli, ["run", str(path), "--reset", "--quiet", *flags])
+        assert result.exit_code == 0, result.output
+        outputs.append(((tmp_path / "out.jsonl").read_text(), (tmp_path / "dead.jsonl").read_text()))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0].count("\n") == 2 and '"amount":null' not in outputs[0][0]
+    assert '"step":"o"' in outputs[0][1].replace(" ", "")
