@@ -1,0 +1,161 @@
+"""What the optimizer buys: `flowc run` against `flowc run --no-optimize` against one hand-written Polars query.
+
+    python bench/bench_optimizer.py               # 5M rows
+    python bench/bench_optimizer.py --rows 200000 # a quick run
+
+Two jobs, each run three ways in fresh processes (wall time and peak RSS as bench_w1.py measures them):
+
+- wide: a 30-column CSV of which the pipeline reads 3 (`filter`, `map`, `select`); the 27 unread columns
+  are declared `string` (attribute text), so `prune_columns` may leave them out of the scan.
+- W1, with the filter written after the map: `map` (total, upper(country), domain) then `filter`;
+  `push_filters` moves the filter below the map, into the source's fused query.
+
+The optimized and unoptimized runs must write byte-identical files; the hand-written query's record
+count must match. Data is generated once per (rows, seed) into `$FLOWC_BENCH_CACHE` (as gen_orders.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_w1 import ISO, digest, machine, measure
+from gen_orders import _mix, _pick, cached
+
+WIDE_COLUMNS = 30
+WIDE_SPEC = """version: 1
+pipeline: wide
+settings: {{state_dir: {state}}}
+sources:
+  wide:
+    type: file
+    path: {csv}
+    schema: {{id: int, amount: float, status: string, {others}}}
+steps:
+  - filter: status == "paid"
+  - map: {{total: amount * 1.1}}
+  - select: [id, total]
+sinks:
+  out: {{type: file, path: {out}}}
+"""
+W1_SPEC = """version: 1
+pipeline: w1
+settings: {{state_dir: {state}}}
+sources:
+  orders:
+    type: file
+    path: {csv}
+    schema: {{order_id: int, user_id: int, ts: datetime, status: string, amount: float, qty: int, country: string,
+              email: string}}
+steps:
+  - map:
+      total: amount * qty
+      country: upper(country)
+      domain: regex_extract(email, "@(.*)$", 1)
+  - filter: status in ("paid", "shipped") and amount > 10
+sinks:
+  out: {{type: file, path: {out}}}
+"""
+
+
+def wide_csv(rows: int, seed: int) -> Path:
+    folder = Path(os.environ.get("FLOWC_BENCH_CACHE", Path.home() / ".cache" / "flowc-bench"))
+    path = folder / f"wide-{rows}-{seed}.csv"
+    if path.exists():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    i = pl.int_range(rows, dtype=pl.UInt64)
+    columns = {"id": (i + 1).cast(pl.Int64), "amount": ((_mix(i, seed, 0) % 100_000).cast(pl.Float64) / 100),
+               "status": _pick(["paid", "open", "void"], _mix(i, seed, 1))}
+    for k in range(WIDE_COLUMNS - 3):
+        columns[f"attr{k:02d}"] = pl.format("v{}", _mix(i, seed, k + 2) % 10_000)
+    temp = path.with_suffix(".tmp")
+    pl.LazyFrame().select(**columns).sink_csv(temp, maintain_order=True)
+    temp.replace(path)
+    return path
+
+
+def polars_wide(csv: str, out: str) -> None:
+    schema = {"id": pl.Int64, "amount": pl.Float64, "status": pl.String,
+              **{f"attr{k:02d}": pl.String for k in range(WIDE_COLUMNS - 3)}}
+    (pl.scan_csv(csv, schema=schema).filter(pl.col("status") == "paid")
+     .select("id", total=pl.col("amount") * 1.1).sink_ndjson(out, maintain_order=True, engine="streaming"))
+
+
+def polars_w1(csv: str, out: str) -> None:
+    dtypes = {"order_id": pl.Int64, "user_id": pl.Int64, "ts": pl.String, "status": pl.String, "amount": pl.Float64,
+              "qty": pl.Int64, "country": pl.String, "email": pl.String}
+    (pl.scan_csv(csv, schema=dtypes)
+     .filter(pl.col("status").is_in(["paid", "shipped"]) & (pl.col("amount") > 10))
+     .with_columns(total=pl.col("amount") * pl.col("qty"), country=pl.col("country").str.to_uppercase(),
+                   domain=pl.col("email").str.extract("@(.*)$", 1),
+                   ts=pl.col("ts").str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_unit="us").dt.to_string(ISO))
+     .sink_ndjson(out, maintain_order=True, engine="streaming"))
+
+
+HAND = {"wide": polars_wide, "w1": polars_w1}
+
+
+def run_job(name: str, csv: Path, spec_text: str, work: Path) -> dict:
+    folder = work / name
+    folder.mkdir(parents=True, exist_ok=True)
+    results: dict = {"job": name}
+    for side, flags in (("optimized", ()), ("no-optimize", ("--no-optimize",))):
+        spec = folder / f"{side}.flow.yaml"
+        spec.write_text(spec_text.format(state=folder / f"state-{side}", csv=csv, out=folder / f"{side}.jsonl",
+                                         others=", ".join(f"attr{k:02d}: string" for k in range(WIDE_COLUMNS - 3))))
+        results[side] = measure([sys.executable, "-m", "flowc", "run", str(spec), "--reset", "--quiet", *flags])
+    results["polars"] = measure([sys.executable, __file__, "--hand", name, str(csv), str(folder / "polars.jsonl")])
+    results["same_output"] = digest(folder / "optimized.jsonl") == digest(folder / "no-optimize.jsonl")
+    results["written"], results["polars_written"] = (_lines(folder / f"{s}.jsonl") for s in ("optimized", "polars"))
+    return results
+
+
+def _lines(path: Path) -> int:
+    with open(path, "rb") as handle:
+        return sum(1 for _ in handle)
+
+
+def table(rows: int, results: list[dict]) -> str:
+    lines = ["| job | run | wall s | records/s | peak RSS MiB | / hand-written Polars |", "|---|---|---|---|---|---|"]
+    for r in results:
+        for side in ("polars", "no-optimize", "optimized"):
+            m = r[side]
+            lines.append(f"| {r['job']} | {side} | {m['wall']:.2f} | {rows / m['wall']:,.0f} | {m['rss']:.0f} | "
+                         f"{m['wall'] / r['polars']['wall']:.2f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="optimizer benchmark: flowc run, --no-optimize, hand-written Polars")
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--work", type=Path, help="where outputs go (default: a temporary folder)")
+    parser.add_argument("--hand", nargs=3, metavar=("JOB", "CSV", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.hand:
+        HAND[args.hand[0]](*args.hand[1:])
+        return
+    print(machine())
+    started = time.perf_counter()
+    jobs = [("wide", wide_csv(args.rows, args.seed), WIDE_SPEC), ("w1", cached(args.rows, args.seed), W1_SPEC)]
+    with tempfile.TemporaryDirectory(prefix="flowc-bench-") as temp:
+        results = [run_job(name, csv, spec, args.work or Path(temp)) for name, csv, spec in jobs]
+    print(table(args.rows, results))
+    for r in results:
+        print(f"{r['job']}: optimized / no-optimize {r['optimized']['wall'] / r['no-optimize']['wall']:.2f}; "
+              f"outputs identical: {r['same_output']}; records {r['written']:,} (hand-written {r['polars_written']:,})")
+    print(f"bench took {time.perf_counter() - started:.0f} s")
+    if not all(r["same_output"] and r["written"] == r["polars_written"] for r in results):
+        raise SystemExit("the outputs differ")
+
+
+if __name__ == "__main__":
+    main()
