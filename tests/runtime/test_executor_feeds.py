@@ -200,3 +200,71 @@ def test_a_watched_folder_runs_until_stopped_and_resumes_without_reading_a_file_
     outcome = start(prepare(spec, document.text, fold(log.events).schema), log, RunOptions(should_stop=has(210)))
     assert outcome.status == "stopped"
     assert [r["n"] for r in records(out)] == list(range(210))
+
+
+def _produce(bootstrap: str, topic: str, values: list[dict]) -> None:
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    for value in values:
+        producer.send(topic, json.dumps(value).encode())
+    producer.flush()
+    producer.close()
+
+
+def _consume(bootstrap: str, topic: str, count: int) -> list[dict]:
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer.assign([TopicPartition(topic, 0)])
+    consumer.seek_to_beginning()
+    got, stop = [], time.monotonic() + 20
+    while len(got) < count and time.monotonic() < stop:
+        for batch in consumer.poll(timeout_ms=300).values():
+            got.extend(json.loads(r.value) for r in batch)
+    consumer.close()
+    return got
+
+
+def test_kafka_in_kafka_out_runs_until_stopped_and_resumes_at_the_checkpointed_offsets(kafka_broker, topic_factory,
+                                                                                         tmp_path):
+    source, target = topic_factory(1), topic_factory(1)
+    _produce(kafka_broker.bootstrap, source, [{"id": i, "amount": i} for i in range(30)])
+    body = f"""
+    settings: {{batch_size: 8, batch_timeout: 200ms}}
+    sources:
+      orders:
+        type: kafka
+        topic: {source}
+        bootstrap_servers: "{kafka_broker.bootstrap}"
+        start: earliest
+        format: json
+        schema: {{id: int, amount: float}}
+        options: {{session_timeout_ms: 6000, heartbeat_interval_ms: 1000}}
+    steps:
+      - filter: amount >= 10
+    sinks:
+      out: {{type: file, path: out.jsonl}}
+      copy: {{type: kafka, from: orders, topic: {target}, bootstrap_servers: "{kafka_broker.bootstrap}"}}
+    """
+    spec_path = write_spec(tmp_path, body)
+    out = tmp_path / "out.jsonl"
+
+    def until(count: int):
+        deadline = time.monotonic() + 40
+        return lambda: time.monotonic() > deadline or (out.exists() and len(out.read_text().splitlines()) >= count)
+
+    document, _ = load_document(str(spec_path))
+    spec, _ = normalize_spec(document)
+    first = start(prepare(spec, document.text), EventLog.open(spec.settings.state_dir), RunOptions(should_stop=until(20)))
+    assert first.status == "stopped"
+    _produce(kafka_broker.bootstrap, source, [{"id": i, "amount": i} for i in range(30, 35)])
+    log = EventLog.open(spec.settings.state_dir)
+    again = start(prepare(spec, document.text, fold(log.events).schema), log, RunOptions(should_stop=until(25)))
+    assert again.status == "stopped"
+    written = records(out)
+    assert [r["id"] for r in written] == list(range(10, 35))  # nothing twice, nothing lost
+    assert {(r["_topic"], r["_partition"]) for r in written} == {(source, 0)} and written[0]["_offset"] == 10
+    saved = [e for e in events(tmp_path) if e["type"] == "checkpoint_saved"][-1]["data"]["sources"]["orders"]
+    assert saved["offsets"] == {f"{source}:0": 35}
+    assert [r["id"] for r in _consume(kafka_broker.bootstrap, target, 35)] == list(range(35))
