@@ -27,6 +27,7 @@ its new owner (at least once across processes); each process's own output is exa
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -99,9 +100,18 @@ class KafkaFeed:
         self._consumer.subscribe(topics=self.topics, listener=_listener(self))
 
     def poll(self, max_records: int, timeout: float) -> pl.DataFrame | None:
-        batches = self._consumer.poll(timeout_ms=max(0, int(timeout * 1000)), max_records=max(1, max_records))
-        if self._fresh:
-            self._skip_behind_group(batches)
+        """Wait up to `timeout` for records, then take what the client has fetched already, up to
+        `max_records` (kafka-python hands out one fetch response at a time: a few thousand records)."""
+        wanted, deadline = max(1, max_records), time.monotonic() + max(0.0, timeout)
+        batches = self._fetch(int(max(0.0, timeout) * 1000), wanted)
+        got = sum(len(r) for r in batches.values())
+        while 0 < got < wanted and time.monotonic() < deadline:
+            more = self._fetch(0, wanted - got)
+            if not more:
+                break
+            for tp, part in more.items():
+                batches.setdefault(tp, []).extend(part)
+            got += sum(len(r) for r in more.values())
         records = [r for part in sorted(batches, key=lambda tp: (tp.topic, tp.partition)) for r in batches[part]]
         if not records:
             return None
@@ -113,6 +123,12 @@ class KafkaFeed:
             self._next[partition_name(r.topic, r.partition)] = r.offset + 1
         self._last = (first, [f"{r.topic}:{r.partition}@{r.offset}" for r in records])
         return frame.with_columns(*_metadata(records), pl.int_range(first, self._rows, dtype=pl.Int64).alias(ROW))
+
+    def _fetch(self, timeout_ms: int, max_records: int) -> dict[Any, list[Any]]:
+        batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        if self._fresh:
+            self._skip_behind_group(batches)
+        return batches
 
     def position(self) -> dict[str, Any]:
         return {"offsets": dict(sorted(self._next.items())), "rows": self._rows}
