@@ -156,25 +156,42 @@ def test_sigterm_finishes_the_batch_checkpoints_and_exits_130(tmp_path):
     assert flowc("run", str(path), "--quiet").returncode == 0
 
 
+def _checkpoints(log: Path) -> int:
+    return log.read_bytes().count(b'"checkpoint_saved"') if log.exists() else 0
+
+
 def test_killed_at_random_points_and_resumed_gives_byte_identical_outputs(tmp_path):
+    """12 SIGKILLs, each at a point drawn from a seeded RNG: two during start-up or restore, the others
+    a random fraction of the measured per-batch time after the run's next checkpoint, so every kill
+    lands while the run is still going (300k records in 4000-record batches is ~75 batches)."""
     reference = _big(tmp_path / "reference", 300_000)
+    started = time.monotonic()
     assert flowc("run", str(reference), "--quiet").returncode == 0
+    batches = _checkpoints(tmp_path / "reference/.flow/p/events.log")
+    per_batch = (time.monotonic() - started) / batches  # an upper bound: the run's start-up is included
     crashed = _big(tmp_path / "crashed", 300_000)
+    log = tmp_path / "crashed/.flow/p/events.log"
     rng, kills = random.Random(2026), 0
-    while kills < 12:
+    for attempt in range(12):
+        before = _checkpoints(log)
         process = subprocess.Popen([*FLOWC, "run", str(crashed), "--quiet"])
-        time.sleep(rng.uniform(0.4, 1.2))  # start-up takes ~0.6 s: some kills land before any batch
-        if process.poll() is not None:
-            break  # it finished before this kill
+        if attempt in (0, 6):  # before its first batch: start-up, or the restore of the sinks
+            time.sleep(rng.uniform(0.05, 0.5))
+        else:
+            deadline = time.monotonic() + 60
+            while _checkpoints(log) == before and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0, per_batch))
+        assert process.poll() is None, f"the run finished before kill {attempt + 1}"
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         kills += 1
     final = flowc("run", str(crashed), "--quiet")
     assert final.returncode == 0, final.stderr
     assert _outputs(tmp_path / "crashed") == _outputs(tmp_path / "reference")
-    assert kills >= 5  # the run must actually have been interrupted several times
-    log = lines(tmp_path / "crashed/.flow/p/events.log")
-    completed = log[-1]
+    assert kills >= 10
+    log_lines = lines(log)
+    completed = log_lines[-1]
     assert completed["type"] == "completed"
     counts = completed["data"]["counts"]
     assert counts["read"] == 300_000 and counts["written"]["raw"] + counts["dead_lettered"] == 300_000
