@@ -79,6 +79,10 @@ class KafkaFeed:
         self._commit_failures = 0
         self._fresh: set[Any] = set()  # partitions assigned since the last poll that this process knows
 
+    def use_schema(self, schema: Struct) -> None:
+        """The schema recorded in the event log for a source that declares none (SPEC §3: frozen)."""
+        self.schema = Struct(tuple(f for f in schema.fields if f[0] not in METADATA_DTYPES))
+
     # --- the Feed protocol ---
 
     def open(self, position: Mapping[str, Any] | None) -> None:

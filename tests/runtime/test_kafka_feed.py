@@ -178,6 +178,9 @@ def test_without_a_schema_the_first_batch_fixes_it(kafka_broker, topic):
         feed.close()
     assert first["a"].to_list() == ["1"] and first["b"].to_list() == [[1, 2]]
     assert second.columns[:2] == ["a", "b"] and "c" not in second.columns  # frozen: later fields ignored
+    resumed = KafkaFeed(kafka_source(kafka_broker.bootstrap, topic), "pipe")
+    resumed.use_schema(Struct((("c", t.STRING), ("_offset", t.INT))))  # as recorded, metadata included
+    assert resumed.schema == Struct((("c", t.STRING),))
 
 
 def test_user_errors_are_reported_clearly(kafka_broker, topic):

@@ -1,0 +1,199 @@
+"""`flowc run` on Kafka sources and sinks, as subprocesses against the test broker (SPEC §3, §7, §9).
+
+Stop conditions are record counts, never the broker's high watermark (Tansu reports it wrongly).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from kafka_helpers import produce
+
+SPEC = """\
+version: 1
+pipeline: kp
+settings:
+  batch_size: {batch_size}
+  batch_timeout: 200ms
+  on_error: dead_letter
+  dead_letter: {{type: file, path: out/errors.jsonl}}
+sources:
+  orders:
+    type: kafka
+    topic: {topic}
+    bootstrap_servers: "{bootstrap}"
+    group_id: {group}
+    schema: {{id: int, status: string, amount: float}}
+    options: {{session.timeout.ms: {session}, heartbeat.interval.ms: {heartbeat}}}
+steps:
+  - filter: status == "paid"
+  - map:
+      total: amount * 2
+sinks:
+{sinks}
+"""
+
+FILE_SINK = "  out:\n    type: file\n    path: out/paid.jsonl\n"
+
+
+def kafka_sink(topic: str, bootstrap: str) -> str:
+    return f'  out:\n    type: kafka\n    topic: {topic}\n    bootstrap_servers: "{bootstrap}"\n    key: id\n'
+
+
+def write_spec(folder: Path, bootstrap: str, topic: str, *, sinks: str = FILE_SINK, group: str = "kp",
+               batch_size: int = 2000, session: int = 2000) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = folder / "kp.flow.yaml"
+    spec.write_text(SPEC.format(batch_size=batch_size, topic=topic, bootstrap=bootstrap, group=group,
+                                session=session, heartbeat=session // 5, sinks=sinks))
+    return spec
+
+
+def orders(start: int, count: int) -> list[bytes]:
+    """Every third order is not paid; ids are unique across calls with distinct ranges."""
+    return [json.dumps({"id": i, "status": "new" if i % 3 == 0 else "paid", "amount": i / 4}).encode()
+            for i in range(start, start + count)]
+
+
+def paid(start: int, count: int) -> list[int]:
+    return [i for i in range(start, start + count) if i % 3]
+
+
+def start_run(spec: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "flowc", "run", str(spec), "--quiet", *args], cwd=spec.parent,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def lines(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+
+
+def wait_for(condition, process: subprocess.Popen | None = None, deadline: float = 60.0) -> None:
+    stop = time.monotonic() + deadline
+    while time.monotonic() < stop:
+        if condition():
+            return
+        if process is not None and process.poll() is not None:
+            out, err = process.communicate()
+            pytest.fail(f"flowc run exited with {process.returncode} early:\n{out}\n{err}")
+        time.sleep(0.1)
+    pytest.fail("condition not reached in time")
+
+
+def checkpointed(spec: Path) -> bool:
+    """The run now going has saved a checkpoint (so it restored its sinks and handles signals)."""
+    log = spec.parent / ".flow" / "kp" / "events.log"
+    types = [json.loads(line)["type"] for line in log.read_text().splitlines()] if log.exists() else []
+    starts = [i for i, kind in enumerate(types) if kind == "run_started"]
+    return bool(starts) and "checkpoint_saved" in types[starts[-1]:]
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> tuple[int, str]:
+    process.send_signal(sig)
+    out, err = process.communicate(timeout=30)
+    return process.returncode, out + err
+
+
+def test_sigterm_then_resume_loses_and_duplicates_nothing(kafka_broker, topic_factory, tmp_path):
+    topic = topic_factory(2)
+    spec = write_spec(tmp_path, kafka_broker.bootstrap, topic)
+    produce(kafka_broker.bootstrap, topic, orders(0, 12_000), partitions=2)
+    output = tmp_path / "out" / "paid.jsonl"
+    first = start_run(spec)
+    wait_for(lambda: checkpointed(spec) and len(lines(output)) >= 2000, first)
+    code, text = stop(first)
+    assert code == 130, text
+    before = len(lines(output))
+    produce(kafka_broker.bootstrap, topic, orders(12_000, 4_000), partitions=2)
+    second = start_run(spec)
+    wait_for(lambda: checkpointed(spec) and len(lines(output)) >= len(paid(0, 16_000)), second)
+    time.sleep(0.5)  # a duplicate would arrive right after the last expected record
+    code, text = stop(second)
+    assert code == 130, text
+    ids = [r["id"] for r in lines(output)]
+    assert before < len(paid(0, 16_000))
+    assert sorted(ids) == paid(0, 16_000)  # exactly once: no loss, no duplicate
+    assert lines(output)[0]["total"] == lines(output)[0]["amount"] * 2
+
+
+def test_sigkill_then_resume_is_exactly_once_into_a_file(kafka_broker, topic_factory, tmp_path):
+    topic = topic_factory(2)
+    spec = write_spec(tmp_path, kafka_broker.bootstrap, topic, batch_size=1000)
+    produce(kafka_broker.bootstrap, topic, orders(0, 12_000), partitions=2)
+    output = tmp_path / "out" / "paid.jsonl"
+    for at_least in (1500, 4000):  # killed twice mid-run, between or inside batches
+        run = start_run(spec)
+        wait_for(lambda n=at_least: len(lines(output)) >= n, run)
+        stop(run, signal.SIGKILL)
+    last = start_run(spec)
+    wait_for(lambda: checkpointed(spec) and len(lines(output)) >= len(paid(0, 12_000)), last)
+    time.sleep(0.5)
+    code, text = stop(last)
+    assert code == 130, text
+    assert sorted(r["id"] for r in lines(output)) == paid(0, 12_000)
+
+
+def test_kafka_to_kafka_after_sigkill_is_at_least_once(kafka_broker, topic_factory, tmp_path):
+    source, target = topic_factory(2), topic_factory(1)
+    spec = write_spec(tmp_path, kafka_broker.bootstrap, source, sinks=kafka_sink(target, kafka_broker.bootstrap),
+                      batch_size=1000)
+    produce(kafka_broker.bootstrap, source, orders(0, 10_000), partitions=2)
+    run = start_run(spec)
+    wait_for(lambda: len(read_topic(kafka_broker.bootstrap, target, timeout=0.2)) >= 3000, run)
+    stop(run, signal.SIGKILL)
+    run = start_run(spec)
+    expected = set(paid(0, 10_000))
+    wait_for(lambda: checkpointed(spec)
+             and expected <= {r["id"] for r in read_topic(kafka_broker.bootstrap, target, timeout=0.2)}, run)
+    code, text = stop(run)
+    assert code == 130, text
+    got = read_topic(kafka_broker.bootstrap, target, timeout=1.0)
+    counts = Counter(r["id"] for r in got)
+    assert set(counts) == expected
+    assert sum(counts.values()) - len(expected) <= 2 * 1000  # duplicates: at most the killed run's last batches
+
+
+def read_topic(bootstrap: str, topic: str, timeout: float) -> list[dict]:
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer.assign([TopicPartition(topic, 0)])
+    consumer.seek_to_beginning()
+    got, idle = [], time.monotonic() + timeout
+    while time.monotonic() < idle:
+        for records in consumer.poll(timeout_ms=100).values():
+            got.extend(json.loads(r.value) for r in records)
+            idle = time.monotonic() + timeout
+    consumer.close()
+    return got
+
+
+def test_processes_of_one_group_share_partitions_and_survive_a_kill(kafka_broker, topic_factory, tmp_path):
+    """Three `flowc run`s, one group, 4 partitions; one is SIGKILLed: together every record at least once."""
+    topic = topic_factory(4)
+    specs = [write_spec(tmp_path / f"p{i}", kafka_broker.bootstrap, topic, group="shared", batch_size=500,
+                        session=3000) for i in range(3)]
+    produce(kafka_broker.bootstrap, topic, orders(0, 12_000), partitions=4)
+    runs = [start_run(spec) for spec in specs]
+    outputs = [spec.parent / "out" / "paid.jsonl" for spec in specs]
+    wait_for(lambda: sum(len(lines(o)) > 0 for o in outputs) >= 2, runs[0])  # the partitions are shared
+    stop(runs[0], signal.SIGKILL)
+    produce(kafka_broker.bootstrap, topic, orders(12_000, 8_000), partitions=4)
+    expected = set(paid(0, 20_000))
+    wait_for(lambda: all(checkpointed(spec) for spec in specs[1:])
+             and expected <= {r["id"] for o in outputs for r in lines(o)}, runs[1], deadline=90)
+    for run in runs[1:]:
+        code, text = stop(run)
+        assert code == 130, text
+    counts = Counter(r["id"] for o in outputs for r in lines(o))
+    assert set(counts) == expected
+    assert sum(counts.values()) - len(expected) <= 2 * 500 * 2  # only uncommitted batches come twice
