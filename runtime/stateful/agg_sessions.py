@@ -8,8 +8,9 @@ can be joined by a record at `t` has its last time `m > t - gap`; it has been em
 meet an emitted session whatever came before them: they are decided at once, vectorised. The few
 records behind the watermark by more than `lateness` are decided one by one in arrival order against
 the sessions their key has at that moment (open sessions of the state, earlier records of the batch
-that were kept, and the end of the key's last emitted session); that is what makes the result the same
-for every batch size.
+that were kept, and the end of the key's last emitted session; two binary searches per record); that
+is what makes the result the same for every batch size. Each decision can change the next one's (a
+late record does not extend a session), so this part is a loop, over those records' keys only.
 
 Labelling. Kept records and the open sessions of the state, as intervals `[lo, hi]`, sorted by key and
 `lo`: an interval starts a new session when `lo` is at or after the largest `hi + gap` before it.
@@ -17,6 +18,7 @@ Labelling. Kept records and the open sessions of the state, as intervals `[lo, h
 
 from __future__ import annotations
 
+from bisect import bisect_right, insort
 from collections import defaultdict
 
 import polars as pl
@@ -64,31 +66,46 @@ def _ends(emitted: pl.DataFrame, by: list[str]) -> dict[tuple, int]:
 
 def _decide(indexed: pl.DataFrame, by: list[str], gap: int, lateness: int,
             intervals: dict[tuple, list[tuple[int, int]]], ends: dict[tuple, int]) -> dict[int, bool]:
-    """Lateness of the records behind the watermark, in arrival order (the others only feed sessions)."""
+    """Lateness of the records behind the watermark, in arrival order (the others only feed sessions).
+    Per key: the state's open sessions (sorted, fixed during the batch) and the batch's kept times
+    (kept sorted), so each decision is a pair of binary searches."""
     decided: dict[int, bool] = {}
+    spans = {key: sorted(found) for key, found in intervals.items()}
+    starts = {key: [lo for lo, _ in found] for key, found in spans.items()}
+    kept: dict[tuple, list[int]] = defaultdict(list)
     for row in indexed.select(_ROW, TIME, WM, "late", "behind", *by).iter_rows():
         index, t, wm, late, behind, key = row[0], row[1], row[2], row[3], row[4], row[5:]
         if behind:
-            late = t < ends.get(key, NEG_INF) or _meets_emitted(intervals[key], t, wm, gap, lateness)
-            decided[index] = late
+            closed = _meets_emitted(t, wm, gap, lateness, kept[key], spans.get(key, []), starts.get(key, []))
+            late = decided[index] = t < ends.get(key, NEG_INF) or closed
         if not late:
-            intervals[key].append((t, t))
+            insort(kept[key], t)
     return decided
 
 
-def _meets_emitted(intervals: list[tuple[int, int]], t: int, wm: int, gap: int, lateness: int) -> bool:
-    """Would a record at `t` join or merge with a session that the watermark `wm` has closed?"""
-    return any(lo - gap < t < hi + gap and hi + gap + lateness <= wm for lo, hi in _merged(intervals, gap))
+def _meets_emitted(t: int, wm: int, gap: int, lateness: int, times: list[int], spans: list[tuple[int, int]],
+                   starts: list[int]) -> bool:
+    """Would a record at `t` (not late by the watermark alone) join a session that `wm` has closed?
 
-
-def _merged(intervals: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
-    sessions: list[tuple[int, int]] = []
-    for lo, hi in sorted(intervals):
-        if sessions and lo < sessions[-1][1] + gap:
-            sessions[-1] = (sessions[-1][0], max(sessions[-1][1], hi))
-        else:
-            sessions.append((lo, hi))
-    return sessions
+    Only the session just before `t` can be closed: with `last` the largest end time of the key's
+    sessions starting at or before `t` and `after` the first start after it, that session is joined
+    when `t < last + gap`, closed when `last + gap + lateness <= wm`, and really ends at `last` unless
+    `after` continues it (`after < last + gap`)."""
+    last = after = None
+    i = bisect_right(times, t)
+    if i:
+        last = times[i - 1]
+    if i < len(times):
+        after = times[i]
+    j = bisect_right(starts, t)
+    if j:
+        last = spans[j - 1][1] if last is None else max(last, spans[j - 1][1])
+    if j < len(starts):
+        after = starts[j] if after is None else min(after, starts[j])
+    if last is None or last >= t:
+        return False
+    continued = after is not None and after < last + gap
+    return t < last + gap and last + gap + lateness <= wm and not continued
 
 
 def label_sessions(kept: pl.DataFrame, sessions: pl.DataFrame, by: list[str], gap: int

@@ -1,0 +1,169 @@
+"""Windowed aggregates: tumbling and sliding windows, sessions (see `aggregate`, `windows`, `agg_sessions`)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from flowc.compiler.lowered import InternalError
+from flowc.runtime.stateful.agg_engine import Engine, Shape
+from flowc.runtime.stateful.agg_sessions import EEND, SID, TMAX, TMIN, label_sessions, session_late
+from flowc.runtime.stateful.base import Emitted, StateParts
+from flowc.runtime.stateful.windows import (
+    END,
+    POS_INF,
+    START,
+    TIME,
+    WM,
+    Watermarks,
+    assign_windows,
+    last_window_end,
+)
+
+LATE = "__agg_late"
+_DATETIME = pl.Datetime("us", "UTC")
+
+
+class _Windowed(Engine):
+    """Shared by tumbling, sliding and session windows: watermarks, late records, emission."""
+
+    def __init__(self, shape: Shape, inputs: int, lag: int, lateness: int) -> None:
+        super().__init__(shape)
+        if shape.event_time is None:
+            raise InternalError(f"aggregate '{shape.step}': a window without an event-time field")
+        self.watermarks = Watermarks(lag, inputs)
+        self.lateness = lateness
+
+    def judged(self, frame: pl.DataFrame, input_index: int, late: pl.Expr | None) -> pl.DataFrame:
+        """The prepared records with TIME, the watermark before each (WM) and, given `late` (an
+        expression over them), LATE."""
+        dtype = frame.schema.get(self.shape.event_time)  # type: ignore[arg-type]
+        if not isinstance(dtype, pl.Datetime):
+            raise ValueError(f"step '{self.shape.step}': the event-time field '{self.shape.event_time}' "
+                             f"holds {dtype}, not datetimes")
+        time = pl.col(self.shape.event_time).dt.epoch("us").alias(TIME)  # type: ignore[arg-type]
+        records = self.prepare(frame, (time,)).with_columns(self.watermarks.before(input_index))
+        records = (records if late is None else records.with_columns(late.alias(LATE))).collect()
+        times = records.get_column(TIME)
+        if times.null_count():
+            raise ValueError(f"step '{self.shape.step}': a record without event time reached the aggregate")
+        self.watermarks.delivered(input_index, times)
+        return records
+
+    def split_late(self, frame: pl.DataFrame, records: pl.DataFrame) -> tuple[pl.LazyFrame, Emitted]:
+        """The records that are not late (lazy), and the late ones as they arrived."""
+        late = records.get_column(LATE)
+        count = int(late.sum())
+        if not count:
+            return self.checked(records.lazy().drop(LATE), frame), Emitted()
+        kept = records.lazy().filter(~pl.col(LATE)).drop(LATE)
+        return self.checked(kept, frame.filter(~late)), Emitted(late=frame.filter(late), late_count=count)
+
+    def end_of_input(self, input_index: int = 0) -> Emitted:
+        self.watermarks.end(input_index)
+        return Emitted(output=self.emit())
+
+    def emit(self) -> pl.DataFrame | None:
+        raise NotImplementedError
+
+    def snapshot(self) -> StateParts:
+        parts = self.snapshot_parts()
+        parts["watermarks"] = self.watermarks.frame()
+        return parts
+
+    def restore(self, parts: StateParts) -> None:
+        self.restore_parts(parts)
+        watermarks = parts["watermarks"]
+        assert isinstance(watermarks, pl.DataFrame)
+        self.watermarks.restore(watermarks)
+
+
+def _with_output(emitted: Emitted, output: pl.DataFrame | None) -> Emitted:
+    return Emitted(output=output, late=emitted.late, late_count=emitted.late_count)
+
+
+class WindowAggregate(_Windowed):
+    """Tumbling (`every == size`) and sliding windows, aligned to the epoch at multiples of `every`."""
+
+    def __init__(self, shape: Shape, inputs: int, lag: int, size: int, every: int, lateness: int) -> None:
+        super().__init__(shape, inputs, lag, lateness)
+        self.size, self.every = size, every
+
+    def process(self, frame: pl.DataFrame, input_index: int = 0) -> Emitted:
+        late = pl.col(WM) >= last_window_end(self.size, self.every) + self.lateness
+        kept, emitted = self.split_late(frame, self.judged(frame, input_index, late))
+        self.merge(assign_windows(kept, self.size, self.every, self.lateness), [*self.keys, START, END])
+        return _with_output(emitted, self.emit())
+
+    def emit(self) -> pl.DataFrame | None:
+        if self.state is None:
+            return None
+        wm = self.watermarks.current()
+        first = self.state.get_column(END).min()
+        if first is None or (wm < POS_INF and first + self.lateness > wm):  # type: ignore[operator]
+            return None  # nothing to emit: skip the filters
+        ready = pl.col(END) + self.lateness <= wm if wm < POS_INF else pl.lit(True)
+        done = self.state.filter(ready)
+        if not done.height:
+            return None
+        self.state = self.state.filter(~ready)
+        windows = (pl.col(START).cast(_DATETIME).alias("window_start"), pl.col(END).cast(_DATETIME).alias("window_end"))
+        return self.finished(done, windows, ["window_end"])
+
+
+class SessionAggregate(_Windowed):
+    """Session windows per key (see `agg_sessions`)."""
+
+    def __init__(self, shape: Shape, inputs: int, lag: int, gap: int, lateness: int) -> None:
+        super().__init__(shape, inputs, lag, lateness)
+        self.gap = gap
+        self.emitted = pl.DataFrame(schema={**{b: shape.input_schema[b] for b in shape.by}, EEND: pl.Int64})
+
+    def _sessions(self) -> pl.DataFrame:
+        if self.state is not None:
+            return self.state
+        schema = {**{b: self.shape.input_schema[b] for b in self.shape.by}, TMIN: pl.Int64, TMAX: pl.Int64}
+        return pl.DataFrame(schema={**schema, SID: pl.Int64})
+
+    def process(self, frame: pl.DataFrame, input_index: int = 0) -> Emitted:
+        records = self.judged(frame, input_index, None)
+        late = session_late(records, self.shape.by, self.gap, self.lateness, self._sessions(), self.emitted)
+        kept, emitted = self.split_late(frame, records.with_columns(late.alias(LATE)))
+        if emitted.late_count < frame.height:
+            kept, relabelled = label_sessions(kept.collect(), self._sessions(), self.shape.by, self.gap)
+            if self.state is not None:
+                self.state = relabelled
+            time = pl.col(TIME)
+            self.merge(kept.lazy(), [*self.keys, SID], (time.min().alias(TMIN), time.max().alias(TMAX)),
+                       (pl.col(TMIN).min(), pl.col(TMAX).max()))
+        return _with_output(emitted, self.emit())
+
+    def emit(self) -> pl.DataFrame | None:
+        if self.state is None:
+            return None
+        wm = self.watermarks.current()
+        ends = pl.col(TMAX) + self.gap
+        ready = ends + self.lateness <= wm if wm < POS_INF else pl.lit(True)
+        done = self.state.filter(ready)
+        self.state = self.state.filter(~ready)
+        self._remember(done, wm)
+        if not done.height:
+            return None
+        windows = (pl.col(TMIN).cast(_DATETIME).alias("window_start"), ends.cast(_DATETIME).alias("window_end"))
+        return self.finished(done, windows, ["window_end"])
+
+    def _remember(self, done: pl.DataFrame, wm: int) -> None:
+        """Keep each key's latest emitted session end while a record could still join it (SPEC §4)."""
+        by = self.shape.by
+        ends = done.select(*by, (pl.col(TMAX) + self.gap).alias(EEND))
+        both = pl.concat([self.emitted, ends.select(self.emitted.columns)])
+        latest = both.group_by(by).agg(pl.col(EEND).max()) if by else both.select(pl.col(EEND).max()).drop_nulls()
+        self.emitted = latest.filter(pl.col(EEND) + self.gap + self.lateness > wm) if wm < POS_INF else latest.head(0)
+
+    def snapshot(self) -> StateParts:
+        return {**super().snapshot(), "emitted": self.emitted}
+
+    def restore(self, parts: StateParts) -> None:
+        super().restore(parts)
+        emitted = parts["emitted"]
+        assert isinstance(emitted, pl.DataFrame)
+        self.emitted = emitted
