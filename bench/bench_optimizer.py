@@ -3,7 +3,8 @@
     python bench/bench_optimizer.py               # 5M rows
     python bench/bench_optimizer.py --rows 200000 # a quick run
 
-Two jobs, each run three ways in fresh processes (wall time and peak RSS as bench_w1.py measures them):
+Two jobs, each run three ways in fresh processes (wall time and peak RSS as bench_w1.py measures them),
+plus the source's fused query alone (`collect_batches` of `source_query`, no sinks) for both plans:
 
 - wide: a 30-column CSV of which the pipeline reads 3 (`filter`, `map`, `select`); the 27 unread columns
   are declared `string` (attribute text), so `prune_columns` may leave them out of the scan.
@@ -103,6 +104,25 @@ def polars_w1(csv: str, out: str) -> None:
 HAND = {"wide": polars_wide, "w1": polars_w1}
 
 
+def source_query_only(spec_path: str, optimize: str) -> None:
+    """Consume the source's fused query alone (what scan pruning and pushed filters change), no sinks."""
+    from datetime import UTC, datetime
+
+    from flowc.compiler.normalize import normalize_spec
+    from flowc.dsl.loader import load_document
+    from flowc.runtime.batching import source_query
+    from flowc.runtime.run_setup import prepare
+
+    document, _ = load_document(spec_path)
+    spec, _ = normalize_spec(document)
+    prepared = prepare(spec, document.text, optimize=optimize == "1")
+    scan = prepared.plan.scans[0]
+    raw = prepared.readers[scan.step].frame(prepared.schemas[scan.step], None, None)
+    query = source_query(prepared.plan, scan, raw, datetime.now(UTC))
+    for _ in query.frame.collect_batches(chunk_size=spec.settings.batch_size, maintain_order=True):
+        pass
+
+
 def run_job(name: str, csv: Path, spec_text: str, work: Path) -> dict:
     folder = work / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -113,6 +133,8 @@ def run_job(name: str, csv: Path, spec_text: str, work: Path) -> dict:
                                          others=", ".join(f"attr{k:02d}: string" for k in range(WIDE_COLUMNS - 3))))
         results[side] = measure([sys.executable, "-m", "flowc", "run", str(spec), "--reset", "--quiet", *flags])
     results["polars"] = measure([sys.executable, __file__, "--hand", name, str(csv), str(folder / "polars.jsonl")])
+    for side, flag in (("query optimized", "1"), ("query no-optimize", "0")):
+        results[side] = measure([sys.executable, __file__, "--query", str(folder / "optimized.flow.yaml"), flag])
     results["same_output"] = digest(folder / "optimized.jsonl") == digest(folder / "no-optimize.jsonl")
     results["written"], results["polars_written"] = (_lines(folder / f"{s}.jsonl") for s in ("optimized", "polars"))
     return results
@@ -126,7 +148,7 @@ def _lines(path: Path) -> int:
 def table(rows: int, results: list[dict]) -> str:
     lines = ["| job | run | wall s | records/s | peak RSS MiB | / hand-written Polars |", "|---|---|---|---|---|---|"]
     for r in results:
-        for side in ("polars", "no-optimize", "optimized"):
+        for side in ("polars", "no-optimize", "optimized", "query no-optimize", "query optimized"):
             m = r[side]
             lines.append(f"| {r['job']} | {side} | {m['wall']:.2f} | {rows / m['wall']:,.0f} | {m['rss']:.0f} | "
                          f"{m['wall'] / r['polars']['wall']:.2f} |")
@@ -139,9 +161,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--work", type=Path, help="where outputs go (default: a temporary folder)")
     parser.add_argument("--hand", nargs=3, metavar=("JOB", "CSV", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--query", nargs=2, metavar=("SPEC", "OPTIMIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.hand:
         HAND[args.hand[0]](*args.hand[1:])
+        return
+    if args.query:
+        source_query_only(*args.query)
         return
     print(machine())
     started = time.perf_counter()
