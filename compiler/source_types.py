@@ -7,8 +7,6 @@ int`), never a null in disguise: the error column is set wherever a non-null raw
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import polars as pl
 
 from flowc.compiler.lowered import Lowered
@@ -37,52 +35,58 @@ def convert(name: str, raw: pl.DataType | None, wanted: Type) -> Lowered:
 
 
 def _from_text(name: str, wanted: Type) -> Lowered:
-    """Text read with the language's own conversion. The conversion's value and error expressions are
-    evaluated inside one batch function, the error only on the rows that failed: Polars evaluates both
-    branches of a `when` on every row, and building "cannot convert '...'" for every good row cost more
-    than the conversion itself (W1 bench: the source query 4x a hand-written one)."""
+    """Text read with the language's own conversion; the error text is built only where it failed."""
     from flowc.compiler.lower_functions import POLARS_FUNCTIONS
 
     result = t.DATETIME if wanted == t.DATE else wanted
-    lowered = POLARS_FUNCTIONS[_READERS[wanted]]((Lowered(pl.col(name)),), (t.STRING,), result)
-    if lowered.error is None:
-        return Lowered(lowered.value.dt.date() if wanted == t.DATE else lowered.value)
-    error = pl.lit(f"conversion: field '{name}': ") + lowered.error.str.strip_prefix("conversion: ")
-    packed = _failed_rows_only(name, Lowered(lowered.value, error), to_polars(result),
-                               _common_iso if result == t.DATETIME else None)
-    value = packed.struct.field("v")
-    return Lowered(value.dt.date() if wanted == t.DATE else value, packed.struct.field("e"))
+    general = POLARS_FUNCTIONS[_READERS[wanted]]((Lowered(pl.col(name)),), (t.STRING,), result)
+    if general.error is None:
+        return Lowered(general.value.dt.date() if wanted == t.DATE else general.value)
+    error = pl.lit(f"conversion: field '{name}': ") + general.error.str.strip_prefix("conversion: ")
+    value = _common_iso_first(name, general.value) if result == t.DATETIME else general.value
+    failed = _failed_rows_only(name, value, error)
+    return Lowered(value.dt.date() if wanted == t.DATE else value, failed)
 
 
 # The shape nearly every timestamp in a file has: it is read by one `str.to_datetime` call, and only
 # the other values go through `parse_timestamp`'s general (and ~100x slower) lowering. The regex
 # admits only values that the general lowering reads to the same instant: years 1000-9999, hours
 # 00-23, minutes and seconds 00-59 (chrono would roll a second 60 over), at most 6 fraction digits
-# (no rounding question), `Z`. A day that does not exist (02-30) gives null here and goes the slow way.
+# (no rounding question), `Z`. A day that does not exist (02-30) gives null both ways.
 _COMMON_ISO = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?Z$"
 _CHRONO_ISO = "%Y-%m-%dT%H:%M:%S%.fZ"
 
 
-def _common_iso(strings: pl.Series) -> pl.Series:
-    parsed = strings.str.to_datetime(_CHRONO_ISO, time_unit="us", time_zone="UTC", strict=False)
-    return pl.select(pl.when(strings.str.contains(_COMMON_ISO)).then(parsed)).to_series()
+def _common_iso_first(name: str, general: pl.Expr) -> pl.Expr:
+    """`general` (parse_timestamp of column `name`) evaluated only on values not in the common shape."""
+    column = pl.col(name)
+    common = column.str.contains(_COMMON_ISO)
+    fast = pl.when(common).then(column.str.to_datetime(_CHRONO_ISO, time_unit="us", time_zone="UTC", strict=False))
+    dtype = to_polars(t.DATETIME)
+
+    def others(strings: pl.Series) -> pl.Series:
+        rest = ~strings.str.contains(_COMMON_ISO).fill_null(True)
+        out = pl.Series(name, [None] * len(strings), dtype=dtype)
+        if rest.any():
+            out = out.scatter(rest.arg_true(), pl.DataFrame({name: strings.filter(rest)}).select(general).to_series())
+        return out
+
+    # coalesce: a common-shape value that did not parse (a day like 02-30) is null both ways
+    return pl.coalesce(fast, column.map_batches(others, return_dtype=dtype, is_elementwise=True))
 
 
-def _failed_rows_only(name: str, general: Lowered, dtype: pl.DataType,
-                      fast: Callable[[pl.Series], pl.Series] | None) -> pl.Expr:
-    """A struct {v, e} of `general`'s value and error for column `name`, where the error (and, with
-    `fast`, the general value too) is computed only for rows whose value came out null. That is exact
-    because a conversion fails exactly where a non-null text gives null (this module's contract)."""
+def _failed_rows_only(name: str, value: pl.Expr, error: pl.Expr) -> pl.Expr:
+    """`error` evaluated only on the rows where a non-null text gave a null `value`: that is where a
+    conversion fails (this module's contract), and a `when` would build the text for every row."""
 
-    def both(strings: pl.Series) -> pl.Series:
-        values = fast(strings) if fast else pl.DataFrame({name: strings}).select(general.value).to_series()
+    def errors(pair: pl.Series) -> pl.Series:
+        strings, values = pair.struct.field(name), pair.struct.field("__value")
         failed = values.is_null() & strings.is_not_null()
-        errors = pl.Series("e", [None] * len(strings), dtype=pl.String)
+        out = pl.Series("e", [None] * len(pair), dtype=pl.String)
         if failed.any():
-            slow = pl.DataFrame({name: strings.filter(failed)}).select(v=general.value, e=general.error)
-            where = failed.arg_true()
-            values = values.scatter(where, slow.get_column("v"))
-            errors = errors.scatter(where, slow.get_column("e"))
-        return pl.struct(values.alias("v"), errors.alias("e"), eager=True)
+            texts = pl.DataFrame({name: strings.filter(failed)}).select(error).to_series()
+            out = out.scatter(failed.arg_true(), texts)
+        return out
 
-    return pl.col(name).map_batches(both, return_dtype=pl.Struct({"v": dtype, "e": pl.String}), is_elementwise=True)
+    return pl.struct(pl.col(name), value.alias("__value")).map_batches(errors, return_dtype=pl.String,
+                                                                       is_elementwise=True)
