@@ -30,10 +30,11 @@ from flowc.runtime.sources.http_pages import Page, PassState, decode, next_state
 from flowc.runtime.sources.records import Item, as_text, frame_of, infer_schema, positions_of
 
 AHEAD = 2  # pages fetched ahead of delivery
+MAX_BODY = 256 * 1024 * 1024  # bytes of one response body; a larger one fails the run
 
 
 class HttpFeed:
-    def __init__(self, source: Source, base_dir: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, source: Source, base_dir: str, *, timeout: float = 30.0, max_body: int = MAX_BODY) -> None:
         config = source.config
         self.source, self.name = source, source.name
         self.url = str(config.get("url", ""))
@@ -50,7 +51,7 @@ class HttpFeed:
         self.client = Client(
             name=self.name, method=str(config.get("method", "GET")).upper(), headers=headers,
             retry=_retry(config.get("retry") or {}), rate=parse_rate(str(config.get("rate_limit", ""))),
-            timeout=timeout, shown_url=source.written.get("url", self.url), stop=self._stop,
+            timeout=timeout, max_body=max_body, shown_url=source.written.get("url", self.url), stop=self._stop,
             secrets=(*headers.values(), self.url, *_query_values(self.url)))
         self._cond = threading.Condition()
         self._pages: deque[Page] = deque()

@@ -64,9 +64,10 @@ def origin(url: str) -> tuple[str, str]:
 
 class Client:
     def __init__(self, *, name: str, method: str, headers: Mapping[str, str], retry: Retry,
-                 rate: float | None, timeout: float, shown_url: str, secrets: tuple[str, ...],
+                 rate: float | None, timeout: float, max_body: int, shown_url: str, secrets: tuple[str, ...],
                  stop: threading.Event) -> None:
         self.name, self.method, self.retry, self.timeout = name, method, retry, timeout
+        self.max_body = max_body
         self.headers = {"Accept": "application/json", "User-Agent": "flowc", **{k: str(v) for k, v in headers.items()}}
         self.spacing = 1.0 / rate if rate else 0.0
         self.shown_url = shown_url
@@ -106,7 +107,13 @@ class Client:
         self.requests += 1
         try:
             with self._opener.open(request, timeout=self.timeout) as reply:
-                return "", Response(reply.geturl(), reply.status, reply.headers, reply.read()), None
+                body = reply.read(self.max_body + 1)
+                if len(body) > self.max_body:
+                    raise HttpFailed(f"source '{self.name}': {self.method} {self.shown_url}: the response is larger "
+                                     f"than {self.max_body} bytes; ask for smaller pages")
+                return "", Response(reply.geturl(), reply.status, reply.headers, body), None
+        except HttpFailed:
+            raise
         except urllib.error.HTTPError as error:
             body = _read(error)
             status = f"{error.code} {error.reason}: {self.scrub(excerpt(body))}".rstrip(": ")

@@ -432,3 +432,13 @@ def test_the_helpers_examples_hold():
 
     for module in (http_client, http_pages):
         assert doctest.testmod(module).failed == 0, module.__name__
+
+
+def test_a_body_larger_than_the_limit_fails_the_run():
+    with ScriptedServer() as server:
+        server.route("/x", lambda r: Reply(body=RECORDS))
+        feed = opened(source(server.url("/x")), max_body=100)
+        with pytest.raises(HttpFailed, match="larger than 100 bytes"):
+            drain(feed)
+        feed.close()
+    assert len(server.requests) == 1
