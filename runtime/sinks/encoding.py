@@ -10,6 +10,7 @@ encoded bytes with C-level bytes methods rather than a Python loop per record.
 
 from __future__ import annotations
 
+import io
 from itertools import accumulate, compress
 
 import polars as pl
@@ -61,11 +62,16 @@ def prepare_text(df: pl.DataFrame, csv: bool) -> pl.DataFrame:
 
 
 def encode_jsonl(df: pl.DataFrame) -> bytes:
-    return prepare_text(df, csv=False).write_ndjson().encode()
+    # Written into a byte buffer: `write_ndjson()` would build a str that `.encode()` then copies again.
+    buffer = io.BytesIO()
+    prepare_text(df, csv=False).write_ndjson(buffer)
+    return buffer.getvalue()
 
 
 def encode_csv(df: pl.DataFrame) -> bytes:
-    return prepare_text(df, csv=True).write_csv(include_header=False).encode()
+    buffer = io.BytesIO()
+    prepare_text(df, csv=True).write_csv(buffer, include_header=False)
+    return buffer.getvalue()
 
 
 def csv_header(schema: pl.Schema) -> bytes:
