@@ -20,6 +20,7 @@ from flowc.runtime.stateful.windows import (
 )
 
 LATE = "__agg_late"
+_EXPLODED_ROWS = 4_000_000  # at most this many (record, window) rows in one merge
 _DATETIME = pl.Datetime("us", "UTC")
 
 
@@ -91,8 +92,17 @@ class WindowAggregate(_Windowed):
     def process(self, frame: pl.DataFrame, input_index: int = 0) -> Emitted:
         late = pl.col(WM) >= last_window_end(self.size, self.every) + self.lateness
         kept, emitted = self.split_late(frame, self.judged(frame, input_index, late))
-        self.merge(assign_windows(kept, self.size, self.every, self.lateness), [*self.keys, START, END])
+        copies = self.size // self.every  # a sliding record is one row per window while being merged
+        if copies == 1 or frame.height * copies <= _EXPLODED_ROWS:
+            self._merge_windows(kept)
+        else:  # bound the exploded rows: merge in slices (merging is associative, SEQ keeps the order)
+            records, step = kept.collect(), max(_EXPLODED_ROWS // copies, 1)
+            for start in range(0, records.height, step):
+                self._merge_windows(records.slice(start, step).lazy())
         return _with_output(emitted, self.emit())
+
+    def _merge_windows(self, records: pl.LazyFrame) -> None:
+        self.merge(assign_windows(records, self.size, self.every, self.lateness), [*self.keys, START, END])
 
     def emit(self) -> pl.DataFrame | None:
         if self.state is None:

@@ -141,3 +141,16 @@ def test_an_event_time_that_is_not_a_datetime_is_refused():
     text = frame([{"k": "a"}]).with_columns(pl.lit("2026-01-01T00:00:00Z").alias("ts"))
     with pytest.raises(ValueError, match="event-time field 'ts' holds String, not datetimes"):
         build(node, plan).process(text)
+
+
+def test_a_sliding_batch_too_big_to_explode_at_once_is_merged_in_slices(monkeypatch):
+    from flowc.runtime.stateful import agg_windowed
+
+    node, plan = aggregate({"n": "count()", "xs": "collect(x)", "f": "first(x)"}, by=("k",),
+                           window=sliding(50 * US, 10 * US))
+    rows = [at(i * 3 % 200, "ab"[i % 2], x=i) for i in range(300)]
+    whole = feed(node, plan, frame(rows), [100000])
+    monkeypatch.setattr(agg_windowed, "_EXPLODED_ROWS", 40)  # 8 records per slice
+    sliced = feed(node, plan, frame(rows), [100000])
+    assert_frame_equal(sliced[0], whole[0])
+    assert sliced[2] == whole[2]
