@@ -72,7 +72,7 @@ class Engine:
         if self.state is None or not self.state.height:
             self.state = batch.collect()
             return
-        both = pl.concat([self.state.lazy(), batch.select(self.state.columns)], how="vertical")
+        both = pl.concat([self.state.lazy(), batch.select(self.state.columns)], how="vertical_relaxed")  # a key typed null in one batch
         self.state = both.group_by(groups).agg(*ap.merge_exprs(self.shape.aggs), *merge_extra).collect()
 
     def finished(self, partials: pl.DataFrame, windowed: tuple[pl.Expr, ...], order: list[str]) -> pl.DataFrame:

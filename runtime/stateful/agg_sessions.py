@@ -117,7 +117,7 @@ def label_sessions(kept: pl.DataFrame, sessions: pl.DataFrame, by: list[str], ga
     reach = (pl.col("hi") + gap).cum_max().shift(1)
     reach = reach.over(by) if by else reach
     starts = (reach.is_null() | (pl.col("lo") >= reach)).cast(pl.Int64)
-    labelled = (pl.concat([spans, points]).sort([*by, "lo"], nulls_last=True)
+    labelled = (pl.concat([spans, points], how="vertical_relaxed").sort([*by, "lo"], nulls_last=True)
                 .select("old", "row", starts.cum_sum().alias(SID)).collect())
     by_row = labelled.filter(pl.col("row").is_not_null()).sort("row").get_column(SID)
     if not sessions.height:

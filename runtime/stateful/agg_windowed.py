@@ -165,7 +165,7 @@ class SessionAggregate(_Windowed):
         """Keep each key's latest emitted session end while a record could still join it (SPEC §4)."""
         by = self.shape.by
         ends = done.select(*by, (pl.col(TMAX) + self.gap).alias(EEND))
-        both = pl.concat([self.emitted, ends.select(self.emitted.columns)])
+        both = pl.concat([self.emitted, ends.select(self.emitted.columns)], how="vertical_relaxed")
         latest = both.group_by(by).agg(pl.col(EEND).max()) if by else both.select(pl.col(EEND).max()).drop_nulls()
         self.emitted = latest.filter(pl.col(EEND) + self.gap + self.lateness > wm) if wm < POS_INF else latest.head(0)
 

@@ -154,3 +154,14 @@ def test_a_sliding_batch_too_big_to_explode_at_once_is_merged_in_slices(monkeypa
     sliced = feed(node, plan, frame(rows), [100000])
     assert_frame_equal(sliced[0], whole[0])
     assert sliced[2] == whole[2]
+
+
+def test_a_key_column_typed_null_in_one_batch_merges_with_text_keys_of_the_next():
+    for window in (None, tumbling(10 * US), session(10 * US)):
+        node, plan = aggregate({"n": "count()", "c": "collect(x)"}, by=("k",), window=window)
+        op = build(node, plan)
+        only_nulls = pl.DataFrame({"k": [None], "ts": [T0], "x": [1]})  # k is of Polars type Null here
+        op.process(only_nulls.with_columns(pl.col("ts").cast(pl.Datetime("us", "UTC"))))
+        op.process(frame([at(1, "a", x=2), at(1, None, x=3)]))
+        out = op.end_of_input().output
+        assert out.select("k", "n", "c").rows() == [("a", 1, [2]), (None, 2, [1, 3])]
