@@ -119,7 +119,7 @@ class HttpFeed:
         with self._cond:
             self._cond.notify_all()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=1)  # a request still in flight ends with the process (daemon thread)
 
     # --- delivery ---
 
