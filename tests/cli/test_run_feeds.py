@@ -169,3 +169,21 @@ def test_http_4xx_fails_the_run_with_status_and_excerpt_but_not_the_secret(tmp_p
     failed = [json.loads(line) for line in events.splitlines() if '"failed"' in line][-1]
     assert "401 Unauthorized" in failed["data"]["reason"] and "${API_TOKEN}" not in failed["data"]["reason"]
     assert SECRET not in everything_written(tmp_path, result)
+
+
+def test_polled_http_stops_promptly_on_sigterm_while_a_slow_request_is_in_flight(tmp_path):
+    with ScriptedServer() as server:
+        server.route("/items", lambda r: Reply(body={"data": {"items": RECORDS[:3]}}, delay=5.0))
+        spec = tmp_path / "api.flow.yaml"
+        spec.write_text(HTTP_SPEC.replace("URL", server.url("/items")).replace("    pagination:", "    interval: 100ms\n"
+                                                                                 "    pagination:"))
+        process = subprocess.Popen([*FLOWC, "run", str(spec), "--quiet"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, env={**os.environ, "API_TOKEN": SECRET})
+        end = time.monotonic() + 60
+        while not server.requests:
+            assert process.poll() is None and time.monotonic() < end
+            time.sleep(0.05)
+        began = time.monotonic()
+        code, output = stop(process)
+    assert code == 130 and time.monotonic() - began < 4.0  # not the 5 s the request would take
+    assert SECRET not in output
