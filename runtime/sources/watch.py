@@ -171,6 +171,8 @@ class WatchFeed:
             if name in stable or os.path.abspath(path) in moved:
                 self._ready.add(name)
         self._listed, self._seen, self._stable = listed, seen, stable
+        for name in [n for n in self._files if n not in seen]:
+            self._finish(name)  # removed after it was started: read as far as it existed
         self._next_scan = now + self.scan_every
 
     # --- reading ---

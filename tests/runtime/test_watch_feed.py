@@ -215,6 +215,20 @@ def test_restart_resumes_mid_file_past_the_csv_header_and_skips_finished_files(t
     assert rest[ROW].to_list() == [3, 4]
 
 
+def test_a_started_file_that_is_removed_is_finished_and_its_name_not_read_again(tmp_path):
+    base = str(tmp_path)
+    write(f"{base}/in/a.jsonl", jsonl(1))
+    feed = feed_in(base, source("in/*.jsonl", "jsonl"))
+    assert collect(feed, 1)[0]["id"].to_list() == ["1"]
+    os.remove(f"{base}/in/a.jsonl")
+    time.sleep(0.1)
+    assert feed.poll(10, 0.1) is None
+    assert feed.position()["files"] == {} and feed.position()["finished"] == ["in/a.jsonl"]
+    write(f"{base}/in/a.jsonl", jsonl(2))  # the same name again: read once means once
+    assert feed.poll(10, 0.3) is None
+    feed.close()
+
+
 def test_status_lists_pending_files(tmp_path):
     clock = Clock()
     base = str(tmp_path)
