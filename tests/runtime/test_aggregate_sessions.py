@@ -4,6 +4,9 @@ random out-of-order streams in random batches, with a snapshot/restore mid-strea
 
 from __future__ import annotations
 
+import random
+from datetime import UTC, datetime, timedelta
+
 import polars as pl
 from aggregate_cases import (
     SESSION_COMPUTE,
@@ -38,3 +41,24 @@ def test_sessions_match_the_reference(records, sizes, gap, lag, lateness, cut, k
     assert count == expected_late.height
     if count:
         assert_frame_equal(late, expected_late)
+
+
+def test_sessions_keyed_by_two_fields_match_the_reference():
+
+    from aggregate_cases import frame
+
+    rng = random.Random(3)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [{"k": rng.choice(["a", None]), "s": rng.choice(["p", "q", None]), "x": i,
+             "ts": t0 + timedelta(seconds=i * 2 + rng.randint(-40, 5))} for i in range(400)]
+    records = frame(rows)
+    by = ("k", "s")
+    node, plan = aggregate(SESSION_COMPUTE, by=by, window=session(15 * US), lag=10 * US)
+    keys = list(records.select(by).iter_rows())
+    found = reference_sessions(keys, micros(records), 15 * US, 10 * US, 0)
+    expected = reference_output(records, by, [[w] if w else [] for w in found], SESSION_COMPUTE)
+    for sizes in ([100000], [7], [1, 50]):
+        out, late, count = feed(node, plan, records, sizes)
+        assert_frame_equal(out, expected, rel_tol=1e-9)
+        assert count > 0
+        assert_frame_equal(late, records.filter(pl.Series([w is None for w in found], dtype=pl.Boolean)))
