@@ -2,8 +2,9 @@
 
 `run_plan` feeds every source's fused query through `BatchRunner` batch by batch, exactly as
 `flowc run` does, and gathers what each sink receives (dead-letter sink included), or the failure.
-`pipelines()` draws well-typed chains of filter/map/select/drop/rename/explode over a random schema
-with inline records (some values that do not convert, some expressions that can fail), as spec text.
+`pipelines()` draws well-typed chains of filter/map/select/drop/rename/explode/validate over a random
+schema with inline records (some values that do not convert, some expressions that can fail), as spec
+text; sometimes a second sink reads an earlier step (fan-out) and a third a step's `.errors`.
 """
 
 from __future__ import annotations
@@ -106,9 +107,11 @@ def _fresh(draw, schema: dict[str, str]) -> str:
 
 def _step(draw, schema: dict[str, str]) -> dict | None:
     kind = draw(st.sampled_from(["filter", "filter", "map", "map", "map", "select", "drop", "drop", "rename",
-                                 "explode"]))
+                                 "explode", "validate"]))
     if kind == "filter":
         return {"filter": _expr(draw, schema, "bool")}
+    if kind == "validate":
+        return {"validate": {"rule": _expr(draw, schema, "bool")}}
     if kind == "map":
         out, read = {}, dict(schema)  # every expression of a map reads the input record
         for _ in range(draw(st.integers(1, 2))):
@@ -152,10 +155,17 @@ def pipelines(draw) -> tuple[str, int]:
     source = {"type": "inline", "schema": dict(schema), "records": records}
     steps = [s for s in (_step(draw, schema) for _ in range(draw(st.integers(1, 6)))) if s is not None]
     policy = draw(st.sampled_from(["fail", "skip", "dead_letter"]))
+    steps = steps or [{"filter": "true"}]
+    sinks = {"out": {"type": "file", "path": "out.jsonl"}}
+    names = [f"{next(iter(step))}_{i}" for i, step in enumerate(steps, start=1)]
+    if len(steps) > 1 and draw(st.booleans()):  # fan-out: a second sink reads an earlier step
+        sinks["side"] = {"type": "file", "path": "side.jsonl", "from": draw(st.sampled_from(names[:-1]))}
+    failing = [n for n in names if n.split("_")[0] in ("filter", "map", "validate")]
+    if failing and draw(st.booleans()):  # a sink reads a step's errors (that step then dead-letters)
+        sinks["bad"] = {"type": "file", "path": "bad.jsonl", "from": draw(st.sampled_from(failing)) + ".errors"}
     doc = {"version": 1, "pipeline": "p",
            "settings": {"on_error": policy, "dead_letter": {"type": "file", "path": "dead.jsonl"}},
-           "sources": {"src": source}, "steps": steps or [{"filter": "true"}],
-           "sinks": {"out": {"type": "file", "path": "out.jsonl"}}}
+           "sources": {"src": source}, "steps": steps, "sinks": sinks}
     return yaml.safe_dump(doc, sort_keys=False), draw(st.sampled_from([1, 3, 100]))
 
 
