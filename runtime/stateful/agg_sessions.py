@@ -110,18 +110,15 @@ def _meets_emitted(t: int, wm: int, gap: int, lateness: int, times: list[int], s
 
 def label_sessions(kept: pl.DataFrame, sessions: pl.DataFrame, by: list[str], gap: int
                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`kept` records and the state's open `sessions` with SID set to their (possibly merged) session."""
-    points = kept.lazy().with_row_index(_ROW).select(*by, lo=pl.col(TIME), hi=pl.col(TIME),
-                                                     old=pl.lit(None, pl.Int64), row=pl.col(_ROW).cast(pl.Int64))
-    spans = sessions.lazy().select(*by, lo=pl.col(TMIN), hi=pl.col(TMAX), old=pl.col(SID), row=pl.lit(None, pl.Int64))
+    """`kept` records and the state's open `sessions` with SID set to their (possibly merged) session
+    (one query: the labels come back in input order, the sessions' first)."""
+    points = kept.lazy().select(*by, lo=pl.col(TIME), hi=pl.col(TIME))
+    spans = sessions.lazy().select(*by, lo=pl.col(TMIN), hi=pl.col(TMAX))
     reach = (pl.col("hi") + gap).cum_max().shift(1)
     reach = reach.over(by) if by else reach
     starts = (reach.is_null() | (pl.col("lo") >= reach)).cast(pl.Int64)
-    labelled = (pl.concat([spans, points], how="vertical_relaxed").sort([*by, "lo"], nulls_last=True)
-                .select("old", "row", starts.cum_sum().alias(SID)).collect())
-    by_row = labelled.filter(pl.col("row").is_not_null()).sort("row").get_column(SID)
-    if not sessions.height:
-        return kept.with_columns(by_row), sessions
-    by_old = labelled.lazy().filter(pl.col("old").is_not_null()).select(pl.col("old").alias(SID), pl.col(SID).alias("new"))
-    relabelled = sessions.lazy().join(by_old, on=SID, how="left").with_columns(pl.col("new").alias(SID)).drop("new")
-    return kept.with_columns(by_row), relabelled.collect()
+    labels = (pl.concat([spans, points], how="vertical_relaxed").with_row_index(_ROW)
+              .sort([*by, "lo"], nulls_last=True).with_columns(starts.cum_sum().alias(SID))
+              .sort(_ROW).select(SID).collect().to_series())
+    count = sessions.height
+    return kept.with_columns(labels.slice(count)), sessions.with_columns(labels.slice(0, count))

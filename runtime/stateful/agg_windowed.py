@@ -151,13 +151,14 @@ class SessionAggregate(_Windowed):
         if self.state is None:
             return None
         wm = self.watermarks.current()
+        first = self.state.get_column(TMAX).min()
+        if first is None or (wm < POS_INF and first + self.gap + self.lateness > wm):  # type: ignore[operator]
+            return None  # nothing to emit; the emitted ends kept a while longer never make a record late
         ends = pl.col(TMAX) + self.gap
         ready = ends + self.lateness <= wm if wm < POS_INF else pl.lit(True)
         done = self.state.filter(ready)
         self.state = self.state.filter(~ready)
         self._remember(done, wm)
-        if not done.height:
-            return None
         windows = (pl.col(TMIN).cast(_DATETIME).alias("window_start"), ends.cast(_DATETIME).alias("window_end"))
         return self.finished(done, windows, ["window_end"])
 
