@@ -40,7 +40,7 @@ from flowc.runtime.sources.kafka_decode import METADATA_DTYPES, decode
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CLIENT = {"session_timeout_ms": 10_000, "heartbeat_interval_ms": 3_000}
+DEFAULT_CLIENT = {"session_timeout_ms": 10_000, "heartbeat_interval_ms": 3_000, "fetch_max_wait_ms": 100}
 
 
 def client_options(options: Mapping[str, Any] | None) -> dict[str, Any]:

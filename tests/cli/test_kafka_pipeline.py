@@ -197,3 +197,33 @@ def test_processes_of_one_group_share_partitions_and_survive_a_kill(kafka_broker
     counts = Counter(r["id"] for o in outputs for r in lines(o))
     assert set(counts) == expected
     assert sum(counts.values()) - len(expected) <= 2 * 500 * 2  # only uncommitted batches come twice
+
+
+def test_two_processes_with_a_dedupe_on_the_key_write_each_key_once(kafka_broker, topic_factory, tmp_path):
+    """Every order is sent twice, both copies to one partition (so one process reads both, as keyed
+    partitioning does); with `dedupe` on the key per process, the union of the processes' files has each
+    id once.
+    Input is produced after both have joined, so no partition moves with records in flight."""
+    topic = topic_factory(2)
+    dedupe_spec = "  - dedupe: {key: [id], within: 1d}\n"
+    specs = []
+    for i in range(2):
+        spec = write_spec(tmp_path / f"d{i}", kafka_broker.bootstrap, topic, group="dedupers", batch_size=500,
+                          session=3000)
+        spec.write_text(spec.read_text().replace("steps:\n", "steps:\n" + dedupe_spec))
+        specs.append(spec)
+    runs = [start_run(spec) for spec in specs]
+    time.sleep(8)  # both join (about half the session timeout each) and the group settles
+    values = orders(0, 6000)
+    produce(kafka_broker.bootstrap, topic, values + values, partitions=2,
+            keys=[str(i).encode() for i in range(6000)] * 2)
+    outputs = [spec.parent / "out" / "paid.jsonl" for spec in specs]
+    expected = paid(0, 6000)
+    wait_for(lambda: sum(len(lines(o)) for o in outputs) >= len(expected), runs[0])
+    time.sleep(1.0)
+    for run in runs:
+        code, text = stop(run)
+        assert code == 130, text
+    per_process = [[r["id"] for r in lines(o)] for o in outputs]
+    assert all(per_process), "both processes took part"
+    assert sorted(per_process[0] + per_process[1]) == expected
