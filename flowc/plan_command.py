@@ -37,6 +37,7 @@ class Stage:
     source: str
     nodes: tuple[str, ...]  # ids (in the optimised plan) of the nodes fused into the source's query
     polars_plan: str
+    per_batch: tuple[str, ...] = ()  # ids of the nodes after the query, run on each collected batch
 
 
 @click.command("plan")
@@ -91,8 +92,21 @@ def _stages(prepared: Any, after: Any) -> list[Stage]:
         raw = reader.frame(prepared.schemas[scan.step], None, None)
         query = source_query(after, scan, raw, _PLANNED_AT)
         shown = stable(query.frame.explain().replace(prepared.base_dir + os.sep, ""))
-        stages.append(Stage(scan.step, tuple(after.id(n) for n in query.chain), shown))
+        later = _downstream(after, query.chain)
+        stages.append(Stage(scan.step, tuple(after.id(n) for n in query.chain), shown,
+                            tuple(after.id(n) for n in after.nodes if n in later)))
     return stages
+
+
+def _downstream(plan: Any, chain: tuple) -> set:
+    """Nodes that read (directly or not) from the fused query's nodes, the query's own nodes excluded."""
+    from flowc.compiler import ir
+
+    reach = set(chain)
+    for node in plan.nodes:  # topological: inputs come first
+        if any(i in reach for i in ir.inputs(node)):
+            reach.add(node)
+    return reach - set(chain)
 
 
 def stable(explained: str) -> str:
@@ -111,7 +125,8 @@ def plan_json(spec: Any, spec_path: str, before: Any, optimized: Any, stages: li
         "before": {"nodes": _nodes(before)},
         "after": {"nodes": _nodes(optimized.plan)},
         "rewrites": [{"rule": a.rule, "step": a.step, "detail": a.detail} for a in optimized.applied],
-        "stages": [{"source": s.source, "nodes": list(s.nodes), "polars_plan": s.polars_plan} for s in stages],
+        "stages": [{"source": s.source, "nodes": list(s.nodes), "polars_plan": s.polars_plan,
+                    "per_batch": list(s.per_batch)} for s in stages],
     }
 
 
@@ -145,7 +160,8 @@ def text(report: dict[str, Any]) -> str:
     parts += ["", f"rewrites ({len(rewrites)}):" if rewrites else "rewrites: none"]
     parts += [f"  {r['rule']} at {r['step']}: {r['detail']}" for r in rewrites]
     for stage in report["stages"]:
-        parts += ["", f"stage {stage['source']}: {' -> '.join(stage['nodes'])} (one Polars query, read in batches)"]
+        parts += ["", f"stage {stage['source']}: {' -> '.join(stage['nodes'])} (one Polars query, read in batches)"
+                  + (f"; then per batch: {', '.join(stage['per_batch'])}" if stage["per_batch"] else "")]
         parts += [_cut(f"  {line}") for line in stage["polars_plan"].splitlines()]
     return "\n".join(parts) + "\n"
 
