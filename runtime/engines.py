@@ -82,6 +82,13 @@ class Engines:
             prefix = f"{node.step}/"
             engine.restore({k.removeprefix(prefix): v for k, v in parts.items() if k.startswith(prefix)})
 
+    def close(self) -> None:
+        """Release what engines hold beyond the run (an enrich table's file watcher)."""
+        for engine in self.operators.values():
+            close = getattr(engine, "close", None)
+            if close is not None:
+                close()
+
     def reloads(self) -> list[tuple[str, str]]:
         """(step, table path) of each enrich engine whose table was re-read since the last call."""
         found = []

@@ -214,6 +214,7 @@ class _Run:
         finally:
             for feed in self.opened.feeds.values():  # opened to infer a schema, never polled by the loop
                 feed.close()
+            self.engines.close()
 
     def _read(self, scan: ir.Scan) -> bool:
         """Read `scan` to its end (or the limit, or a stop request); True when the limit cut it short."""

@@ -212,3 +212,34 @@ def test_real_windowed_aggregate_runs_through_flowc_run(tmp_path):
     assert (late["c"], late["amount"], late["_error"]["code"], late["_source"]) == (
         "fr", 6, "late", {"name": "orders", "position": "records[5]"})
     assert json.loads(json.dumps(events(tmp_path)[-1]["data"]["counts"]))["late"] == 1
+
+
+def test_an_enrich_table_reloaded_mid_run_is_logged_at_the_batch_it_takes_effect(tmp_path):
+    import time
+
+    body = """
+    settings: {batch_size: 2}
+    sources:
+      s: {type: inline, records: [{k: 1}, {k: 2}, {k: 1}, {k: 2}, {k: 1}, {k: 2}]}
+    steps:
+      - {name: e, enrich: {table: {type: file, path: t.csv}, on: k, reload: true}}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """
+    spec_path = write_spec(tmp_path, body, {"t.csv": "k,name\n1,one\n2,two\n"})
+
+    def replace_table(report) -> None:
+        if report.batch == 1:
+            (tmp_path / "t.new").write_text("k,name\n1,uno\n2,dos\n")
+            (tmp_path / "t.new").rename(tmp_path / "t.csv")
+            time.sleep(0.5)  # the watcher's event arrives before the next batch boundary
+
+    document, _ = load_document(str(spec_path))
+    spec, _ = normalize_spec(document)
+    outcome = start(prepare(spec, document.text), EventLog.open(spec.settings.state_dir),
+                    RunOptions(on_batch=replace_table))
+    assert outcome.status == "completed"
+    assert [r["name"] for r in records(tmp_path / "out.jsonl")] == ["one", "two", "uno", "dos", "uno", "dos"]
+    (reloaded,) = [e for e in events(tmp_path) if e["type"] == "enrich_reloaded"]
+    assert (reloaded["data"]["batch"], reloaded["data"]["step"]) == (2, "e")
+    assert reloaded["data"]["path"].endswith("t.csv")
