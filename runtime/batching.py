@@ -131,7 +131,7 @@ class BatchRunner:
                 state.result.skipped += bad.height
             else:
                 state.result.dead_lettered += bad.height
-                state.errors[failing] = enveloped
+                state.errors[failing] = _unsourced(enveloped) if _after_aggregate(failing) else enveloped
         good = frame.filter(pl.col(ERROR).is_null()).drop(ERROR)
         return staged.finish(good.lazy()) if staged.finish is not None else good
 
@@ -169,6 +169,15 @@ class BatchRunner:
         outputs = [conformed(e.output, self.plan.schemas.get(node)) for e in emitted
                    if e.output is not None and e.output.height]
         return pl.concat(outputs, how="vertical_relaxed") if outputs else None
+
+
+def _after_aggregate(node: ir.Node) -> bool:
+    """`node` reads records an aggregate made (SPEC §6: their `_source` is null)."""
+    return any(isinstance(n, ir.Aggregate) for n in ir.topological(ir.inputs(node)))
+
+
+def _unsourced(enveloped: pl.DataFrame) -> pl.DataFrame:
+    return enveloped.with_columns(pl.lit(None, dtype=enveloped.schema["_source"]).alias("_source"))
 
 
 def conformed(frame: pl.DataFrame, schema) -> pl.DataFrame:

@@ -243,3 +243,21 @@ def test_an_enrich_table_reloaded_mid_run_is_logged_at_the_batch_it_takes_effect
     (reloaded,) = [e for e in events(tmp_path) if e["type"] == "enrich_reloaded"]
     assert (reloaded["data"]["batch"], reloaded["data"]["step"]) == (2, "e")
     assert reloaded["data"]["path"].endswith("t.csv")
+
+
+def test_errors_of_records_an_aggregate_made_have_a_null_source(tmp_path):
+    body = """
+    settings: {batch_size: 2, on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
+    sources:
+      s: {type: inline, records: [{k: a}, {k: b}, {k: a}], schema: {k: string}}
+    steps:
+      - aggregate: {by: [k], compute: {n: count()}}
+      - {name: check, validate: {several: n > 1}}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """
+    assert run(spec_in(tmp_path, body), "--quiet").exit_code == 0
+    assert records(tmp_path / "out.jsonl") == [{"k": "a", "n": 2}]
+    assert records(tmp_path / "dead.jsonl") == [
+        {"k": "b", "n": 1, "_error": {"step": "check", "code": "validate", "message": "failed rules: several"},
+         "_source": None}]
