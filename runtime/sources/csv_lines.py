@@ -21,6 +21,7 @@ spans lines is therefore not supported: its lines are reported as unterminated q
 from __future__ import annotations
 
 import atexit
+import io
 import mmap
 import os
 import tempfile
@@ -97,6 +98,17 @@ def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) 
     bad = pl.col(RAW_ERROR).is_not_null()
     columns = fields.collect_schema().names()
     return zipped.with_columns(pl.when(~bad).then(pl.col(c)).alias(c) for c in columns)
+
+
+def inferred_csv_schema(path: str, options: Mapping[str, Any], rows: int) -> pl.Schema:
+    """Polars' dtypes for the first `rows` records of a file with a header, malformed lines left out
+    (they are record errors when the pipeline runs, and must not fail its compilation)."""
+    sample = checked_csv(path, None, options).head(rows).collect()
+    good = sample.filter(pl.col(RAW_ERROR).is_null()).drop(RAW_ERROR)
+    text = io.BytesIO()
+    good.write_csv(text, separator=options["separator"])
+    text.seek(0)
+    return pl.read_csv(text, infer_schema_length=None, separator=options["separator"]).schema
 
 
 def _escape(char: str) -> str:

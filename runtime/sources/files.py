@@ -19,7 +19,7 @@ from flowc.compiler.spec import Source
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
 from flowc.runtime.sources.base import inferred, numbered, raw_dtypes
-from flowc.runtime.sources.csv_lines import checked_csv
+from flowc.runtime.sources.csv_lines import checked_csv, inferred_csv_schema
 
 _LINE_FORMATS = ("csv", "jsonl", "text")  # positions are `file:line`; other formats give `file[index]`
 TEXT_SCHEMA = Struct((("line", t.STRING),))
@@ -44,8 +44,7 @@ class FileReader:
             raise FileNotFoundError(f"source '{self.source.name}': no file matches '{self.pattern}'")
         first = self.paths[0]
         if self.format == "csv":
-            return inferred(pl.read_csv(first, n_rows=infer_rows, infer_schema_length=infer_rows,
-                                        **self._csv_options()).schema)
+            return inferred(inferred_csv_schema(first, self._csv_options(), infer_rows))
         if self.format == "jsonl":
             return inferred(pl.read_ndjson(first, n_rows=infer_rows, infer_schema_length=infer_rows).schema)
         if self.format == "parquet":

@@ -121,3 +121,16 @@ def test_headerless_files_count_fields_against_the_schema(tmp_path, header):
     assert [r["id"] for r in records(tmp_path / "out.jsonl")] == [1]
     (dead,) = records(tmp_path / "dead.jsonl")
     assert dead["_source"]["position"] == f"in.csv:{3 if header else 2}"
+
+
+def test_an_inferred_schema_leaves_malformed_lines_out_and_they_are_record_errors(tmp_path):
+    path = write_spec(tmp_path, """
+    settings: {on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
+    sources:
+      s: {type: file, path: in.csv}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """, {"in.csv": 'id,n\n1,10\n2,20,x\n3,"30\n4,40\n'})
+    assert run(path, "--quiet").exit_code == 0
+    assert records(tmp_path / "out.jsonl") == [{"id": 1, "n": 10}, {"id": 4, "n": 40}]  # ints, not strings
+    assert [d["_source"]["position"] for d in records(tmp_path / "dead.jsonl")] == ["in.csv:3", "in.csv:4"]
