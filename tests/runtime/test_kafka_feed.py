@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import polars as pl
@@ -197,3 +198,39 @@ def test_user_errors_are_reported_clearly(kafka_broker, topic):
     nowhere = f"127.0.0.1:{free_port()}"
     with pytest.raises(ConnectionError, match=f"kafka source 'orders': cannot reach {nowhere}: .*bootstrap"):
         open_feed(kafka_source(nowhere, topic, options={"bootstrap_timeout_ms": 500}))
+
+
+def test_after_a_rebalance_only_partitions_still_owned_are_committed(kafka_broker, topic_factory):
+    """A reads both partitions, B joins and takes one: A's checkpointed position still names both, but
+    A commits only the one it owns; B reads its partition from the group's offset (at least once)."""
+    from kafka.admin import KafkaAdminClient
+
+    topic, name = topic_factory(2), group()
+    produce(kafka_broker.bootstrap, topic, json_values(200), partitions=2)
+    source = kafka_source(kafka_broker.bootstrap, topic, group_id=name,
+                          options={"session_timeout_ms": 3000, "heartbeat_interval_ms": 500})
+    a = open_feed(source)
+    b = None
+    try:
+        poll_until(a, 200)
+        position = a.position()
+        b = open_feed(source)
+        from_b, stop = 0, time.monotonic() + 30
+        while time.monotonic() < stop and not (len(a._consumer.assignment()) == len(b._consumer.assignment()) == 1):
+            assert a.poll(500, 0.2) is None  # A has read everything it owns
+            frame = b.poll(500, 0.2)
+            from_b += frame.height if frame is not None else 0
+        (kept,) = a._consumer.assignment()
+        (moved,) = b._consumer.assignment()
+        a.committed(position)
+        admin = KafkaAdminClient(bootstrap_servers=kafka_broker.bootstrap)
+        offsets = {tp.partition: meta.offset for tp, meta in admin.list_group_offsets(name)[name].items()}
+        admin.close()
+        assert offsets.get(kept.partition) == 100
+        assert offsets.get(moved.partition, -1) in (-1, None)  # not A's: B owns it now
+        from_b += poll_idle(b, 1.5)
+        assert from_b == 100  # B read its partition again from the group's offset
+    finally:
+        a.close()
+        if b is not None:
+            b.close()
