@@ -23,7 +23,6 @@ import polars as pl
 from flowc.compiler import ir
 from flowc.compiler.lower_plan import ROW
 from flowc.compiler.plan import Plan, format_plan
-from flowc.compiler.plan_stateful import definition
 from flowc.runtime import events as ev
 from flowc.runtime.batching import BatchResult, BatchRunner, source_query
 from flowc.runtime.checkpoint import CheckpointStore, SnapshotCorrupt
@@ -32,12 +31,9 @@ from flowc.runtime.engines import EngineBuilder, Engines, build_engine
 from flowc.runtime.envelope import Policy, RecordFailed
 from flowc.runtime.feed_loop import FeedOpener, OpenFeeds, infer_feed_schemas, poll_feeds
 from flowc.runtime.lifecycle import Counts, PipelineState, Status, fold
+from flowc.runtime.resume import RunRefused, ensure_compatible, first_now, stateful_definitions
 from flowc.runtime.run_setup import Prepared, open_sinks, schema_json, sources_hash
 from flowc.runtime.sources import is_feed, open_feed
-
-
-class RunRefused(Exception):
-    """The state directory cannot be resumed with this spec (the message says why and what to do)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,60 +80,19 @@ def start(prepared: Prepared, log: ev.EventLog, options: RunOptions) -> RunOutco
         state = PipelineState()
     if state.status is Status.COMPLETED:
         return RunOutcome("already_completed", state.totals, state.checkpoint.batch if state.checkpoint else 0)
-    _ensure_compatible(prepared, log, state)
+    ensure_compatible(prepared, log, state)
     positions = state.checkpoint.sources if state.checkpoint else {}
     prepared, opened = infer_feed_schemas(prepared, positions, options.open_feed, options.should_stop)
-    first_now = _first_now(log, state) or options.clock()
+    now = first_now(log, state) or options.clock()
     log.append(ev.COMPILED, {"spec_hash": prepared.spec_hash, "plan_hash": _hash(format_plan(prepared.plan)),
                              "schema": schema_json(prepared.schemas), "sources_hash": sources_hash(prepared.spec),
                              "stateful": stateful_definitions(prepared.plan)})
-    log.append(ev.RUN_STARTED, {"limit": options.limit, "now": first_now.isoformat()})
-    return _Run(prepared, log, options, state, first_now, opened).run()
+    log.append(ev.RUN_STARTED, {"limit": options.limit, "now": now.isoformat()})
+    return _Run(prepared, log, options, state, now, opened).run()
 
 
 def _hash(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
-
-def stateful_definitions(plan: Plan) -> dict[str, str]:
-    return {n.step: definition(n) for n in plan.nodes if isinstance(n, ir.STATEFUL)}
-
-
-def _first_now(log: ev.EventLog, state: PipelineState) -> datetime | None:
-    """The `now` of the first batch this run makes: the one the last checkpoint recorded for its next
-    batch, or (no checkpoint yet) the one an earlier run of this history started with."""
-    if state.checkpoint is not None:
-        recorded = state.checkpoint.now
-    else:
-        started = [e for e in log.events if e.type in (ev.RUN_STARTED, ev.RESET)]
-        first = next((e for e in reversed(started) if e.type == ev.RESET), None)
-        since = [e for e in started if first is None or e.seq > first.seq]
-        recorded = since[0].data.get("now") if since else None
-    return datetime.fromisoformat(recorded) if recorded else None
-
-
-def _ensure_compatible(prepared: Prepared, log: ev.EventLog, state: PipelineState) -> None:
-    """SPEC §9: a checkpoint resumes only with the same sources and the same stateful steps (same name
-    and definition); stateless steps, sinks and settings may change."""
-    if state.checkpoint is None:
-        return
-    compiled = [e for e in log.events if e.type == ev.COMPILED]
-    data = compiled[-1].data if compiled else {}
-    recorded = data.get("sources_hash")
-    if recorded is not None and recorded != sources_hash(prepared.spec):
-        raise RunRefused("the sources changed since the last checkpoint, so its positions mean nothing now; "
-                         "run with --reset to start over")
-    before, now = data.get("stateful", {}), stateful_definitions(prepared.plan)
-    for step in sorted(before.keys() | now.keys()):
-        if step not in now:
-            problem = "was removed or renamed since the last checkpoint, which holds its state"
-        elif step not in before:
-            problem = "is new since the last checkpoint: its state would lack every record read before it"
-        elif before[step] != now[step]:
-            problem = "changed since the last checkpoint, so the state saved for it does not fit it"
-        else:
-            continue
-        raise RunRefused(f"stateful step '{step}' {problem}; run with --reset to start over")
 
 
 @dataclass
@@ -309,3 +264,6 @@ class _Run:
 def _counts_json(counts: Counts) -> dict:
     return {"read": counts.read, "written": dict(counts.written), "skipped": counts.skipped,
             "dead_lettered": counts.dead_lettered, "late": counts.late}
+
+
+__all__ = ["BatchReport", "RunOptions", "RunOutcome", "RunRefused", "start"]

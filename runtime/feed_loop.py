@@ -134,7 +134,7 @@ def _loop(run: _Run, scans: dict[str, ir.Scan], feeds: dict[str, Feed], pending:
                 _commit(run, scans[name], feed, raw)
                 if remaining is not None:
                     remaining -= raw.height
-                run.between_batches()
+            run.between_batches()  # also after an empty poll: an idle feed must not delay a pause
             if feed.exhausted() and name not in pending:
                 run.exhausted.add(name)
                 _end(run, scans[name], feed)

@@ -1,0 +1,63 @@
+"""Whether and how a run resumes from the last checkpoint (SPEC §9).
+
+A checkpoint resumes only with the same sources and the same stateful steps: `compiled` records each
+stateful step's definition hash (`flowc.compiler.plan_stateful.definition`), and a step changed,
+removed, renamed or added since refuses the run. `first_now` is the `now()` of a run's first batch,
+recorded so that a batch replayed after a crash sees what its first attempt saw.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flowc.compiler import ir
+from flowc.compiler.plan import Plan
+from flowc.compiler.plan_stateful import definition
+from flowc.runtime import events as ev
+from flowc.runtime.lifecycle import PipelineState
+from flowc.runtime.run_setup import Prepared, sources_hash
+
+
+class RunRefused(Exception):
+    """The state directory cannot be resumed with this spec (the message says why and what to do)."""
+
+
+def stateful_definitions(plan: Plan) -> dict[str, str]:
+    return {n.step: definition(n) for n in plan.nodes if isinstance(n, ir.STATEFUL)}
+
+
+def first_now(log: ev.EventLog, state: PipelineState) -> datetime | None:
+    """The `now` of the first batch this run makes: the one the last checkpoint recorded for its next
+    batch, or (no checkpoint yet) the one an earlier run of this history started with."""
+    if state.checkpoint is not None:
+        recorded = state.checkpoint.now
+    else:
+        started = [e for e in log.events if e.type in (ev.RUN_STARTED, ev.RESET)]
+        first = next((e for e in reversed(started) if e.type == ev.RESET), None)
+        since = [e for e in started if first is None or e.seq > first.seq]
+        recorded = since[0].data.get("now") if since else None
+    return datetime.fromisoformat(recorded) if recorded else None
+
+
+def ensure_compatible(prepared: Prepared, log: ev.EventLog, state: PipelineState) -> None:
+    """SPEC §9: a checkpoint resumes only with the same sources and the same stateful steps (same name
+    and definition); stateless steps, sinks and settings may change."""
+    if state.checkpoint is None:
+        return
+    compiled = [e for e in log.events if e.type == ev.COMPILED]
+    data = compiled[-1].data if compiled else {}
+    recorded = data.get("sources_hash")
+    if recorded is not None and recorded != sources_hash(prepared.spec):
+        raise RunRefused("the sources changed since the last checkpoint, so its positions mean nothing now; "
+                         "run with --reset to start over")
+    before, now = data.get("stateful", {}), stateful_definitions(prepared.plan)
+    for step in sorted(before.keys() | now.keys()):
+        if step not in now:
+            problem = "was removed or renamed since the last checkpoint, which holds its state"
+        elif step not in before:
+            problem = "is new since the last checkpoint: its state would lack every record read before it"
+        elif before[step] != now[step]:
+            problem = "changed since the last checkpoint, so the state saved for it does not fit it"
+        else:
+            continue
+        raise RunRefused(f"stateful step '{step}' {problem}; run with --reset to start over")
