@@ -25,12 +25,11 @@ import polars as pl
 from flowc.compiler import ir
 from flowc.compiler.checks.source_schemas import KAFKA_FIELDS
 from flowc.compiler.lower_plan import RAW_ERROR, ROW
-from flowc.compiler.plan import build_plan
 from flowc.compiler.polars_types import to_polars
 from flowc.dsl.types import Struct
 from flowc.runtime.batching import BatchRunner, source_query
 from flowc.runtime.envelope import Policy
-from flowc.runtime.run_setup import Prepared
+from flowc.runtime.run_setup import Prepared, plan_of
 from flowc.runtime.sources import is_feed
 from flowc.runtime.sources.base import inferred
 from flowc.runtime.sources.feed import Feed
@@ -72,7 +71,7 @@ def infer_feed_schemas(prepared: Prepared, positions: Mapping[str, Any], opener:
         return prepared, opened  # stopped while waiting: the run stops before its first batch
     if len(schemas) == len(prepared.schemas):
         return prepared, opened
-    plan = build_plan(prepared.spec, schemas, prepared.tables)
+    plan = plan_of(prepared.spec, schemas, prepared.tables, prepared.optimize)
     return dataclasses.replace(prepared, schemas=schemas, plan=plan), opened
 
 

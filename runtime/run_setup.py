@@ -35,6 +35,7 @@ class Prepared:
     spec_hash: str
     console: TextIO | None = field(default=None)
     tables: Mapping[str, Struct] = field(default_factory=dict)  # enrich tables' schemas, by step
+    optimize: bool = True  # the plan was rewritten by the optimizer
 
 
 def prepare(spec: Spec, spec_text: str, recorded: Mapping[str, Any] | None = None,
@@ -53,13 +54,20 @@ def prepare(spec: Spec, spec_text: str, recorded: Mapping[str, Any] | None = Non
             schemas[source.name] = readers[source.name].schema(spec.settings.infer_rows)
         elif source.schema is not None:
             schemas[source.name] = declared_schema(source)
-    plan = build_plan(spec, schemas, table_schemas(spec, base_dir))
+    tables = table_schemas(spec, base_dir)
+    spec_hash = "sha256:" + hashlib.sha256(spec_text.encode()).hexdigest()
+    return Prepared(spec, plan_of(spec, schemas, tables, optimize), readers, schemas, base_dir, spec_hash, console,
+                    tables, optimize)
+
+
+def plan_of(spec: Spec, schemas: Mapping[str, Struct], tables: Mapping[str, Struct], optimize: bool) -> Plan:
+    """The plan the run executes (also rebuilt once a feed's schema is known from its first batch)."""
+    plan = build_plan(spec, schemas, tables)
     if optimize:
         from flowc.compiler.optimize import optimize as optimized
 
         plan = optimized(plan).plan
-    spec_hash = "sha256:" + hashlib.sha256(spec_text.encode()).hexdigest()
-    return Prepared(spec, plan, readers, schemas, base_dir, spec_hash, console)
+    return plan
 
 
 def table_schemas(spec: Spec, base_dir: str) -> dict[str, Struct]:

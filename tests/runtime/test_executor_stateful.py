@@ -261,3 +261,23 @@ def test_errors_of_records_an_aggregate_made_have_a_null_source(tmp_path):
     assert records(tmp_path / "dead.jsonl") == [
         {"k": "b", "n": 1, "_error": {"step": "check", "code": "validate", "message": "failed rules: several"},
          "_source": None}]
+
+
+def test_an_enrich_table_without_schema_is_read_for_the_plan_so_later_steps_are_typed(tmp_path):
+    body = """
+    sources:
+      s: {type: inline, records: [{k: de}, {k: fr}]}
+    steps:
+      - {name: e, enrich: {table: {type: file, path: t.csv}, on: k}}
+      - map: {twice: pop * 2}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """
+    spec_path = write_spec(tmp_path, body, {"t.csv": "k,pop\nde,83\nfr,68\n"})
+    result = run(spec_path, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert records(tmp_path / "out.jsonl") == [{"k": "de", "pop": 83, "twice": 166}, {"k": "fr", "pop": 68, "twice": 136}]
+    document, _ = load_document(str(spec_path))
+    spec, _ = normalize_spec(document)
+    prepared = prepare(spec, document.text)
+    assert str(prepared.tables["e"]) == "{k: string, pop: int}"
