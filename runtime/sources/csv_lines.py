@@ -7,7 +7,8 @@ zipped (`pl.concat(how="horizontal")`): record i of the parser is line i of the 
 also what makes a position `file:line`. Measured on the W1 file, the second, cheap stream costs no
 wall time: the lines are split on the other core while the parser works.
 
-A line whose field count (separators outside quotes, plus one) is not the header's, or whose quotes
+A blank line holds no record (it keeps its row number, so the lines after it keep theirs). A line
+whose field count (separators outside quotes, plus one) is not the header's, or whose quotes
 do not close, gets `RAW_ERROR` = `csv: <reason>: <the line>`, and its fields are null; the `Scan`
 lowering turns that into a `parse` record error under the source's policy.
 
@@ -34,6 +35,7 @@ from flowc.runtime.sources.feed import RAW_ERROR
 
 EXCERPT = 1000  # characters of a malformed line kept in its error
 _LINE = "__flowc_line"
+BLANK = "__flowc_blank"  # a blank line holds no record (as in a watched folder's files, docs/sources.md)
 
 
 def _has_byte(path: str, needle: bytes) -> bool:
@@ -72,7 +74,8 @@ def header_width(path: str, options: Mapping[str, Any]) -> int:
 
 
 def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) -> pl.LazyFrame:
-    """One file's records as string columns plus `RAW_ERROR` (null on well-formed lines)."""
+    """One file's records as string columns plus `RAW_ERROR` (null on well-formed lines) and `BLANK`
+    (the line is empty: the caller drops it after numbering, so row numbers stay line numbers)."""
     quote = options.get("quote_char") or ""
     separator = options["separator"]
     width = len(names) if names is not None else header_width(path, options)
@@ -94,7 +97,9 @@ def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) 
     if quoted:
         problem = pl.when(_odd_quotes(line, quote)).then(pl.format("csv: unterminated quote: {}", text)) \
             .otherwise(problem)
-    zipped = pl.concat([fields, lines.select(problem.alias(RAW_ERROR))], how="horizontal")
+    blank = line.str.strip_chars_end("\r") == ""
+    problem = pl.when(~blank).then(problem)
+    zipped = pl.concat([fields, lines.select(problem.alias(RAW_ERROR), blank.alias(BLANK))], how="horizontal")
     bad = pl.col(RAW_ERROR).is_not_null()
     columns = fields.collect_schema().names()
     return zipped.with_columns(pl.when(~bad).then(pl.col(c)).alias(c) for c in columns)
@@ -104,7 +109,7 @@ def inferred_csv_schema(path: str, options: Mapping[str, Any], rows: int) -> pl.
     """Polars' dtypes for the first `rows` records of a file with a header, malformed lines left out
     (they are record errors when the pipeline runs, and must not fail its compilation)."""
     sample = checked_csv(path, None, options).head(rows).collect()
-    good = sample.filter(pl.col(RAW_ERROR).is_null()).drop(RAW_ERROR)
+    good = sample.filter(pl.col(RAW_ERROR).is_null() & ~pl.col(BLANK)).drop(RAW_ERROR, BLANK)
     text = io.BytesIO()
     good.write_csv(text, separator=options["separator"])
     text.seek(0)

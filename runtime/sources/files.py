@@ -19,7 +19,7 @@ from flowc.compiler.spec import Source
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
 from flowc.runtime.sources.base import inferred, numbered, raw_dtypes
-from flowc.runtime.sources.csv_lines import checked_csv, inferred_csv_schema
+from flowc.runtime.sources.csv_lines import BLANK, checked_csv, inferred_csv_schema
 
 _LINE_FORMATS = ("csv", "jsonl", "text")  # positions are `file:line`; other formats give `file[index]`
 TEXT_SCHEMA = Struct((("line", t.STRING),))
@@ -68,7 +68,10 @@ class FileReader:
     def frame(self, schema: Struct, after: int | None, limit: int | None) -> pl.LazyFrame:
         if not self.paths:
             raise FileNotFoundError(f"source '{self.source.name}': no file matches '{self.pattern}'")
-        return numbered(self._scan(schema), after, limit)
+        frame = numbered(self._scan(schema), after, limit)
+        if self.format == "csv":  # dropped after numbering: a blank line keeps its row (= line) number
+            frame = frame.filter(~pl.col(BLANK)).drop(BLANK)
+        return frame
 
     def _scan(self, schema: Struct) -> pl.LazyFrame:
         if self.format == "csv":
