@@ -101,12 +101,13 @@ class Engines:
 
 
 def _branches(node: ir.Node) -> tuple[ir.Node, ...]:
-    """The inputs of the union `node` reads through stateless single-input nodes, or its one input."""
+    """The inputs of the union `node` reads through stateless steps, or its one input. A side output
+    (`.errors`, `.late`) or a stateful node's output is one input, as the aggregate engine counts them."""
     current = ir.inputs(node)[0]
     while True:
         if isinstance(current, ir.Union):
             return current.inputs
-        if isinstance(current, (ir.Scan, *ir.STATEFUL)):
+        if isinstance(current, (ir.Scan, ir.Errors, ir.Late, *ir.STATEFUL)):
             return (ir.inputs(node)[0],)
         current = ir.inputs(current)[0]
 

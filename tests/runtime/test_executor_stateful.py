@@ -281,3 +281,29 @@ def test_an_enrich_table_without_schema_is_read_for_the_plan_so_later_steps_are_
     spec, _ = normalize_spec(document)
     prepared = prepare(spec, document.text)
     assert str(prepared.tables["e"]) == "{k: string, pop: int}"
+
+
+def test_an_aggregate_of_an_aggregate_of_a_union_sees_one_input_and_ends_once_both_sources_end(tmp_path):
+    body = """
+    settings: {batch_size: 2}
+    sources:
+      a:
+        type: inline
+        schema: {k: string, t: datetime}
+        records: [{k: x, t: "2026-01-01T00:00:10Z"}, {k: y, t: "2026-01-01T00:01:10Z"}, {k: x, t: "2026-01-01T00:02:10Z"}]
+        event_time: {field: t}
+      b:
+        type: inline
+        schema: {k: string, t: datetime}
+        records: [{k: x, t: "2026-01-01T00:00:20Z"}, {k: x, t: "2026-01-01T00:03:20Z"}]
+        event_time: {field: t}
+    steps:
+      - {name: u, union: [a, b]}
+      - {name: per_minute, aggregate: {by: [k], window: {type: tumbling, size: 1m}, compute: {n: count()}}}
+      - {name: windows, aggregate: {by: [k], compute: {windows: count(), records: sum(n)}}}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """
+    result = run(spec_in(tmp_path, body), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert records(tmp_path / "out.jsonl") == [{"k": "x", "windows": 3, "records": 4}, {"k": "y", "windows": 1, "records": 1}]
