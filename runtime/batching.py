@@ -193,6 +193,8 @@ def conformed(frame: pl.DataFrame, schema) -> pl.DataFrame:
 def late_envelope(step: str, rows: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     """Late records (their fields and `ROW`) with `_error: {step, code: late, message}` and `_source`
     (SPEC §6); `ROW` stays, so a step reading `<step>.late` can run on them."""
+    if ROW not in rows.columns:
+        rows = rows.with_columns(pl.lit(None, dtype=pl.Int64).alias(ROW))
     record = [c for c in rows.columns if c != ROW]
     return rows.select(
         *record,
