@@ -43,9 +43,28 @@ def _from_text(name: str, wanted: Type) -> Lowered:
     if general.error is None:
         return Lowered(general.value.dt.date() if wanted == t.DATE else general.value)
     error = pl.lit(f"conversion: field '{name}': ") + general.error.str.strip_prefix("conversion: ")
-    value = _common_iso_first(name, general.value) if result == t.DATETIME else general.value
+    if result == t.DATETIME:
+        value = _common_iso_first(name, general.value)
+    elif result in _FAST:
+        value = _FAST[result](pl.col(name))
+    else:
+        value = general.value
     failed = _failed_rows_only(name, value, error)
     return Lowered(value.dt.date() if wanted == t.DATE else value, failed)
+
+
+# Polars' own casts read exactly the texts `to_int` and `to_float` read (a property test in
+# tests/compiler/test_source_conversions.py checks it), without their regex check first: ~2x faster.
+def _int(column: pl.Expr) -> pl.Expr:
+    return column.cast(pl.Int64, strict=False)
+
+
+def _float(column: pl.Expr) -> pl.Expr:
+    value = column.cast(pl.Float64, strict=False)
+    return pl.when(value.is_finite()).then(value)  # the language has no inf or nan literals
+
+
+_FAST = {t.INT: _int, t.FLOAT: _float}
 
 
 # The shape nearly every timestamp in a file has: it is read by one `str.to_datetime` call, and only
