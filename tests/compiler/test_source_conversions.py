@@ -1,5 +1,6 @@
-"""A source's datetime fields: the common ISO shape is read by one `str.to_datetime`, and must give
-exactly what `parse_timestamp`'s general lowering gives (value and error) for every string."""
+"""A source's typed fields are read by fast paths (one `str.to_datetime` for the common ISO shape,
+Polars' casts for ints and floats); they must give exactly what the language's `parse_timestamp`,
+`to_int` and `to_float` give (value and error) for every string."""
 
 from __future__ import annotations
 
@@ -42,3 +43,18 @@ def test_edges_read_the_same_both_ways():
 @settings(max_examples=60)  # each example is 200 strings through two lowerings: ~0.1 s
 def test_any_strings_read_the_same_both_ways(strings):
     assert _source(strings).equals(_general(strings))
+
+
+NUMERIC = st.text(alphabet="0123456789+-.eE_xXinfatyINFATY \t,\u0661", max_size=14)
+
+
+@given(st.lists(st.one_of(st.text(max_size=10), NUMERIC), min_size=1, max_size=100))
+@settings(max_examples=100)
+def test_ints_and_floats_read_as_to_int_and_to_float_do(strings):
+    frame = pl.DataFrame({"s": strings}, schema={"s": pl.String})
+    for type_, function in ((t.INT, "to_int"), (t.FLOAT, "to_float")):
+        general = POLARS_FUNCTIONS[function]((Lowered(pl.col("s")),), (t.STRING,), type_)
+        source = convert("s", pl.String, type_)
+        expected = frame.select(v=general.value, e=pl.lit("conversion: field 's': ")
+                                + general.error.str.strip_prefix("conversion: "))
+        assert frame.lazy().select(v=source.value, e=source.error).collect().equals(expected), function
