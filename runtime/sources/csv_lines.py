@@ -55,10 +55,26 @@ def _has_open_quote(path: str, quote: str) -> bool:
     return bool(lines.select(_odd_quotes(pl.col(_LINE), quote).any()).collect().item())
 
 
-def _parseable_copy(path: str, quote: bytes, separator: bytes, width: int) -> str:
-    """A copy of `path` with every line of odd quote count replaced by an empty row of `width` fields."""
+def _temp_copy() -> tuple[int, str]:
+    """A private temporary file (mode 0600), removed when the process exits (a killed one leaves it)."""
     handle, copy = tempfile.mkstemp(prefix="flowc-csv-", suffix=".csv")
     atexit.register(lambda: os.path.exists(copy) and os.unlink(copy))
+    return handle, copy
+
+
+def _utf8_copy(path: str) -> str:
+    """A copy with bytes that are not UTF-8 replaced by U+FFFD (the `utf8-lossy` reading of a file
+    declared in another encoding): `scan_lines` has no lossy mode."""
+    handle, copy = _temp_copy()
+    with open(path, "rb") as source, os.fdopen(handle, "wb") as out:
+        for line in source:  # b"\n" is never inside a UTF-8 sequence: lines decode independently
+            out.write(line.decode("utf-8", "replace").encode())
+    return copy
+
+
+def _parseable_copy(path: str, quote: bytes, separator: bytes, width: int) -> str:
+    """A copy of `path` with every line of odd quote count replaced by an empty row of `width` fields."""
+    handle, copy = _temp_copy()
     empty = separator * (width - 1)
     with open(path, "rb") as source, os.fdopen(handle, "wb") as out:
         for line in source:
@@ -78,6 +94,8 @@ def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) 
     (the line is empty: the caller drops it after numbering, so row numbers stay line numbers)."""
     quote = options.get("quote_char") or ""
     separator = options["separator"]
+    if options.get("encoding") == "utf8-lossy":
+        path, options = _utf8_copy(path), {**options, "encoding": "utf8"}
     width = len(names) if names is not None else header_width(path, options)
     quoted = bool(quote) and _has_byte(path, quote.encode())
     parsed_path = path

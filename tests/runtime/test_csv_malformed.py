@@ -133,3 +133,19 @@ def test_an_inferred_schema_leaves_malformed_lines_out_and_they_are_record_error
     assert run(path, "--quiet").exit_code == 0
     assert records(tmp_path / "out.jsonl") == [{"id": 1, "n": 10}, {"id": 4, "n": 40}]  # ints, not strings
     assert [d["_source"]["position"] for d in records(tmp_path / "dead.jsonl")] == ["in.csv:3", "in.csv:4"]
+
+
+def test_a_file_in_another_encoding_is_read_lossy_and_still_checked(tmp_path):
+    path = write_spec(tmp_path, """
+    settings: {on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
+    sources:
+      s: {type: file, path: in.csv, schema: {id: int, s: string}, options: {encoding: latin1}}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """)
+    (tmp_path / "in.csv").write_bytes(b"id,s\n1,caf\xe9\n2,x,\xe9\n3,ok\n")
+    assert run(path, "--quiet").exit_code == 0
+    assert records(tmp_path / "out.jsonl") == [{"id": 1, "s": "caf\ufffd"}, {"id": 3, "s": "ok"}]
+    (dead,) = records(tmp_path / "dead.jsonl")
+    assert (dead["_source"]["position"], dead["_error"]["message"]) == (
+        "in.csv:3", "csv: expected 2 fields, found 3: 2,x,\ufffd")
