@@ -307,3 +307,12 @@ def test_an_aggregate_of_an_aggregate_of_a_union_sees_one_input_and_ends_once_bo
     result = run(spec_in(tmp_path, body), "--quiet")
     assert result.exit_code == 0, result.output
     assert records(tmp_path / "out.jsonl") == [{"k": "x", "windows": 3, "records": 4}, {"k": "y", "windows": 1, "records": 1}]
+
+
+def test_a_step_can_read_the_late_output(tmp_path):
+    body = UNION.replace("  late: {type: file, path: late.jsonl, from: agg.late}\n",
+                         "  late: {type: file, path: late.jsonl, from: tagged}\n")
+    body = body.replace("  - {name: big, filter: n >= 2}\n",
+                        "  - {name: big, filter: n >= 2}\n  - {name: tagged, from: agg.late, select: {key: k, why: _error.code}}\n")
+    run_here(spec_in(tmp_path, body), [])
+    assert records(tmp_path / "late.jsonl") == [{"key": "y", "why": "late"}]
