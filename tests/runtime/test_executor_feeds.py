@@ -268,3 +268,29 @@ def test_kafka_in_kafka_out_runs_until_stopped_and_resumes_at_the_checkpointed_o
     saved = [e for e in events(tmp_path) if e["type"] == "checkpoint_saved"][-1]["data"]["sources"]["orders"]
     assert saved["offsets"] == {f"{source}:0": 35}
     assert [r["id"] for r in _consume(kafka_broker.bootstrap, target, 35)] == list(range(35))
+
+
+def test_flowc_run_on_a_watched_folder_stops_on_sigterm_with_exit_130(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    body = """
+    settings: {batch_timeout: 100ms}
+    sources:
+      inbox: {type: file, path: "in/*.jsonl", watch: true, schema: {n: int}}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text('{"n": 1}\n{"n": 2}\n')
+    spec_path = write_spec(tmp_path, body)
+    process = subprocess.Popen([sys.executable, "-m", "flowc", "run", str(spec_path), "--quiet"])
+    out, deadline = tmp_path / "out.jsonl", time.monotonic() + 30
+    while not (out.exists() and len(out.read_text().splitlines()) == 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 130
+    assert [r["n"] for r in records(out)] == [1, 2]
+    log = events(tmp_path)
+    assert log[-1]["type"] == "stopped" and log[-2]["type"] == "checkpoint_saved"
