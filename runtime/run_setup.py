@@ -79,7 +79,10 @@ def table_schemas(spec: Spec, base_dir: str) -> dict[str, Struct]:
             config = Config({**thaw(table.config), "path": table.path})
             as_source = Source(name=f"{step.name}.table", type="file", config=config, schema=None,
                                event_time=None, format=table.format)
-            found[step.name] = FileReader(as_source, base_dir).schema(spec.settings.infer_rows)
+            reader = FileReader(as_source, base_dir)
+            if not reader.paths:
+                raise FileNotFoundError(f"enrich step '{step.name}': no table file matches '{table.path}'")
+            found[step.name] = reader.schema(spec.settings.infer_rows)
     return found
 
 

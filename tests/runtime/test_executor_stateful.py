@@ -316,3 +316,28 @@ def test_a_step_can_read_the_late_output(tmp_path):
                         "  - {name: big, filter: n >= 2}\n  - {name: tagged, from: agg.late, select: {key: k, why: _error.code}}\n")
     run_here(spec_in(tmp_path, body), [])
     assert records(tmp_path / "late.jsonl") == [{"key": "y", "why": "late"}]
+
+
+def test_a_damaged_snapshot_fails_the_resume_with_its_reason(tmp_path):
+    spec_path = spec_in(tmp_path, UNION)
+    assert run_here(spec_path, [], limit=1).status == "stopped"
+    (part,) = (tmp_path / ".flow" / "p" / "state").glob("*/part-000.arrow")
+    part.write_bytes(part.read_bytes()[:-8] + b"damaged!")
+    outcome = run_here(spec_path, [])
+    assert outcome.status == "failed"
+    assert "fails its checksum" in outcome.reason and "'agg/counts'" in outcome.reason
+    assert events(tmp_path)[-1]["type"] == "failed"
+
+
+def test_a_missing_enrich_table_is_a_clear_error_before_the_run(tmp_path):
+    body = """
+    sources:
+      s: {type: inline, records: [{k: de}]}
+    steps:
+      - {name: e, enrich: {table: {type: file, path: missing.csv}, on: k}}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """
+    result = run(spec_in(tmp_path, body))
+    assert result.exit_code == 1
+    assert "error: enrich step 'e': no table file matches 'missing.csv'" in result.output
