@@ -115,7 +115,7 @@ def _big(folder: Path, rows: int) -> Path:
     rng = random.Random(7)
     data = ["id,status,amount,qty"] + [
         f"{i},{rng.choice(['paid', 'shipped', 'cancelled'])},{'x' if i % 997 == 0 else rng.randint(0, 9999) / 100},"
-        f"{rng.randint(1, 5)}" for i in range(rows)]
+        f"{rng.randint(1, 5)}{',extra' if i % 1009 == 0 else ''}" for i in range(rows)]  # bad values, bad rows
     return spec(folder, """
     settings: {batch_size: 4000, on_error: dead_letter, dead_letter: {type: file, path: out/dead.jsonl}}
     sources:
