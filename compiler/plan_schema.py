@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import polars as pl
-
-from flowc.compiler.polars_types import from_polars, to_polars
 from flowc.dsl import types as t
 from flowc.dsl.types import ListOf, Struct, Type
 
@@ -77,6 +74,10 @@ def united(schemas: tuple[Struct, ...]) -> Struct | None:
 
 def queried(schema: Struct, query: str) -> Struct | None:
     """The schema a row-wise SQL query gives, found by running it on an empty frame (no data is read)."""
+    import polars as pl  # here, not at the top: only a spec with a `sql` step needs Polars to validate
+
+    from flowc.compiler.polars_types import from_polars, to_polars
+
     empty = pl.DataFrame(schema={n: to_polars(ft) for n, ft in schema.fields})
     try:
         out = pl.SQLContext(input=empty.lazy()).execute(query).collect_schema()

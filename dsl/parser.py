@@ -15,6 +15,7 @@ Errors are `ExpressionSyntaxError`s with an E2xx code; `syntax_errors.py` transl
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -255,8 +256,21 @@ class _Builder(Transformer):
 
 # Positions come from the tokens in `_Builder`, not from `propagate_positions`, which only annotates
 # Lark's own Tree objects.
+def _grammar_cache() -> str | bool:
+    """Where Lark keeps the analysed grammar (building the LALR tables costs ~0.1 s per process start).
+    A private folder, not Lark's default in the shared temp dir: the cache is a pickle, and a file
+    another user planted there would be loaded. Lark checks the grammar's hash stored in the file."""
+    folder = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+                          "flowc")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return False
+    return os.path.join(folder, "expr-grammar.lark-cache")
+
+
 _LARK = Lark.open_from_package("flowc.dsl", "expr.lark", ("",), parser="lalr", lexer="basic",
-                               transformer=_Builder())
+                               transformer=_Builder(), cache=_grammar_cache())
 
 
 def parse_expression(text: str) -> Expr:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -11,16 +12,36 @@ import click
 
 from flowc import render
 from flowc.dsl.diagnostics import Diagnostic, Severity
-from flowc.plan_command import plan
-from flowc.run_command import run
-from flowc.state_commands import events, pause, resume, status
-from flowc.test_command import test
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 SPEC_GLOB = "*.flow.yaml"
 
+# Commands in their own modules, imported only when named: `flowc validate` on a pull request should
+# not pay for importing the runner (start-up time is most of a small validate).
+_LAZY_COMMANDS = {
+    "run": "flowc.run_command:run",
+    "plan": "flowc.plan_command:plan",
+    "test": "flowc.test_command:test",
+    "status": "flowc.state_commands:status",
+    "events": "flowc.state_commands:events",
+    "pause": "flowc.state_commands:pause",
+    "resume": "flowc.state_commands:resume",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *_LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = _LAZY_COMMANDS.get(name)
+        if target is None:
+            return super().get_command(ctx, name)
+        module, attribute = target.split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="flowc", prog_name="flowc")
 def cli() -> None:
     """Compile declarative .flow.yaml pipelines into checkpointed Polars pipelines."""
@@ -100,12 +121,6 @@ def schema() -> None:
 
     click.echo(json.dumps(load_schema(), indent=2))
 
-
-cli.add_command(run)
-cli.add_command(test)
-for command in (status, events, pause, resume):
-    cli.add_command(command)
-cli.add_command(plan)
 
 
 def main() -> None:

@@ -12,19 +12,24 @@ import gzip
 import io
 import os
 from itertools import islice
+from typing import TYPE_CHECKING
 
-import polars as pl
-
-from flowc.compiler.polars_types import from_polars
 from flowc.compiler.spec import Source, thaw
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
+
+if TYPE_CHECKING:  # Polars is imported only with --with-data: a plain validate never needs it
+    import polars as pl
 
 TEXT_SCHEMA = Struct((("line", t.STRING),))
 
 
 def sample_schema(source: Source, spec_file: str, default_rows: int) -> tuple[Struct | None, str | None]:
     """(schema, None), or (None, why it could not be sampled)."""
+    import polars as pl
+
+    from flowc.compiler.polars_types import from_polars
+
     if source.type != "file":
         return None, f"--with-data samples only local files, and this is a {source.type} source"
     pattern = os.path.join(os.path.dirname(spec_file), str(source.config.get("path", "")))
@@ -40,6 +45,8 @@ def sample_schema(source: Source, spec_file: str, default_rows: int) -> tuple[St
 
 
 def _read(path: str, format_: str, rows: int, options: dict) -> pl.DataFrame:
+    import polars as pl
+
     if format_ == "parquet":
         return pl.read_parquet(path, n_rows=rows)
     if format_ == "json":

@@ -1,39 +1,16 @@
-"""`sql` steps (SPEC §4): one row-wise SELECT over `input`, checked with sqlglot's parser.
+"""`sql` steps (SPEC §4): one row-wise SELECT over `input`.
 
-Anything whose result would change with the batch size (aggregates, GROUP BY, ORDER BY, LIMIT,
-DISTINCT, window functions, joins, subqueries, set operations) and anything that reads outside the
-pipeline (other tables, table functions such as `read_csv`) is E307, at the offending text inside the
-query when sqlglot knows where it is, else at the query.
+The rules live in `sql_rules`, imported only when a spec has a `sql` step: sqlglot takes a quarter
+of a second to import, which every `flowc validate` would otherwise pay.
 """
 
 from __future__ import annotations
-
-import re
-
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import Tokenizer, TokenType
 
 from flowc.compiler.graph import Graph
 from flowc.compiler.spec import Sql
 from flowc.dsl import codes
 from flowc.dsl.diagnostics import Diagnostic
 from flowc.dsl.span import TextRange
-
-INPUT_TABLE = "input"
-_ROW_WISE = "a sql step is row-wise, so its result would change with the batch size"
-# Clauses sqlglot leaves without a position: found by their keyword token instead.
-_CLAUSES: tuple[tuple[type[exp.Expression], str, tuple[TokenType, ...], str], ...] = (
-    (exp.Group, "GROUP BY", (TokenType.GROUP_BY,), "use an aggregate step"),
-    (exp.Having, "HAVING", (TokenType.HAVING,), "use an aggregate step"),
-    (exp.Order, "ORDER BY", (TokenType.ORDER_BY,), _ROW_WISE),
-    (exp.Limit, "LIMIT", (TokenType.LIMIT,), _ROW_WISE),
-    (exp.Offset, "OFFSET", (TokenType.OFFSET,), _ROW_WISE),
-    (exp.Distinct, "DISTINCT", (TokenType.DISTINCT,), _ROW_WISE),
-    (exp.Join, "a join", (TokenType.JOIN, TokenType.COMMA), "use an enrich step"),
-    (exp.With, "WITH", (TokenType.WITH,), "write one SELECT over 'input'"),
-)
 
 
 def ensure_sql_row_wise(graph: Graph) -> list[Diagnostic]:
@@ -47,87 +24,6 @@ def ensure_sql_row_wise(graph: Graph) -> list[Diagnostic]:
 
 def sql_problems(query: str) -> list[tuple[TextRange, str]]:
     """(where in the query, problem) for everything a `sql` step may not say."""
-    whole = TextRange(0, len(query))
-    try:
-        statements = [s for s in sqlglot.parse(query) if s is not None]
-        tokens = Tokenizer().tokenize(query)
-    except (ParseError, TokenError) as err:
-        return [_parse_error(query, err)]
-    if len(statements) != 1:
-        return [(whole, f"a sql step is one SELECT query, got {len(statements)} statements")]
-    tree = statements[0]
-    if isinstance(tree, exp.SetOperation):
-        return [(whole, f"{tree.key.upper()} in a sql step; use a union step")]
-    if not isinstance(tree, exp.Select):
-        return [(whole, f"a sql step is one SELECT query, got {tree.key.upper()}")]
-    problems = _clause_problems(tree, tokens) + _node_problems(tree)
-    if tree.args.get("from") is None and not any(isinstance(n, exp.Table) for n in tree.walk()):
-        problems.append((whole, f"a sql step reads FROM {INPUT_TABLE}"))
-    return problems
+    from flowc.compiler.checks import sql_rules
 
-
-def _clause_problems(tree: exp.Select, tokens: list) -> list[tuple[TextRange, str]]:
-    problems = []
-    for kind, label, token_types, fix in _CLAUSES:
-        if tree.find(kind) is not None:
-            token = next((t for t in tokens if t.token_type in token_types), None)
-            pos = TextRange(token.start, token.end + 1) if token is not None else TextRange(0, 0)
-            problems.append((pos, f"{label} in a sql step; {fix}"))
-    return problems
-
-
-def _node_problems(tree: exp.Select) -> list[tuple[TextRange, str]]:
-    problems = []
-    for node in tree.walk():
-        if isinstance(node, exp.Window):
-            problems.append((_position(node), f"window function in a sql step; {_ROW_WISE}"))
-        elif isinstance(node, exp.AggFunc) and not isinstance(node.parent, exp.Window):
-            problems.append((_position(node), f"aggregate '{node.sql_name().lower()}' in a sql step; "
-                                              "use an aggregate step"))
-        elif isinstance(node, exp.Subquery) or (isinstance(node, exp.Select) and node is not tree):
-            if not isinstance(node.parent, exp.Subquery):
-                problems.append((_position(node), f"subquery in a sql step; {_ROW_WISE}"))
-        elif isinstance(node, exp.Table):
-            problems.extend(_table_problems(node))
-    return problems
-
-
-def _table_problems(table: exp.Table) -> list[tuple[TextRange, str]]:
-    if isinstance(table.this, exp.Func):
-        name = table.this.sql_name().lower() if not isinstance(table.this, exp.Anonymous) else table.this.name
-        return [(_position(table), f"table function '{name.lower()}' in a sql step; read data with a source")]
-    if table.name.lower() != INPUT_TABLE or table.args.get("db") is not None:
-        return [(_position(table), f"a sql step reads only '{INPUT_TABLE}', not '{table.sql()}'")]
-    return []
-
-
-def _position(node: exp.Expression) -> TextRange:
-    """The first position sqlglot recorded in `node` or below it."""
-    for sub in node.walk():
-        meta = sub.meta if hasattr(sub, "meta") else {}
-        if "start" in meta and "end" in meta:
-            return TextRange(meta["start"], meta["end"] + 1)
-    return TextRange(0, 0)
-
-
-def _parse_error(query: str, err: ParseError | TokenError) -> tuple[TextRange, str]:
-    details = err.errors[0] if isinstance(err, ParseError) and err.errors else {}
-    description = _describe(str(details.get("description") or err).split("\n")[0])
-    line, col = details.get("line"), details.get("col")
-    if not isinstance(line, int) or not isinstance(col, int):
-        return TextRange(0, len(query)), f"invalid SQL: {description}"
-    lines = query.split("\n")
-    end = sum(len(text) + 1 for text in lines[: line - 1]) + col
-    start = max(end - len(details.get("highlight") or " "), 0)
-    start, end = min(start, len(query)), min(max(end, start), len(query))
-    return TextRange(start, end), f"invalid SQL: {description}"
-
-
-def _describe(text: str) -> str:
-    """sqlglot's error text without its internals (token and class reprs), in lower case."""
-    text = re.sub(r"\s*but got <Token[^>]*>", "", text)
-    if "<class" in text:
-        return "the query is incomplete"
-    if text.startswith("Error tokenizing"):
-        return "the query has an unterminated string or an unknown character"  # sqlglot quotes the query
-    return text[:1].lower() + text[1:]
+    return sql_rules.sql_problems(query)
