@@ -39,8 +39,10 @@ def prepared_of(text: str, file: str = "p.flow.yaml") -> Prepared:
 
 
 def run_plan(prepared: Prepared, plan: Plan, batch_size: int) -> dict[str, object]:
-    """Per sink, its rows (as dicts, in order) and column names; or the failure message."""
+    """Per sink, its records (field/value pairs, in order), and the skipped and dead-lettered counts; or the
+    failure message."""
     outputs: dict[str, list[pl.DataFrame]] = {s.step: [] for s in plan.sinks}
+    counts = {"skipped": 0, "dead_lettered": 0}
     try:
         for scan in plan.scans:
             reader = prepared.readers[scan.step]
@@ -48,11 +50,14 @@ def run_plan(prepared: Prepared, plan: Plan, batch_size: int) -> dict[str, objec
             runner = BatchRunner(plan, query, Policy(scan.step, reader.positions))
             for batch in query.frame.collect_batches(chunk_size=batch_size, maintain_order=True):
                 if batch.height:
-                    for node, frames in runner.run(batch, NOW).outputs.items():
+                    result = runner.run(batch, NOW)
+                    for node, frames in result.outputs.items():
                         outputs[node.step].extend(frames)
+                    counts["skipped"] += result.skipped
+                    counts["dead_lettered"] += result.dead_lettered
     except RecordFailed as failure:
         return {"failed": str(failure)}
-    return {step: _rows(frames) for step, frames in outputs.items()}
+    return {**{step: _rows(frames) for step, frames in outputs.items()}, "counts": counts}
 
 
 def _rows(frames: list[pl.DataFrame]) -> list[tuple]:
