@@ -31,7 +31,7 @@ from flowc.runtime.batching import BatchRunner, source_query
 from flowc.runtime.envelope import Policy
 from flowc.runtime.run_setup import Prepared, plan_of
 from flowc.runtime.sources import is_feed
-from flowc.runtime.sources.base import inferred
+from flowc.runtime.sources.base import inferred, with_event_time
 from flowc.runtime.sources.feed import Feed
 
 if TYPE_CHECKING:
@@ -80,6 +80,7 @@ def _schema_of(source: Any, feed: Feed, first: pl.DataFrame) -> Struct:
     schema = getattr(feed, "schema", None)
     if not isinstance(schema, Struct):
         schema = inferred(first.drop([c for c in (ROW, RAW_ERROR) if c in first.columns]).schema)
+    schema = with_event_time(schema, source)
     if source.type == "kafka":
         names = {n for n, _ in schema.fields}
         schema = Struct(schema.fields + tuple(f for f in KAFKA_FIELDS if f[0] not in names))

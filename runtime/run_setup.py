@@ -22,6 +22,7 @@ from flowc.dsl.units import parse_size
 from flowc.runtime.console_sink import ConsoleSink
 from flowc.runtime.sinks.file_writer import FileSinkWriter
 from flowc.runtime.sources import Reader, is_feed, open_reader
+from flowc.runtime.sources.base import with_event_time
 from flowc.runtime.sources.files import FileReader
 
 
@@ -51,7 +52,7 @@ def prepare(spec: Spec, spec_text: str, recorded: Mapping[str, Any] | None = Non
         if frozen:
             schemas[source.name] = struct_from_json(frozen)
         elif source.name in readers:
-            schemas[source.name] = readers[source.name].schema(spec.settings.infer_rows)
+            schemas[source.name] = with_event_time(readers[source.name].schema(spec.settings.infer_rows), source)
         elif source.schema is not None:
             schemas[source.name] = declared_schema(source)
     tables = table_schemas(spec, base_dir)
@@ -103,9 +104,20 @@ def struct_from_json(data: Mapping[str, Any]) -> Struct:
     return Struct(tuple(fields))
 
 
+_CREDENTIALS = ("headers", "options")  # how to reach a source, not what its positions mean
+
+
 def sources_hash(spec: Spec) -> str:
-    """What must not change for a checkpoint to resume: the sources (their spans take no part)."""
-    return "sha256:" + hashlib.sha256(repr(spec.sources).encode()).hexdigest()
+    """What must not change for a checkpoint to resume: the sources (their spans take no part).
+
+    The hash goes into the event log, so it never covers a value a `${...}` inserted (a short secret
+    could be found from it by trying them all): entries are hashed as written, and headers and client
+    options, which say how to reach a source rather than what its positions mean, are left out."""
+    described = [(s.name, s.type, s.format, s.bounded, repr(s.schema), repr(s.event_time), repr(s.records),
+                  repr(s.fields), sorted((key, s.written.get(key, repr(value))) for key, value in s.config.items()
+                                         if key not in _CREDENTIALS))
+                 for s in spec.sources]
+    return "sha256:" + hashlib.sha256(repr(described).encode()).hexdigest()
 
 
 def open_sinks(plan: Plan, base_dir: str, console: TextIO | None) -> dict[ir.SinkNode, Any]:
