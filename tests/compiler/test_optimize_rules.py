@@ -113,11 +113,13 @@ def test_a_filter_never_moves_below_a_map_that_can_fail():
     assert not [r for r in rules(text) if r[0] == "push_filters"]
 
 
-def test_a_filter_that_can_fail_never_moves():
-    text = spec("""
-        - map: {total: amount * 2.0}
+@pytest.mark.parametrize("policy", ["fail", "skip", "dead_letter"])
+@pytest.mark.parametrize("below", ["map: {total: amount * 2.0}", "explode: tags", "drop: [amount]"])
+def test_a_filter_that_can_fail_never_moves(below, policy):
+    text = spec(f"""
+        - {below}
         - filter: to_int(s) > 1
-        """)
+        """, policy=policy)
     assert not [r for r in rules(text) if r[0] == "push_filters"]
 
 
@@ -209,6 +211,16 @@ def test_a_sink_reading_the_always_empty_errors_of_a_step_reads_nothing():
 
 
 # --- prune_columns ---
+
+def test_a_dead_lettering_step_keeps_every_field_of_its_input_for_the_envelope():
+    """`label` is dropped by the select, but the filter's dead letters carry it."""
+    result = optimized(spec("""
+        - map: {label: upper(s)}
+        - filter: to_int(s) > 0
+        - select: [id]
+        """))
+    assert not [a for a in result.applied if a.rule == "prune_columns"]
+
 
 def test_unread_map_assignments_go():
     lines = after("""
