@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -35,6 +36,8 @@ def pipeline_status(spec: Any) -> dict[str, Any]:
             "batch": checkpoint.batch, "at": events[checkpoint.seq - 1].at, "seq": checkpoint.seq},
         "totals": _counts(state.totals),
         "sources": dict(checkpoint.sources) if checkpoint else {},
+        # lag per partition (Kafka) or pending files (watch), as the feed saw them at that checkpoint
+        "feeds": dict(events[checkpoint.seq - 1].data.get("feeds", {})) if checkpoint else {},
         "last_event": None if not events else {"seq": state.last_seq, "type": events[-1].type, "at": state.last_at},
         "torn_last_line": torn,
         "events": len(events),
@@ -64,6 +67,8 @@ def status_text(view: Mapping[str, Any]) -> str:
                            f"dead-lettered {totals['dead_lettered']}, late {totals['late']}"))
     for name, position in view["sources"].items():
         rows.append((f"source {name}", _position(position)))
+    for name, status in view.get("feeds", {}).items():
+        rows.append((f"feed {name}", json.dumps(status, sort_keys=True, default=str)))
     if view["last_event"]:
         last = view["last_event"]
         rows.append(("last event", f"#{last['seq']} {last['type']} at {last['at']}"))

@@ -17,6 +17,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 
@@ -113,6 +114,7 @@ class _Run:
         scans = self.plan.scans
         self.positions = {s.step: _Position(**recorded.get(s.step, {})) for s in scans if not is_feed(s.source)}
         self.feed_positions = {s.step: recorded.get(s.step) for s in scans if is_feed(s.source)}
+        self.feed_status: dict[str, Any] = {}  # each feed's last status() (lag, pending files), for `flowc status`
         self.exhausted: set[str] = set()
         self.sinks = open_sinks(self.plan, self.prepared.base_dir, self.prepared.console)
         for node, writer in self.sinks.items():
@@ -237,8 +239,9 @@ class _Run:
         self.next_now = self.options.clock()
         sources = {**{k: p.json() for k, p in self.positions.items()}, **self.feed_positions}
         self.log.append(ev.BATCH_COMMITTED, {"batch": self.batch, "source": source, "counts": _counts_json(counts)})
+        feeds = {"feeds": dict(self.feed_status)} if self.feed_status else {}
         self.log.append(ev.CHECKPOINT_SAVED, {"batch": self.batch, "state": state, "sinks": sinks, "sources": sources,
-                                              "now": self.next_now.isoformat()})
+                                              "now": self.next_now.isoformat(), **feeds})
         if state is not None:
             self.store.prune(keep=state)
         for node, writer in self.sinks.items():

@@ -151,6 +151,7 @@ def _commit(run: _Run, scan: ir.Scan, feed: Feed, raw: pl.DataFrame) -> None:
     counts = run.counted(result, raw.height)
     position = feed.position()
     run.feed_positions[scan.step] = position
+    run.feed_status[scan.step] = feed.status()
     run.checkpoint(scan.step, counts)
     feed.committed(position)
 

@@ -69,7 +69,7 @@ class ListFeed:
         return self.bounded and self.next >= len(self.items)
 
     def status(self) -> dict:
-        return {}
+        return {"pending": len(self.items) - self.next}
 
     def close(self) -> None:
         self.calls.append(("close",))
@@ -118,6 +118,20 @@ def test_each_poll_is_a_checkpointed_batch_and_the_feed_hears_committed_after_th
     assert feed.calls[0] == ("open", None) and feed.calls[-1] == ("close",)
     counts = events(tmp_path)[-1]["data"]["counts"]
     assert (counts["read"], counts["dead_lettered"], counts["written"]["out"]) == (5, 2, 2)
+
+
+def test_each_checkpoint_records_the_feed_status_that_flowc_status_shows(tmp_path):
+    from flowc.state_view import pipeline_status, status_text
+
+    spec_path = write_spec(tmp_path, HTTP)
+    feed = ListFeed([{"id": i, "amount": 5} for i in range(5)], tmp_path / ".flow" / "p")
+    run_feeds(spec_path, {"api": feed})
+    saved = [e["data"].get("feeds") for e in events(tmp_path) if e["type"] == "checkpoint_saved"]
+    assert [s["api"]["pending"] for s in saved if s] == [3, 1, 0]
+    document, _ = load_document(str(spec_path))
+    view = pipeline_status(normalize_spec(document)[0])
+    assert view["feeds"] == {"api": {"pending": 0}}
+    assert 'feed api:' in status_text(view) and '{"pending": 0}' in status_text(view)
 
 
 def test_limit_counts_records_over_all_feeds_and_a_resume_reopens_at_the_checkpoint(tmp_path):
