@@ -66,8 +66,6 @@ def unsupported(spec: s.Spec) -> list[str]:
             found.append(f"source '{src.name}' ({src.type})")
         elif src.type == "file" and src.format not in RUNNABLE_FORMATS:
             found.append(f"source '{src.name}' (format {src.format})")
-        elif src.type == "generate" and (not src.bounded or src.config.get("rate") is not None):
-            found.append(f"source '{src.name}' (generate {'without count' if not src.bounded else 'with rate'})")
     sinks = (*spec.sinks, *((spec.settings.dead_letter,) if spec.settings.dead_letter else ()))
     found += [f"sink '{k.name}' ({k.type})" for k in sinks if k.type not in RUNNABLE_SINKS]
     return found

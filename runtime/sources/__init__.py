@@ -26,7 +26,10 @@ __all__ = ["Reader", "is_feed", "open_feed", "open_reader"]
 
 
 def is_feed(source: Source) -> bool:
-    """Polled rather than scanned: kafka, http (also a one-pass http source), a watched file."""
+    """Polled rather than scanned: kafka, http (also a one-pass http source), a watched file, a generator
+    with a `rate` or without a `count`."""
+    if source.type == "generate":
+        return not source.bounded or source.config.get("rate") is not None
     return source.type in ("kafka", "http") or (source.type == "file" and not source.bounded)
 
 
@@ -44,6 +47,10 @@ def open_feed(source: Source, base_dir: str, pipeline: str) -> Feed:
         from flowc.runtime.sources.watch import WatchFeed
 
         return WatchFeed(source, base_dir)
+    if source.type == "generate":
+        from flowc.runtime.sources.generated import GenerateFeed
+
+        return GenerateFeed(source)
     raise ValueError(f"no feed for source type '{source.type}'")
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import polars as pl
 
@@ -13,6 +16,7 @@ from flowc.compiler.spec import Source, thaw
 from flowc.compiler.typecheck import check_expression
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
+from flowc.dsl.units import parse_rate
 from flowc.runtime.sources.base import inferred, is_scalar, numbered, raw_dtypes
 
 _GENERATED_AT = datetime(1970, 1, 1, tzinfo=UTC)  # what `now()` gives in a generator: data must replay equal
@@ -68,7 +72,11 @@ class GenerateReader:
         return Struct(tuple((name, typed.type or t.STRING) for name, typed in self._typed))
 
     def frame(self, schema: Struct, after: int | None, limit: int | None) -> pl.LazyFrame:
-        numbers = pl.LazyFrame().select(pl.int_range(0, self.total, dtype=pl.Int64).alias("_n"))
+        return self.rows(0, self.total, after, limit)
+
+    def rows(self, start: int, stop: int, after: int | None = None, limit: int | None = None) -> pl.LazyFrame:
+        """Records `_n` in `[start, stop)` (then after row `after`, at most `limit`), with `ROW` = `_n`."""
+        numbers = pl.LazyFrame().select(pl.int_range(start, stop, dtype=pl.Int64).alias("_n"))
         numbers = numbered(numbers.with_columns(pl.col("_n").alias(ROW)), after, limit)
         exprs = dict(self.source.fields)
         values = [lower(exprs[name].expr, LowerContext(typed.types, _GENERATED_AT)).value.alias(name)
@@ -80,3 +88,62 @@ class GenerateReader:
 
     def count(self) -> int:
         return self.total
+
+
+class GenerateFeed:
+    """A generator with a `rate`, or without a `count` (endless): polled like an unbounded source, so
+    records are released no faster than `rate` per second and a run stops and resumes at `_n`
+    (SPEC §3: synthetic data for demos and benchmarks). Without `rate` it goes as fast as it is read."""
+
+    def __init__(self, source: Source, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.reader = GenerateReader(source)
+        self.schema = self.reader.schema(0)
+        count, rate = source.config.get("count"), source.config.get("rate")
+        self.count = int(count) if count is not None else None
+        self.rate = parse_rate(str(rate)) if rate is not None else None
+        self.clock, self.sleep = clock, sleep
+        self.next = self.first = 0
+        self.started = 0.0
+
+    def open(self, position: Mapping[str, Any] | None) -> None:
+        self.next = self.first = int(position["next"]) if position else 0
+        self.started = self.clock()
+
+    def _due(self) -> int:
+        """How many records the rate allows now, beyond those already released in this run."""
+        if self.rate is None:
+            return 1 << 62
+        return int((self.clock() - self.started) * self.rate) - (self.next - self.first)
+
+    def poll(self, max_records: int, timeout: float) -> pl.DataFrame | None:
+        wanted = max_records if self.count is None else min(max_records, self.count - self.next)
+        if wanted <= 0:
+            return None
+        deadline = self.clock() + timeout
+        while self._due() < 1 and self.clock() < deadline:
+            self.sleep(max(min(deadline - self.clock(), 1 / self.rate), 0.0))  # type: ignore[operator]
+        taken = min(wanted, self._due())
+        if taken < 1:
+            return None
+        frame = self.reader.rows(self.next, self.next + taken).collect()
+        self.next += taken
+        return frame
+
+    def position(self) -> dict[str, Any]:
+        return {"next": self.next}
+
+    def committed(self, position: Mapping[str, Any]) -> None:
+        pass  # the position alone says where to go on
+
+    def positions(self, rows: pl.Expr) -> pl.Expr:
+        return self.reader.positions(rows)
+
+    def exhausted(self) -> bool:
+        return self.count is not None and self.next >= self.count
+
+    def status(self) -> dict[str, Any]:
+        return {"next": self.next, "count": self.count, "rate": self.rate}
+
+    def close(self) -> None:
+        pass

@@ -84,16 +84,19 @@ def test_set_overrides_batch_size(tmp_path):
     assert len(committed) == 4 + 2  # 4 one-record batches, then the source's end and the final close
 
 
-def test_unsupported_source_exits_1_with_a_clear_message(tmp_path):
+def test_a_generator_with_a_rate_is_paced_and_completes(tmp_path):
     path = spec(tmp_path, """
+    settings: {batch_timeout: 100ms}
     sources:
-      s: {type: generate, count: 5, rate: 10/s, fields: {n: _n}}
+      s: {type: generate, count: 12, rate: 40/s, fields: {n: _n, even: _n % 2 == 0}}
     sinks:
-      out: {type: console}
+      out: {type: file, path: out.jsonl}
     """)
-    result = flowc("run", str(path))
-    assert result.returncode == 1
-    assert "error: not supported yet by the runner: source 's' (generate with rate)" in result.stderr
+    started = time.monotonic()
+    result = flowc("run", str(path), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started >= 12 / 40  # released no faster than the rate
+    assert lines(tmp_path / "out.jsonl") == [{"n": i, "even": i % 2 == 0} for i in range(12)]
 
 
 def test_invalid_spec_exits_1_with_diagnostics_and_bad_usage_exits_2(tmp_path):
