@@ -3,8 +3,7 @@
 `build_plan` resolves every `from:` to a node, gives each failing node its effective error policy
 (SPEC §6), wires unread `.errors` outputs to the dead-letter sink, and computes the schema of every
 node and the typing of every expression (the Polars lowering needs both). Only what some sink reads
-is in the plan. The spec must have passed the checks; what the runner cannot run yet is listed by
-`unsupported`, which the caller consults first.
+is in the plan. The spec must have passed the checks.
 
 The printed form numbers nodes `n0, n1, ...` in topological order::
 
@@ -32,10 +31,6 @@ from flowc.dsl import types as t
 from flowc.dsl.ast import Expr
 from flowc.dsl.types import Struct, Type
 
-RUNNABLE_SOURCES = ("file", "inline", "generate", "kafka", "http")
-RUNNABLE_SINKS = ("file", "console", "kafka")
-RUNNABLE_FORMATS = ("csv", "jsonl", "json", "parquet", "text")
-
 
 @dataclass(frozen=True, slots=True)
 class Plan:
@@ -56,19 +51,6 @@ class Plan:
     @property
     def scans(self) -> tuple[ir.Scan, ...]:
         return tuple(n for n in self.nodes if isinstance(n, ir.Scan))
-
-
-def unsupported(spec: s.Spec) -> list[str]:
-    """What in `spec` this runner cannot run yet, one sentence each (empty when it can run it all)."""
-    found = []
-    for src in spec.sources:
-        if src.type not in RUNNABLE_SOURCES:
-            found.append(f"source '{src.name}' ({src.type})")
-        elif src.type == "file" and src.format not in RUNNABLE_FORMATS:
-            found.append(f"source '{src.name}' (format {src.format})")
-    sinks = (*spec.sinks, *((spec.settings.dead_letter,) if spec.settings.dead_letter else ()))
-    found += [f"sink '{k.name}' ({k.type})" for k in sinks if k.type not in RUNNABLE_SINKS]
-    return found
 
 
 def build_plan(spec: s.Spec, schemas: Mapping[str, Struct] | None = None,

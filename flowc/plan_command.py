@@ -48,7 +48,6 @@ def plan(spec_path: str, output_format: str) -> None:
     """Show the operator graph of SPEC before and after optimisation, the rewrites, and the Polars plans."""
     from flowc.compiler.normalize import normalize_spec
     from flowc.compiler.optimize import optimize
-    from flowc.compiler.plan import unsupported
     from flowc.compiler.validate import validate_document
     from flowc.dsl.loader import load_document
     from flowc.runtime.run_setup import prepare
@@ -61,10 +60,6 @@ def plan(spec_path: str, output_format: str) -> None:
         click.echo(render.render_text(errors, {document.file: document.text} if document else {}), err=True, nl=False)
         sys.exit(EXIT_FAILED)
     spec, _ = normalize_spec(document)
-    missing = unsupported(spec)
-    if missing:
-        click.echo(f"error: not supported yet by the runner: {'; '.join(missing)}", err=True)
-        sys.exit(EXIT_FAILED)
     try:
         prepared = prepare(spec, document.text, optimize=False)
         optimized = optimize(prepared.plan)

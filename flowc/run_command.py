@@ -88,7 +88,7 @@ def run(spec_path: str, reset: bool, limit: int | None, assignments: tuple[str, 
 def _compile_and_run(spec_path: str, reset: bool, limit: int | None, assignments: tuple[str, ...], dry_run: bool,
                      log: _Log, requested: list[bool], optimize: bool = True) -> int:
     from flowc.compiler.normalize import normalize_spec
-    from flowc.compiler.plan import format_plan, unsupported
+    from flowc.compiler.plan import format_plan
     from flowc.compiler.validate import validate_document
     from flowc.compiler.write_paths import escaping_write_paths
     from flowc.dsl.loader import load_document
@@ -102,10 +102,6 @@ def _compile_and_run(spec_path: str, reset: bool, limit: int | None, assignments
         click.echo(render.render_text(errors, {document.file: document.text} if document else {}), err=True, nl=False)
         return EXIT_FAILED
     spec, _ = normalize_spec(document)
-    missing = unsupported(spec)
-    if missing:
-        log.error(f"not supported yet by the runner: {'; '.join(missing)}")
-        return EXIT_FAILED
     escaping = escaping_write_paths(spec)
     if escaping:
         for problem in escaping:

@@ -123,14 +123,10 @@ def run_test(spec: Spec, test: SpecTest, text: str) -> TestResult:
 
 def _run(spec: Spec, test: SpecTest, text: str, outputs: dict[str, str],
          clock: Callable[[], datetime] | None) -> TestResult:
-    from flowc.compiler.plan import unsupported
     from flowc.runtime.events import EventLog
     from flowc.runtime.executor import RunOptions, start
     from flowc.runtime.run_setup import prepare
 
-    missing = unsupported(spec)
-    if missing:
-        return TestResult(test.name, error=f"not supported yet by the runner: {'; '.join(missing)}")
     prepared = prepare(spec, text)
     options = RunOptions(clock=clock) if clock else RunOptions()
     outcome = start(prepared, EventLog.open(spec.settings.state_dir), options)

@@ -6,7 +6,7 @@ import textwrap
 
 from flowc.compiler import ir
 from flowc.compiler.normalize import normalize_spec
-from flowc.compiler.plan import build_plan, format_plan, unsupported
+from flowc.compiler.plan import build_plan, format_plan
 from flowc.dsl import types as t
 from flowc.dsl.loader import load_text
 from flowc.dsl.types import ListOf, Struct
@@ -128,26 +128,6 @@ def test_unread_steps_are_not_in_the_plan_and_ids_are_deterministic():
     plans = [format_plan(build_plan(spec_of(text), {"a": Struct((("id", t.INT),))})) for _ in range(2)]
     assert plans[0] == plans[1]
     assert "unused" not in plans[0]
-
-
-def test_unsupported_lists_only_what_the_runner_cannot_run():
-    spec = spec_of("""
-    sources:
-      k: {type: kafka, topic: t, bootstrap_servers: "x:9092", format: json}
-      w: {type: file, path: "*.txt", format: text}
-      g: {type: generate, count: 10, rate: 5/s, fields: {a: _n}}
-      forever: {type: generate, fields: {a: _n}}
-    steps:
-      - {from: k, name: agg, aggregate: {by: [a], window: {type: tumbling, size: 1m, time: ts}, compute: {n: count()}}}
-      - {from: w, name: d, dedupe: {key: [line]}}
-      - {name: u, union: [g, forever]}
-    sinks:
-      out: {type: kafka, from: agg, topic: o, bootstrap_servers: "x:9092"}
-      late: {type: console, from: agg.late}
-      o2: {type: console, from: d}
-      o3: {type: console, from: u}
-    """)
-    assert unsupported(spec) == ["source 'g' (generate with rate)", "source 'forever' (generate without count)"]
 
 
 WINDOWED = """
