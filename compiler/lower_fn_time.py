@@ -46,7 +46,10 @@ def _parse(v: list[pl.Expr], types: tuple[Type, ...], result: Type) -> tuple[pl.
 
 def _offset_minutes(offset: pl.Expr) -> pl.Expr:
     digits = offset.str.replace(":", "", literal=True)
-    hours, minutes = digits.str.slice(1, 2).cast(pl.Int64), digits.str.slice(3, 2).cast(pl.Int64)
+    # Not strict: Polars evaluates the `otherwise` below for a constant "Z" too, where these slices are
+    # empty; the regex guarantees digits wherever the value is used.
+    hours = digits.str.slice(1, 2).cast(pl.Int64, strict=False)
+    minutes = digits.str.slice(3, 2).cast(pl.Int64, strict=False)
     # minutes above 59 make the offset invalid: keep them visible to the validity check
     signed = pl.when(digits.str.starts_with("-")).then(-1).otherwise(1) * (hours * 60 + pl.when(minutes > 59)
                                                                            .then(24 * 60).otherwise(minutes))

@@ -122,6 +122,18 @@ def test_example_lowered_agrees_with_interpreter(text: str, expected: object) ->
     assert (Fails(message) if message is not None else value) == expected
 
 
+@pytest.mark.parametrize("text", ['"2026-01-01T00:00:00Z"', '"2026-01-01T00:00:00"', '"2026-01-01T01:00:00+01:00"',
+                                  '"2026-01-01"'])
+def test_parse_timestamp_of_a_constant(text: str) -> None:
+    """Polars evaluates both branches of a when/then on a constant: no branch may fail on a valid value."""
+    expr = parse_expression(f"parse_timestamp({text})")
+    typed = check_expression(expr, _SCHEMA, where="map")
+    lowered = lower(expr, LowerContext(typed.types, EXAMPLE_NOW))
+    frame = pl.DataFrame({"n": [1, 2]})
+    values = frame.select(value=lowered.value).to_series().to_list()
+    assert values == [datetime(2026, 1, 1, tzinfo=UTC)] * 2
+
+
 # --- dense edge-case tables -------------------------------------------------------------------------
 
 def _strings(*more: str | None) -> list[tuple[object, ...]]:
