@@ -130,7 +130,7 @@ def test_parse_timestamp_of_a_constant(text: str) -> None:
     typed = check_expression(expr, _SCHEMA, where="map")
     lowered = lower(expr, LowerContext(typed.types, EXAMPLE_NOW))
     frame = pl.DataFrame({"n": [1, 2]})
-    values = frame.select(value=lowered.value).to_series().to_list()
+    values = frame.with_columns(value=lowered.value).get_column("value").to_list()
     assert values == [datetime(2026, 1, 1, tzinfo=UTC)] * 2
 
 
