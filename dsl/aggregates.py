@@ -1,6 +1,7 @@
 """The aggregates of SPEC §4 (`aggregate: {compute: {name: <agg>}}`): typing and docs.
 
-Executing them belongs to the runtime; this registry is what the type checker and the docs read.
+The one typing table of aggregates: the checker (`compiler/checks/aggregate_types.py`), the plan's
+schemas, the aggregate engine and the docs all read it. Executing them belongs to the runtime.
 """
 
 from __future__ import annotations
@@ -30,9 +31,7 @@ def _count(args: tuple[Type, ...]) -> Type | str:
 
 def _sum(args: tuple[Type, ...]) -> Type | str:
     got = args[0]
-    if got == t.NULL:
-        return t.INT
-    return got if got in NUMBER or got == t.DURATION else wrong(0, (*NUMBER, t.DURATION), got)
+    return got if got in (t.NULL, *NUMBER, t.DURATION) else wrong(0, (*NUMBER, t.DURATION), got)
 
 
 def _avg(args: tuple[Type, ...]) -> Type | str:
@@ -42,9 +41,12 @@ def _avg(args: tuple[Type, ...]) -> Type | str:
     return t.DURATION if got == t.DURATION else wrong(0, (*NUMBER, t.DURATION), got)
 
 
+_AGGREGATE_ORDER = (*ORDERED, t.BOOL)  # min/max of bools: false < true, as Polars and SQL order them
+
+
 def _ordered(args: tuple[Type, ...]) -> Type | str:
     got = args[0]
-    return got if got == t.NULL or got in ORDERED else wrong(0, ORDERED, got)
+    return got if got == t.NULL or got in _AGGREGATE_ORDER else wrong(0, _AGGREGATE_ORDER, got)
 
 
 def _same(args: tuple[Type, ...]) -> Type | str:

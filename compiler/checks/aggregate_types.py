@@ -12,52 +12,23 @@ from flowc.compiler.checks.scope import Scope
 from flowc.compiler.spec import Computation, Expression
 from flowc.compiler.typecheck import AGGREGATES
 from flowc.dsl import codes
-from flowc.dsl import types as t
+from flowc.dsl.aggregates import AGGREGATES as DSL_AGGREGATES
+from flowc.dsl.aggregates import AggregateDef
 from flowc.dsl.functions import FUNCTIONS
-from flowc.dsl.types import ListOf, Type
+from flowc.dsl.types import Type
 
-_ORDERED = frozenset({t.INT, t.FLOAT, t.STRING, t.DATETIME, t.DATE, t.DURATION, t.BOOL})
-
-
-def _count(arg: Type | None) -> Type | str:
-    return t.INT
+Typing = Callable[[Type | None], Type | str]
 
 
-def _sum(arg: Type | None) -> Type | str:
-    if arg in (t.INT, t.FLOAT, t.DURATION, t.NULL):
-        return arg
-    return f"expected numbers or durations, got {arg}"
+def _typing(aggregate: AggregateDef) -> Typing:
+    """The result type from the argument's type (None: no argument), or a problem, from the registry."""
+    return lambda arg: aggregate.result_type(() if arg is None else (arg,))
 
 
-def _avg(arg: Type | None) -> Type | str:
-    if arg in (t.INT, t.FLOAT, t.NULL):
-        return t.FLOAT
-    if arg == t.DURATION:
-        return t.DURATION
-    return f"expected numbers or durations, got {arg}"
-
-
-def _ordered(arg: Type | None) -> Type | str:
-    if arg in _ORDERED or arg == t.NULL:
-        return arg
-    return f"expected values with an order, got {arg}"
-
-
-def _same(arg: Type | None) -> Type | str:
-    return arg
-
-
-def _collect(arg: Type | None) -> Type | str:
-    return ListOf(arg)
-
-
-# name -> (min args, max args, result type from the argument's type or a problem)
-SIGNATURES: dict[str, tuple[int, int, Callable[[Type | None], Type | str]]] = {
-    "count": (0, 1, _count), "count_distinct": (1, 1, _count), "sum": (1, 1, _sum), "avg": (1, 1, _avg),
-    "min": (1, 1, _ordered), "max": (1, 1, _ordered), "first": (1, 1, _same), "last": (1, 1, _same),
-    "collect": (1, 1, _collect),
-}
-assert set(SIGNATURES) == set(AGGREGATES), "the checker and the aggregate typing disagree on the aggregates"
+# name -> (min args, max args, result type from the argument's type or a problem): one view of the
+# registry in `flowc.dsl.aggregates`, the only place aggregates are typed.
+SIGNATURES: dict[str, tuple[int, int, Typing]] = {
+    a.name: (a.min_args, a.max_args, _typing(a)) for a in DSL_AGGREGATES.values()}
 
 
 def computation_type(computation: Computation, scope: Scope) -> Type | None:

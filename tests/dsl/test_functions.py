@@ -140,7 +140,8 @@ def test_format_float_matches_polars_layout() -> None:
 @pytest.mark.parametrize(("name", "args", "expected"), [
     ("count", (), t.INT), ("count", (t.STRING,), t.INT), ("sum", (t.INT,), t.INT), ("avg", (t.INT,), t.FLOAT),
     ("sum", (t.STRING,), "argument 1 must be int, float or duration, got string"), ("min", (t.STRING,), t.STRING),
-    ("collect", (t.INT,), t.ListOf(t.INT)), ("first", (t.BOOL,), t.BOOL), ("max", (t.BOOL,), "argument 1 must be int, float, string, datetime, date or duration, got bool"),
+    ("collect", (t.INT,), t.ListOf(t.INT)), ("first", (t.BOOL,), t.BOOL), ("max", (t.BOOL,), t.BOOL), ("sum", (t.NULL,), t.NULL),
+    ("min", (t.ListOf(t.INT),), "argument 1 must be int, float, string, datetime, date, duration or bool, got list<int>"),
 ])
 def test_aggregate_types(name: str, args: tuple, expected: object) -> None:
     aggregate = AGGREGATES[name]
