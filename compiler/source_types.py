@@ -7,6 +7,10 @@ int`), never a null in disguise: the error column is set wherever a non-null raw
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import polars as pl
 
 from flowc.compiler.lowered import Lowered
@@ -27,6 +31,8 @@ def convert(name: str, raw: pl.DataType | None, wanted: Type) -> Lowered:
     if raw == target:
         return Lowered(pl.col(name))
     if raw == pl.String and wanted in _READERS:
+        if _FAST_ONLY.get() and (wanted in _FAST or wanted in (t.DATETIME, t.DATE)):
+            return _fast_or_raise(name, wanted)
         return _from_text(name, wanted)
     value = pl.col(name).cast(target, strict=False)
     failed = pl.col(name).is_not_null() & value.is_null()
@@ -92,6 +98,45 @@ def _common_iso_first(name: str, general: pl.Expr) -> pl.Expr:
 
     # coalesce: a common-shape value that did not parse (a day like 02-30) is null both ways
     return pl.coalesce(fast, column.map_batches(others, return_dtype=dtype, is_elementwise=True))
+
+
+# Fast conversions (the runner's first attempt at a bounded source, runtime/executor.py): every value is
+# read by a plain Polars cast or `str.to_datetime` inside the streaming engine, with no Python function
+# in the query (a Python UDF holds the GIL: the whole query then runs on one core, ~2x the CPU and ~4x
+# the wall time on W1). A value those cannot read (one that would be a record error, or a timestamp
+# outside the common shape) does not get its error here: the query fails with SLOW_PATH in its message,
+# and the runner reads the rest of the source again the exact way (`convert` outside this context).
+SLOW_PATH = "__flowc_slow_path__"
+_FAST_ONLY: ContextVar[bool] = ContextVar("flowc_fast_conversions", default=False)
+
+
+@contextmanager
+def fast_conversions() -> Iterator[None]:
+    """Text conversions lowered inside this block take the fast path (see SLOW_PATH)."""
+    token = _FAST_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _FAST_ONLY.reset(token)
+
+
+def needs_slow_path(error: BaseException) -> bool:
+    """Whether `error` is a fast query's signal that a value needs the exact conversion."""
+    return isinstance(error, pl.exceptions.ComputeError) and SLOW_PATH in str(error)
+
+
+def _fast_or_raise(name: str, wanted: Type) -> Lowered:
+    """`wanted` read by Polars alone; the error expression is null, or fails the query (SLOW_PATH)
+    when a non-null text did not convert: it is part of the error column, so never projected away."""
+    column = pl.col(name)
+    if wanted in _FAST:
+        value = _FAST[wanted](column)
+    else:
+        parsed = column.str.to_datetime(_CHRONO_ISO, time_unit="us", time_zone="UTC", strict=False)
+        value = pl.when(column.str.contains(_COMMON_ISO)).then(parsed)
+    failed = column.is_not_null() & value.is_null()
+    signal = pl.when(failed).then(pl.lit(SLOW_PATH)).str.to_integer(strict=True).cast(pl.String)
+    return Lowered(value.dt.date() if wanted == t.DATE else value, signal)
 
 
 def _failed_rows_only(name: str, value: pl.Expr, error: pl.Expr) -> pl.Expr:

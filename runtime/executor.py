@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ import polars as pl
 from flowc.compiler import ir
 from flowc.compiler.lower_plan import ROW
 from flowc.compiler.plan import Plan, format_plan
+from flowc.compiler.source_types import fast_conversions, needs_slow_path
 from flowc.runtime import events as ev
 from flowc.runtime.batching import BatchResult, BatchRunner, source_query
 from flowc.runtime.checkpoint import CheckpointStore, SnapshotCorrupt
@@ -174,23 +176,39 @@ class _Run:
             self.engines.close()
 
     def _read(self, scan: ir.Scan) -> bool:
-        """Read `scan` to its end (or the limit, or a stop request); True when the limit cut it short."""
+        """Read `scan` to its end (or the limit, or a stop request); True when the limit cut it short.
+
+        The source is read first with fast conversions (`compiler/source_types.py`: no Python in the
+        query); if a value needs the exact conversion, that query fails after the batches before it were
+        committed, and the rest of the source is read again the exact way from the last checkpoint."""
         position, reader = self.positions[scan.step], self.prepared.readers[scan.step]
         if position.done:
             return False
         begin = position.row
-        raw = reader.frame(self.prepared.schemas[scan.step], begin, self.options.limit)
-        query = source_query(self.plan, scan, raw, self.next_now)
-        runner = BatchRunner(self.plan, query, Policy(scan.step, reader.positions), self.engines or None)
-        for batch in query.frame.collect_batches(chunk_size=self.prepared.spec.settings.batch_size,
-                                                 maintain_order=True):
-            if batch.height:
-                self._commit(scan, runner, batch)
-                self.between_batches()
-            if self.options.should_stop():
-                return False
+        first = begin if begin is not None else -1
+        runner = None
+        for fast in (True, False):
+            limit = self.options.limit
+            if limit is not None:  # what this run may still read
+                limit = max(limit - ((position.row if position.row is not None else -1) - first), 0)
+            raw = reader.frame(self.prepared.schemas[scan.step], position.row, limit)
+            with fast_conversions() if fast else nullcontext():
+                query = source_query(self.plan, scan, raw, self.next_now)
+            runner = BatchRunner(self.plan, query, Policy(scan.step, reader.positions), self.engines or None)
+            try:
+                for batch in query.frame.collect_batches(chunk_size=self.prepared.spec.settings.batch_size,
+                                                         maintain_order=True):
+                    if batch.height:
+                        self._commit(scan, runner, batch)
+                        self.between_batches()
+                    if self.options.should_stop():
+                        return False
+                break
+            except pl.exceptions.ComputeError as error:
+                if not (fast and needs_slow_path(error)):
+                    raise
         total = reader.count()
-        consumed = (begin if begin is not None else -1) + 1 + (self.options.limit or 0)
+        consumed = first + 1 + (self.options.limit or 0)
         if self.options.limit is not None and total > consumed:
             return True
         self._finish_source(scan, runner, total)

@@ -1,0 +1,95 @@
+"""A bounded source is read first with fast conversions (no Python in the query); a value that needs the
+exact conversion (a record error, a timestamp outside the common shape) makes the runner read the rest
+of the source again the exact way from the last checkpoint: outputs, errors, positions and counts are
+those of a run that read everything the exact way."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from runner_cases import events, records, run, write_spec
+
+from flowc.compiler.source_types import SLOW_PATH, fast_conversions, needs_slow_path
+
+SPEC = """
+settings: {batch_size: 10, on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
+sources:
+  orders:
+    type: file
+    path: orders.csv
+    schema: {id: int, ts: datetime, amount: float}
+steps:
+  - filter: amount > 1
+sinks:
+  out: {type: file, path: out.jsonl}
+"""
+
+
+def _csv(bad: dict[int, str]) -> str:
+    lines = ["id,ts,amount"]
+    for i in range(60):
+        lines.append(bad.get(i, f"{i},2026-01-01T00:00:{i % 60:02d}Z,{i}.5"))
+    return "\n".join(lines) + "\n"
+
+
+BAD = {27: "27,2026-01-01T00:00:27Z,x", 41: "41,2026-01-01T02:00:41+02:00,41.5"}
+
+
+def test_a_value_needing_the_exact_conversion_switches_the_rest_of_the_source(tmp_path):
+    spec = write_spec(tmp_path, SPEC, {"orders.csv": _csv(BAD)})
+    assert run(spec, "--quiet").exit_code == 0
+    out = records(tmp_path / "out.jsonl")
+    assert [r["id"] for r in out] == [i for i in range(1, 60) if i != 27]
+    assert out[[r["id"] for r in out].index(41)]["ts"] == "2026-01-01T00:00:41.000000Z"  # +02:00 read exactly
+    dead = records(tmp_path / "dead.jsonl")
+    assert [(d["id"], d["_error"]["message"], d["_source"]["position"]) for d in dead] == [
+        (27, "field 'amount': cannot convert 'x' to float", "orders.csv:29")]
+    log = events(tmp_path)
+    counts = log[-1]["data"]["counts"]
+    assert (counts["read"], counts["written"]["out"], counts["dead_lettered"]) == (60, 58, 1)
+    committed = [e["data"]["counts"]["read"] for e in log if e["type"] == "batch_committed"]
+    assert sum(committed) == 60
+
+
+def test_the_switch_gives_what_an_exact_run_gives(tmp_path):
+    fast = write_spec(tmp_path / "fast", SPEC, {"orders.csv": _csv(BAD)})
+    exact = write_spec(tmp_path / "exact", SPEC, {"orders.csv": _csv({**BAD, 0: "0,2026-01-01T00:00:00+00:00,0.5"})})
+    assert run(fast, "--quiet").exit_code == 0 and run(exact, "--quiet").exit_code == 0
+    for name in ("out.jsonl", "dead.jsonl"):
+        assert (tmp_path / "fast" / name).read_bytes() == (tmp_path / "exact" / name).read_bytes()
+
+
+@pytest.mark.parametrize("limit", ["15", "35"])
+def test_a_limit_across_the_switch_then_a_resume_gives_the_uninterrupted_output(tmp_path, limit):
+    whole = write_spec(tmp_path / "whole", SPEC, {"orders.csv": _csv(BAD)})
+    parts = write_spec(tmp_path / "parts", SPEC, {"orders.csv": _csv(BAD)})
+    assert run(whole, "--quiet").exit_code == 0
+    assert run(parts, "--quiet", "--limit", limit).exit_code == 0
+    assert events(tmp_path / "parts")[-1]["data"]["reason"] == "--limit reached"
+    assert events(tmp_path / "parts")[-1]["data"]["counts"]["read"] == int(limit)
+    assert run(parts, "--quiet").exit_code == 0
+    for name in ("out.jsonl", "dead.jsonl"):
+        assert (tmp_path / "parts" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
+
+
+def test_only_the_fast_query_signal_switches():
+    frame = pl.LazyFrame({"a": ["1", "x"]})
+    with pytest.raises(pl.exceptions.ComputeError) as signalled:
+        frame.select(pl.when(pl.col("a") == "x").then(pl.lit(SLOW_PATH)).str.to_integer(strict=True)).collect()
+    assert needs_slow_path(signalled.value)
+    with pytest.raises(pl.exceptions.ComputeError) as other:
+        frame.select(pl.col("a").str.to_integer(strict=True)).collect()
+    assert not needs_slow_path(other.value)
+
+
+def test_fast_conversions_apply_only_inside_the_block():
+    from flowc.compiler.source_types import convert
+    from flowc.dsl import types as t
+
+    with fast_conversions():
+        inside = convert("n", pl.String(), t.INT)
+    outside = convert("n", pl.String(), t.INT)
+    frame = pl.DataFrame({"n": ["1", "x"]})
+    with pytest.raises(pl.exceptions.ComputeError):
+        frame.select(inside.error)
+    assert frame.select(outside.error).to_series().to_list() == [None, "conversion: field 'n': cannot convert 'x' to int"]
