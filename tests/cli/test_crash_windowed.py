@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 FLOWC = [sys.executable, "-m", "flowc"]
-ROWS = 150_000
+ROWS = 400_000  # enough batches to land 5+ kills now that a batch takes ~10 ms (W1 perf work)
 
 SPEC = """
 version: 1
