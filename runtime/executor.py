@@ -256,10 +256,11 @@ class _Run:
         state = self.store.save_snapshot(self.batch, self.engines.snapshot()) if self.engines else None
         self.next_now = self.options.clock()
         sources = {**{k: p.json() for k, p in self.positions.items()}, **self.feed_positions}
-        self.log.append(ev.BATCH_COMMITTED, {"batch": self.batch, "source": source, "counts": _counts_json(counts)})
         feeds = {"feeds": dict(self.feed_status)} if self.feed_status else {}
-        self.log.append(ev.CHECKPOINT_SAVED, {"batch": self.batch, "state": state, "sinks": sinks, "sources": sources,
-                                              "now": self.next_now.isoformat(), **feeds})
+        self.log.append_all([  # one durable write for the two
+            (ev.BATCH_COMMITTED, {"batch": self.batch, "source": source, "counts": _counts_json(counts)}),
+            (ev.CHECKPOINT_SAVED, {"batch": self.batch, "state": state, "sinks": sinks, "sources": sources,
+                                   "now": self.next_now.isoformat(), **feeds})])
         if state is not None:
             self.store.prune(keep=state)
         for node, writer in self.sinks.items():
