@@ -237,10 +237,11 @@ def bench(workload: str, rows: int, seed: int, batch_size: int, work: Path) -> b
     results = {side: run_side(side, workload, data, spec, folder / f"{side}.jsonl", batch_size) for side in SIDES}
     agree = {side: compare(folder / "polars.jsonl", folder / f"{side}.jsonl", keys) for side in SIDES[1:]}
     print(f"\n{workload.upper()} at {rows:,} {what}, batch size {batch_size:,}")
-    print("| side | wall s | rows/s | peak RSS MiB | / Polars |\n|---|---|---|---|---|")
+    print("| side | wall s | CPU s | rows/s | peak RSS MiB | / Polars (wall) | / Polars (CPU) |\n|---|---|---|---|---|---|---|")
     for side, m in results.items():
         ratio = m["wall"] / results["polars"]["wall"]
-        print(f"| {side} | {m['wall']:.2f} | {rows / m['wall']:,.0f} | {m['rss']:.0f} | {ratio:.2f} |")
+        cpu = m["cpu"] / results["polars"]["cpu"]
+        print(f"| {side} | {m['wall']:.2f} | {m['cpu']:.2f} | {rows / m['wall']:,.0f} | {m['rss']:.0f} | {ratio:.2f} | {cpu:.2f} |")
     print(f"outputs agree with Polars: {agree}")
     return all(agree.values())
 
