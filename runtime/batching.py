@@ -105,6 +105,7 @@ class BatchRunner:
     query: SourceQuery
     policy: Policy  # how to report and envelope errors of this source's records
     engines: Engines | None = None
+    lane: int | None = None  # the Kafka partition of every record of this runner's batches (own watermark)
 
     def __post_init__(self) -> None:
         reach = _downstream(self.plan, self.query.chain)
@@ -160,7 +161,7 @@ class BatchRunner:
         emitted: list[Emitted] = []
         frame = pl.concat(present).collect() if present else None
         if frame is not None and frame.height:
-            emitted.append(self.engines.process(node, frame, self.policy.source))
+            emitted.append(self.engines.process(node, frame, self.policy.source, self.lane))
         emitted += [self.engines.end(node, i) for n, i in sorted(ending, key=lambda b: b[1]) if n == node]
         late = [e.late for e in emitted if e.late is not None and e.late.height]
         state.result.late += sum(e.late_count or (e.late.height if e.late is not None else 0) for e in emitted)

@@ -9,6 +9,11 @@ has such a node), this module answers the two questions the executor asks about 
 - when a branch has ended: once every bounded source upstream of it is done, `end_of_input(i)` is
   due, exactly once per run history (the snapshot taken after it remembers it).
 
+A Kafka source's partitions are inputs of their own for a windowed aggregate (SPEC §4: each partition
+has its own watermark): a batch of partition `p` on branch `i` has the input index `n * (p + 1) + i`
+(`n` branches), and once a branch has delivered through a partition its own index is ended, so the
+step's watermark is the minimum over the partitions that have delivered.
+
 Snapshots of all engines are one mapping, each part named `<step>/<part>`.
 """
 
@@ -17,6 +22,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from datetime import datetime
+
+import polars as pl
 
 from flowc.compiler import ir
 from flowc.compiler.plan import Plan
@@ -45,6 +52,7 @@ class Engines:
         self.scans = {(node, i): _scans(branch) for node, branches in self.branches.items()
                       for i, branch in enumerate(branches)}
         self.ended: set[Branch] = set()
+        self.laned: set[Branch] = set()  # branches whose partitions took over their watermark (this run)
         self.newly_ended(done)  # ended before the checkpoint this run resumes from: already told
 
     def __bool__(self) -> bool:
@@ -64,8 +72,18 @@ class Engines:
         self.ended |= found
         return frozenset(found)
 
-    def process(self, node: ir.Node, frame, source: str) -> Emitted:
-        return self.operators[node].process(frame, self.index(node, source))
+    def process(self, node: ir.Node, frame, source: str, lane: int | None = None) -> Emitted:
+        branch = self.index(node, source)
+        engine = self.operators[node]
+        if lane is None or not (isinstance(node, ir.Aggregate) and node.window is not None):
+            return engine.process(frame, branch)
+        emitted = engine.process(frame, len(self.branches[node]) * (lane + 1) + branch)
+        if (node, branch) in self.laned:
+            return emitted
+        self.laned.add((node, branch))
+        # The branch's own index never delivers once its partitions do: end it (after the partition's
+        # records, so none of them is judged against a watermark that ignored them).
+        return _merged(emitted, engine.end_of_input(branch))
 
     def end(self, node: ir.Node, index: int) -> Emitted:
         return self.operators[node].end_of_input(index)
@@ -98,6 +116,14 @@ class Engines:
             if path is not None:
                 found.append((node.step, path))
         return found
+
+
+def _merged(first: Emitted, second: Emitted) -> Emitted:
+    outputs = [e.output for e in (first, second) if e.output is not None and e.output.height]
+    lates = [e.late for e in (first, second) if e.late is not None and e.late.height]
+    return Emitted(output=pl.concat(outputs, how="vertical_relaxed") if outputs else None,
+                   late=pl.concat(lates, how="vertical_relaxed") if lates else None,
+                   late_count=sum(e.late_count or (e.late.height if e.late is not None else 0) for e in (first, second)))
 
 
 def _branches(node: ir.Node) -> tuple[ir.Node, ...]:

@@ -27,7 +27,7 @@ from flowc.compiler.checks.source_schemas import KAFKA_FIELDS
 from flowc.compiler.lower_plan import RAW_ERROR, ROW
 from flowc.compiler.polars_types import to_polars
 from flowc.dsl.types import Struct
-from flowc.runtime.batching import BatchRunner, source_query
+from flowc.runtime.batching import BatchResult, BatchRunner, source_query
 from flowc.runtime.envelope import Policy
 from flowc.runtime.run_setup import Prepared, plan_of
 from flowc.runtime.sources import is_feed
@@ -140,20 +140,42 @@ def _loop(run: _Run, scans: dict[str, ir.Scan], feeds: dict[str, Feed], pending:
                 _end(run, scans[name], feed)
 
 
-def _runner(run: _Run, scan: ir.Scan, feed: Feed, raw: pl.DataFrame) -> tuple[BatchRunner, pl.LazyFrame]:
+def _runner(run: _Run, scan: ir.Scan, feed: Feed, raw: pl.DataFrame,
+            lane: int | None = None) -> tuple[BatchRunner, pl.LazyFrame]:
     query = source_query(run.plan, scan, raw.lazy(), run.next_now)
-    return BatchRunner(run.plan, query, Policy(scan.step, feed.positions), run.engines or None), query.frame
+    return BatchRunner(run.plan, query, Policy(scan.step, feed.positions), run.engines or None, lane), query.frame
+
+
+def _lanes(run: _Run, scan: ir.Scan, raw: pl.DataFrame) -> list[tuple[int | None, pl.DataFrame]]:
+    """The batch per Kafka partition (in arrival order within each) when a windowed aggregate is
+    downstream, so each partition keeps its own watermark (SPEC §4); else the batch whole."""
+    windowed = run.engines and any(isinstance(n, ir.Aggregate) and n.window is not None
+                                   for n in run.engines.operators)
+    if scan.source.type != "kafka" or not windowed or "_partition" not in raw.columns:
+        return [(None, raw)]
+    partitions = raw.get_column("_partition").cast(pl.Int64, strict=False)
+    return [(int(p) if p is not None else None, raw.filter(partitions == p) if p is not None
+             else raw.filter(partitions.is_null())) for p in partitions.unique(maintain_order=True).to_list()]
 
 
 def _commit(run: _Run, scan: ir.Scan, feed: Feed, raw: pl.DataFrame) -> None:
-    runner, frame = _runner(run, scan, feed, raw)
-    result = runner.run(frame.collect(), run.next_now)
+    result = BatchResult()
+    for lane, part in _lanes(run, scan, raw):
+        runner, frame = _runner(run, scan, feed, part, lane)
+        result = _combined(result, runner.run(frame.collect(), run.next_now))
     counts = run.counted(result, raw.height)
     position = feed.position()
     run.feed_positions[scan.step] = position
     run.feed_status[scan.step] = feed.status()
     run.checkpoint(scan.step, counts)
     feed.committed(position)
+
+
+def _combined(first: BatchResult, second: BatchResult) -> BatchResult:
+    outputs = {node: [*first.outputs.get(node, []), *second.outputs.get(node, [])]
+               for node in {**first.outputs, **second.outputs}}
+    return BatchResult(outputs, first.skipped + second.skipped, first.dead_lettered + second.dead_lettered,
+                       first.late + second.late)
 
 
 def _end(run: _Run, scan: ir.Scan, feed: Feed) -> None:

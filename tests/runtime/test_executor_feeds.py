@@ -308,3 +308,60 @@ def test_flowc_run_on_a_watched_folder_stops_on_sigterm_with_exit_130(tmp_path):
     assert [r["n"] for r in records(out)] == [1, 2]
     log = events(tmp_path)
     assert log[-1]["type"] == "stopped" and log[-2]["type"] == "checkpoint_saved"
+
+
+KAFKA_WINDOWS = """
+settings: {batch_size: 1}
+sources:
+  clicks:
+    type: kafka
+    topic: clicks
+    bootstrap_servers: "127.0.0.1:9"
+    format: json
+    schema: {k: string, ts: datetime}
+    event_time: {field: ts}
+steps:
+  - name: per_minute
+    aggregate:
+      window: {type: tumbling, size: 1m}
+      compute: {n: count()}
+sinks:
+  out: {type: file, path: out.jsonl}
+  late: {type: file, from: per_minute.late, path: late.jsonl}
+"""
+
+
+def test_each_kafka_partition_has_its_own_watermark(tmp_path):
+    """SPEC §4: partition 0 racing ahead to 00:01:30 must not close the first minute while partition 1
+    is still at 00:00:20; its record at 00:00:40 is on time, and the window closes once partition 1
+    passes 00:01 (one watermark per source would have made that record late)."""
+    def click(partition: int, offset: int, second: int) -> dict:
+        ts = f"2026-01-01T00:{second // 60:02d}:{second % 60:02d}Z"
+        return {"k": "x", "ts": ts, "_key": None, "_topic": "clicks", "_partition": partition, "_offset": offset,
+                "_timestamp": ts}
+
+    items = [click(0, 0, 10), click(1, 0, 20), click(0, 1, 90), click(1, 1, 40), click(1, 2, 70)]
+    feed = ListFeed(items, tmp_path / ".flow" / "p")
+    outcome = run_feeds(write_spec(tmp_path, KAFKA_WINDOWS), {"clicks": feed})
+    assert outcome.status == "stopped" and outcome.totals.late == 0
+    assert records(tmp_path / "out.jsonl") == [
+        {"window_start": "2026-01-01T00:00:00.000000Z", "window_end": "2026-01-01T00:01:00.000000Z", "n": 3}]
+    assert not (tmp_path / "late.jsonl").exists() or records(tmp_path / "late.jsonl") == []
+
+
+def test_partition_watermarks_survive_a_resume(tmp_path):
+    def click(partition: int, offset: int, second: int) -> dict:
+        ts = f"2026-01-01T00:{second // 60:02d}:{second % 60:02d}Z"
+        return {"k": "x", "ts": ts, "_key": None, "_topic": "clicks", "_partition": partition, "_offset": offset,
+                "_timestamp": ts}
+
+    items = [click(0, 0, 10), click(1, 0, 20), click(0, 1, 90), click(1, 1, 40), click(1, 2, 70)]
+    spec_path = write_spec(tmp_path, KAFKA_WINDOWS)
+    first = ListFeed(items, tmp_path / ".flow" / "p")
+    assert run_feeds(spec_path, {"clicks": first}, stop_when=lambda: first.next >= 3).status == "stopped"
+    assert not (tmp_path / "out.jsonl").exists() or records(tmp_path / "out.jsonl") == []  # p1 holds it open
+    second = ListFeed(items, tmp_path / ".flow" / "p")
+    outcome = run_feeds(spec_path, {"clicks": second})
+    assert second.calls[0] == ("open", {"next": 3})
+    assert outcome.totals.late == 0
+    assert [r["n"] for r in records(tmp_path / "out.jsonl")] == [3]
