@@ -30,19 +30,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_w1 import machine, measure
-from gen_orders import cached
+from bench_w1 import ISO, machine, measure
+from gen_orders import ORDERS_SOURCE, cached
 
-SPEC = """version: 1
-pipeline: w2
-settings: {{state_dir: {state}{batch}}}
-sources:
-  orders:
-    type: file
-    path: {csv}
-    schema: {{order_id: int, user_id: int, ts: datetime, status: string, amount: float, qty: int, country: string,
-             email: string}}
-steps:
+SPEC = ("version: 1\npipeline: w2\nsettings: {{state_dir: {state}{batch}}}\n" + ORDERS_SOURCE + """steps:
   - filter: status in ("paid", "shipped") and amount > 10
   - map:
       total: amount * qty
@@ -52,9 +43,8 @@ steps:
                 max_total: max(total)}}
 sinks:
   out: {{type: file, path: {out}}}
-"""
+""")
 SIDES = ("polars", "engine", "flowc")
-ISO = "%Y-%m-%dT%H:%M:%S%.6fZ"  # how flowc's file sink writes datetimes
 W3_SPEC = """version: 1
 pipeline: w3
 settings: {{state_dir: {state}{batch}}}

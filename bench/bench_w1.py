@@ -23,27 +23,17 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gen_orders import cached
+from gen_orders import ORDERS_SOURCE, cached
 
 ISO = "%Y-%m-%dT%H:%M:%S%.6fZ"
-SPEC = """version: 1
-pipeline: w1
-settings: {{state_dir: {state}{batch}}}
-sources:
-  orders:
-    type: file
-    path: {csv}
-    schema: {{order_id: int, user_id: int, ts: datetime, status: string, amount: float, qty: int, country: string,
-              email: string}}
-steps:
-  - filter: status in ("paid", "shipped") and amount > 10
-  - map:
+W1_FILTER = '  - filter: status in ("paid", "shipped") and amount > 10\n'
+W1_MAP = """  - map:
       total: amount * qty
       country: upper(country)
       domain: regex_extract(email, "@(.*)$", 1)
-sinks:
-  out: {{type: file, path: {out}}}
 """
+SPEC = ("version: 1\npipeline: w1\nsettings: {{state_dir: {state}{batch}}}\n" + ORDERS_SOURCE
+        + "steps:\n" + W1_FILTER + W1_MAP + "sinks:\n  out: {{type: file, path: {out}}}\n")
 
 
 def polars_w1(csv: str, out: str) -> None:

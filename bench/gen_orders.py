@@ -18,6 +18,15 @@ import polars as pl
 STATUSES = ["paid", "shipped", "pending", "cancelled", "refunded"]
 COUNTRIES = ["us", "de", "fr", "gb", "jp", "br", "in", "es", "it", "nl", "se", "pl"]
 DOMAINS = ["example.com", "mail.test", "shop.example.org", "corp.test", "post.example.net"]
+# The orders file as a flowc source, a fragment of the benchmarks' spec templates (`str.format`: `{csv}`
+# is the file's path, braces doubled), next to the generator that decides its columns.
+ORDERS_SOURCE = """sources:
+  orders:
+    type: file
+    path: {csv}
+    schema: {{order_id: int, user_id: int, ts: datetime, status: string, amount: float, qty: int, country: string,
+              email: string}}
+"""
 _M1, _M2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB  # splitmix64's multipliers
 
 
