@@ -331,16 +331,22 @@ sinks:
 """
 
 
+def click(partition: int, offset: int, second: int) -> dict:
+    """A Kafka record of `clicks` at `second` seconds past midnight, as the feed delivers it."""
+    ts = f"2026-01-01T00:{second // 60:02d}:{second % 60:02d}Z"
+    return {"k": "x", "ts": ts, "_key": None, "_topic": "clicks", "_partition": partition, "_offset": offset,
+            "_timestamp": ts}
+
+
+# partition 0 races ahead to 00:01:30 while partition 1 is still in the first minute
+RACING_PARTITIONS = (click(0, 0, 10), click(1, 0, 20), click(0, 1, 90), click(1, 1, 40), click(1, 2, 70))
+
+
 def test_each_kafka_partition_has_its_own_watermark(tmp_path):
     """SPEC §4: partition 0 racing ahead to 00:01:30 must not close the first minute while partition 1
     is still at 00:00:20; its record at 00:00:40 is on time, and the window closes once partition 1
     passes 00:01 (one watermark per source would have made that record late)."""
-    def click(partition: int, offset: int, second: int) -> dict:
-        ts = f"2026-01-01T00:{second // 60:02d}:{second % 60:02d}Z"
-        return {"k": "x", "ts": ts, "_key": None, "_topic": "clicks", "_partition": partition, "_offset": offset,
-                "_timestamp": ts}
-
-    items = [click(0, 0, 10), click(1, 0, 20), click(0, 1, 90), click(1, 1, 40), click(1, 2, 70)]
+    items = list(RACING_PARTITIONS)
     feed = ListFeed(items, tmp_path / ".flow" / "p")
     outcome = run_feeds(write_spec(tmp_path, KAFKA_WINDOWS), {"clicks": feed})
     assert outcome.status == "stopped" and outcome.totals.late == 0
@@ -350,12 +356,7 @@ def test_each_kafka_partition_has_its_own_watermark(tmp_path):
 
 
 def test_partition_watermarks_survive_a_resume(tmp_path):
-    def click(partition: int, offset: int, second: int) -> dict:
-        ts = f"2026-01-01T00:{second // 60:02d}:{second % 60:02d}Z"
-        return {"k": "x", "ts": ts, "_key": None, "_topic": "clicks", "_partition": partition, "_offset": offset,
-                "_timestamp": ts}
-
-    items = [click(0, 0, 10), click(1, 0, 20), click(0, 1, 90), click(1, 1, 40), click(1, 2, 70)]
+    items = list(RACING_PARTITIONS)
     spec_path = write_spec(tmp_path, KAFKA_WINDOWS)
     first = ListFeed(items, tmp_path / ".flow" / "p")
     assert run_feeds(spec_path, {"clicks": first}, stop_when=lambda: first.next >= 3).status == "stopped"
