@@ -1,0 +1,158 @@
+"""A CSV file read in chunks of whole lines, so memory is bounded by the chunk, not the file.
+
+Polars' `collect_batches` cannot bound its read-ahead: the streaming engine keeps reading while the
+consumer is slow (docs/performance.md, point 7). Here the consumer pulls: each chunk is the next
+`rows_per_chunk` lines of the file, cut at newlines found in a read-only mmap with `bytes.count` and
+`bytes.find` (memchr speed, one Python loop per chunk, none per line), copied out and parsed by
+Polars from those bytes only when the chunk is asked for.
+
+Precondition (the caller's fast path): the quote character never occurs in the file, so every record
+is exactly one line and line i after the header is row i, the position used for checkpoints and
+`file:line` errors. A quoted newline would be cut in two here.
+
+Each chunk is parsed as the whole file would be (`scan_csv(path, infer_schema=False,
+truncate_ragged_lines=True)`): string columns `names`, a short line padded with nulls, a blank line
+one all-null row (in any position, also at the chunk's or file's end), a CRLF ending stripped. One
+more column, `extra`, holds a long line's first field past `names` (null on other lines, and null
+too when that field is empty or a null value: such a long line cannot be told from a well-formed one).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+SKIP_BLOCK = 1 << 22  # bytes examined at a time while skipping lines (a resume deep into a file)
+SAMPLE = 1 << 16  # bytes read to estimate the line length before the first chunk
+_NL = b"\n"
+_FIND_BELOW = 32  # newlines left between the bounds: find them one by one
+# Options the chunk parser sets itself: every chunk is headerless and read against a fixed schema.
+_OWN_OPTIONS = ("has_header", "schema", "new_columns", "infer_schema", "truncate_ragged_lines")
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    first_row: int  # row number (0-based, header excluded) of the chunk's first line
+    rows: int  # lines in the chunk; a blank line is a row
+    frame: pl.LazyFrame  # string columns `names` + `extra`; its height is `rows`
+
+
+def chunks(path: str, names: list[str], extra: str, options: Mapping[str, Any], *, first_row: int,
+           rows_per_chunk: int, has_header: bool) -> Iterator[Chunk]:
+    """The file's lines from row `first_row` to its end, `rows_per_chunk` lines per chunk (the last
+    may hold fewer; no chunk is empty). The file is opened when the first chunk is asked for."""
+    if rows_per_chunk < 1 or first_row < 0:
+        raise ValueError(f"rows_per_chunk must be >= 1 and first_row >= 0, got {rows_per_chunk}, {first_row}")
+    if extra in names:
+        raise ValueError(f"the extra column {extra!r} is one of the names")
+    schema = {name: pl.String for name in [*names, extra]}
+    parse = {key: value for key, value in options.items() if key not in _OWN_OPTIONS}
+    if os.path.getsize(path) == 0:  # mmap refuses an empty file
+        return
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        pos = skip_lines(view, 0, first_row + (1 if has_header else 0))
+        line_bytes = _line_length(view, pos)
+        row = first_row
+        while pos < len(view):
+            data = take_lines(view, pos, rows_per_chunk, int(rows_per_chunk * line_bytes * 1.02) + 4096)
+            rows = data.count(_NL) + (0 if data.endswith(_NL) else 1)
+            frame = pl.scan_csv(data, has_header=False, schema=schema, missing_columns="insert",
+                                extra_columns="ignore", truncate_ragged_lines=True, **parse)
+            yield Chunk(row, rows, frame)
+            pos, row, line_bytes = pos + len(data), row + rows, len(data) / rows
+
+
+def prefetched(chunk_iter: Iterator[Chunk], depth: int = 1) -> Iterator[Chunk]:
+    """The same chunks, each collected ahead in one worker thread while the caller works on the one
+    before (Polars releases the GIL while it parses). Up to `depth` chunks wait collected beyond the
+    one yielded. A parse error is raised where its chunk would be yielded."""
+    if depth < 1:
+        raise ValueError(f"depth must be >= 1, got {depth}")
+    pending: list[tuple[Chunk, Future[pl.DataFrame]]] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowc-csv-chunks") as worker:
+        try:
+            for chunk in chunk_iter:
+                pending.append((chunk, worker.submit(chunk.frame.collect)))
+                if len(pending) > depth:
+                    yield _collected(*pending.pop(0))
+            while pending:
+                yield _collected(*pending.pop(0))
+        finally:  # the caller stopped early: drop what was not started, let the running parse end
+            for _, future in pending:
+                future.cancel()
+
+
+def _collected(chunk: Chunk, future: Future[pl.DataFrame]) -> Chunk:
+    return Chunk(chunk.first_row, chunk.rows, future.result().lazy())
+
+
+def _line_length(view: mmap.mmap, pos: int) -> float:
+    """Bytes per line in a sample from `pos`: the first chunk's read size is guessed from it."""
+    sample = view[pos:pos + SAMPLE]
+    return len(sample) / max(sample.count(_NL), 1)
+
+
+def skip_lines(view: mmap.mmap | bytes, pos: int, lines: int, block: int = SKIP_BLOCK) -> int:
+    """The offset `lines` lines after `pos` (or the end). A few lines (the header) are found in the
+    mmap itself; more are counted in copies of at most `block` bytes."""
+    if lines <= _FIND_BELOW:
+        for _ in range(lines):
+            found = view.find(_NL, pos)
+            if found == -1:
+                return len(view)
+            pos = found + 1
+        return pos
+    while lines > 0 and pos < len(view):
+        piece = view[pos:pos + block]
+        found = piece.count(_NL)
+        if found >= lines:
+            return pos + nth_newline(piece, lines, found) + 1
+        pos, lines = pos + len(piece), lines - found
+    return min(pos, len(view))
+
+
+def take_lines(view: mmap.mmap | bytes, pos: int, lines: int, guess: int) -> bytes:
+    """The bytes of the `lines` lines from `pos` (fewer at the end of the file), newlines included.
+    Reads `guess` bytes first and more (as much again as seems missing) until enough newlines."""
+    pieces, found, end = [], 0, pos
+    while end < len(view):
+        piece = view[end:end + max(guess, 1)]
+        count = piece.count(_NL)
+        if found + count >= lines:
+            pieces.append(piece[:nth_newline(piece, lines - found, count) + 1])
+            return b"".join(pieces)
+        pieces.append(piece)
+        found, end = found + count, end + len(piece)
+        guess = int((lines - found) * (end - pos) / max(found, 1) * 1.05) + 4096
+    return b"".join(pieces)
+
+
+def nth_newline(buf: bytes, k: int, total: int) -> int:
+    """The offset of the k-th newline (1-based) of `buf`, which holds `total` >= k of them.
+
+    Interpolation search on `bytes.count` over a shrinking range (lines have similar lengths, so a
+    step or two lands near it), a bisection step whenever interpolating did not halve the range
+    (so lines of any lengths take O(log n) steps), and the last few newlines found one by one."""
+    lo, before, hi, upto = 0, 0, len(buf), total  # invariant: before < k <= upto newlines in buf[:lo], buf[:hi]
+    interpolate = True
+    while upto - before > _FIND_BELOW:
+        mid = lo + (hi - lo) * (k - before) // (upto - before) if interpolate else (lo + hi) // 2
+        mid = min(max(mid, lo + 1), hi - 1)
+        # Count over the shorter side of `mid`.
+        at = before + buf.count(_NL, lo, mid) if mid - lo <= hi - mid else upto - buf.count(_NL, mid, hi)
+        width = upto - before
+        if at >= k:
+            hi, upto = mid, at
+        else:
+            lo, before = mid, at
+        interpolate = upto - before <= width // 2
+    found = lo - 1
+    for _ in range(k - before):
+        found = buf.find(_NL, found + 1)
+    return found

@@ -1,0 +1,239 @@
+"""The chunked CSV reader (runtime/sources/csv_chunks.py): chunks of whole lines parse as the whole file."""
+
+from __future__ import annotations
+
+import tracemalloc
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flowc.runtime.sources.csv_chunks import Chunk, chunks, nth_newline, prefetched, skip_lines, take_lines
+
+EXTRA = "__flowc_extra"
+BLANK = None  # a generated blank line
+
+
+def _options(separator: str = ",", null_values: list[str] | None = None, has_header: bool = True) -> dict:
+    # As runtime/sources/files.py builds them (has_header among them: the chunk parser overrides it).
+    return {"separator": separator, "has_header": has_header, "quote_char": '"', "null_values": null_values,
+            "encoding": "utf8"}
+
+
+def _read(path: Path, names: list[str], *, first_row: int = 0, rows_per_chunk: int = 3, has_header: bool = True,
+          options: dict | None = None) -> list[tuple[Chunk, pl.DataFrame]]:
+    found = chunks(str(path), names, EXTRA, options or _options(has_header=has_header), first_row=first_row,
+                   rows_per_chunk=rows_per_chunk, has_header=has_header)
+    return [(chunk, chunk.frame.collect()) for chunk in found]
+
+
+def _rows(read: list[tuple[Chunk, pl.DataFrame]]) -> list[tuple]:
+    return [row for _, frame in read for row in frame.rows()]
+
+
+def _oracle(data: bytes, width: int, separator: str, nulls: list[str], has_header: bool) -> list[tuple]:
+    """The rows Polars gives the file's lines, written out plainly: fields split on the separator
+    (no quotes occur), a CRLF's CR stripped, empty and null-value fields null, a blank line all null,
+    then `width` fields and the first one past them."""
+    lines = data.decode().split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the final newline ends the last line; it does not start another
+    rows = []
+    for line in lines[1 if has_header else 0:]:
+        fields = line.removesuffix("\r").split(separator) if line.removesuffix("\r") else []
+        fields = [None if f == "" or f in nulls else f for f in fields] + [None] * (width + 1)
+        rows.append(tuple(fields[:width + 1]))
+    return rows
+
+
+values = st.sampled_from(["", "a", "NA", "x y", "é€", "12", " "]) | st.text("abz09 ", min_size=1, max_size=4)
+
+
+@st.composite
+def csv_files(draw):
+    separator = draw(st.sampled_from([",", ";", "|", "\t"]))
+    width = draw(st.integers(1, 4))
+    names = [f"c{i}" for i in range(width)]
+    line = st.none() | st.lists(values, min_size=1, max_size=width + 2)  # short, exact, long rows
+    lines = draw(st.lists(line, max_size=25))
+    endings = draw(st.lists(st.sampled_from(["\n", "\r\n"]), min_size=len(lines) + 1, max_size=len(lines) + 1))
+    has_header = draw(st.booleans())
+    texts = ([separator.join(names)] if has_header else []) + [separator.join(fields or []) for fields in lines]
+    text = "".join(t + e for t, e in zip(texts, endings, strict=False))
+    if texts and draw(st.booleans()):
+        text = text.removesuffix(endings[len(texts) - 1])  # no final newline
+    nulls = draw(st.sampled_from([None, ["NA"]]))
+    return text.encode(), separator, names, has_header, nulls
+
+
+@given(csv_files(), st.integers(0, 30), st.integers(1, 30))
+def test_chunks_read_as_the_whole_file(tmp_path_factory, file, first_row, rows_per_chunk):
+    data, separator, names, has_header, nulls = file
+    path = tmp_path_factory.mktemp("csv") / "f.csv"
+    path.write_bytes(data)
+    read = _read(path, names, first_row=first_row, rows_per_chunk=rows_per_chunk, has_header=has_header,
+                 options=_options(separator, nulls, has_header))
+    expected = _oracle(data, len(names), separator, nulls or [], has_header)[first_row:]
+    assert _rows(read) == expected
+    assert all(frame.height == chunk.rows and frame.columns == [*names, EXTRA] for chunk, frame in read)
+    assert [chunk.rows for chunk, _ in read] == [min(rows_per_chunk, len(expected) - start)
+                                                 for start in range(0, len(expected), rows_per_chunk)]
+    assert [chunk.first_row for chunk, _ in read] == list(range(first_row, first_row + len(expected), rows_per_chunk))
+    # The oracle is Polars' own reading of the whole file.
+    if has_header and data.strip():
+        whole = pl.scan_csv(path, infer_schema=False, has_header=True, truncate_ragged_lines=True, separator=separator,
+                            null_values=nulls).collect()
+    else:
+        whole = pl.scan_csv(path, has_header=False, schema=dict.fromkeys(names, pl.String), missing_columns="insert",
+                            extra_columns="ignore", truncate_ragged_lines=True, separator=separator,
+                            null_values=nulls).collect() if data else pl.DataFrame(schema=dict.fromkeys(names, pl.String))
+    got = pl.concat([frame for _, frame in read]) if read else pl.DataFrame(schema=dict.fromkeys(names, pl.String))
+    assert got.select(names).rows() == whole.slice(first_row).rows()
+
+
+@st.composite
+def newline_buffers(draw):
+    lengths = draw(st.lists(st.integers(0, 400) | st.sampled_from([0, 1, 3000]), min_size=1, max_size=300))
+    buf = b"\n".join(b"x" * n for n in lengths) + draw(st.sampled_from([b"", b"\n", b"tail"]))
+    return buf, [i for i, byte in enumerate(buf) if byte == ord("\n")]
+
+
+@given(newline_buffers(), st.data())
+def test_nth_newline_is_the_kth(buffer, data):
+    buf, newlines = buffer
+    if newlines:
+        k = data.draw(st.integers(1, len(newlines)))
+        assert nth_newline(buf, k, len(newlines)) == newlines[k - 1]
+
+
+@given(newline_buffers(), st.integers(0, 320), st.integers(1, 5000), st.integers(0, 50))
+def test_take_and_skip_lines_with_any_guess(buffer, lines, guess, start_line):
+    buf, newlines = buffer
+    starts = [0] + [n + 1 for n in newlines if n + 1 < len(buf)]
+    pos = starts[min(start_line, len(starts) - 1)]
+    later = [n for n in newlines if n >= pos]
+    end = later[lines - 1] + 1 if 0 < lines <= len(later) else pos if lines == 0 else len(buf)
+    assert take_lines(buf, pos, lines, guess) == buf[pos:end] if lines else True
+    assert skip_lines(buf, pos, lines, block=guess) == end
+
+
+def test_empty_and_header_only_files_have_no_chunks(tmp_path):
+    for data in [b"", b"a,b", b"a,b\n", b"a,b\r\n"]:
+        (tmp_path / "f.csv").write_bytes(data)
+        assert _read(tmp_path / "f.csv", ["a", "b"]) == []
+    (tmp_path / "f.csv").write_bytes(b"")
+    assert _read(tmp_path / "f.csv", ["a", "b"], has_header=False) == []
+
+
+def test_no_rows_after_first_row(tmp_path):
+    (tmp_path / "f.csv").write_bytes(b"a,b\n1,2\n3,4\n")
+    assert _read(tmp_path / "f.csv", ["a", "b"], first_row=2) == []
+    assert _read(tmp_path / "f.csv", ["a", "b"], first_row=9) == []
+    assert _rows(_read(tmp_path / "f.csv", ["a", "b"], first_row=1)) == [("3", "4", None)]
+
+
+def test_blank_lines_are_rows_at_a_chunks_end_and_the_files_end(tmp_path):
+    (tmp_path / "f.csv").write_bytes(b"a,b\r\n1,2\r\n\r\n\n3\n\n\n")
+    read = _read(tmp_path / "f.csv", ["a", "b"], rows_per_chunk=2)
+    assert [(chunk.first_row, chunk.rows, frame.height) for chunk, frame in read] == [(0, 2, 2), (2, 2, 2), (4, 2, 2)]
+    assert _rows(read) == [("1", "2", None), (None,) * 3, (None,) * 3, ("3", None, None), (None,) * 3, (None,) * 3]
+
+
+def test_last_line_without_newline_and_long_lines(tmp_path):
+    (tmp_path / "f.csv").write_bytes(b"1,2,3,4\n5,6,\n7,8")
+    read = _read(tmp_path / "f.csv", ["a", "b"], has_header=False, rows_per_chunk=2)
+    assert [chunk.rows for chunk, _ in read] == [2, 1]
+    # A long line's first extra field is kept; an empty one is null, so "5,6," reads as "5,6".
+    assert _rows(read) == [("1", "2", "3"), ("5", "6", None), ("7", "8", None)]
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_field(tmp_path):
+    (tmp_path / "f.csv").write_bytes(b"\xef\xbb\xbf1,2\n3,4\n")
+    assert _rows(_read(tmp_path / "f.csv", ["a", "b"], has_header=False)) == [("1", "2", None), ("3", "4", None)]
+
+
+def test_a_deep_start_skips_in_blocks(tmp_path):
+    (tmp_path / "f.csv").write_bytes(b"n\n" + b"".join(b"%d\n" % i for i in range(200_000)))
+    read = _read(tmp_path / "f.csv", ["n"], first_row=150_001, rows_per_chunk=20_000)
+    assert [(chunk.first_row, chunk.rows) for chunk, _ in read] == [(150_001, 20_000), (170_001, 20_000),
+                                                                    (190_001, 9_999)]
+    assert _rows(read)[0] == ("150001", None) and _rows(read)[-1] == ("199999", None)
+
+
+def test_memory_holds_one_chunk_not_the_file(tmp_path):
+    line = b"12345,user@example.test,2026-03-25T05:29:24Z,paid,12.50\n"
+    (tmp_path / "f.csv").write_bytes(b"a,b,c,d,e\n" + line * 100_000)  # 5.6 MB
+    tracemalloc.start()
+    try:
+        for chunk in chunks(str(tmp_path / "f.csv"), list("abcde"), EXTRA, _options(), first_row=10,
+                            rows_per_chunk=2_000, has_header=True):
+            chunk.frame.collect()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 6 * 2_000 * len(line)  # Python-side bytes: a chunk and its read-ahead, not 5.6 MB
+
+
+def test_the_file_is_opened_when_the_first_chunk_is_asked_for(tmp_path):
+    found = chunks(str(tmp_path / "missing.csv"), ["a"], EXTRA, _options(), first_row=0, rows_per_chunk=1,
+                   has_header=True)
+    with pytest.raises(FileNotFoundError):
+        next(found)
+
+
+@pytest.mark.parametrize(("first_row", "rows_per_chunk", "extra"), [(0, 0, EXTRA), (-1, 5, EXTRA), (0, 5, "a")])
+def test_bad_arguments_are_refused(tmp_path, first_row, rows_per_chunk, extra):
+    (tmp_path / "f.csv").write_bytes(b"a\n1\n")
+    with pytest.raises(ValueError):
+        next(chunks(str(tmp_path / "f.csv"), ["a"], extra, _options(), first_row=first_row,
+                    rows_per_chunk=rows_per_chunk, has_header=True))
+
+
+def _numbers(tmp_path: Path, rows: int) -> Path:
+    (tmp_path / "n.csv").write_bytes(b"n,m\n" + b"".join(b"%d,x\n" % i for i in range(rows)))
+    return tmp_path / "n.csv"
+
+
+def test_prefetched_chunks_are_the_same_and_already_collected(tmp_path):
+    path = _numbers(tmp_path, 1000)
+    plain = _read(path, ["n", "m"], rows_per_chunk=70)
+    for depth in (1, 3):
+        ahead = prefetched(chunks(str(path), ["n", "m"], EXTRA, _options(), first_row=0, rows_per_chunk=70,
+                                  has_header=True), depth)
+        got = list(ahead)
+        assert [(c.first_row, c.rows) for c in got] == [(c.first_row, c.rows) for c, _ in plain]
+        assert all(c.frame.collect().equals(frame) for c, (_, frame) in zip(got, plain, strict=True))
+        assert "Csv SCAN" not in got[0].frame.explain() and "DF [" in got[0].frame.explain()
+
+
+def test_prefetched_reads_at_most_depth_chunks_ahead(tmp_path):
+    path = _numbers(tmp_path, 100)
+    produced = []
+
+    def counted():
+        for chunk in chunks(str(path), ["n", "m"], EXTRA, _options(), first_row=0, rows_per_chunk=10, has_header=True):
+            produced.append(chunk.first_row)
+            yield chunk
+
+    for depth in (1, 2):
+        produced.clear()
+        for index, _ in enumerate(prefetched(counted(), depth)):
+            assert len(produced) <= index + 1 + depth
+        assert len(produced) == 10
+
+
+def test_prefetched_raises_a_parse_error_at_its_chunk_and_stops_cleanly(tmp_path):
+    (tmp_path / "f.csv").write_bytes(b"a\n1\n2\n\xff\xfe\n4\n")  # not UTF-8 in the second chunk
+    found = prefetched(chunks(str(tmp_path / "f.csv"), ["a"], EXTRA, _options(), first_row=0, rows_per_chunk=2,
+                              has_header=True))
+    assert next(found).frame.collect()["a"].to_list() == ["1", "2"]
+    with pytest.raises(pl.exceptions.ComputeError):
+        next(found)
+    early = prefetched(chunks(str(_numbers(tmp_path, 100)), ["n", "m"], EXTRA, _options(), first_row=0,
+                              rows_per_chunk=10, has_header=True))
+    assert next(early).rows == 10
+    early.close()  # the worker is shut down; nothing hangs
+    with pytest.raises(ValueError):
+        next(prefetched(iter([]), depth=0))
