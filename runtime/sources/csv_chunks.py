@@ -58,14 +58,14 @@ def chunks(path: str, names: list[str], extra: str, options: Mapping[str, Any], 
     with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
         pos = skip_lines(view, 0, first_row + (1 if has_header else 0))
         line_bytes = _line_length(view, pos)
-        row = first_row
+        row, released = first_row, 0
         while pos < len(view):
-            data = take_lines(view, pos, rows_per_chunk, int(rows_per_chunk * line_bytes * 1.02) + 4096)
-            rows = data.count(_NL) + (0 if data.endswith(_NL) else 1)
+            data, rows = take_lines(view, pos, rows_per_chunk, int(rows_per_chunk * line_bytes * 1.02) + 4096)
             frame = pl.scan_csv(data, has_header=False, schema=schema, missing_columns="insert",
                                 extra_columns="ignore", truncate_ragged_lines=True, **parse)
             yield Chunk(row, rows, frame)
             pos, row, line_bytes = pos + len(data), row + rows, len(data) / rows
+            released = _release(view, released, pos)
 
 
 def prefetched(chunk_iter: Iterator[Chunk], depth: int = 1) -> Iterator[Chunk]:
@@ -90,6 +90,15 @@ def prefetched(chunk_iter: Iterator[Chunk], depth: int = 1) -> Iterator[Chunk]:
 
 def _collected(chunk: Chunk, future: Future[pl.DataFrame]) -> Chunk:
     return Chunk(chunk.first_row, chunk.rows, future.result().lazy())
+
+
+def _release(view: mmap.mmap, released: int, pos: int) -> int:
+    """Unmap the pages before `pos` from this process (the page cache keeps them): pages of a mapped
+    file that were read count in the RSS, which would otherwise grow with the file."""
+    end = pos - pos % mmap.PAGESIZE
+    if end > released and hasattr(mmap, "MADV_DONTNEED"):
+        view.madvise(mmap.MADV_DONTNEED, released, end - released)
+    return max(end, released)
 
 
 def _line_length(view: mmap.mmap, pos: int) -> float:
@@ -117,42 +126,48 @@ def skip_lines(view: mmap.mmap | bytes, pos: int, lines: int, block: int = SKIP_
     return min(pos, len(view))
 
 
-def take_lines(view: mmap.mmap | bytes, pos: int, lines: int, guess: int) -> bytes:
-    """The bytes of the `lines` lines from `pos` (fewer at the end of the file), newlines included.
-    Reads `guess` bytes first and more (as much again as seems missing) until enough newlines."""
+def take_lines(view: mmap.mmap | bytes, pos: int, lines: int, guess: int) -> tuple[bytes, int]:
+    """The bytes of the `lines` lines from `pos`, newlines included, and how many lines they hold
+    (fewer at the end of the file, whose last line may have no newline). Reads `guess` bytes first,
+    then as much again as seems missing, until enough newlines."""
     pieces, found, end = [], 0, pos
     while end < len(view):
         piece = view[end:end + max(guess, 1)]
         count = piece.count(_NL)
         if found + count >= lines:
             pieces.append(piece[:nth_newline(piece, lines - found, count) + 1])
-            return b"".join(pieces)
+            return b"".join(pieces), lines
         pieces.append(piece)
         found, end = found + count, end + len(piece)
         guess = int((lines - found) * (end - pos) / max(found, 1) * 1.05) + 4096
-    return b"".join(pieces)
+    data = b"".join(pieces)
+    return data, found + (1 if data and not data.endswith(_NL) else 0)
 
 
 def nth_newline(buf: bytes, k: int, total: int) -> int:
     """The offset of the k-th newline (1-based) of `buf`, which holds `total` >= k of them.
 
-    Interpolation search on `bytes.count` over a shrinking range (lines have similar lengths, so a
-    step or two lands near it), a bisection step whenever interpolating did not halve the range
-    (so lines of any lengths take O(log n) steps), and the last few newlines found one by one."""
+    Interpolation search with `bytes.count` on the shorter side of each probe: lines of similar
+    lengths put the first probe within a few lines of it, and the last few newlines are walked with
+    `find`/`rfind` from the nearer bound. A probe that does not halve the walk left is followed by a
+    bisection step, so lines of any lengths take O(log n) steps."""
     lo, before, hi, upto = 0, 0, len(buf), total  # invariant: before < k <= upto newlines in buf[:lo], buf[:hi]
     interpolate = True
-    while upto - before > _FIND_BELOW:
+    while (left := min(k - before, upto - k + 1)) > _FIND_BELOW:
         mid = lo + (hi - lo) * (k - before) // (upto - before) if interpolate else (lo + hi) // 2
         mid = min(max(mid, lo + 1), hi - 1)
-        # Count over the shorter side of `mid`.
         at = before + buf.count(_NL, lo, mid) if mid - lo <= hi - mid else upto - buf.count(_NL, mid, hi)
-        width = upto - before
         if at >= k:
             hi, upto = mid, at
         else:
             lo, before = mid, at
-        interpolate = upto - before <= width // 2
-    found = lo - 1
-    for _ in range(k - before):
-        found = buf.find(_NL, found + 1)
+        interpolate = min(k - before, upto - k + 1) <= left // 2
+    if k - before <= upto - k + 1:  # forward from lo: the k-th is the (k - before)-th newline after lo
+        found = lo - 1
+        for _ in range(k - before):
+            found = buf.find(_NL, found + 1)
+        return found
+    found = hi  # backward from hi: the last newline before hi is the upto-th
+    for _ in range(upto - k + 1):
+        found = buf.rfind(_NL, lo, found)
     return found
