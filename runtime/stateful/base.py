@@ -17,7 +17,8 @@ Outputs are DataFrames in their final column order (the aggregate's: `by` fields
 `window_end`, compute fields; SPEC §4), or None when empty. A state snapshot is a mapping of part
 name -> DataFrame (or bytes), written by `flowc.runtime.checkpoint.CheckpointStore`; engines must
 restore exactly the state that `snapshot()` described, so a resumed run emits exactly what an
-uninterrupted one would.
+uninterrupted one would. Engines never change a frame in place once `snapshot()` returned it (they
+build new frames): the store saves a part that is the same object as last time by linking its file.
 """
 
 from __future__ import annotations

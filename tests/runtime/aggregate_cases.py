@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import io
 from collections.abc import Iterable
 
 import polars as pl
@@ -17,6 +16,7 @@ from flowc.dsl import ast
 from flowc.dsl import types as ft
 from flowc.dsl.parser import parse_expression
 from flowc.dsl.types import Struct
+from flowc.runtime.checkpoint import decode_part, encode_part
 from flowc.runtime.stateful.aggregate import build
 from flowc.runtime.stateful.base import Emitted, StateParts
 
@@ -50,15 +50,11 @@ def frame(rows: list[dict], schema: Struct = SCHEMA, first_row: int = 0) -> pl.D
 
 
 def roundtrip(parts: StateParts) -> dict[str, pl.DataFrame | bytes]:
-    """A snapshot as the checkpoint store writes and reads it (Arrow IPC)."""
+    """A snapshot as the checkpoint store writes and reads it."""
     out: dict[str, pl.DataFrame | bytes] = {}
     for name, part in parts.items():
-        if isinstance(part, pl.DataFrame):
-            buffer = io.BytesIO()
-            part.write_ipc(buffer)
-            out[name] = pl.read_ipc(io.BytesIO(buffer.getvalue()))
-        else:
-            out[name] = bytes(part)
+        suffix, content = encode_part(part)
+        out[name] = decode_part(f"part.{suffix}", content)
     return out
 
 

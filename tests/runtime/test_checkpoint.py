@@ -1,3 +1,7 @@
+import hashlib
+import io
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -58,3 +62,63 @@ def test_a_damaged_part_is_refused(tmp_path: Path) -> None:
 def test_a_missing_snapshot_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SnapshotCorrupt, match=r"snapshot 'state/000000000009'.*cannot be read"):
         CheckpointStore(tmp_path).load_snapshot("state/000000000009")
+
+
+def test_every_dtype_a_state_holds_round_trips_exactly(tmp_path: Path) -> None:
+    frame = pl.DataFrame({
+        "k": ["a", None], "n": [1, None], "i128": pl.Series([2**70, -5], dtype=pl.Int128),
+        "at": [datetime(2026, 3, 29, 1, 30, tzinfo=UTC), None], "span": [timedelta(microseconds=7), None],
+        "values": [[1.5, None], []], "nested": [[{"x": [datetime(2020, 1, 1)]}], None], "nothing": [None, None],
+    }).with_columns(pl.col("at").dt.convert_time_zone("Europe/Paris"))
+    store = CheckpointStore(tmp_path)
+    loaded = store.load_snapshot(store.save_snapshot(1, {"f": frame, "empty": frame.head(0)}))
+    assert loaded["f"].schema == frame.schema and loaded["empty"].schema == frame.schema
+    assert_frame_equal(loaded["f"], frame)
+
+
+def test_a_snapshot_of_the_ipc_file_format_still_loads(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"k": ["a"], "n": [3]})
+    folder = tmp_path / "state" / "000000000002"
+    folder.mkdir(parents=True)
+    buffer = io.BytesIO()
+    frame.write_ipc(buffer)
+    (folder / "part-000.arrow").write_bytes(buffer.getvalue())
+    part = {"name": "agg/partials", "file": "part-000.arrow", "sha256": hashlib.sha256(buffer.getvalue()).hexdigest()}
+    (folder / "manifest.json").write_text(json.dumps({"batch": 2, "parts": [part]}))
+    assert_frame_equal(CheckpointStore(tmp_path).load_snapshot("state/000000000002")["agg/partials"], frame)
+
+
+def test_an_unchanged_part_is_linked_not_written_again(tmp_path: Path) -> None:
+    store = CheckpointStore(tmp_path)
+    table, changing = pl.DataFrame({"k": list("abc")}), pl.DataFrame({"n": [1]})
+    first = store.save_snapshot(1, {"table": table, "n": changing, "digest": b"xyz"})
+    second = store.save_snapshot(2, {"table": table, "n": pl.DataFrame({"n": [2]}), "digest": b"xy" + b"z"})
+    files = [sorted((tmp_path / ref).glob("part-*")) for ref in (first, second)]
+    assert [f.name for f in files[1]] == ["part-000.arrows", "part-001.arrows", "part-002.bin"]
+    inodes = [[f.stat().st_ino for f in found] for found in files]
+    assert inodes[1][0] == inodes[0][0] and inodes[1][2] == inodes[0][2]  # the same table, equal bytes
+    assert inodes[1][1] != inodes[0][1]
+    store.prune(keep=second)
+    loaded = store.load_snapshot(second)
+    assert_frame_equal(loaded["table"], table)
+    assert loaded["n"].item() == 2 and loaded["digest"] == b"xyz"
+
+
+def test_a_part_whose_previous_file_is_gone_is_written_again(tmp_path: Path) -> None:
+    store = CheckpointStore(tmp_path)
+    table = pl.DataFrame({"k": ["a"]})
+    store.save_snapshot(1, {"table": table})
+    store.prune(keep=None)  # e.g. the state folder was cleared meanwhile
+    ref = store.save_snapshot(2, {"table": table})
+    assert_frame_equal(store.load_snapshot(ref)["table"], table)
+    assert (tmp_path / ref / "part-000.arrows").stat().st_nlink == 1
+
+
+def test_an_equal_but_new_frame_is_written_again_and_saving_a_batch_again_keeps_links_valid(tmp_path: Path) -> None:
+    store = CheckpointStore(tmp_path)
+    table = pl.DataFrame({"k": ["a"]})
+    store.save_snapshot(3, {"table": table})
+    ref = store.save_snapshot(3, {"table": table})  # linked from the folder it then replaces
+    assert_frame_equal(store.load_snapshot(ref)["table"], table)
+    again = store.save_snapshot(4, {"table": pl.DataFrame({"k": ["a"]})})
+    assert (tmp_path / again / "part-000.arrows").stat().st_ino != (tmp_path / ref / "part-000.arrows").stat().st_ino

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +14,7 @@ from polars.testing import assert_frame_equal
 from flowc.compiler import ir
 from flowc.compiler.lower_plan import ROW
 from flowc.compiler.spec import Source
-from flowc.runtime.checkpoint import CheckpointStore
+from flowc.runtime.checkpoint import CheckpointStore, decode_part, encode_part
 from flowc.runtime.stateful import dedupe
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -62,12 +61,11 @@ def run(engine, records: list[tuple], size: int, start: int = 0) -> list[int]:
 
 
 def restored(engine, within, ooo):
-    """A fresh engine given `engine`'s snapshot after an Arrow IPC round trip (what a checkpoint stores)."""
+    """A fresh engine given `engine`'s snapshot after the round trip a checkpoint makes."""
     parts = {}
     for name, part in engine.snapshot().items():
-        buffer = io.BytesIO()
-        part.write_ipc(buffer)
-        parts[name] = pl.read_ipc(buffer.getvalue())
+        suffix, content = encode_part(part)
+        parts[name] = decode_part(f"part.{suffix}", content)
     fresh = dedupe.build(node(within=within, ooo=ooo), plan=None)
     fresh.restore(parts)
     return fresh

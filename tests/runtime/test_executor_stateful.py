@@ -321,7 +321,7 @@ def test_a_step_can_read_the_late_output(tmp_path):
 def test_a_damaged_snapshot_fails_the_resume_with_its_reason(tmp_path):
     spec_path = spec_in(tmp_path, UNION)
     assert run_here(spec_path, [], limit=1).status == "stopped"
-    (part,) = (tmp_path / ".flow" / "p" / "state").glob("*/part-000.arrow")
+    (part,) = (tmp_path / ".flow" / "p" / "state").glob("*/part-000.*")
     part.write_bytes(part.read_bytes()[:-8] + b"damaged!")
     outcome = run_here(spec_path, [])
     assert outcome.status == "failed"
