@@ -56,7 +56,6 @@ sources:
 steps:
   - explode: {{field: items, as: item}}
   - map:
-      ts: parse_timestamp(ts)
       tier: user.tier
       amount: item.price * item.qty
   - aggregate:
