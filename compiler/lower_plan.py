@@ -24,7 +24,7 @@ from flowc.compiler.lower_expr import lower, lower_predicate
 from flowc.compiler.lowered import InternalError, LowerContext, first_error
 from flowc.compiler.plan import Plan
 from flowc.compiler.polars_types import to_polars
-from flowc.compiler.source_types import convert
+from flowc.compiler.source_types import convert, fast_only, slow_path_signal
 from flowc.compiler.spec import Assignment
 from flowc.dsl.types import Struct
 
@@ -41,6 +41,10 @@ class NodeContext:
     now: datetime
     inputs: tuple[pl.LazyFrame, ...]
     carry_error: bool = False  # the input already has an ERROR column (rows a filter must let through)
+
+    def hidden(self) -> tuple[str, ...]:
+        """The hidden columns a node that picks its output columns keeps."""
+        return (ROW, ERROR) if self.carry_error else (ROW,)
 
     def expr(self, node: ir.Node) -> LowerContext:
         return LowerContext(types=self.plan.types.get(node, {}), now=self.now)
@@ -102,7 +106,7 @@ def _map(node: ir.Map, ctx: NodeContext) -> Staged:
 @lower_node.register
 def _select(node: ir.Select, ctx: NodeContext) -> Staged:
     if node.fields:
-        return Staged(ctx.inputs[0].select(*node.fields, ROW))
+        return Staged(ctx.inputs[0].select(*node.fields, *ctx.hidden()))
     return _assign(node, node.assignments, ctx, keep_input=False)
 
 
@@ -115,7 +119,7 @@ def _assign(node: ir.Map | ir.Select, assignments: tuple[Assignment, ...], ctx: 
 
     def finish(lf: pl.LazyFrame) -> pl.LazyFrame:
         if not keep_input:
-            return lf.select(*_built(targets), ROW)
+            return lf.select(*_built(targets), *ctx.hidden())
         for target, value in targets:
             lf = lf.with_columns(_set(target, value, lf_has(lf, target[0])))
         return lf.drop(*temps)
@@ -227,6 +231,8 @@ def _scan(node: ir.Scan, ctx: NodeContext) -> Staged:
     undecoded = (pl.when(pl.col(RAW_ERROR).is_not_null()).then(pl.lit("parse: ") + pl.col(RAW_ERROR))
                  if RAW_ERROR in present else None)
     error = first_error(undecoded, *(v.error for _, v in converted))
+    if error is not None and fast_only():  # no record errors in a fast query: only the switch to exact
+        error = slow_path_signal(error.is_not_null())
     if error is None:
         return Staged(raw.select(*values, ROW))
     return Staged(raw.select(*values, ROW, error.alias(ERROR)), True, tuple(n for n, _ in converted))

@@ -31,7 +31,7 @@ def convert(name: str, raw: pl.DataType | None, wanted: Type) -> Lowered:
     if raw == target:
         return Lowered(pl.col(name))
     if raw == pl.String and wanted in _READERS:
-        if _FAST_ONLY.get() and (wanted in _FAST or wanted in (t.DATETIME, t.DATE)):
+        if _FAST_ONLY.get():
             return _fast_or_raise(name, wanted)
         return _from_text(name, wanted)
     value = pl.col(name).cast(target, strict=False)
@@ -120,6 +120,18 @@ def fast_conversions() -> Iterator[None]:
         _FAST_ONLY.reset(token)
 
 
+def fast_only() -> bool:
+    """Whether what is built now is a fast query (inside `fast_conversions()`)."""
+    return _FAST_ONLY.get()
+
+
+def slow_path_signal(condition: pl.Expr) -> pl.Expr:
+    """A String column that is null where `condition` is false and fails the query with SLOW_PATH in
+    its message where it is true (the text does not parse as an integer). It must stay in the query's
+    output, or Polars prunes it and the check never runs."""
+    return pl.when(condition).then(pl.lit(SLOW_PATH)).str.to_integer(strict=True).cast(pl.String)
+
+
 def needs_slow_path(error: BaseException) -> bool:
     """Whether `error` is a fast query's signal that a value needs the exact conversion."""
     return isinstance(error, pl.exceptions.ComputeError) and SLOW_PATH in str(error)
@@ -131,12 +143,15 @@ def _fast_or_raise(name: str, wanted: Type) -> Lowered:
     column = pl.col(name)
     if wanted in _FAST:
         value = _FAST[wanted](column)
-    else:
+    elif wanted in (t.DATETIME, t.DATE):
         parsed = column.str.to_datetime(_CHRONO_ISO, time_unit="us", time_zone="UTC", strict=False)
         value = pl.when(column.str.contains(_COMMON_ISO)).then(parsed)
+    else:  # bool: the language's own lowering is plain Polars; only its error text needs Python
+        from flowc.compiler.lower_functions import POLARS_FUNCTIONS
+
+        value = POLARS_FUNCTIONS[_READERS[wanted]]((Lowered(column),), (t.STRING,), wanted).value
     failed = column.is_not_null() & value.is_null()
-    signal = pl.when(failed).then(pl.lit(SLOW_PATH)).str.to_integer(strict=True).cast(pl.String)
-    return Lowered(value.dt.date() if wanted == t.DATE else value, signal)
+    return Lowered(value.dt.date() if wanted == t.DATE else value, slow_path_signal(failed))
 
 
 def _failed_rows_only(name: str, value: pl.Expr, error: pl.Expr) -> pl.Expr:

@@ -54,7 +54,10 @@ def calls_now(node: ir.Node) -> bool:
                for e in expressions if e is not None and e.expr is not None for n in ast.walk(e.expr))
 
 
-def source_query(plan: Plan, scan: ir.Scan, raw: pl.LazyFrame, now: datetime) -> SourceQuery:
+def source_query(plan: Plan, scan: ir.Scan, raw: pl.LazyFrame, now: datetime, fast: bool = False) -> SourceQuery:
+    """`fast`: the scan was lowered as a fast query, whose error column only ever holds the switch to
+    the exact path (`compiler/source_types.py`): no row of it is a record error, so every error-free
+    node may follow it (carrying the column, which must stay in the output to be evaluated)."""
     staged = lower_node(scan, NodeContext(plan, now, (raw,)))
     chain: list[ir.Node] = [scan]
     failing = scan if staged.fails else None
@@ -63,7 +66,7 @@ def source_query(plan: Plan, scan: ir.Scan, raw: pl.LazyFrame, now: datetime) ->
         if len(readers) != 1 or not isinstance(readers[0], _FUSABLE) or calls_now(readers[0]):
             break
         nxt = readers[0]
-        if failing is not None and not isinstance(nxt, ir.Filter):
+        if failing is not None and not isinstance(nxt, ir.Filter) and not (fast and failing is scan):
             break
         step = lower_node(nxt, NodeContext(plan, now, (staged.frame,), carry_error=failing is not None))
         if failing is not None and step.fails:

@@ -14,7 +14,7 @@ every feed is exhausted. Stop and pause requests are honoured between batches.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +25,7 @@ import polars as pl
 from flowc.compiler import ir
 from flowc.compiler.lower_plan import ROW
 from flowc.compiler.plan import Plan, format_plan
-from flowc.compiler.source_types import fast_conversions, needs_slow_path
+from flowc.compiler.source_types import fast_conversions
 from flowc.runtime import events as ev
 from flowc.runtime.batching import BatchResult, BatchRunner, source_query
 from flowc.runtime.checkpoint import CheckpointStore, SnapshotCorrupt
@@ -178,9 +178,11 @@ class _Run:
     def _read(self, scan: ir.Scan) -> bool:
         """Read `scan` to its end (or the limit, or a stop request); True when the limit cut it short.
 
-        The source is read first with fast conversions (`compiler/source_types.py`: no Python in the
-        query); if a value needs the exact conversion, that query fails after the batches before it were
-        committed, and the rest of the source is read again the exact way from the last checkpoint."""
+        The source is read first as a fast query (`compiler/source_types.py`: casts with no Python in
+        the query; `fast_csv`: no lines stream). A record the fast query cannot judge makes it fail
+        (with SLOW_PATH, or Polars' own error for a CSV row with too many fields): any failure of the
+        fast query, after the batches before it were committed, makes the runner read the rest of the
+        source again the exact way from the last checkpoint, which gives the record its error."""
         position, reader = self.positions[scan.step], self.prepared.readers[scan.step]
         if position.done:
             return False
@@ -191,22 +193,20 @@ class _Run:
             limit = self.options.limit
             if limit is not None:  # what this run may still read
                 limit = max(limit - ((position.row if position.row is not None else -1) - first), 0)
-            raw = reader.frame(self.prepared.schemas[scan.step], position.row, limit)
-            with fast_conversions() if fast else nullcontext():
-                query = source_query(self.plan, scan, raw, self.next_now)
+            with fast_conversions() if fast else nullcontext():  # the reader's part of the query too
+                raw = reader.frame(self.prepared.schemas[scan.step], position.row, limit)
+                query = source_query(self.plan, scan, raw, self.next_now, fast)
             runner = BatchRunner(self.plan, query, Policy(scan.step, reader.positions), self.engines or None)
-            try:
-                for batch in query.frame.collect_batches(chunk_size=self.prepared.spec.settings.batch_size,
-                                                         maintain_order=True):
-                    if batch.height:
-                        self._commit(scan, runner, batch)
-                        self.between_batches()
-                    if self.options.should_stop():
-                        return False
+            batches = iter(query.frame.collect_batches(chunk_size=self.prepared.spec.settings.batch_size,
+                                                       maintain_order=True))
+            while (batch := _next_batch(batches, fast)) is not None and batch is not _FAST_FAILED:
+                if batch.height:
+                    self._commit(scan, runner, batch)
+                    self.between_batches()
+                if self.options.should_stop():
+                    return False
+            if batch is None:  # read to the end (else the fast query failed: read on the exact way)
                 break
-            except pl.exceptions.ComputeError as error:
-                if not (fast and needs_slow_path(error)):
-                    raise
         total = reader.count()
         consumed = first + 1 + (self.options.limit or 0)
         if self.options.limit is not None and total > consumed:
@@ -281,6 +281,20 @@ class _Run:
     def _fail(self, reason: str) -> RunOutcome:
         self.log.append(ev.FAILED, {"reason": reason})
         return RunOutcome("failed", self.totals, self.batch, reason)
+
+
+_FAST_FAILED = pl.DataFrame()  # the fast query failed: the rest of the source needs the exact reading
+
+
+def _next_batch(batches: Iterator[pl.DataFrame], fast: bool) -> pl.DataFrame | None:
+    """The query's next batch, None at its end, `_FAST_FAILED` when a fast query failed (any failure:
+    the exact reading judges the record, or fails the run with the true error)."""
+    try:
+        return next(batches, None)
+    except pl.exceptions.PolarsError:
+        if not fast:
+            raise
+        return _FAST_FAILED
 
 
 def _counts_json(counts: Counts) -> dict:

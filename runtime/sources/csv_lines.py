@@ -31,6 +31,7 @@ from typing import Any
 
 import polars as pl
 
+from flowc.compiler.source_types import slow_path_signal
 from flowc.runtime.sources.feed import RAW_ERROR
 
 EXCERPT = 1000  # characters of a malformed line kept in its error
@@ -121,6 +122,26 @@ def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) 
     bad = pl.col(RAW_ERROR).is_not_null()
     columns = fields.collect_schema().names()
     return zipped.with_columns(pl.when(~bad).then(pl.col(c)).alias(c) for c in columns)
+
+
+def fast_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) -> pl.LazyFrame | None:
+    """The file's records for a fast query (`compiler/source_types.py`), without the lines stream; None
+    when the file does not qualify (its quote character occurs in it, it is empty, or not UTF-8).
+
+    Without quotes every record is one line, so Polars' row i is still line i. A row with too many
+    fields fails the query (Polars' own error: ragged lines are not truncated). A row with too few
+    has a null last field; it, a row whose last field is merely empty and a blank line (an all-null
+    row) fail the query with SLOW_PATH. Either way the runner reads on the exact way (`checked_csv`)
+    from the last checkpoint, which tells them apart."""
+    quote = options.get("quote_char") or ""
+    if options.get("encoding") != "utf8" or os.path.getsize(path) == 0 or (quote and _has_byte(path, quote.encode())):
+        return None
+    header = names if names is not None else list(pl.scan_csv(path, infer_schema=False, glob=False,
+                                                               **options).collect_schema())
+    fields = pl.scan_csv(path, glob=False, schema=dict.fromkeys(header, pl.String),
+                         **{**options, "has_header": False}, skip_rows=1 if options["has_header"] else 0)
+    suspect = pl.col(header[-1]).is_null()
+    return fields.select(*header, slow_path_signal(suspect).alias(RAW_ERROR), pl.lit(False).alias(BLANK))
 
 
 def inferred_csv_schema(path: str, options: Mapping[str, Any], rows: int) -> pl.Schema:

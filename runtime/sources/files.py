@@ -15,11 +15,12 @@ from functools import cached_property
 import polars as pl
 
 from flowc.compiler.lower_plan import ROW
+from flowc.compiler.source_types import fast_only
 from flowc.compiler.spec import Source
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
 from flowc.runtime.sources.base import inferred, numbered, raw_dtypes
-from flowc.runtime.sources.csv_lines import BLANK, checked_csv, inferred_csv_schema
+from flowc.runtime.sources.csv_lines import BLANK, checked_csv, fast_csv, inferred_csv_schema
 
 _LINE_FORMATS = ("csv", "jsonl", "text")  # positions are `file:line`; other formats give `file[index]`
 TEXT_SCHEMA = Struct((("line", t.STRING),))
@@ -77,7 +78,7 @@ class FileReader:
         if self.format == "csv":
             options = self._csv_options()
             names = None if options["has_header"] else [n for n, _ in schema.fields]
-            files = [checked_csv(path, names, options) for path in self.paths]
+            files = [_csv_file(path, names, options) for path in self.paths]
             frame = files[0] if len(files) == 1 else pl.concat(files, how="diagonal_relaxed")
             return frame.with_row_index(ROW)
         if self.format == "jsonl":
@@ -128,3 +129,9 @@ class FileReader:
                 text = pl.format(f"{name}[{{}}]", rows - start)
             result = text if result is None else pl.when(rows >= start).then(text).otherwise(result)
         return result if result is not None else pl.lit(None, dtype=pl.String)
+
+
+def _csv_file(path: str, names: list[str] | None, options: dict) -> pl.LazyFrame:
+    """In a fast query, a file that qualifies skips the lines stream (`fast_csv`)."""
+    quick = fast_csv(path, names, options) if fast_only() else None
+    return quick if quick is not None else checked_csv(path, names, options)

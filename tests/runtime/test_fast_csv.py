@@ -1,0 +1,131 @@
+"""The fast CSV reading (no lines stream): for a file without its quote character, a fast query either
+gives exactly the records of the exact reading (`checked_csv`) or fails with the switch to it; it never
+gives other records. A run switches where the file first needs the exact reading and ends with what an
+exact run gives."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from runner_cases import events, records, run, write_spec
+
+from flowc.compiler.lower_plan import ROW
+from flowc.compiler.source_types import fast_conversions
+from flowc.compiler.spec import Config, Source
+from flowc.dsl import types as t
+from flowc.dsl.types import Struct
+from flowc.runtime.sources.csv_lines import fast_csv
+from flowc.runtime.sources.feed import RAW_ERROR
+from flowc.runtime.sources.files import FileReader
+
+OPTIONS = {"separator": ",", "has_header": True, "quote_char": '"', "null_values": None, "encoding": "utf8"}
+SCHEMA = Struct((("a", t.STRING), ("b", t.STRING), ("c", t.STRING)))
+
+
+def _reader(folder: Path) -> FileReader:
+    source = Source(name="s", type="file", config=Config({"path": "in.csv"}), schema=SCHEMA,
+                    event_time=None, format="csv")
+    return FileReader(source, str(folder))
+
+
+def _read(folder: Path, fast: bool) -> pl.DataFrame:
+    """The reader's records as the runner consumes them (in batches of 2)."""
+    reader = _reader(folder)
+    with fast_conversions() if fast else nullcontext():
+        frame = reader.frame(SCHEMA, None, None)
+    batches = list(frame.collect_batches(chunk_size=2, maintain_order=True))
+    return pl.concat(batches) if batches else frame.collect()
+
+
+@pytest.mark.parametrize("text", ['a,b,c\n1,"2",3\n', "", "a,b,c\n1,2,3\n"])
+def test_a_file_with_its_quote_character_or_empty_does_not_qualify(tmp_path, text):
+    (tmp_path / "in.csv").write_text(text)
+    qualifies = fast_csv(str(tmp_path / "in.csv"), None, OPTIONS) is not None
+    assert qualifies == (text == "a,b,c\n1,2,3\n")
+    assert fast_csv(str(tmp_path / "in.csv"), None, {**OPTIONS, "encoding": "utf8-lossy"}) is None
+
+
+@pytest.mark.parametrize("line", ["4,5", "4,5,6,7", "4,5,6,", "", "4,5,", "\r", "x"])
+@pytest.mark.parametrize("first", [True, False])
+def test_a_row_the_exact_reading_must_judge_fails_the_fast_query(tmp_path, line, first):
+    rows = [line, "1,2,3"] if first else ["1,2,3", line]
+    (tmp_path / "in.csv").write_text("\n".join(["a,b,c", *rows, "7,8,9"]) + "\n")
+    with pytest.raises(pl.exceptions.PolarsError):
+        _read(tmp_path, fast=True)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_a_well_formed_file_is_read_fast_as_the_exact_reading_reads_it(tmp_path, ending):
+    (tmp_path / "in.csv").write_bytes(ending.join(["a,b,c", "1,2,3", "x y,,z", ",,q"]).encode() + ending.encode())
+    fast, exact = _read(tmp_path, fast=True), _read(tmp_path, fast=False)
+    assert fast.drop(RAW_ERROR).equals(exact.drop(RAW_ERROR))
+    assert fast[ROW].to_list() == [0, 1, 2] and fast["c"].to_list() == ["3", "z", "q"]
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_columns_follow_the_header_or_the_declared_names(tmp_path, header):
+    (tmp_path / "in.csv").write_text(("c,a,b\n" if header else "") + "1,2,3\n")
+    frame = fast_csv(str(tmp_path / "in.csv"), None if header else ["x", "y", "z"],
+                     {**OPTIONS, "has_header": header}).collect()
+    assert frame.columns[:3] == (["c", "a", "b"] if header else ["x", "y", "z"])
+    assert frame.row(0)[:3] == ("1", "2", "3")
+
+
+_FIELD = st.sampled_from(["", "1", "ab", "x y", "-2.5"])
+_LINE = st.one_of(st.lists(_FIELD, min_size=1, max_size=5).map(",".join), st.just(""))
+
+
+@given(lines=st.lists(_LINE, min_size=0, max_size=12), crlf=st.booleans(), final_newline=st.booleans())
+def test_fast_gives_the_exact_records_or_switches(tmp_path_factory, lines, crlf, final_newline):
+    folder = tmp_path_factory.mktemp("csv")
+    ending = "\r\n" if crlf else "\n"
+    (folder / "in.csv").write_bytes((ending.join(["a,b,c", *lines]) + (ending if final_newline else "")).encode())
+    exact = _read(folder, fast=False)
+    try:
+        fast = _read(folder, fast=True)
+    except pl.exceptions.PolarsError:  # the runner reads on the exact way
+        return
+    assert exact[RAW_ERROR].null_count() == exact.height  # a malformed row never passes the fast reading
+    assert fast.drop(RAW_ERROR).equals(exact.drop(RAW_ERROR))
+
+
+SPEC = """
+settings: {batch_size: 4, on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
+sources:
+  s: {type: file, path: in.csv, schema: {id: int, name: string, amount: float}}
+steps:
+  - filter: amount > 0
+  - map: {name: upper(name)}
+sinks:
+  out: {type: file, path: out.jsonl}
+"""
+
+
+def _orders(bad_line: str | None, quoted: bool = False) -> str:
+    rows = [f"{i},n{i},{i}.5" for i in range(30)]
+    if bad_line is not None:
+        rows[17] = bad_line
+    if quoted:  # the quote character makes the whole file an exact reading
+        rows[0] = '0,"n0",0.5'
+    return "id,name,amount\n" + "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize("bad_line", ["17,n17", "17,n17,1,2", "17,n17,1,", "17,n17,", ""])
+def test_a_run_switching_mid_file_ends_as_an_exact_run(tmp_path, bad_line):
+    fast = write_spec(tmp_path / "fast", SPEC, {"in.csv": _orders(bad_line)})
+    exact = write_spec(tmp_path / "exact", SPEC, {"in.csv": _orders(bad_line, quoted=True)})
+    assert run(fast, "--quiet").exit_code == 0 and run(exact, "--quiet").exit_code == 0
+    for name in ("out.jsonl", "dead.jsonl"):
+        fast_file, exact_file = tmp_path / "fast" / name, tmp_path / "exact" / name
+        assert fast_file.exists() == exact_file.exists()
+        if fast_file.exists():
+            assert fast_file.read_bytes() == exact_file.read_bytes()
+    ids = [r["id"] for r in records(tmp_path / "fast" / "out.jsonl")]
+    assert 17 not in ids and ids[:3] == [0, 1, 2] and ids[-1] == 29
+    fast_counts, exact_counts = (events(tmp_path / s)[-1]["data"]["counts"] for s in ("fast", "exact"))
+    assert fast_counts == exact_counts
