@@ -233,9 +233,11 @@ def test_prefetched_raises_a_parse_error_at_its_chunk_and_stops_cleanly(tmp_path
     assert next(found).frame.collect()["a"].to_list() == ["1", "2"]
     with pytest.raises(pl.exceptions.ComputeError):
         next(found)
-    early = prefetched(chunks(str(_numbers(tmp_path, 100)), ["n", "m"], EXTRA, _options(), first_row=0,
-                              rows_per_chunk=10, has_header=True))
+    inner = chunks(str(_numbers(tmp_path, 100)), ["n", "m"], EXTRA, _options(), first_row=0, rows_per_chunk=10,
+                   has_header=True)
+    early = prefetched(inner)
     assert next(early).rows == 10
-    early.close()  # the worker is shut down; nothing hangs
+    early.close()  # the worker is shut down (nothing hangs) and the file closed
+    assert inner.gi_frame is None
     with pytest.raises(ValueError):
         next(prefetched(iter([]), depth=0))
