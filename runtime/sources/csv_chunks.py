@@ -47,7 +47,8 @@ class Chunk:
 def chunks(path: str, names: list[str], extra: str, options: Mapping[str, Any], *, first_row: int,
            rows_per_chunk: int, has_header: bool) -> Iterator[Chunk]:
     """The file's lines from row `first_row` to its end, `rows_per_chunk` lines per chunk (the last
-    may hold fewer; no chunk is empty). The file is opened when the first chunk is asked for."""
+    may hold fewer; no chunk is empty). The file is opened when the first chunk is asked for, and
+    its size then bounds the read (lines appended later are not read)."""
     if rows_per_chunk < 1 or first_row < 0:
         raise ValueError(f"rows_per_chunk must be >= 1 and first_row >= 0, got {rows_per_chunk}, {first_row}")
     if extra in names:
