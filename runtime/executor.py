@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,7 @@ from flowc.compiler.plan import Plan, format_plan
 from flowc.compiler.source_types import fast_conversions
 from flowc.runtime import events as ev
 from flowc.runtime.batching import BatchResult, BatchRunner, source_query
+from flowc.runtime.behind import Behind
 from flowc.runtime.checkpoint import CheckpointStore, SnapshotCorrupt
 from flowc.runtime.control import PauseGate
 from flowc.runtime.engines import EngineBuilder, Engines, build_engine
@@ -64,6 +65,21 @@ class RunOutcome:
     totals: Counts
     batches: int
     reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Checkpoint:
+    """What a batch's checkpoint records, taken when the batch has run."""
+
+    batch: int
+    source: str
+    counts: Counts
+    totals: Counts
+    reloads: list[tuple[str, str]]  # (enrich step, table path) re-read since the last checkpoint
+    state: dict[str, Any] | None  # the engines' snapshot parts
+    now: datetime  # the next batch's `now()`
+    sources: dict[str, Any]
+    feeds: dict[str, Any]
 
 
 @dataclass
@@ -125,6 +141,7 @@ class _Run:
         self.store = CheckpointStore(state_dir)
         self.gate = PauseGate(state_dir, self.log)
         self.engines = Engines(self.plan, {}, ())
+        self.behind = Behind()
 
     def _start_engines(self) -> None:
         """One engine per stateful node for the whole run, restored from the checkpoint's snapshot."""
@@ -171,6 +188,7 @@ class _Run:
             self._fail(f"internal error: {type(error).__name__}: {error}")
             raise
         finally:
+            self.behind.close()
             for feed in self.opened.feeds.values():  # opened to infer a schema, never polled by the loop
                 feed.close()
             self.engines.close()
@@ -215,24 +233,39 @@ class _Run:
         return False
 
     def between_batches(self) -> None:
+        if self.gate.requested():  # `paused` is recorded after the batches before it
+            self.behind.drain()
         self.gate.between_batches(self.options.should_stop)
 
     def _commit(self, scan: ir.Scan, runner: BatchRunner, batch: pl.DataFrame) -> None:
+        """Run `batch`; its sinks are written and its checkpoint recorded on the sink thread (`Behind`)
+        while the next batch is read."""
         position = self.positions[scan.step]
         result = runner.run(batch, self.next_now)
         last = int(batch.get_column(ROW).max())
         read = last - (position.row if position.row is not None else -1)
         position.row = last
-        self.checkpoint(scan.step, self.counted(result, read))
+        self.behind.drain()
+        written = {node.step: sum(f.height for f in result.outputs[node]) for node in self.sinks if node in result.outputs}
+        pending = self._pending(scan.step, Counts(read, written, result.skipped, result.dead_lettered, result.late))
+        self.behind.submit(lambda: self._write_and_record(result, pending), self._report)
+
+    def _write_and_record(self, result: BatchResult, pending: _Checkpoint) -> BatchReport:
+        self._write(result)
+        return self._record(pending)
 
     def counted(self, result: BatchResult, read: int) -> Counts:
         """Write `result`'s outputs to the sinks; the batch's counts."""
+        self.behind.drain()
+        return Counts(read, self._write(result), result.skipped, result.dead_lettered, result.late)
+
+    def _write(self, result: BatchResult) -> dict[str, int]:
         written: dict[str, int] = {}
         for node, writer in self.sinks.items():
             for frame in result.outputs.get(node, []):
                 writer.write(frame)
                 written[node.step] = written.get(node.step, 0) + frame.height
-        return Counts(read, written, result.skipped, result.dead_lettered, result.late)
+        return written
 
     def _finish_source(self, scan: ir.Scan, runner: BatchRunner, total: int) -> None:
         """Count what filters fused into the scan dropped after the last batch, mark the source done, and
@@ -249,25 +282,40 @@ class _Run:
         self.checkpoint(source, self.counted(result, read))
 
     def checkpoint(self, source: str, counts: Counts, close: bool = False) -> None:
+        self.behind.drain()
+        self._report(self._record(self._pending(source, counts), close))
+
+    def _pending(self, source: str, counts: Counts) -> _Checkpoint:
+        """The checkpoint after the batch just run, as of now (the next batch may run before it is recorded)."""
         self.batch += 1
-        for step, path in self.engines.reloads() if self.engines else ():
-            self.log.append(ev.ENRICH_RELOADED, {"batch": self.batch, "step": step, "path": path})
-        sinks = {n.step: (w.close() if close else w.durable()) for n, w in self.sinks.items()}
-        state = self.store.save_snapshot(self.batch, self.engines.snapshot()) if self.engines else None
         self.next_now = self.options.clock()
-        sources = {**{k: p.json() for k, p in self.positions.items()}, **self.feed_positions}
-        feeds = {"feeds": dict(self.feed_status)} if self.feed_status else {}
-        self.log.append_all([  # one durable write for the two
-            (ev.BATCH_COMMITTED, {"batch": self.batch, "source": source, "counts": _counts_json(counts)}),
-            (ev.CHECKPOINT_SAVED, {"batch": self.batch, "state": state, "sinks": sinks, "sources": sources,
-                                   "now": self.next_now.isoformat(), **feeds})])
+        self.totals = self.totals + counts
+        return _Checkpoint(
+            self.batch, source, counts, self.totals, self.engines.reloads() if self.engines else [],
+            self.engines.snapshot() if self.engines else None, self.next_now,
+            {**{k: p.json() for k, p in self.positions.items()}, **self.feed_positions},
+            {"feeds": dict(self.feed_status)} if self.feed_status else {})
+
+    def _record(self, pending: _Checkpoint, close: bool = False) -> BatchReport:
+        """Make the sinks durable, save the snapshot and record the checkpoint (one durable write)."""
+        for step, path in pending.reloads:
+            self.log.append(ev.ENRICH_RELOADED, {"batch": pending.batch, "step": step, "path": path})
+        sinks = {n.step: (w.close() if close else w.durable()) for n, w in self.sinks.items()}
+        state = self.store.save_snapshot(pending.batch, pending.state) if pending.state is not None else None
+        self.log.append_all([
+            (ev.BATCH_COMMITTED, {"batch": pending.batch, "source": pending.source,
+                                  "counts": _counts_json(pending.counts)}),
+            (ev.CHECKPOINT_SAVED, {"batch": pending.batch, "state": state, "sinks": sinks, "sources": pending.sources,
+                                   "now": pending.now.isoformat(), **pending.feeds})])
         if state is not None:
             self.store.prune(keep=state)
         for node, writer in self.sinks.items():
             writer.release(sinks[node.step])
-        self.totals = self.totals + counts
+        return BatchReport(pending.batch, pending.source, pending.counts, pending.totals)
+
+    def _report(self, report: BatchReport) -> None:
         if self.options.on_batch is not None:
-            self.options.on_batch(BatchReport(self.batch, source, counts, self.totals))
+            self.options.on_batch(report)
 
     def _complete(self) -> RunOutcome:
         self.checkpoint("", Counts(), close=True)
@@ -275,10 +323,14 @@ class _Run:
         return RunOutcome("completed", self.totals, self.batch)
 
     def _stop(self, reason: str) -> RunOutcome:
+        self.behind.drain()
         self.log.append(ev.STOPPED, {"reason": reason, "counts": _counts_json(self.totals)})
         return RunOutcome("stopped", self.totals, self.batch, reason)
 
     def _fail(self, reason: str) -> RunOutcome:
+        with suppress(Exception):  # the batches before the failing one keep their checkpoint (a second
+            self.behind.drain()    # error here is an echo of the first: the run fails with that one)
+        self.behind.close()
         self.log.append(ev.FAILED, {"reason": reason})
         return RunOutcome("failed", self.totals, self.batch, reason)
 
