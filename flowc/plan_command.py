@@ -7,7 +7,8 @@ into a Parquet scan shows as `SELECTION:` and a pruned read as `PROJECT k/n COLU
 declared schema are sampled as `flowc run` samples them (the first `infer_rows` records).
 
 `--format json` is stable (documented in docs/plan.md); `--format mermaid` draws the optimised graph.
-Exit status: 0 printed, 1 spec errors (or a source that cannot be read), 2 usage.
+Exit status: 0 printed, 1 spec errors (also type errors against the sampled schemas, shown as
+`flowc validate` shows errors; or a source that cannot be read), 2 usage.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def plan(spec_path: str, output_format: str) -> None:
     from flowc.compiler.optimize import optimize
     from flowc.compiler.validate import validate_document
     from flowc.dsl.loader import load_document
-    from flowc.runtime.run_setup import prepare
+    from flowc.run_command import show_mismatch
+    from flowc.runtime.run_setup import SchemaMismatch, prepare
 
     document, found = load_document(spec_path)
     if document is not None and not any(d.severity is Severity.ERROR for d in found):
@@ -64,6 +66,8 @@ def plan(spec_path: str, output_format: str) -> None:
         prepared = prepare(spec, document.text, optimize=False)
         optimized = optimize(prepared.plan)
         stages = _stages(prepared, optimized.plan)
+    except SchemaMismatch as mismatch:  # a type error against a schema inferred from the data
+        sys.exit(show_mismatch(mismatch, document))
     except (FileNotFoundError, OSError, ValueError) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_FAILED)

@@ -108,28 +108,40 @@ def _compile_and_run(spec_path: str, reset: bool, limit: int | None, assignments
             log.error(problem)
         return EXIT_FAILED
     if dry_run:
-        from flowc.runtime.run_setup import prepare
+        from flowc.runtime.run_setup import SchemaMismatch, prepare
 
-        click.echo(format_plan(prepare(spec, document.text, optimize=optimize).plan), nl=False)
+        try:
+            click.echo(format_plan(prepare(spec, document.text, optimize=optimize).plan), nl=False)
+        except SchemaMismatch as mismatch:
+            return show_mismatch(mismatch, document)
         return EXIT_OK
-    return _execute(spec, document.text, log, reset=reset, limit=limit, requested=requested, optimize=optimize)
+    return _execute(spec, document, log, reset=reset, limit=limit, requested=requested, optimize=optimize)
 
 
-def _execute(spec: Any, text: str, log: _Log, *, reset: bool, limit: int | None,
+def show_mismatch(mismatch: Any, document: Any) -> int:
+    """The type errors found against the schemas the run inferred, shown as `flowc validate` shows errors."""
+    from flowc.dsl.redact import redact
+
+    shown = [redact(d, document.inserted) for d in mismatch.diagnostics]
+    click.echo(render.render_text(shown, {document.file: document.text}), err=True, nl=False)
+    return EXIT_FAILED
+
+
+def _execute(spec: Any, document: Any, log: _Log, *, reset: bool, limit: int | None,
              requested: list[bool], optimize: bool = True) -> int:
     from flowc.progress import open_progress
     from flowc.runtime.events import EventLog, EventLogCorrupt
     from flowc.runtime.executor import RunOptions, RunRefused, start
     from flowc.runtime.lifecycle import fold
     from flowc.runtime.lock import LockHeld, StateLock
-    from flowc.runtime.run_setup import prepare
+    from flowc.runtime.run_setup import SchemaMismatch, prepare
     from flowc.runtime.sinks.backends import SinkRestoreError
 
     state_dir = spec.settings.state_dir
     try:
         with StateLock(state_dir):
             events = EventLog.open(state_dir)
-            prepared = prepare(spec, text, None if reset else fold(events.events).schema, optimize=optimize)
+            prepared = prepare(spec, document.text, None if reset else fold(events.events).schema, optimize=optimize)
             log.event("run started", pipeline=spec.pipeline, state_dir=state_dir)
             progress = open_progress(log)
             options = RunOptions(limit=limit, reset=reset, should_stop=lambda: bool(requested), on_batch=progress)
@@ -138,6 +150,8 @@ def _execute(spec: Any, text: str, log: _Log, *, reset: bool, limit: int | None,
             finally:
                 if progress is not None:
                     progress.close()
+    except SchemaMismatch as mismatch:
+        return show_mismatch(mismatch, document)
     except LockHeld as held:
         log.error(f"another flowc process (pid {held.pid}) is running this pipeline ({state_dir})")
         return EXIT_FAILED

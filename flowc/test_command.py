@@ -81,15 +81,17 @@ def _schema_for_tests(spec: Spec, source: Source) -> Any:
         return source.schema
     import polars as pl
 
+    from flowc.compiler.checks.source_schemas import with_event_time
     from flowc.runtime.sources import open_reader
     from flowc.runtime.sources.base import inferred
 
     records = [thaw(r) for test in spec.tests for given in test.inputs if given.name == source.name
                for r in given.records]
-    if records:
-        return inferred(pl.from_dicts(records, infer_schema_length=None, strict=False).schema)
+    if records:  # the event time read as a datetime, as `flowc run` reads it
+        return with_event_time(inferred(pl.from_dicts(records, infer_schema_length=None, strict=False).schema), source)
     try:
-        return open_reader(source, os.path.dirname(os.path.abspath(spec.file))).schema(spec.settings.infer_rows)
+        reader = open_reader(source, os.path.dirname(os.path.abspath(spec.file)))
+        return with_event_time(reader.schema(spec.settings.infer_rows), source)
     except (OSError, ValueError, pl.exceptions.PolarsError):
         return None  # no data to infer from: the source is empty in every test anyway
 
@@ -109,6 +111,8 @@ def pinned_clock(now: str | None) -> Callable[[], datetime] | None:
 
 
 def run_test(spec: Spec, test: SpecTest, text: str) -> TestResult:
+    from flowc.runtime.run_setup import SchemaMismatch
+
     try:
         clock = pinned_clock(test.now)
     except ValueError:
@@ -117,6 +121,8 @@ def run_test(spec: Spec, test: SpecTest, text: str) -> TestResult:
         rewritten, outputs = harness_spec(spec, test, folder)
         try:
             return _run(rewritten, test, text, outputs, clock)
+        except SchemaMismatch as mismatch:  # a type error against the schemas inferred from the data
+            return TestResult(test.name, error=str(mismatch))
         except Exception as error:  # one broken test must not hide the results of the others
             return TestResult(test.name, error=f"{type(error).__name__}: {error}")
 

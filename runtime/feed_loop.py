@@ -10,7 +10,9 @@ inputs of the stateful nodes like a bounded source's end.
 
 A feed whose source declares no schema and has none recorded in the event log is opened before the
 run starts and polled for its first batch: the schema the feed inferred from it is frozen (recorded
-in `compiled`), the plan is built with it, and that batch is the feed's first (SPEC §3).
+in `compiled`), the plan is built with it, and that batch is the feed's first (SPEC §3). An
+expression that does not type-check against it raises `SchemaMismatch` (the feeds are closed, nothing
+is committed), as a bounded source's inferred schema does in `prepare`.
 """
 
 from __future__ import annotations
@@ -23,15 +25,15 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from flowc.compiler import ir
-from flowc.compiler.checks.source_schemas import KAFKA_FIELDS
+from flowc.compiler.checks.source_schemas import KAFKA_FIELDS, with_event_time
 from flowc.compiler.lower_plan import RAW_ERROR, ROW
 from flowc.compiler.polars_types import to_polars
 from flowc.dsl.types import Struct
 from flowc.runtime.batching import BatchResult, BatchRunner, source_query
 from flowc.runtime.envelope import Policy
-from flowc.runtime.run_setup import Prepared, plan_of
+from flowc.runtime.run_setup import Prepared, SchemaMismatch, check_schemas, plan_of
 from flowc.runtime.sources import is_feed
-from flowc.runtime.sources.base import inferred, with_event_time
+from flowc.runtime.sources.base import inferred
 from flowc.runtime.sources.feed import Feed
 
 if TYPE_CHECKING:
@@ -51,7 +53,8 @@ class OpenFeeds:
 def infer_feed_schemas(prepared: Prepared, positions: Mapping[str, Any], opener: FeedOpener,
                        should_stop: Callable[[], bool]) -> tuple[Prepared, OpenFeeds]:
     """`prepared` with the schema of every feed that had none taken from its first batch (the plan
-    rebuilt with it); gives up waiting when a stop is requested (the schema then stays unknown)."""
+    rebuilt with it); gives up waiting when a stop is requested (the schema then stays unknown).
+    Raises `SchemaMismatch` when the expressions do not type-check against the inferred schemas."""
     opened = OpenFeeds()
     schemas = dict(prepared.schemas)
     missing = [s.source for s in prepared.plan.scans if is_feed(s.source) and s.step not in schemas]
@@ -71,6 +74,12 @@ def infer_feed_schemas(prepared: Prepared, positions: Mapping[str, Any], opener:
         return prepared, opened  # stopped while waiting: the run stops before its first batch
     if len(schemas) == len(prepared.schemas):
         return prepared, opened
+    try:
+        check_schemas(prepared.spec, schemas, prepared.tables)
+    except SchemaMismatch:
+        for feed in opened.feeds.values():
+            feed.close()
+        raise
     plan = plan_of(prepared.spec, schemas, prepared.tables, prepared.optimize)
     return dataclasses.replace(prepared, schemas=schemas, plan=plan), opened
 

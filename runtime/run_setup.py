@@ -3,10 +3,15 @@
 Bounded sources (file, inline, generate) get a `Reader` here. Polled sources (kafka, http, a watched
 file: `is_feed`) are opened by the executor, which knows their checkpointed positions; their schema is
 the declared one (Kafka's metadata fields added) or the one recorded in the event log.
+
+Validation cannot type-check expressions against a schema it does not know (N301), so once the run
+knows its schemas they are checked again (`check_schemas`); a type error raises `SchemaMismatch`,
+whose diagnostics the CLI renders as `flowc validate` does, before anything is read or written.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Mapping
@@ -14,16 +19,27 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from flowc.compiler import ir
-from flowc.compiler.checks.source_schemas import declared_schema
+from flowc.compiler.checks.fields import ensure_fields
+from flowc.compiler.checks.source_schemas import declared_schema, with_event_time
+from flowc.compiler.graph import build_graph
 from flowc.compiler.plan import Plan, build_plan
 from flowc.compiler.spec import Config, Enrich, Source, Spec, thaw
+from flowc.dsl.diagnostics import Diagnostic, Severity
 from flowc.dsl.types import Struct, Type, parse_type
 from flowc.dsl.units import parse_size
 from flowc.runtime.console_sink import ConsoleSink
 from flowc.runtime.sinks.file_writer import FileSinkWriter
 from flowc.runtime.sources import Reader, is_feed, open_reader
-from flowc.runtime.sources.base import with_event_time
 from flowc.runtime.sources.files import FileReader
+
+
+class SchemaMismatch(Exception):
+    """Expressions that do not type-check against the schemas the run inferred or recalled (SPEC §3)."""
+
+    def __init__(self, diagnostics: tuple[Diagnostic, ...]) -> None:
+        super().__init__("; ".join((f"{d.span.file}:{d.span.line}:{d.span.col}: " if d.span else "")
+                                   + f"error[{d.code}]: {d.message}" for d in diagnostics))
+        self.diagnostics = diagnostics
 
 
 @dataclass(frozen=True)
@@ -56,9 +72,24 @@ def prepare(spec: Spec, spec_text: str, recorded: Mapping[str, Any] | None = Non
         elif source.schema is not None:
             schemas[source.name] = declared_schema(source)
     tables = table_schemas(spec, base_dir)
+    check_schemas(spec, schemas, tables)
     spec_hash = "sha256:" + hashlib.sha256(spec_text.encode()).hexdigest()
     return Prepared(spec, plan_of(spec, schemas, tables, optimize), readers, schemas, base_dir, spec_hash, console,
                     tables, optimize)
+
+
+def check_schemas(spec: Spec, schemas: Mapping[str, Struct], tables: Mapping[str, Struct]) -> None:
+    """Raise `SchemaMismatch` with the errors of `spec`'s expressions and field lists against the
+    run's source `schemas` and enrich `tables` (the spec passed validation: these come from the types
+    only the data told). Each error notes the inferred schemas, which validation did not see."""
+    found = ensure_fields(build_graph(spec), known=schemas, tables=tables)
+    errors = sorted(dict.fromkeys(d for d in found if d.severity is Severity.ERROR), key=Diagnostic.sort_key)
+    if not errors:
+        return
+    inferred = [f"'{s.name}' {schemas[s.name]}" for s in spec.sources if s.schema is None and s.name in schemas]
+    inferred += [f"'{name}' table {table}" for name, table in tables.items()]
+    note = "checked against the schemas inferred from the data: " + "; ".join(inferred)
+    raise SchemaMismatch(tuple(dataclasses.replace(d, notes=(*d.notes, note)) if inferred else d for d in errors))
 
 
 def plan_of(spec: Spec, schemas: Mapping[str, Struct], tables: Mapping[str, Struct], optimize: bool) -> Plan:

@@ -3,19 +3,30 @@ field list checked against the schema that reaches it.
 
 Schemas flow in topological order from the sources (`source_schemas`) through each step
 (`step_schemas`). Where a schema is unknown, fields go unchecked: one N301 note per source says so.
+A run knows every source's schema once it has inferred (or recalled) them: given as `known`, they take
+precedence over declared and sampled ones, so the expressions are checked against what the run reads.
 Side outputs carry their step's input records with the `_error` / `_source` envelope (SPEC §6).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+
 from flowc.compiler.checks.data_sample import TEXT_SCHEMA, sample_schema
 from flowc.compiler.checks.enrich_table import with_sampled_table
 from flowc.compiler.checks.scope import Scope
-from flowc.compiler.checks.source_schemas import ANY, GENERATE_SCHEMA, declared_schema, records_schema
+from flowc.compiler.checks.source_schemas import (
+    ANY,
+    GENERATE_SCHEMA,
+    declared_schema,
+    records_schema,
+    with_event_time,
+)
 from flowc.compiler.checks.step_schemas import output_schema
 from flowc.compiler.graph import Graph
 from flowc.compiler.plan_schema import enveloped
-from flowc.compiler.spec import Sink, Source, Step
+from flowc.compiler.spec import Enrich, Sink, Source, Step
 from flowc.dsl import codes
 from flowc.dsl import types as t
 from flowc.dsl.diagnostics import Diagnostic
@@ -25,18 +36,23 @@ NO_SCHEMA = "it declares no schema; declare one or run with --with-data"
 EVENT_TIME_TYPES = (t.DATETIME, t.DATE, t.STRING, t.NULL)  # text is parsed as ISO-8601 by the source
 
 
-def ensure_fields(graph: Graph, *, with_data: bool = False) -> list[Diagnostic]:
-    return list(propagate_schemas(graph, with_data=with_data)[1])
+def ensure_fields(graph: Graph, *, with_data: bool = False, known: Mapping[str, Struct] | None = None,
+                  tables: Mapping[str, Struct] | None = None) -> list[Diagnostic]:
+    return list(propagate_schemas(graph, with_data=with_data, known=known, tables=tables)[1])
 
 
-def propagate_schemas(graph: Graph, *, with_data: bool = False) -> tuple[dict[str, Struct | None], list[Diagnostic]]:
+def propagate_schemas(graph: Graph, *, with_data: bool = False, known: Mapping[str, Struct] | None = None,
+                      tables: Mapping[str, Struct] | None = None,
+                      ) -> tuple[dict[str, Struct | None], list[Diagnostic]]:
     """The schema of every input name (sources, steps, side outputs; None when unknown) and the
-    diagnostics of every expression and field list."""
+    diagnostics of every expression and field list. `known` holds the schemas a run froze (by source
+    name), `tables` the schemas it read for `enrich` tables that declare none (by step name)."""
     found: list[Diagnostic] = []
     schemas: dict[str, Struct | None] = {}
+    known, tables = known or {}, tables or {}
     for source in graph.spec.sources:
         if graph.nodes.get(source.name) is source:
-            schemas[source.name] = source_schema(graph, source, with_data, found)
+            schemas[source.name] = source_schema(graph, source, with_data, found, known.get(source.name))
             schemas[f"{source.name}.errors"] = None  # raw text that did not parse
     for step in graph.topological_steps():
         if graph.nodes.get(step.name) is not step:
@@ -45,7 +61,9 @@ def propagate_schemas(graph: Graph, *, with_data: bool = False) -> tuple[dict[st
         if step.operator == "union":
             schemas[step.name] = union_schema(step, inputs, found)
         else:
-            if with_data:  # an enrich table's fields, for the key check (SPEC §4); else no file is read
+            if step.name in tables:
+                step = with_table_schema(step, tables[step.name])
+            elif with_data:  # an enrich table's fields, for the key check (SPEC §4); else no file is read
                 step = with_sampled_table(step, graph.spec.file, graph.spec.settings.infer_rows)
             schemas[step.name] = output_schema(step, Scope(inputs[0] if inputs else None, found))
         side = enveloped(inputs[0]) if len(inputs) == 1 and inputs[0] is not None else None
@@ -55,26 +73,42 @@ def propagate_schemas(graph: Graph, *, with_data: bool = False) -> tuple[dict[st
     return schemas, found
 
 
-def source_schema(graph: Graph, source: Source, with_data: bool, found: list[Diagnostic]) -> Struct | None:
+def source_schema(graph: Graph, source: Source, with_data: bool, found: list[Diagnostic],
+                  known: Struct | None = None) -> Struct | None:
+    """The schema `source` delivers: `known` when given, else as far as validation can tell. Inferred
+    schemas (inline records, sampled files) read the event-time field as a datetime, as the run does."""
     schema = declared_schema(source)
-    if source.type == "generate":
+    if known is not None:
+        schema = known
+    elif source.type == "generate":
         scope = Scope(GENERATE_SCHEMA, found)
         generated = Struct(tuple((name, scope.value(e, f"generate field '{name}'") or ANY)
                                  for name, e in source.fields))
         schema = schema or generated
     elif schema is None and source.type == "inline":
-        schema = records_schema(source.records)
+        schema = with_event_time(records_schema(source.records), source)
     elif schema is None and source.type == "file" and source.format == "text":
         schema = TEXT_SCHEMA
     elif schema is None and with_data:
         schema, reason = sample_schema(source, graph.spec.file, graph.spec.settings.infer_rows)
         if schema is None:
             found.append(codes.diagnostic("N301", source.span, name=source.name, reason=reason))
+        else:
+            schema = with_event_time(schema, source)
     elif schema is None:
         found.append(codes.diagnostic("N301", source.span, name=source.name, reason=NO_SCHEMA))
     if schema is not None and source.event_time is not None:
         check_event_time_field(Scope(schema, found), source)
     return schema
+
+
+def with_table_schema(step: Step, schema: Struct) -> Step:
+    """`step` with its enrich table's schema set to the one a run read (when the table declares none)."""
+    config = step.config
+    if not isinstance(config, Enrich) or config.table.schema is not None:
+        return step
+    table = dataclasses.replace(config.table, schema=schema)
+    return dataclasses.replace(step, config=dataclasses.replace(config, table=table))
 
 
 def check_event_time_field(scope: Scope, source: Source) -> None:

@@ -37,6 +37,18 @@ def declared_schema(source: Source) -> Struct | None:
     return Struct(source.schema.fields + tuple(f for f in KAFKA_FIELDS if f[0] not in declared))
 
 
+def with_event_time(schema: Struct, source: Source) -> Struct:
+    """An inferred `schema` with the source's event-time field read as a datetime (SPEC §3: the source
+    parses its event time, and one that does not parse is a record error of the source). Inference
+    sees ISO text as strings: CSV and inline records do not guess dates. Validation (`--with-data`) and
+    the run both apply it, so expressions are checked against the types the run delivers."""
+    if source.schema is not None or source.event_time is None:
+        return schema
+    name = source.event_time.field.name
+    return Struct(tuple((n, t.DATETIME if n == name and type_ in (t.STRING, t.NULL) else type_)
+                        for n, type_ in schema.fields))
+
+
 def records_schema(records: tuple[Mapping[str, Any], ...]) -> Struct:
     """The schema of records written in the spec: fields in order of first appearance, each typed with
     the common supertype of its values (ISO-8601 text is a datetime or date, as in text formats);

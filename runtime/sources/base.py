@@ -8,7 +8,6 @@ import polars as pl
 
 from flowc.compiler.lower_plan import ROW
 from flowc.compiler.polars_types import from_polars, to_polars
-from flowc.compiler.spec import Source
 from flowc.dsl import types as t
 from flowc.dsl.types import ListOf, Struct, Type
 
@@ -43,17 +42,6 @@ def inferred(schema: pl.Schema) -> Struct:
             type_ = t.STRING
         fields.append((name, t.STRING if type_ == t.NULL else type_))
     return Struct(tuple(fields))
-
-
-def with_event_time(schema: Struct, source: Source) -> Struct:
-    """An inferred `schema` with the source's event-time field read as a datetime (SPEC §3: the source
-    parses its event time, and one that does not parse is a record error of the source). Inference
-    sees ISO text as strings: CSV and inline records do not guess dates."""
-    if source.schema is not None or source.event_time is None:
-        return schema
-    name = source.event_time.field.name
-    return Struct(tuple((n, t.DATETIME if n == name and type_ in (t.STRING, t.NULL) else type_)
-                        for n, type_ in schema.fields))
 
 
 def is_scalar(type_: Type) -> bool:
