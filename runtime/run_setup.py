@@ -87,7 +87,7 @@ def check_schemas(spec: Spec, schemas: Mapping[str, Struct], tables: Mapping[str
     if not errors:
         return
     inferred = [f"'{s.name}' {schemas[s.name]}" for s in spec.sources if s.schema is None and s.name in schemas]
-    inferred += [f"'{name}' table {table}" for name, table in tables.items()]
+    inferred += [f"the table of '{name}' {table}" for name, table in tables.items()]
     note = "checked against the schemas inferred from the data: " + "; ".join(inferred)
     raise SchemaMismatch(tuple(dataclasses.replace(d, notes=(*d.notes, note)) if inferred else d for d in errors))
 

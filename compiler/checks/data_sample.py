@@ -58,7 +58,7 @@ def _read(path: str, format_: str, rows: int, options: dict) -> pl.DataFrame:
         return pl.read_csv(
             _head(path, rows + (1 if header else 0)), has_header=header, n_rows=rows,
             separator=str(options.get("delimiter", ",")), quote_char=options.get("quote", '"'),
-            null_values=options.get("null_values"), infer_schema_length=rows, try_parse_dates=True,
+            null_values=options.get("null_values"), infer_schema_length=rows,
         )
     raise ValueError(f"cannot sample the format '{format_}'")
 
