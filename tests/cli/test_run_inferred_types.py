@@ -167,3 +167,17 @@ def test_a_watched_folder_inferred_from_its_first_batch_fails_with_the_error(tmp
     events = [json.loads(line)["type"] for line in (tmp_path / ".flow/w/events.log").read_text().splitlines()] \
         if (tmp_path / ".flow/w/events.log").exists() else []
     assert "batch_committed" not in events and "compiled" not in events
+
+
+def test_flowc_test_passes_where_the_run_works_on_the_inferred_event_time(tmp_path: Path) -> None:
+    write(tmp_path, PARSED_TWICE.replace("parse_timestamp(ts)", "ts + 1h") + textwrap.dedent("""\
+        tests:
+          - name: shifted
+            inputs:
+              s: [{ts: "2026-01-01T00:00:00Z", v: 1}]
+            expect:
+              out: [{ts: "2026-01-01T00:00:00Z", v: 1, t2: "2026-01-01T01:00:00Z"}]
+        """), {"e.jsonl": EVENTS})
+    done = flowc(tmp_path, "test", "p.flow.yaml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "PASS shifted" in done.stdout
