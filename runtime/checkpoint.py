@@ -42,10 +42,13 @@ def encode_part(value: pl.DataFrame | bytes) -> tuple[str, bytes]:
     """(file suffix, content) of a part. Frames are an Arrow IPC *stream*: Polars writes it on the
     calling thread, where `write_ipc` (the IPC file format) runs as a streaming sink on Polars' thread
     pool and waits there behind a running source query (~9 ms per part, measured: docs/performance.md).
-    Both formats round-trip every dtype exactly (nested lists and structs, datetimes with time zone)."""
+    Both formats round-trip every dtype exactly (nested lists and structs, datetimes with time zone).
+    It writes a clone (which shares the data): writing into a Python buffer locks the frame, then waits
+    for the GIL, so on a thread other than the engine's (the executor saves snapshots on its sink
+    thread) it would deadlock with the engine reading the same frame, which holds the GIL meanwhile."""
     if isinstance(value, pl.DataFrame):
         buffer = io.BytesIO()
-        value.write_ipc_stream(buffer)
+        value.clone().write_ipc_stream(buffer)
         return "arrows", buffer.getvalue()
     return "bin", bytes(value)
 

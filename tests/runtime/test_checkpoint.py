@@ -1,6 +1,8 @@
 import hashlib
 import io
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -122,3 +124,25 @@ def test_an_equal_but_new_frame_is_written_again_and_saving_a_batch_again_keeps_
     assert_frame_equal(store.load_snapshot(ref)["table"], table)
     again = store.save_snapshot(4, {"table": pl.DataFrame({"k": ["a"]})})
     assert (tmp_path / again / "part-000.arrows").stat().st_ino != (tmp_path / ref / "part-000.arrows").stat().st_ino
+
+
+def test_saving_on_another_thread_while_the_engine_reads_the_frame_does_not_deadlock(tmp_path: Path) -> None:
+    # The executor saves snapshots on its sink thread while the main thread runs the next batch against
+    # the same frames; writing a frame itself into a Python buffer deadlocked with a reader holding the
+    # GIL. In a child process, so that a deadlock fails the test instead of hanging it.
+    script = f"""
+import threading
+import polars as pl
+from flowc.runtime.checkpoint import CheckpointStore
+frame = pl.concat([pl.DataFrame({{"k": [str(i) for i in range(1000)], "v": range(1000)}})] * 20, rechunk=False)
+store, saved = CheckpointStore({str(tmp_path)!r}), threading.Event()
+def save():
+    for batch in range(30):  # a part name new to the previous snapshot: encoded each time, not linked
+        store.save_snapshot(batch, {{f"state{{batch % 2}}": frame}})
+    saved.set()
+threading.Thread(target=save, daemon=True).start()
+while not saved.is_set():
+    assert frame.height == 20_000
+"""
+    done = subprocess.run([sys.executable, "-c", script], timeout=60, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
