@@ -17,6 +17,7 @@ the output of its `Late` node.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,9 +26,11 @@ import polars as pl
 from flowc.compiler import ir
 from flowc.compiler.lower_plan import ERROR, ROW, NodeContext, Staged, lower_node
 from flowc.compiler.plan import Plan
+from flowc.compiler.source_types import fast_conversions
 from flowc.dsl import ast
 from flowc.runtime.engines import Branch, Engines
 from flowc.runtime.envelope import Policy, RecordFailed, split_errors
+from flowc.runtime.sources.csv_chunks import Chunk, prefetched
 from flowc.runtime.stateful.base import Emitted
 
 _FUSABLE = (ir.Filter, ir.Map, ir.Select, ir.Drop, ir.Rename, ir.Validate)
@@ -77,6 +80,24 @@ def source_query(plan: Plan, scan: ir.Scan, raw: pl.LazyFrame, now: datetime, fa
             staged, failing = step, (nxt if step.fails else None)
         chain.append(nxt)
     return SourceQuery(staged.frame, tuple(chain), chain[-1], failing, staged)
+
+
+def prefetched_batches(plan: Plan, scan: ir.Scan, chunks: Iterator[pl.LazyFrame], now: datetime) -> Iterator[pl.DataFrame]:
+    """The fast query of each chunk of a source (`FileReader.chunks`), collected one chunk ahead on a
+    worker thread while the caller runs the one before: the read-ahead is one chunk, not the file."""
+
+    def queries() -> Iterator[Chunk]:
+        for chunk in chunks:
+            with fast_conversions():  # the lowering runs on the worker thread: its own context
+                frame = source_query(plan, scan, chunk, now, fast=True).frame
+            yield Chunk(0, 0, frame)
+
+    ahead = prefetched(queries())
+    try:
+        for chunk in ahead:
+            yield chunk.frame.collect()  # collected already: this only unwraps it
+    finally:
+        ahead.close()
 
 
 @dataclass
@@ -199,6 +220,7 @@ def late_envelope(step: str, rows: pl.DataFrame, policy: Policy) -> pl.DataFrame
     (SPEC §6); `ROW` stays, so a step reading `<step>.late` can run on them."""
     if ROW not in rows.columns:
         rows = rows.with_columns(pl.lit(None, dtype=pl.Int64).alias(ROW))
+    rows = rows.rechunk()  # Polars 2.1's `pl.format` can panic on a column whose first chunk is empty
     record = [c for c in rows.columns if c != ROW]
     return rows.select(
         *record,

@@ -35,7 +35,7 @@ class RecordFailed(Exception):
 def split_errors(node: ir.Node, rows: pl.DataFrame, policy: Policy) -> pl.DataFrame | None:
     """`rows` (the record's fields, `ROW`, `ERROR`) as envelopes; None under `skip`; raises under `fail`."""
     parts = pl.col(ERROR).str.splitn(": ", 2)
-    described = rows.with_columns(
+    described = rows.rechunk().with_columns(  # Polars 2.1's `pl.format` can panic on an empty first chunk
         _code=parts.struct.field("field_0"), _message=parts.struct.field("field_1"),
         _position=policy.positions(pl.col(ROW)).cast(pl.String),
     )

@@ -27,7 +27,7 @@ from flowc.compiler.lower_plan import ROW
 from flowc.compiler.plan import Plan, format_plan
 from flowc.compiler.source_types import fast_conversions
 from flowc.runtime import events as ev
-from flowc.runtime.batching import BatchResult, BatchRunner, source_query
+from flowc.runtime.batching import BatchResult, BatchRunner, prefetched_batches, source_query
 from flowc.runtime.behind import Behind
 from flowc.runtime.checkpoint import CheckpointStore, SnapshotCorrupt
 from flowc.runtime.control import PauseGate
@@ -211,18 +211,24 @@ class _Run:
             limit = self.options.limit
             if limit is not None:  # what this run may still read
                 limit = max(limit - ((position.row if position.row is not None else -1) - first), 0)
+            size, schema = self.prepared.spec.settings.batch_size, self.prepared.schemas[scan.step]
             with fast_conversions() if fast else nullcontext():  # the reader's part of the query too
-                raw = reader.frame(self.prepared.schemas[scan.step], position.row, limit)
+                raw = reader.frame(schema, position.row, limit)
                 query = source_query(self.plan, scan, raw, self.next_now, fast)
+                chunks = reader.chunks(schema, position.row, limit, size) if hasattr(reader, "chunks") else None
             runner = BatchRunner(self.plan, query, Policy(scan.step, reader.positions), self.engines or None)
-            batches = iter(query.frame.collect_batches(chunk_size=self.prepared.spec.settings.batch_size,
-                                                       maintain_order=True))
-            while (batch := _next_batch(batches, fast)) is not None and batch is not _FAST_FAILED:
-                if batch.height:
-                    self._commit(scan, runner, batch)
-                    self.between_batches()
-                if self.options.should_stop():
-                    return False
+            batches = (iter(query.frame.collect_batches(chunk_size=size, maintain_order=True)) if chunks is None
+                       else prefetched_batches(self.plan, scan, chunks, self.next_now))
+            try:
+                while (batch := _next_batch(batches, fast)) is not None and batch is not _FAST_FAILED:
+                    if batch.height:
+                        self._commit(scan, runner, batch)
+                        self.between_batches()
+                    if self.options.should_stop():
+                        return False
+            finally:
+                if (close := getattr(batches, "close", None)) is not None:
+                    close()  # a chunked read's worker thread
             if batch is None:  # read to the end (else the fast query failed: read on the exact way)
                 break
         total = reader.count()

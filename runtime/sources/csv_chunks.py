@@ -44,16 +44,20 @@ class Chunk:
     frame: pl.LazyFrame  # string columns `names` + `extra`; its height is `rows`
 
 
-def chunks(path: str, names: list[str], extra: str, options: Mapping[str, Any], *, first_row: int,
+def chunks(path: str, names: list[str], extra: str | None, options: Mapping[str, Any], *, first_row: int,
            rows_per_chunk: int, has_header: bool) -> Iterator[Chunk]:
     """The file's lines from row `first_row` to its end, `rows_per_chunk` lines per chunk (the last
     may hold fewer; no chunk is empty). The file is opened when the first chunk is asked for, and
-    its size then bounds the read (lines appended later are not read)."""
+    its size then bounds the read (lines appended later are not read).
+
+    `extra=None`: no extra column, and a line with more fields than `names` (even empty ones) fails
+    the chunk's query instead (Polars' own error), which is how the runner's fast path finds them."""
     if rows_per_chunk < 1 or first_row < 0:
         raise ValueError(f"rows_per_chunk must be >= 1 and first_row >= 0, got {rows_per_chunk}, {first_row}")
     if extra in names:
         raise ValueError(f"the extra column {extra!r} is one of the names")
-    schema = {name: pl.String for name in [*names, extra]}
+    schema = {name: pl.String for name in [*names, *([extra] if extra is not None else [])]}
+    ragged = {"extra_columns": "ignore", "truncate_ragged_lines": True} if extra is not None else {}
     parse = {key: value for key, value in options.items() if key not in _OWN_OPTIONS}
     with open(path, "rb", buffering=0) as handle:
         view = PositionalFile(handle.fileno(), os.fstat(handle.fileno()).st_size)
@@ -62,8 +66,7 @@ def chunks(path: str, names: list[str], extra: str, options: Mapping[str, Any], 
         row = first_row
         while pos < len(view):
             data, rows = take_lines(view, pos, rows_per_chunk, int(rows_per_chunk * line_bytes * 1.02) + 4096)
-            frame = pl.scan_csv(data, has_header=False, schema=schema, missing_columns="insert",
-                                extra_columns="ignore", truncate_ragged_lines=True, **parse)
+            frame = pl.scan_csv(data, has_header=False, schema=schema, missing_columns="insert", **ragged, **parse)
             yield Chunk(row, rows, frame)
             pos, row, line_bytes = pos + len(data), row + rows, len(data) / rows
 

@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import atexit
 import io
-import mmap
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import polars as pl
@@ -39,12 +38,27 @@ _LINE = "__flowc_line"
 BLANK = "__flowc_blank"  # a blank line holds no record (as in a watched folder's files, docs/sources.md)
 
 
+_BLOCK = 1 << 22  # bytes read at a time by the whole-file scans below (not mapped: mapped pages count in the RSS)
+
+
+def _blocks(path: str) -> Iterator[bytes]:
+    with open(path, "rb", buffering=0) as handle:
+        while block := handle.read(_BLOCK):
+            yield block
+
+
 def _has_byte(path: str, needle: bytes) -> bool:
-    """Whether `needle` occurs in the file (memchr speed: no Python loop over the bytes)."""
-    if not needle or os.path.getsize(path) == 0:
-        return False
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
-        return view.find(needle) != -1
+    """Whether the single byte `needle` occurs in the file (memchr speed: no Python loop over the bytes)."""
+    return bool(needle) and any(needle in block for block in _blocks(path))
+
+
+def count_lines(path: str) -> int:
+    """The file's lines as `scan_lines` counts them (a last line without a newline is one), counted
+    4 MiB at a time at C speed: counting with Polars maps the whole file into the process's RSS."""
+    lines, last = 0, b""
+    for block in _blocks(path):
+        lines, last = lines + block.count(b"\n"), block[-1:]
+    return lines + (1 if last not in (b"", b"\n") else 0)
 
 
 def _odd_quotes(line: pl.Expr, quote: str) -> pl.Expr:
@@ -124,24 +138,38 @@ def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) 
     return zipped.with_columns(pl.when(~bad).then(pl.col(c)).alias(c) for c in columns)
 
 
-def fast_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) -> pl.LazyFrame | None:
-    """The file's records for a fast query (`compiler/source_types.py`), without the lines stream; None
-    when the file does not qualify (its quote character occurs in it, it is empty, or not UTF-8).
-
-    Without quotes every record is one line, so Polars' row i is still line i. A row with too many
-    fields fails the query (Polars' own error: ragged lines are not truncated). A row with too few
-    has a null last field; it, a row whose last field is merely empty and a blank line (an all-null
-    row) fail the query with SLOW_PATH. Either way the runner reads on the exact way (`checked_csv`)
-    from the last checkpoint, which tells them apart."""
+def fast_header(path: str, names: list[str] | None, options: Mapping[str, Any]) -> list[str] | None:
+    """The columns of a file that qualifies for the fast reading (its quote character does not occur in
+    it, it is not empty, it is UTF-8); None when it does not qualify."""
     quote = options.get("quote_char") or ""
     if options.get("encoding") != "utf8" or os.path.getsize(path) == 0 or (quote and _has_byte(path, quote.encode())):
         return None
-    header = names if names is not None else list(pl.scan_csv(path, infer_schema=False, glob=False,
-                                                               **options).collect_schema())
-    fields = pl.scan_csv(path, glob=False, schema=dict.fromkeys(header, pl.String),
-                         **{**options, "has_header": False}, skip_rows=1 if options["has_header"] else 0)
+    if names is not None:
+        return names
+    return list(pl.scan_csv(path, infer_schema=False, glob=False, **options).collect_schema())
+
+
+def fast_checked(fields: pl.LazyFrame, header: list[str]) -> pl.LazyFrame:
+    """`fields` (read without truncating ragged lines) with the fast reading's `RAW_ERROR` and `BLANK`.
+
+    Without quotes every record is one line, so Polars' row i is still line i. A row with too many
+    fields fails the query (Polars' own error). A row with too few has a null last field; it, a row
+    whose last field is merely empty and a blank line (an all-null row) fail the query with SLOW_PATH.
+    Either way the runner reads on the exact way (`checked_csv`) from the last checkpoint, which tells
+    them apart."""
     suspect = pl.col(header[-1]).is_null()
     return fields.select(*header, slow_path_signal(suspect).alias(RAW_ERROR), pl.lit(False).alias(BLANK))
+
+
+def fast_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) -> pl.LazyFrame | None:
+    """The file's records for a fast query (`compiler/source_types.py`), without the lines stream; None
+    when the file does not qualify (`fast_header`)."""
+    header = fast_header(path, names, options)
+    if header is None:
+        return None
+    fields = pl.scan_csv(path, glob=False, schema=dict.fromkeys(header, pl.String),
+                         **{**options, "has_header": False}, skip_rows=1 if options["has_header"] else 0)
+    return fast_checked(fields, header)
 
 
 def inferred_csv_schema(path: str, options: Mapping[str, Any], rows: int) -> pl.Schema:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Iterator
 from functools import cached_property
 
 import polars as pl
@@ -20,7 +21,16 @@ from flowc.compiler.spec import Source
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
 from flowc.runtime.sources.base import inferred, numbered, raw_dtypes
-from flowc.runtime.sources.csv_lines import BLANK, checked_csv, fast_csv, inferred_csv_schema
+from flowc.runtime.sources.csv_chunks import Chunk, chunks
+from flowc.runtime.sources.csv_lines import (
+    BLANK,
+    checked_csv,
+    count_lines,
+    fast_checked,
+    fast_csv,
+    fast_header,
+    inferred_csv_schema,
+)
 
 _LINE_FORMATS = ("csv", "jsonl", "text")  # positions are `file:line`; other formats give `file[index]`
 TEXT_SCHEMA = Struct((("line", t.STRING),))
@@ -74,6 +84,21 @@ class FileReader:
             frame = frame.filter(~pl.col(BLANK)).drop(BLANK)
         return frame
 
+    def chunks(self, schema: Struct, after: int | None, limit: int | None, rows: int) -> Iterator[pl.LazyFrame] | None:
+        """In a fast query, a single CSV file that qualifies (`fast_header`) as `frame` gives it, read in
+        chunks of `rows` lines (`csv_chunks`: memory bounded by the chunk, not the file); else None."""
+        if not (fast_only() and self.format == "csv" and len(self.paths) == 1):
+            return None
+        options = self._csv_options()
+        path = self.paths[0]
+        header = fast_header(path, None if options["has_header"] else [n for n, _ in schema.fields], options)
+        if header is None:
+            return None
+        first = 0 if after is None else after + 1
+        pieces = chunks(path, header, None, options, first_row=first, rows_per_chunk=rows,
+                        has_header=options["has_header"])
+        return _numbered_chunks(pieces, header, limit)
+
     def _scan(self, schema: Struct) -> pl.LazyFrame:
         if self.format == "csv":
             options = self._csv_options()
@@ -105,7 +130,7 @@ class FileReader:
 
     def _count(self, path: str) -> int:
         if self.format == "csv":  # records are lines (runtime/sources/csv_lines.py), even malformed ones
-            lines = pl.scan_lines(path).select(pl.len()).collect().item()
+            lines = count_lines(path)
             return max(lines - (1 if self._csv_options()["has_header"] else 0), 0)
         if self.format == "jsonl":
             return pl.scan_ndjson(path, infer_schema_length=1).select(pl.len()).collect().item()
@@ -135,3 +160,16 @@ def _csv_file(path: str, names: list[str] | None, options: dict) -> pl.LazyFrame
     """In a fast query, a file that qualifies skips the lines stream (`fast_csv`)."""
     quick = fast_csv(path, names, options) if fast_only() else None
     return quick if quick is not None else checked_csv(path, names, options)
+
+
+def _numbered_chunks(pieces: Iterator[Chunk], header: list[str], limit: int | None) -> Iterator[pl.LazyFrame]:
+    """Each chunk with `ROW` (its rows' numbers), at most `limit` rows in all."""
+    left = limit
+    for piece in pieces:
+        if left is not None and left <= 0:
+            return
+        frame = fast_checked(piece.frame, header).drop(BLANK).with_row_index(ROW, offset=piece.first_row)
+        frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
+        if left is not None:
+            frame, left = frame.head(left), left - piece.rows
+        yield frame

@@ -65,11 +65,12 @@ def records_of(*keys: str) -> str:
                            for i, k in enumerate(keys)) + "]"
 
 
+TYPES = "{k: string, t: datetime, late: bool}"  # the window time is a datetime (E312)
 UNION = f"""
 settings: {{batch_size: 2}}
 sources:
-  a: {{type: inline, records: {records_of("x", "y!", "x")}}}
-  b: {{type: inline, records: {records_of("x", "z")}}}
+  a: {{type: inline, records: {records_of("x", "y!", "x")}, schema: {TYPES}}}
+  b: {{type: inline, records: {records_of("x", "z")}, schema: {TYPES}}}
 steps:
   - {{name: u, union: [a, b]}}
   - {{name: agg, aggregate: {{by: [k], window: {{type: tumbling, size: 1m, time: t}}, compute: {{n: count()}}}}}}
@@ -116,7 +117,7 @@ def test_engine_is_fed_per_batch_with_input_index_and_its_output_flows_on_in_the
 def test_late_records_are_enveloped_for_the_late_readers_and_counted(tmp_path):
     run_here(spec_in(tmp_path, UNION), [])
     (late,) = records(tmp_path / "late.jsonl")
-    assert late == {"k": "y", "t": "2026-01-01T00:00:01Z", "late": True,
+    assert late == {"k": "y", "t": "2026-01-01T00:00:01.000000Z", "late": True,
                     "_error": {"step": "agg", "code": "late",
                                "message": "arrived after its window was emitted (the watermark had passed it)"},
                     "_source": {"name": "a", "position": "records[1]"}}

@@ -19,7 +19,7 @@ from flowc.compiler.source_types import fast_conversions
 from flowc.compiler.spec import Config, Source
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
-from flowc.runtime.sources.csv_lines import fast_csv
+from flowc.runtime.sources.csv_lines import count_lines, fast_csv
 from flowc.runtime.sources.feed import RAW_ERROR
 from flowc.runtime.sources.files import FileReader
 
@@ -129,3 +129,40 @@ def test_a_run_switching_mid_file_ends_as_an_exact_run(tmp_path, bad_line):
     assert 17 not in ids and ids[:3] == [0, 1, 2] and ids[-1] == 29
     fast_counts, exact_counts = (events(tmp_path / s)[-1]["data"]["counts"] for s in ("fast", "exact"))
     assert fast_counts == exact_counts
+
+
+def _chunked(folder: Path, after: int | None, limit: int | None, rows: int) -> pl.DataFrame | None:
+    with fast_conversions():
+        pieces = _reader(folder).chunks(SCHEMA, after, limit, rows)
+    if pieces is None:
+        return None
+    frames = [p.collect() for p in pieces]
+    return pl.concat(frames) if frames else pl.DataFrame()
+
+
+@pytest.mark.parametrize(("after", "limit"), [(None, None), (None, 5), (3, None), (3, 4), (9, None)])
+def test_a_single_file_is_read_in_chunks_with_the_rows_of_the_whole_reading(tmp_path, after, limit):
+    (tmp_path / "in.csv").write_text("a,b,c\n" + "".join(f"{i},x{i},{i * 2}\n" for i in range(10)))
+    exact = _read(tmp_path, fast=False)
+    start = 0 if after is None else after + 1
+    expected = exact.slice(start, limit)
+    chunked = _chunked(tmp_path, after, limit, rows=3)
+    assert chunked is not None
+    if expected.height == 0:
+        assert chunked.height == 0
+    else:
+        assert chunked.drop(RAW_ERROR).equals(expected.drop(RAW_ERROR))
+
+
+def test_chunks_only_in_a_fast_query_of_a_file_that_qualifies(tmp_path):
+    (tmp_path / "in.csv").write_text('a,b,c\n1,"2",3\n')
+    assert _chunked(tmp_path, None, None, rows=3) is None  # a quote
+    (tmp_path / "in.csv").write_text("a,b,c\n1,2,3\n")
+    assert _reader(tmp_path).chunks(SCHEMA, None, None, 3) is None  # not a fast query
+
+
+@pytest.mark.parametrize("text", [b"", b"a", b"a\n", b"a\nb", b"\n\n", b"a\r\nb\r\n", b"x\n" * 100_000 + b"y"])
+def test_lines_are_counted_as_scan_lines_counts_them(tmp_path, text):
+    (tmp_path / "f.txt").write_bytes(text)
+    expected = pl.scan_lines(tmp_path / "f.txt").select(pl.len()).collect().item() if text else 0
+    assert count_lines(str(tmp_path / "f.txt")) == expected
