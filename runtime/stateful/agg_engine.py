@@ -14,6 +14,7 @@ from flowc.runtime.stateful.base import Emitted, StateParts
 
 _ERROR = "__agg_error"
 _ALL = "__agg_all"  # the one group key of an aggregate without `by`
+_STACKED_ROWS = 50_000  # partial rows kept unmerged (`Engine.stack`); a state of more groups merges every batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +76,33 @@ class Engine:
         both = pl.concat([self.state.lazy(), batch.select(self.state.columns)], how="vertical_relaxed")  # a key typed null in one batch
         self.state = both.group_by(groups).agg(*ap.merge_exprs(self.shape.aggs), *merge_extra).collect()
 
-    def finished(self, partials: pl.DataFrame, windowed: tuple[pl.Expr, ...], order: list[str]) -> pl.DataFrame:
-        """Output records of `partials` (by fields, window columns, compute fields, ROW), sorted."""
-        ap.ensure_fits(partials, self.shape.aggs, self.shape.step)
+    def stack(self, records: pl.LazyFrame, groups: list[str]) -> None:
+        """Reduce `records` to partials per `groups` and append them to the state, where a group may then
+        have several rows (`merged` makes them one). Merging every batch was a second query, and each query
+        waits behind the source query for Polars' thread pool (docs/performance.md, W2): the rows are merged
+        only once the state holds more than _STACKED_ROWS, a rule on the state alone, so that a resumed run
+        merges where an uninterrupted one does and sums floats in the same order."""
+        batch = records.group_by(groups).agg(*ap.partial_exprs(self.shape.aggs)).collect()
+        if self.state is None or not self.state.height:
+            self.state = batch
+            return
+        # A key typed null in one batch only: then the types must be reconciled (a query of its own).
+        how = "vertical" if batch.schema == self.state.schema else "vertical_relaxed"
+        self.state = pl.concat([self.state, batch.select(self.state.columns)], how=how)
+        if self.state.height > _STACKED_ROWS:
+            self.state = self.merged(self.state, groups).collect()
+
+    def merged(self, partials: pl.DataFrame, groups: list[str]) -> pl.LazyFrame:
+        """`partials` (stacked) as one row per group."""
+        return partials.lazy().group_by(groups).agg(*ap.merge_exprs(self.shape.aggs))
+
+    def finished(self, partials: pl.DataFrame | pl.LazyFrame, windowed: tuple[pl.Expr, ...],
+                 order: list[str]) -> pl.DataFrame:
+        """Output records of `partials` (one row per group; by fields, window columns, compute fields,
+        ROW), sorted."""
+        if any(agg.exact for agg in self.shape.aggs):
+            partials = partials.collect() if isinstance(partials, pl.LazyFrame) else partials
+            ap.ensure_fits(partials, self.shape.aggs, self.shape.step)
         out = partials.lazy().select(*self.shape.by, *windowed, *ap.finish_exprs(self.shape.aggs),
                                      pl.lit(None, pl.Int64).alias(ROW))
         return out.sort([*order, *self.shape.by], nulls_last=True, maintain_order=True).collect()
@@ -105,7 +130,7 @@ class GlobalAggregate(Engine):
 
     def process(self, frame: pl.DataFrame, input_index: int = 0) -> Emitted:
         if frame.height:
-            self.merge(self.checked(self.prepare(frame), frame), self.keys)
+            self.stack(self.checked(self.prepare(frame), frame), self.keys)
         return Emitted()
 
     def end_of_input(self, input_index: int = 0) -> Emitted:
@@ -114,14 +139,16 @@ class GlobalAggregate(Engine):
         self.ended.add(input_index)
         if already or not everything <= self.ended:
             return Emitted()
-        partials = self.state
-        if partials is None or not partials.height:
+        stacked = self.state
+        if stacked is None or not stacked.height:
             if self.shape.by:
                 return Emitted()
             empty = pl.DataFrame(schema=self.shape.input_schema)
             partials = ap.empty_partial(self.prepare(empty).collect(), self.shape.aggs)
-        self.state = partials.head(0)
-        return Emitted(output=self.finished(partials, (), []))
+            self.state = partials.head(0)
+            return Emitted(output=self.finished(partials, (), []))
+        self.state = stacked.head(0)
+        return Emitted(output=self.finished(self.merged(stacked, self.keys), (), []))
 
     def snapshot(self) -> StateParts:
         parts = self.snapshot_parts()

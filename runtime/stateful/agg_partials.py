@@ -127,7 +127,11 @@ def _merge(agg: Aggregation) -> list[pl.Expr]:
     if f == "count":
         return [p.sum()]
     if f in ("sum", "avg"):
-        return [p.sum(), pl.col(agg.nonnull).sum()]
+        # Float partials are added one by one in arrival order (a left fold): the sum is then the same
+        # bits however the rows were stacked or merged before, so a resumed run adds exactly as an
+        # uninterrupted one (`sum()` of more than two floats may add in another order).
+        total = p.sum() if agg.exact else p.sort_by(FSEQ).cum_sum().last()
+        return [total.alias(agg.part), pl.col(agg.nonnull).sum()]
     if f in ("min", "max"):
         return [getattr(p, f)()]
     if f == "first":

@@ -102,7 +102,11 @@ class WindowAggregate(_Windowed):
         return _with_output(emitted, self.emit())
 
     def _merge_windows(self, records: pl.LazyFrame) -> None:
-        self.merge(assign_windows(records, self.size, self.every, self.lateness), [*self.keys, START, END])
+        self.stack(assign_windows(records, self.size, self.every, self.lateness), self._groups)
+
+    @property
+    def _groups(self) -> list[str]:
+        return [*self.keys, START, END]
 
     def emit(self) -> pl.DataFrame | None:
         if self.state is None:
@@ -117,7 +121,7 @@ class WindowAggregate(_Windowed):
             return None
         self.state = self.state.filter(~ready)
         windows = (pl.col(START).cast(_DATETIME).alias("window_start"), pl.col(END).cast(_DATETIME).alias("window_end"))
-        return self.finished(done, windows, ["window_end"])
+        return self.finished(self.merged(done, self._groups), windows, ["window_end"])  # a window's rows end alike
 
 
 class SessionAggregate(_Windowed):
