@@ -120,6 +120,11 @@ def fast_conversions() -> Iterator[None]:
         _FAST_ONLY.reset(token)
 
 
+class NeedsExactReading(Exception):
+    """A fast reading met what only the exact reading judges (raised outside a Polars query, where
+    SLOW_PATH cannot be: a quote character in a chunk of a CSV file read in chunks)."""
+
+
 def fast_only() -> bool:
     """Whether what is built now is a fast query (inside `fast_conversions()`)."""
     return _FAST_ONLY.get()

@@ -25,7 +25,7 @@ import polars as pl
 from flowc.compiler import ir
 from flowc.compiler.lower_plan import ROW
 from flowc.compiler.plan import Plan, format_plan
-from flowc.compiler.source_types import fast_conversions
+from flowc.compiler.source_types import NeedsExactReading, fast_conversions
 from flowc.runtime import events as ev
 from flowc.runtime.batching import BatchResult, BatchRunner, prefetched_batches, source_query
 from flowc.runtime.behind import Behind
@@ -349,7 +349,7 @@ def _next_batch(batches: Iterator[pl.DataFrame], fast: bool) -> pl.DataFrame | N
     the exact reading judges the record, or fails the run with the true error)."""
     try:
         return next(batches, None)
-    except pl.exceptions.PolarsError:
+    except (pl.exceptions.PolarsError, NeedsExactReading):
         if not fast:
             raise
         return _FAST_FAILED

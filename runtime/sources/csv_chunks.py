@@ -29,6 +29,8 @@ from typing import Any
 
 import polars as pl
 
+from flowc.compiler.source_types import NeedsExactReading
+
 SKIP_BLOCK = 1 << 22  # bytes examined at a time while skipping lines (a resume deep into a file)
 SAMPLE = 1 << 16  # bytes read to estimate the line length before the first chunk
 _NL = b"\n"
@@ -45,13 +47,16 @@ class Chunk:
 
 
 def chunks(path: str, names: list[str], extra: str | None, options: Mapping[str, Any], *, first_row: int,
-           rows_per_chunk: int, has_header: bool) -> Iterator[Chunk]:
+           rows_per_chunk: int, has_header: bool, refuse: bytes = b"") -> Iterator[Chunk]:
     """The file's lines from row `first_row` to its end, `rows_per_chunk` lines per chunk (the last
     may hold fewer; no chunk is empty). The file is opened when the first chunk is asked for, and
     its size then bounds the read (lines appended later are not read).
 
     `extra=None`: no extra column, and a line with more fields than `names` (even empty ones) fails
-    the chunk's query instead (Polars' own error), which is how the runner's fast path finds them."""
+    the chunk's query instead (Polars' own error), which is how the runner's fast path finds them.
+    `refuse`: a byte that must not occur in a chunk (the quote character, checked on the chunk's bytes
+    at C speed rather than in a pass over the whole file first); a chunk holding it raises
+    `NeedsExactReading`."""
     if rows_per_chunk < 1 or first_row < 0:
         raise ValueError(f"rows_per_chunk must be >= 1 and first_row >= 0, got {rows_per_chunk}, {first_row}")
     if extra in names:
@@ -66,6 +71,8 @@ def chunks(path: str, names: list[str], extra: str | None, options: Mapping[str,
         row = first_row
         while pos < len(view):
             data, rows = take_lines(view, pos, rows_per_chunk, int(rows_per_chunk * line_bytes * 1.02) + 4096)
+            if refuse and refuse in data:
+                raise NeedsExactReading(f"{path}: the quote character occurs from row {row} on")
             frame = pl.scan_csv(data, has_header=False, schema=schema, missing_columns="insert", **ragged, **parse)
             yield Chunk(row, rows, frame)
             pos, row, line_bytes = pos + len(data), row + rows, len(data) / rows

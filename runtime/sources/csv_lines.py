@@ -139,10 +139,9 @@ def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) 
 
 
 def fast_header(path: str, names: list[str] | None, options: Mapping[str, Any]) -> list[str] | None:
-    """The columns of a file that qualifies for the fast reading (its quote character does not occur in
-    it, it is not empty, it is UTF-8); None when it does not qualify."""
-    quote = options.get("quote_char") or ""
-    if options.get("encoding") != "utf8" or os.path.getsize(path) == 0 or (quote and _has_byte(path, quote.encode())):
+    """The columns of a file the fast reading may read (UTF-8, not empty); None when it may not. Whether
+    the quote character occurs in it is the caller's check (`fast_csv`: the whole file first)."""
+    if options.get("encoding") != "utf8" or os.path.getsize(path) == 0:
         return None
     if names is not None:
         return names
@@ -163,9 +162,10 @@ def fast_checked(fields: pl.LazyFrame, header: list[str]) -> pl.LazyFrame:
 
 def fast_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) -> pl.LazyFrame | None:
     """The file's records for a fast query (`compiler/source_types.py`), without the lines stream; None
-    when the file does not qualify (`fast_header`)."""
+    when the file does not qualify (`fast_header`, or its quote character occurs in it)."""
     header = fast_header(path, names, options)
-    if header is None:
+    quote = options.get("quote_char") or ""
+    if header is None or (quote and _has_byte(path, quote.encode())):
         return None
     fields = pl.scan_csv(path, glob=False, schema=dict.fromkeys(header, pl.String),
                          **{**options, "has_header": False}, skip_rows=1 if options["has_header"] else 0)

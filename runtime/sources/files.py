@@ -43,6 +43,7 @@ class FileReader:
         self.pattern = pattern
         self.paths = sorted(glob.glob(os.path.join(base_dir, pattern)), key=lambda p: (os.path.basename(p), p))
         self.format = source.format or ""
+        self._rows_counted: int | None = None  # the rows of a file read to its end in chunks
 
     # --- schema ---
 
@@ -96,8 +97,24 @@ class FileReader:
             return None
         first = 0 if after is None else after + 1
         pieces = chunks(path, header, None, options, first_row=first, rows_per_chunk=rows,
-                        has_header=options["has_header"])
-        return _numbered_chunks(pieces, header, limit)
+                        has_header=options["has_header"], refuse=(options.get("quote_char") or "").encode())
+        return self._numbered_chunks(pieces, header, first, limit)
+
+    def _numbered_chunks(self, pieces: Iterator[Chunk], header: list[str], first: int,
+                         limit: int | None) -> Iterator[pl.LazyFrame]:
+        """Each chunk with `ROW` (its rows' numbers), at most `limit` rows in all. Read to its end, the
+        file's row count is known: `count` need not read it again."""
+        left, end = limit, first
+        for piece in pieces:
+            if left is not None and left <= 0:
+                return
+            frame = fast_checked(piece.frame, header).drop(BLANK).with_row_index(ROW, offset=piece.first_row)
+            frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
+            if left is not None:
+                frame, left = frame.head(left), left - piece.rows
+            end = piece.first_row + piece.rows
+            yield frame
+        self._rows_counted = end
 
     def _scan(self, schema: Struct) -> pl.LazyFrame:
         if self.format == "csv":
@@ -141,6 +158,8 @@ class FileReader:
         return pl.read_json(path, infer_schema_length=None).height
 
     def count(self) -> int:
+        if self._rows_counted is not None:
+            return self._rows_counted
         return sum(self._count(p) for p in self.paths)
 
     def positions(self, rows: pl.Expr) -> pl.Expr:
@@ -161,15 +180,3 @@ def _csv_file(path: str, names: list[str] | None, options: dict) -> pl.LazyFrame
     quick = fast_csv(path, names, options) if fast_only() else None
     return quick if quick is not None else checked_csv(path, names, options)
 
-
-def _numbered_chunks(pieces: Iterator[Chunk], header: list[str], limit: int | None) -> Iterator[pl.LazyFrame]:
-    """Each chunk with `ROW` (its rows' numbers), at most `limit` rows in all."""
-    left = limit
-    for piece in pieces:
-        if left is not None and left <= 0:
-            return
-        frame = fast_checked(piece.frame, header).drop(BLANK).with_row_index(ROW, offset=piece.first_row)
-        frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
-        if left is not None:
-            frame, left = frame.head(left), left - piece.rows
-        yield frame

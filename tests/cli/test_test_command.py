@@ -15,6 +15,7 @@ from flowc.cli import cli
 from flowc.compiler.normalize import normalize_spec
 from flowc.dsl import types as t
 from flowc.dsl.loader import load_text
+from flowc.dsl.scalar_spans import FORBIDDEN
 from flowc.dsl.types import ListOf, Struct
 from flowc.test_compare import compare, convert_record, equal, maximum_matching, yaml_value
 
@@ -305,7 +306,8 @@ def test_expected_values_convert_to_the_output_types():
 
 values = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=True),
-    st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=12),  # the loader refuses control characters
+    # the loader refuses some characters in a spec, even escaped (E004, E017): values cannot hold them
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=12).filter(lambda s: not FORBIDDEN.search(s)),
     st.datetimes(timezones=st.just(UTC)), st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=999)),
 )
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from runner_cases import events, records, run, write_spec
 
 from flowc.compiler.lower_plan import ROW
-from flowc.compiler.source_types import fast_conversions
+from flowc.compiler.source_types import NeedsExactReading, fast_conversions
 from flowc.compiler.spec import Config, Source
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
@@ -154,11 +154,25 @@ def test_a_single_file_is_read_in_chunks_with_the_rows_of_the_whole_reading(tmp_
         assert chunked.drop(RAW_ERROR).equals(expected.drop(RAW_ERROR))
 
 
-def test_chunks_only_in_a_fast_query_of_a_file_that_qualifies(tmp_path):
-    (tmp_path / "in.csv").write_text('a,b,c\n1,"2",3\n')
-    assert _chunked(tmp_path, None, None, rows=3) is None  # a quote
-    (tmp_path / "in.csv").write_text("a,b,c\n1,2,3\n")
+def test_chunks_only_in_a_fast_query_and_a_chunk_with_a_quote_needs_the_exact_reading(tmp_path):
+    (tmp_path / "in.csv").write_text("a,b,c\n" + "1,2,3\n" * 4 + '1,"2",3\n')
+    with fast_conversions():
+        pieces = _reader(tmp_path).chunks(SCHEMA, None, None, 3)
+    assert pieces is not None and next(pieces).collect().height == 3
+    with pytest.raises(NeedsExactReading):
+        next(pieces)
     assert _reader(tmp_path).chunks(SCHEMA, None, None, 3) is None  # not a fast query
+
+
+def test_a_quote_after_some_chunks_switches_and_ends_as_an_exact_run(tmp_path):
+    rows = [f"{i},n{i},{i}.5" for i in range(30)]
+    later = [*rows[:20], '20,"n20",20.5', *rows[21:]]
+    fast = write_spec(tmp_path / "fast", SPEC, {"in.csv": "id,name,amount\n" + "\n".join(later) + "\n"})
+    exact = write_spec(tmp_path / "exact", SPEC, {"in.csv": "id,name,amount\n" + "\n".join(
+        ['0,"n0",0.5', *later[1:]]) + "\n"})
+    assert run(fast, "--quiet").exit_code == 0 and run(exact, "--quiet").exit_code == 0
+    assert (tmp_path / "fast" / "out.jsonl").read_bytes() == (tmp_path / "exact" / "out.jsonl").read_bytes()
+    assert len(records(tmp_path / "fast" / "out.jsonl")) == 30
 
 
 @pytest.mark.parametrize("text", [b"", b"a", b"a\n", b"a\nb", b"\n\n", b"a\r\nb\r\n", b"x\n" * 100_000 + b"y"])
