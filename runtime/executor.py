@@ -213,12 +213,12 @@ class _Run:
                 limit = max(limit - ((position.row if position.row is not None else -1) - first), 0)
             size, schema = self.prepared.spec.settings.batch_size, self.prepared.schemas[scan.step]
             with fast_conversions() if fast else nullcontext():  # the reader's part of the query too
-                raw = reader.frame(schema, position.row, limit)
+                chunked = reader.chunks(schema, position.row, limit, size) if hasattr(reader, "chunks") else None
+                raw = reader.frame(schema, position.row, limit) if chunked is None else chunked.template
                 query = source_query(self.plan, scan, raw, self.next_now, fast)
-                chunks = reader.chunks(schema, position.row, limit, size) if hasattr(reader, "chunks") else None
             runner = BatchRunner(self.plan, query, Policy(scan.step, reader.positions), self.engines or None)
-            batches = (iter(query.frame.collect_batches(chunk_size=size, maintain_order=True)) if chunks is None
-                       else prefetched_batches(self.plan, scan, chunks, self.next_now))
+            batches = (iter(query.frame.collect_batches(chunk_size=size, maintain_order=True)) if chunked is None
+                       else prefetched_batches(self.plan, scan, chunked.frames, self.next_now))
             try:
                 while (batch := _next_batch(batches, fast)) is not None and batch is not _FAST_FAILED:
                     if batch.height:

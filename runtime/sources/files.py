@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cached_property
 
 import polars as pl
@@ -85,7 +86,7 @@ class FileReader:
             frame = frame.filter(~pl.col(BLANK)).drop(BLANK)
         return frame
 
-    def chunks(self, schema: Struct, after: int | None, limit: int | None, rows: int) -> Iterator[pl.LazyFrame] | None:
+    def chunks(self, schema: Struct, after: int | None, limit: int | None, rows: int) -> Chunked | None:
         """In a fast query, a single CSV file that qualifies (`fast_header`) as `frame` gives it, read in
         chunks of `rows` lines (`csv_chunks`: memory bounded by the chunk, not the file); else None."""
         if not (fast_only() and self.format == "csv" and len(self.paths) == 1):
@@ -98,7 +99,8 @@ class FileReader:
         first = 0 if after is None else after + 1
         pieces = chunks(path, header, None, options, first_row=first, rows_per_chunk=rows,
                         has_header=options["has_header"], refuse=(options.get("quote_char") or "").encode())
-        return self._numbered_chunks(pieces, header, first, limit)
+        template = fast_checked(pl.LazyFrame(schema=dict.fromkeys(header, pl.String)), header).drop(BLANK)
+        return Chunked(_numbered(template, 0), self._numbered_chunks(pieces, header, first, limit))
 
     def _numbered_chunks(self, pieces: Iterator[Chunk], header: list[str], first: int,
                          limit: int | None) -> Iterator[pl.LazyFrame]:
@@ -108,8 +110,7 @@ class FileReader:
         for piece in pieces:
             if left is not None and left <= 0:
                 return
-            frame = fast_checked(piece.frame, header).drop(BLANK).with_row_index(ROW, offset=piece.first_row)
-            frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
+            frame = _numbered(fast_checked(piece.frame, header).drop(BLANK), piece.first_row)
             if left is not None:
                 frame, left = frame.head(left), left - piece.rows
             end = piece.first_row + piece.rows
@@ -180,3 +181,12 @@ def _csv_file(path: str, names: list[str] | None, options: dict) -> pl.LazyFrame
     quick = fast_csv(path, names, options) if fast_only() else None
     return quick if quick is not None else checked_csv(path, names, options)
 
+
+@dataclass(frozen=True, slots=True)
+class Chunked:
+    template: pl.LazyFrame  # no rows, the chunks' columns: what the source query is planned on
+    frames: Iterator[pl.LazyFrame]
+
+
+def _numbered(frame: pl.LazyFrame, first_row: int) -> pl.LazyFrame:
+    return frame.with_row_index(ROW, offset=first_row).with_columns(pl.col(ROW).cast(pl.Int64))

@@ -136,7 +136,7 @@ def _chunked(folder: Path, after: int | None, limit: int | None, rows: int) -> p
         pieces = _reader(folder).chunks(SCHEMA, after, limit, rows)
     if pieces is None:
         return None
-    frames = [p.collect() for p in pieces]
+    frames = [p.collect() for p in pieces.frames]
     return pl.concat(frames) if frames else pl.DataFrame()
 
 
@@ -158,9 +158,11 @@ def test_chunks_only_in_a_fast_query_and_a_chunk_with_a_quote_needs_the_exact_re
     (tmp_path / "in.csv").write_text("a,b,c\n" + "1,2,3\n" * 4 + '1,"2",3\n')
     with fast_conversions():
         pieces = _reader(tmp_path).chunks(SCHEMA, None, None, 3)
-    assert pieces is not None and next(pieces).collect().height == 3
+    assert pieces is not None
+    first = next(pieces.frames).collect()
+    assert first.height == 3 and pieces.template.collect().schema == first.schema
     with pytest.raises(NeedsExactReading):
-        next(pieces)
+        next(pieces.frames)
     assert _reader(tmp_path).chunks(SCHEMA, None, None, 3) is None  # not a fast query
 
 
