@@ -30,6 +30,7 @@ from flowc.runtime import events as ev
 from flowc.runtime.batching import BatchResult, BatchRunner, prefetched_batches, source_query
 from flowc.runtime.behind import Behind
 from flowc.runtime.checkpoint import CheckpointStore, SnapshotCorrupt
+from flowc.runtime.commit import BatchReport, Checkpoint, Committer, counts_json
 from flowc.runtime.control import PauseGate
 from flowc.runtime.engines import EngineBuilder, Engines, build_engine
 from flowc.runtime.envelope import Policy, RecordFailed
@@ -38,14 +39,6 @@ from flowc.runtime.lifecycle import Counts, PipelineState, Status, fold
 from flowc.runtime.resume import RunRefused, ensure_compatible, first_now, stateful_definitions
 from flowc.runtime.run_setup import Prepared, open_sinks, schema_json, sources_hash
 from flowc.runtime.sources import is_feed, open_feed
-
-
-@dataclass(frozen=True, slots=True)
-class BatchReport:
-    batch: int
-    source: str
-    counts: Counts
-    totals: Counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,21 +58,6 @@ class RunOutcome:
     totals: Counts
     batches: int
     reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Checkpoint:
-    """What a batch's checkpoint records, taken when the batch has run."""
-
-    batch: int
-    source: str
-    counts: Counts
-    totals: Counts
-    reloads: list[tuple[str, str]]  # (enrich step, table path) re-read since the last checkpoint
-    state: dict[str, Any] | None  # the engines' snapshot parts
-    now: datetime  # the next batch's `now()`
-    sources: dict[str, Any]
-    feeds: dict[str, Any]
 
 
 @dataclass
@@ -139,6 +117,7 @@ class _Run:
             writer.restore(checkpoint.sinks.get(node.step) if checkpoint else None)
         state_dir = self.log.path.parent
         self.store = CheckpointStore(state_dir)
+        self.committer = Committer(self.sinks, self.log, self.store)
         self.gate = PauseGate(state_dir, self.log)
         self.engines = Engines(self.plan, {}, ())
         self.behind = Behind()
@@ -254,24 +233,12 @@ class _Run:
         self.behind.drain()
         written = {node.step: sum(f.height for f in result.outputs[node]) for node in self.sinks if node in result.outputs}
         pending = self._pending(scan.step, Counts(read, written, result.skipped, result.dead_lettered, result.late))
-        self.behind.submit(lambda: self._write_and_record(result, pending), self._report)
-
-    def _write_and_record(self, result: BatchResult, pending: _Checkpoint) -> BatchReport:
-        self._write(result)
-        return self._record(pending)
+        self.behind.submit(lambda: self.committer.write_and_record(result, pending), self._report)
 
     def counted(self, result: BatchResult, read: int) -> Counts:
         """Write `result`'s outputs to the sinks; the batch's counts."""
         self.behind.drain()
-        return Counts(read, self._write(result), result.skipped, result.dead_lettered, result.late)
-
-    def _write(self, result: BatchResult) -> dict[str, int]:
-        written: dict[str, int] = {}
-        for node, writer in self.sinks.items():
-            for frame in result.outputs.get(node, []):
-                writer.write(frame)
-                written[node.step] = written.get(node.step, 0) + frame.height
-        return written
+        return Counts(read, self.committer.write(result), result.skipped, result.dead_lettered, result.late)
 
     def _finish_source(self, scan: ir.Scan, runner: BatchRunner, total: int) -> None:
         """Count what filters fused into the scan dropped after the last batch, mark the source done, and
@@ -289,35 +256,18 @@ class _Run:
 
     def checkpoint(self, source: str, counts: Counts, close: bool = False) -> None:
         self.behind.drain()
-        self._report(self._record(self._pending(source, counts), close))
+        self._report(self.committer.record(self._pending(source, counts), close))
 
-    def _pending(self, source: str, counts: Counts) -> _Checkpoint:
+    def _pending(self, source: str, counts: Counts) -> Checkpoint:
         """The checkpoint after the batch just run, as of now (the next batch may run before it is recorded)."""
         self.batch += 1
         self.next_now = self.options.clock()
         self.totals = self.totals + counts
-        return _Checkpoint(
+        return Checkpoint(
             self.batch, source, counts, self.totals, self.engines.reloads() if self.engines else [],
             self.engines.snapshot() if self.engines else None, self.next_now,
             {**{k: p.json() for k, p in self.positions.items()}, **self.feed_positions},
             {"feeds": dict(self.feed_status)} if self.feed_status else {})
-
-    def _record(self, pending: _Checkpoint, close: bool = False) -> BatchReport:
-        """Make the sinks durable, save the snapshot and record the checkpoint (one durable write)."""
-        for step, path in pending.reloads:
-            self.log.append(ev.ENRICH_RELOADED, {"batch": pending.batch, "step": step, "path": path})
-        sinks = {n.step: (w.close() if close else w.durable()) for n, w in self.sinks.items()}
-        state = self.store.save_snapshot(pending.batch, pending.state) if pending.state is not None else None
-        self.log.append_all([
-            (ev.BATCH_COMMITTED, {"batch": pending.batch, "source": pending.source,
-                                  "counts": _counts_json(pending.counts)}),
-            (ev.CHECKPOINT_SAVED, {"batch": pending.batch, "state": state, "sinks": sinks, "sources": pending.sources,
-                                   "now": pending.now.isoformat(), **pending.feeds})])
-        if state is not None:
-            self.store.prune(keep=state)
-        for node, writer in self.sinks.items():
-            writer.release(sinks[node.step])
-        return BatchReport(pending.batch, pending.source, pending.counts, pending.totals)
 
     def _report(self, report: BatchReport) -> None:
         if self.options.on_batch is not None:
@@ -325,12 +275,12 @@ class _Run:
 
     def _complete(self) -> RunOutcome:
         self.checkpoint("", Counts(), close=True)
-        self.log.append(ev.COMPLETED, {"counts": _counts_json(self.totals)})
+        self.log.append(ev.COMPLETED, {"counts": counts_json(self.totals)})
         return RunOutcome("completed", self.totals, self.batch)
 
     def _stop(self, reason: str) -> RunOutcome:
         self.behind.drain()
-        self.log.append(ev.STOPPED, {"reason": reason, "counts": _counts_json(self.totals)})
+        self.log.append(ev.STOPPED, {"reason": reason, "counts": counts_json(self.totals)})
         return RunOutcome("stopped", self.totals, self.batch, reason)
 
     def _fail(self, reason: str) -> RunOutcome:
@@ -353,11 +303,6 @@ def _next_batch(batches: Iterator[pl.DataFrame], fast: bool) -> pl.DataFrame | N
         if not fast:
             raise
         return _FAST_FAILED
-
-
-def _counts_json(counts: Counts) -> dict:
-    return {"read": counts.read, "written": dict(counts.written), "skipped": counts.skipped,
-            "dead_lettered": counts.dead_lettered, "late": counts.late}
 
 
 __all__ = ["BatchReport", "RunOptions", "RunOutcome", "RunRefused", "start"]

@@ -202,7 +202,7 @@ def test_pause_and_resume_address_the_lock_holder(tmp_path):
 
 def test_pause_and_resume_a_real_run(tmp_path):
     """Pause a running `flowc run`: status says paused and the output stops growing; resume: it completes."""
-    path = spec(tmp_path, count=20_000, batch=200)
+    path = spec(tmp_path, count=100_000, batch=200)  # 500 batches: the pause lands mid-run even on a fast machine
     state_dir, out = tmp_path / ".flow/p", tmp_path / "out.jsonl"
     run = subprocess.Popen([*FLOWC, "run", str(path), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -222,14 +222,14 @@ def test_pause_and_resume_a_real_run(tmp_path):
         size = out.stat().st_size
         time.sleep(1.0)
         assert out.stat().st_size == size, "a paused run reads and writes nothing"
-        assert 0 < view["totals"]["read"] < 20_000
+        assert 0 < view["totals"]["read"] < 100_000
         resumed = flowc("resume", "--wait", str(path))
         assert resumed.exit_code == 0, resumed.output
         assert run.wait(timeout=120) == 0, run.stderr.read()
     finally:
         run.kill()
         run.wait()
-    assert [json.loads(x)["n"] for x in out.read_text().splitlines()] == list(range(20_000))
+    assert [json.loads(x)["n"] for x in out.read_text().splitlines()] == list(range(100_000))
     types = [e.type for e in ev.read_events(state_dir / "events.log")[0]]
     assert types.count("paused") == 1 and types.count("resumed") == 1 and types[-1] == "completed"
     assert types.index("paused") + 1 == types.index("resumed"), "nothing happens while paused"

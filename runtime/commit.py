@@ -1,0 +1,85 @@
+"""Committing a batch: its outputs written to the sinks, then its checkpoint recorded (SPEC §9).
+
+`Committer.record` makes every sink durable, saves the engines' snapshot, then appends
+`batch_committed` and `checkpoint_saved` with one durable write: a checkpoint never names output that
+is not on disk. What the checkpoint records (`Checkpoint`) is taken by the executor when the batch has
+run; the writes and the record may then run on the sink thread (`runtime/behind.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flowc.compiler import ir
+from flowc.runtime import events as ev
+from flowc.runtime.batching import BatchResult
+from flowc.runtime.checkpoint import CheckpointStore
+from flowc.runtime.lifecycle import Counts
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReport:
+    batch: int
+    source: str
+    counts: Counts
+    totals: Counts
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """What a batch's checkpoint records, taken when the batch has run."""
+
+    batch: int
+    source: str
+    counts: Counts
+    totals: Counts
+    reloads: list[tuple[str, str]]  # (enrich step, table path) re-read since the last checkpoint
+    state: dict[str, Any] | None  # the engines' snapshot parts
+    now: datetime  # the next batch's `now()`
+    sources: dict[str, Any]
+    feeds: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Committer:
+    sinks: dict[ir.SinkNode, Any]  # sink writers (runtime/sinks)
+    log: ev.EventLog
+    store: CheckpointStore
+
+    def write(self, result: BatchResult) -> dict[str, int]:
+        """`result`'s outputs appended to their sinks; records written per sink."""
+        written: dict[str, int] = {}
+        for node, writer in self.sinks.items():
+            for frame in result.outputs.get(node, []):
+                writer.write(frame)
+                written[node.step] = written.get(node.step, 0) + frame.height
+        return written
+
+    def write_and_record(self, result: BatchResult, checkpoint: Checkpoint) -> BatchReport:
+        self.write(result)
+        return self.record(checkpoint)
+
+    def record(self, checkpoint: Checkpoint, close: bool = False) -> BatchReport:
+        """Make the sinks durable (`close`: finish them), save the snapshot and record the checkpoint."""
+        for step, path in checkpoint.reloads:
+            self.log.append(ev.ENRICH_RELOADED, {"batch": checkpoint.batch, "step": step, "path": path})
+        sinks = {n.step: (w.close() if close else w.durable()) for n, w in self.sinks.items()}
+        state = self.store.save_snapshot(checkpoint.batch, checkpoint.state) if checkpoint.state is not None else None
+        self.log.append_all([  # one durable write for the two
+            (ev.BATCH_COMMITTED, {"batch": checkpoint.batch, "source": checkpoint.source,
+                                  "counts": counts_json(checkpoint.counts)}),
+            (ev.CHECKPOINT_SAVED, {"batch": checkpoint.batch, "state": state, "sinks": sinks,
+                                   "sources": checkpoint.sources, "now": checkpoint.now.isoformat(),
+                                   **checkpoint.feeds})])
+        if state is not None:
+            self.store.prune(keep=state)
+        for node, writer in self.sinks.items():
+            writer.release(sinks[node.step])
+        return BatchReport(checkpoint.batch, checkpoint.source, checkpoint.counts, checkpoint.totals)
+
+
+def counts_json(counts: Counts) -> dict:
+    return {"read": counts.read, "written": dict(counts.written), "skipped": counts.skipped,
+            "dead_lettered": counts.dead_lettered, "late": counts.late}
