@@ -143,8 +143,8 @@ def needs_slow_path(error: BaseException) -> bool:
 
 
 def _fast_or_raise(name: str, wanted: Type) -> Lowered:
-    """`wanted` read by Polars alone; the error expression is null, or fails the query (SLOW_PATH)
-    when a non-null text did not convert: it is part of the error column, so never projected away."""
+    """`wanted` read by Polars alone; the error expression is null, or SLOW_PATH where a non-null text
+    did not convert (in a fast query's scan, whose error column then fails the query)."""
     column = pl.col(name)
     if wanted in _FAST:
         value = _FAST[wanted](column)
@@ -156,7 +156,9 @@ def _fast_or_raise(name: str, wanted: Type) -> Lowered:
 
         value = POLARS_FUNCTIONS[_READERS[wanted]]((Lowered(column),), (t.STRING,), wanted).value
     failed = column.is_not_null() & value.is_null()
-    return Lowered(value.dt.date() if wanted == t.DATE else value, slow_path_signal(failed))
+    # A plain marker: the scan turns its error column into the one failing signal (`slow_path_signal`
+    # in lower_plan's `_scan`), once per row for all its fields.
+    return Lowered(value.dt.date() if wanted == t.DATE else value, pl.when(failed).then(pl.lit(SLOW_PATH)))
 
 
 def _failed_rows_only(name: str, value: pl.Expr, error: pl.Expr) -> pl.Expr:

@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from flowc.compiler.source_types import slow_path_signal
+from flowc.compiler.source_types import SLOW_PATH
 from flowc.runtime.sources.feed import RAW_ERROR
 
 EXCERPT = 1000  # characters of a malformed line kept in its error
@@ -153,11 +153,13 @@ def fast_checked(fields: pl.LazyFrame, header: list[str]) -> pl.LazyFrame:
 
     Without quotes every record is one line, so Polars' row i is still line i. A row with too many
     fields fails the query (Polars' own error). A row with too few has a null last field; it, a row
-    whose last field is merely empty and a blank line (an all-null row) fail the query with SLOW_PATH.
+    whose last field is merely empty and a blank line (an all-null row) get SLOW_PATH as their
+    `RAW_ERROR`, which the fast scan's error column turns into the query's failure.
     Either way the runner reads on the exact way (`checked_csv`) from the last checkpoint, which tells
     them apart."""
     suspect = pl.col(header[-1]).is_null()
-    return fields.select(*header, slow_path_signal(suspect).alias(RAW_ERROR), pl.lit(False).alias(BLANK))
+    marked = pl.when(suspect).then(pl.lit(SLOW_PATH))  # the fast scan's error column fails the query on it
+    return fields.select(*header, marked.alias(RAW_ERROR), pl.lit(False).alias(BLANK))
 
 
 def fast_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) -> pl.LazyFrame | None:

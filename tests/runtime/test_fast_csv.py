@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from runner_cases import events, records, run, write_spec
 
 from flowc.compiler.lower_plan import ROW
-from flowc.compiler.source_types import NeedsExactReading, fast_conversions
+from flowc.compiler.source_types import NeedsExactReading, fast_conversions, slow_path_signal
 from flowc.compiler.spec import Config, Source
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
@@ -34,12 +34,15 @@ def _reader(folder: Path) -> FileReader:
 
 
 def _read(folder: Path, fast: bool) -> pl.DataFrame:
-    """The reader's records as the runner consumes them (in batches of 2)."""
+    """The reader's records as the runner consumes them (in batches of 2); a fast reading fails where
+    its scan would (`slow_path_signal` of a marked row)."""
     reader = _reader(folder)
     with fast_conversions() if fast else nullcontext():
         frame = reader.frame(SCHEMA, None, None)
+    if fast:  # kept in the output until collected: a column nothing reads is never computed
+        frame = frame.with_columns(slow_path_signal(pl.col(RAW_ERROR).is_not_null()).alias("__signal"))
     batches = list(frame.collect_batches(chunk_size=2, maintain_order=True))
-    return pl.concat(batches) if batches else frame.collect()
+    return (pl.concat(batches) if batches else frame.collect()).drop("__signal", strict=False)
 
 
 @pytest.mark.parametrize("text", ['a,b,c\n1,"2",3\n', "", "a,b,c\n1,2,3\n"])
