@@ -31,7 +31,9 @@ from flowc.dsl.types import Struct
 ROW = "__flowc_row"  # Int64: the record's row number in its source (null after a `sql` step)
 ERROR = "__flowc_error"  # String: "<code>: <message>" on rows with a record error
 RAW_ERROR = "__flowc_raw_error"  # a polled source's undecodable record (`flowc.runtime.sources.feed`)
-HIDDEN = (ROW, ERROR)
+BRANCH = "__flowc_branch"  # Int64: which input of a union a record came through (only on the way from a
+# union to a stateful node that reads several of its inputs from one source: runtime/batching.py)
+HIDDEN = (ROW, ERROR, BRANCH)
 _KEEP = "__flowc_keep"
 
 
@@ -44,7 +46,8 @@ class NodeContext:
 
     def hidden(self) -> tuple[str, ...]:
         """The hidden columns a node that picks its output columns keeps."""
-        return (ROW, ERROR) if self.carry_error else (ROW,)
+        branch = (BRANCH,) if BRANCH in self.inputs[0].collect_schema() else ()
+        return (ROW, ERROR, *branch) if self.carry_error else (ROW, *branch)
 
     def expr(self, node: ir.Node) -> LowerContext:
         return LowerContext(types=self.plan.types.get(node, {}), now=self.now)
@@ -197,7 +200,8 @@ def _union(node: ir.Union, ctx: NodeContext) -> Staged:
     """Only the inputs that delivered this batch are given; fields are aligned to the union's schema."""
     schema = ctx.plan.schemas[node]
     assert schema is not None, "a union's inputs have known schemas"
-    frames = [f.select(*_aligned(f, schema), ROW) for f in ctx.inputs]
+    frames = [f.select(*_aligned(f, schema), ROW, *([BRANCH] if BRANCH in f.collect_schema() else []))
+              for f in ctx.inputs]
     return Staged(pl.concat(frames, how="vertical") if frames else _empty(schema))
 
 

@@ -24,7 +24,7 @@ from datetime import datetime
 import polars as pl
 
 from flowc.compiler import ir
-from flowc.compiler.lower_plan import ERROR, ROW, NodeContext, Staged, lower_node
+from flowc.compiler.lower_plan import BRANCH, ERROR, HIDDEN, ROW, NodeContext, Staged, lower_node
 from flowc.compiler.plan import Plan
 from flowc.compiler.source_types import fast_conversions
 from flowc.dsl import ast
@@ -134,6 +134,8 @@ class BatchRunner:
     def __post_init__(self) -> None:
         reach = _downstream(self.plan, self.query.chain)
         self.order = tuple(n for n in self.plan.nodes if n in reach and n not in self.query.chain)
+        source = self.query.chain[0].step
+        self.tagged = self.engines.shared_unions(source) if self.engines else frozenset()
 
     def run(self, batch: pl.DataFrame | None, now: datetime, ending: frozenset[Branch] = frozenset()) -> BatchResult:
         """`batch` (the query's output; None for none) through the plan; then each stateful node's inputs
@@ -175,6 +177,9 @@ class BatchRunner:
             return self._stateful(node, present, state, ending)
         if not present:
             return None
+        if node in self.tagged:  # which branch each record took, for the stateful node below (SPEC §4)
+            present = [f.with_columns(pl.lit(i, dtype=pl.Int64).alias(BRANCH))
+                       for i, f in enumerate(given) if f is not None]
         staged = lower_node(node, NodeContext(self.plan, now, tuple(present)))
         out = self._split(node, staged, staged.frame.collect(), state) if staged.fails else staged.frame
         return out.collect() if isinstance(out, pl.LazyFrame) and len(main_readers(self.plan, node)) > 1 else out
@@ -184,7 +189,11 @@ class BatchRunner:
         assert self.engines is not None, "a plan with stateful nodes runs with its engines"
         emitted: list[Emitted] = []
         frame = pl.concat(present).collect() if present else None
-        if frame is not None and frame.height:
+        if frame is not None and frame.height and BRANCH in frame.columns:  # a union's branches, in order
+            for (branch,), part in frame.group_by(BRANCH, maintain_order=True):
+                emitted.append(self.engines.process(node, part.drop(BRANCH), self.policy.source, self.lane,
+                                                    branch=int(branch)))
+        elif frame is not None and frame.height:
             emitted.append(self.engines.process(node, frame, self.policy.source, self.lane))
         emitted += [self.engines.end(node, i) for n, i in sorted(ending, key=lambda b: b[1]) if n == node]
         late = [e.late for e in emitted if e.late is not None and e.late.height]
@@ -234,7 +243,7 @@ def late_envelope(step: str, rows: pl.DataFrame, policy: Policy) -> pl.DataFrame
 def _visible(frame: pl.LazyFrame) -> pl.DataFrame:
     """What a sink writes: the record without the runner's hidden columns."""
     out = frame.collect()
-    return out.drop([c for c in (ROW, ERROR) if c in out.columns])
+    return out.drop([c for c in HIDDEN if c in out.columns])
 
 
 def _downstream(plan: Plan, chain: tuple[ir.Node, ...]) -> set[ir.Node]:

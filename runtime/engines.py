@@ -5,7 +5,9 @@ has such a node), this module answers the two questions the executor asks about 
 
 - which `input_index` a batch from a given source has at a node: a node's *branches* are the inputs of
   the `union` it reads through stateless steps (one branch, index 0, without a union; the output of
-  an upstream stateful node is one input), and a source's batch is on the first branch it reaches;
+  an upstream stateful node is one input), and a source's batch is on the first branch it reaches,
+  unless the source reaches several branches of the union: then the runner tags each record with the
+  union input it came through (`shared_unions`, `BRANCH`), and each branch has its own watermark;
 - when a branch has ended: once every bounded source upstream of it is done, `end_of_input(i)` is
   due, exactly once per run history (the snapshot taken after it remembers it).
 
@@ -72,8 +74,15 @@ class Engines:
         self.ended |= found
         return frozenset(found)
 
-    def process(self, node: ir.Node, frame, source: str, lane: int | None = None) -> Emitted:
-        branch = self.index(node, source)
+    def shared_unions(self, source: str) -> frozenset[ir.Node]:
+        """The unions whose several inputs bring `source`'s records to a stateful node: the runner tags
+        each record with the input it took (`BRANCH`), so each branch keeps its own watermark."""
+        return frozenset(_union_above(node) for node, branches in self.branches.items()
+                         if sum(source in self.scans[(node, i)] for i in range(len(branches))) > 1)
+
+    def process(self, node: ir.Node, frame, source: str, lane: int | None = None, branch: int | None = None) -> Emitted:
+        """`branch`: the union input the records came through (else the first that `source` reaches)."""
+        branch = self.index(node, source) if branch is None else branch
         engine = self.operators[node]
         if lane is None or not (isinstance(node, ir.Aggregate) and node.window is not None):
             return engine.process(frame, branch)
@@ -124,6 +133,14 @@ def _merged(first: Emitted, second: Emitted) -> Emitted:
     return Emitted(output=pl.concat(outputs, how="vertical_relaxed") if outputs else None,
                    late=pl.concat(lates, how="vertical_relaxed") if lates else None,
                    late_count=sum(e.late_count or (e.late.height if e.late is not None else 0) for e in (first, second)))
+
+
+def _union_above(node: ir.Node) -> ir.Node:
+    """The union `node` reads through stateless steps (`_branches` found one)."""
+    current = ir.inputs(node)[0]
+    while not isinstance(current, ir.Union):
+        current = ir.inputs(current)[0]
+    return current
 
 
 def _branches(node: ir.Node) -> tuple[ir.Node, ...]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from flowc.compiler import ir
-from flowc.compiler.lower_plan import ERROR, ROW
+from flowc.compiler.lower_plan import ERROR, HIDDEN, ROW
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ def split_errors(node: ir.Node, rows: pl.DataFrame, policy: Policy) -> pl.DataFr
         raise RecordFailed(node.step, policy.source, first["_position"], f"{first['_code']}: {first['_message']}")
     if node.on_error == ir.SKIP:
         return None
-    record = [c for c in rows.columns if c not in (ROW, ERROR, "_error", "_source")]
+    record = [c for c in rows.columns if c not in (*HIDDEN, "_error", "_source")]
     return described.select(
         *record,
         pl.struct(step=pl.lit(node.step), code=pl.col("_code"), message=pl.col("_message")).alias("_error"),
