@@ -11,7 +11,7 @@ has such a node), this module answers the two questions the executor asks about 
 - when a branch has ended: once every bounded source upstream of it is done, `end_of_input(i)` is
   due, exactly once per run history (the snapshot taken after it remembers it).
 
-A Kafka source's partitions are inputs of their own for a windowed aggregate (SPEC §4: each partition
+A Kafka source's partitions are inputs of their own for a windowed aggregate and a dedupe (SPEC §4: each partition
 has its own watermark): a batch of partition `p` on branch `i` has the input index `n * (p + 1) + i`
 (`n` branches), and once a branch has delivered through a partition its own index is ended, so the
 step's watermark is the minimum over the partitions that have delivered.
@@ -84,7 +84,7 @@ class Engines:
         """`branch`: the union input the records came through (else the first that `source` reaches)."""
         branch = self.index(node, source) if branch is None else branch
         engine = self.operators[node]
-        if lane is None or not (isinstance(node, ir.Aggregate) and node.window is not None):
+        if lane is None or not has_watermarks(node):
             return engine.process(frame, branch)
         emitted = engine.process(frame, len(self.branches[node]) * (lane + 1) + branch)
         if (node, branch) in self.laned:
@@ -133,6 +133,11 @@ def _merged(first: Emitted, second: Emitted) -> Emitted:
     return Emitted(output=pl.concat(outputs, how="vertical_relaxed") if outputs else None,
                    late=pl.concat(lates, how="vertical_relaxed") if lates else None,
                    late_count=sum(e.late_count or (e.late.height if e.late is not None else 0) for e in (first, second)))
+
+
+def has_watermarks(node: ir.Node) -> bool:
+    """A node whose inputs each keep a watermark (a Kafka partition is one of them)."""
+    return (isinstance(node, ir.Aggregate) and node.window is not None) or isinstance(node, ir.Dedupe)
 
 
 def _union_above(node: ir.Node) -> ir.Node:

@@ -30,6 +30,7 @@ from flowc.compiler.lower_plan import RAW_ERROR, ROW
 from flowc.compiler.polars_types import to_polars
 from flowc.dsl.types import Struct
 from flowc.runtime.batching import BatchResult, BatchRunner, source_query
+from flowc.runtime.engines import has_watermarks
 from flowc.runtime.envelope import Policy
 from flowc.runtime.run_setup import Prepared, SchemaMismatch, check_schemas, plan_of
 from flowc.runtime.sources import is_feed
@@ -156,10 +157,9 @@ def _runner(run: _Run, scan: ir.Scan, feed: Feed, raw: pl.DataFrame,
 
 
 def _lanes(run: _Run, scan: ir.Scan, raw: pl.DataFrame) -> list[tuple[int | None, pl.DataFrame]]:
-    """The batch per Kafka partition (in arrival order within each) when a windowed aggregate is
-    downstream, so each partition keeps its own watermark (SPEC §4); else the batch whole."""
-    windowed = run.engines and any(isinstance(n, ir.Aggregate) and n.window is not None
-                                   for n in run.engines.operators)
+    """The batch per Kafka partition (in arrival order within each) when a windowed aggregate or a
+    dedupe is downstream, so each partition keeps its own watermark (SPEC §4); else the batch whole."""
+    windowed = run.engines and any(has_watermarks(n) for n in run.engines.operators)
     if scan.source.type != "kafka" or not windowed or "_partition" not in raw.columns:
         return [(None, raw)]
     partitions = raw.get_column("_partition").cast(pl.Int64, strict=False)

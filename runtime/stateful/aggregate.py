@@ -32,7 +32,7 @@ from flowc.runtime.stateful import agg_partials as ap
 from flowc.runtime.stateful.agg_engine import GlobalAggregate, Shape
 from flowc.runtime.stateful.agg_partials import Aggregation
 from flowc.runtime.stateful.agg_windowed import SessionAggregate, WindowAggregate
-from flowc.runtime.stateful.base import StatefulOperator
+from flowc.runtime.stateful.base import StatefulOperator, input_count
 
 __all__ = ["build"]
 
@@ -42,24 +42,15 @@ def build(node: ir.Aggregate, plan: Plan) -> StatefulOperator:
     shape = _shape(node, plan)
     window = node.window
     if window is None:
-        return GlobalAggregate(shape, _input_count(node))
+        return GlobalAggregate(shape, input_count(node))
     lag = node.max_out_of_orderness or window.max_out_of_orderness
     if window.type == "session":
         assert window.gap is not None
-        return SessionAggregate(shape, _input_count(node), lag, window.gap, window.allowed_lateness)
+        return SessionAggregate(shape, input_count(node), lag, window.gap, window.allowed_lateness)
     size = window.size
     every = window.every if window.type == "sliding" else size
     assert size is not None and every is not None and size % every == 0, "checked by the compiler (E308)"
-    return WindowAggregate(shape, _input_count(node), lag, size, every, window.allowed_lateness)
-
-
-def _input_count(node: ir.Aggregate) -> int:
-    """The inputs with a watermark of their own: the branches of the union the node reads through
-    stateless steps (the executor numbers `input_index` the same way), else one."""
-    current = node.input
-    while not isinstance(current, ir.Union | ir.Scan | ir.Errors | ir.Late | ir.Aggregate | ir.Dedupe | ir.Enrich):
-        current = ir.inputs(current)[0]
-    return len(current.inputs) if isinstance(current, ir.Union) else 1
+    return WindowAggregate(shape, input_count(node), lag, size, every, window.allowed_lateness)
 
 
 def _shape(node: ir.Aggregate, plan: Plan) -> Shape:

@@ -29,6 +29,8 @@ from typing import Protocol
 
 import polars as pl
 
+from flowc.compiler import ir
+
 StateParts = Mapping[str, pl.DataFrame | bytes]
 
 
@@ -47,3 +49,13 @@ class StatefulOperator(Protocol):
     def snapshot(self) -> StateParts: ...
 
     def restore(self, parts: StateParts) -> None: ...
+
+
+def input_count(node: ir.Aggregate | ir.Dedupe) -> int:
+    """The inputs with a watermark of their own: the branches of the union the node reads through
+    stateless steps (the executor numbers `input_index` the same way, `runtime/engines.py`), else one.
+    Kafka partitions add inputs of their own when they deliver."""
+    current = node.input
+    while not isinstance(current, ir.Union | ir.Scan | ir.Errors | ir.Late | ir.Aggregate | ir.Dedupe | ir.Enrich):
+        current = ir.inputs(current)[0]
+    return len(current.inputs) if isinstance(current, ir.Union) else 1

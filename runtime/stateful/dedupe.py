@@ -1,7 +1,10 @@
 """`dedupe` (SPEC §4): keep the first record of a key, drop its duplicates less than `within` away.
 
 The rule, per record in arrival order, with `s` the event time of the key's last kept record and `W`
-the watermark of the records before it (largest event time seen minus `max_out_of_orderness`):
+the step's watermark before it: each input (a union's branch, a Kafka partition) has its own, the
+largest event time it delivered minus `max_out_of_orderness`, and `W` is the minimum over the inputs
+(SPEC §4; an input that has delivered nothing yet holds it at minus infinity, an ended one does not
+hold it at all; `windows.Watermarks`), so a fast input cannot make the state a slow one needs forgotten:
 
     the key has state  when  s exists and (W is unknown or W < s + within)   (else it was forgotten)
     drop the record    when  the key has state and abs(t - s) < within
@@ -29,7 +32,8 @@ import polars as pl
 from flowc.compiler import ir
 from flowc.compiler.lower_plan import ROW
 from flowc.compiler.plan import Plan
-from flowc.runtime.stateful.base import Emitted, StateParts
+from flowc.runtime.stateful.base import Emitted, StateParts, input_count
+from flowc.runtime.stateful.windows import NEG_INF, TIME, Watermarks
 
 _T, _W, _S, _I, _G, _N = "__flowc_t", "__flowc_w", "__flowc_s", "__flowc_i", "__flowc_g", "__flowc_n"
 STATE, CLOCK = "keys", "clock"  # snapshot part names
@@ -37,51 +41,53 @@ STATE, CLOCK = "keys", "clock"  # snapshot part names
 
 def build(node: ir.Dedupe, plan: Plan, *, clock: Callable[[], datetime] | None = None) -> Dedupe:
     """The engine of `node`; `clock` gives the batch time when the node has no event time (tests pin it)."""
-    return Dedupe(node, clock or (lambda: datetime.now(UTC)))
+    return Dedupe(node, clock or (lambda: datetime.now(UTC)), input_count(node))
 
 
 class Dedupe:
-    def __init__(self, node: ir.Dedupe, clock: Callable[[], datetime]) -> None:
+    def __init__(self, node: ir.Dedupe, clock: Callable[[], datetime], inputs: int = 1) -> None:
         self.node, self.clock = node, clock
         self.state: pl.DataFrame | None = None  # key fields + _T (the last kept record's time), one row per key
-        self.max_seen: int | None = None  # the largest event time seen so far (µs)
+        self.watermarks = Watermarks(node.max_out_of_orderness, inputs)
 
     def process(self, frame: pl.DataFrame, input_index: int = 0) -> Emitted:
         if frame.height == 0:
             return Emitted()
-        work = self._work(frame)
+        work = self._work(frame, input_index)
         drop = self._drop_mask(work)
         kept = work.filter(~drop)
-        self.max_seen = _max(self.max_seen, work.get_column(_T).max())
+        self.watermarks.delivered(input_index, work.get_column(_T))
         self._remember(kept.select(*self.node.key, _T), replaces=kept.get_column(_S).is_not_null().any())
         output = frame.filter(~drop)
         return Emitted(output=output if output.height else None)
 
     def end_of_input(self, input_index: int = 0) -> Emitted:
+        self.watermarks.end(input_index)  # an ended input no longer holds the watermark back
         return Emitted()
 
     def snapshot(self) -> StateParts:
         state = self.state if self.state is not None else pl.DataFrame()
-        return {STATE: state, CLOCK: pl.DataFrame({"max_seen": [self.max_seen]}, schema={"max_seen": pl.Int64})}
+        return {STATE: state, CLOCK: self.watermarks.frame()}
 
     def restore(self, parts: StateParts) -> None:
         state, clock = parts[STATE], parts[CLOCK]
         assert isinstance(state, pl.DataFrame) and isinstance(clock, pl.DataFrame)
         self.state = state if state.width else None
-        self.max_seen = clock.item(0, "max_seen")
+        if "max_seen" in clock.columns:  # a snapshot from before per-input watermarks: one input
+            seen = clock.item(0, "max_seen")
+            self.watermarks.largest = {} if seen is None else {0: seen}
+        else:
+            self.watermarks.restore(clock)
 
     # --- one batch ---
 
-    def _work(self, frame: pl.DataFrame) -> pl.DataFrame:
+    def _work(self, frame: pl.DataFrame, input_index: int) -> pl.DataFrame:
         """Key fields, event time, watermark before each record, the key's state, row index, and the
         key's first row index and count in this batch."""
         times = self._times(frame)
-        seen_before = times.cum_max().shift(1)
-        if self.max_seen is not None:
-            seen_before = seen_before.fill_null(self.max_seen).clip(lower_bound=self.max_seen)
+        marks = pl.DataFrame({TIME: times}).select(self.watermarks.before(input_index)).to_series()
         work = frame.select(*self.node.key).with_columns(
-            times.alias(_T), (seen_before - self.node.max_out_of_orderness).alias(_W),
-            pl.int_range(frame.height, dtype=pl.Int64).alias(_I),
+            times.alias(_T), marks.alias(_W), pl.int_range(frame.height, dtype=pl.Int64).alias(_I),
         )
         if self.state is None:
             work = work.with_columns(pl.lit(None, dtype=pl.Int64).alias(_S))
@@ -129,8 +135,8 @@ class Dedupe:
             if replaces:
                 old = old.join(latest, on=key, how="anti", nulls_equal=True)
             state = pl.concat([old, latest])
-        if self.node.within is not None and self.max_seen is not None:
-            watermark = self.max_seen - self.node.max_out_of_orderness
+        watermark = self.watermarks.current()
+        if self.node.within is not None and watermark > NEG_INF:
             state = state.filter(pl.col(_T) + self.node.within > watermark)
         self.state = state
 
@@ -172,9 +178,3 @@ def _walk(groups: list, times: list, marks: list, states: list, within: int | No
             kept = t
     return decisions
 
-
-def _max(a: int | None, b: object) -> int | None:
-    if b is None:
-        return a
-    assert isinstance(b, int)
-    return b if a is None else max(a, b)

@@ -148,14 +148,34 @@ def test_the_snapshot_survives_a_checkpoint_store(tmp_path):
     fresh = dedupe.build(node(within=10), plan=None)
     fresh.restore(store.load_snapshot(store.save_snapshot(1, engine.snapshot())))
     assert_frame_equal(fresh.state, engine.state)
-    assert fresh.max_seen == engine.max_seen == int(EPOCH.timestamp() * 1_000_000) + 3
+    assert fresh.watermarks.current() == engine.watermarks.current() == int(EPOCH.timestamp() * 1_000_000) + 3
     assert run(fresh, [("a", 9), ("b", 13)], 1000) == [1]
 
 
 def test_an_empty_engine_snapshots_and_restores():
     engine = restored(dedupe.build(node(), plan=None), 10, 0)
-    assert engine.state is None and engine.max_seen is None
+    assert engine.state is None and engine.watermarks.largest == {}
     assert run(engine, [("a", 0), ("a", 1)], 1000) == [0]
+
+
+def test_a_snapshot_from_before_per_input_watermarks_restores_as_one_input():
+    engine = dedupe.build(node(within=10), plan=None)
+    seen = int(EPOCH.timestamp() * 1_000_000) + 30
+    engine.restore({"keys": pl.DataFrame({"k": ["a"], "__flowc_t": [seen - 25]}),
+                    "clock": pl.DataFrame({"max_seen": [seen]}, schema={"max_seen": pl.Int64})})
+    assert engine.watermarks.largest == {0: seen}
+    assert run(engine, [("a", 8)], 1000) == [0]  # a's state (at 5) was forgotten: the watermark is past 15
+
+
+def test_a_slow_input_keeps_the_state_a_fast_one_would_have_forgotten():
+    """SPEC §4: the step's watermark is the minimum over its inputs. Input 1 (fast) reaches t=100 while
+    input 0 (slow) is at 1: a's state from input 0 (t=1) must survive for input 0's duplicate at 5."""
+    engine = dedupe.Dedupe(node(within=10), lambda: EPOCH, inputs=2)
+    assert engine.process(frame([("a", 1)]), 0).output.height == 1
+    assert engine.process(frame([("b", 100)], 1), 1).output.height == 1
+    assert engine.process(frame([("a", 5)], 2), 0).output is None  # a duplicate: still within 10 of 1
+    engine.end_of_input(0)  # the slow input ended: the fast one's watermark (100) now forgets a
+    assert engine.process(frame([("a", 95)], 3), 1).output.height == 1
 
 
 def test_a_large_batch_with_repeating_keys_is_fast():
