@@ -90,9 +90,12 @@ class PauseGate:
     def requested(self) -> bool:
         return requested_pid(self.state_dir) == os.getpid()
 
-    def between_batches(self, should_stop: Callable[[], bool]) -> None:
+    def between_batches(self, should_stop: Callable[[], bool], settle: Callable[[], None] = lambda: None) -> None:
+        """`settle` runs before `paused` is recorded: what the run still has in flight (sink writes one
+        batch behind) lands first, so a paused run writes nothing."""
         if not self.requested():
             return
+        settle()
         self.log.append(ev.PAUSED, {"pid": os.getpid()})
         while self.requested():
             if should_stop():

@@ -218,9 +218,7 @@ class _Run:
         return False
 
     def between_batches(self) -> None:
-        if self.gate.requested():  # `paused` is recorded after the batches before it
-            self.behind.drain()
-        self.gate.between_batches(self.options.should_stop)
+        self.gate.between_batches(self.options.should_stop, settle=self.behind.drain)
 
     def _commit(self, scan: ir.Scan, runner: BatchRunner, batch: pl.DataFrame) -> None:
         """Run `batch`; its sinks are written and its checkpoint recorded on the sink thread (`Behind`)

@@ -75,6 +75,22 @@ def test_pause_blocks_until_resume_and_logs_both(running):
     assert not request_path(state_dir).exists()
 
 
+def test_what_is_in_flight_settles_before_paused_is_recorded_and_only_on_a_pause(running):
+    state_dir, log = running
+    settled: list[list[str]] = []
+    PauseGate(state_dir, log).between_batches(lambda: False, settle=lambda: settled.append(types(log)))
+    assert settled == []  # no request: nothing to wait for
+    request_pause(state_dir)
+    gate = threading.Thread(target=PauseGate(state_dir, log).between_batches,
+                            args=(lambda: False, lambda: settled.append(types(log))))
+    gate.start()
+    wait_until(lambda: types(log)[-1] == "paused")
+    assert settled == [["compiled", "run_started"]]  # before `paused`, once
+    request_resume(state_dir)
+    gate.join(timeout=5)
+    assert not gate.is_alive()
+
+
 def test_stop_request_ends_a_pause_and_drops_the_request(running):
     state_dir, log = running
     request_pause(state_dir)
