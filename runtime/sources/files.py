@@ -22,7 +22,7 @@ from flowc.compiler.spec import Source
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
 from flowc.runtime.sources.base import inferred, numbered, raw_dtypes
-from flowc.runtime.sources.csv_chunks import Chunk, chunks
+from flowc.runtime.sources.csv_chunks import chunks
 from flowc.runtime.sources.csv_lines import (
     BLANK,
     checked_csv,
@@ -87,35 +87,44 @@ class FileReader:
         return frame
 
     def chunks(self, schema: Struct, after: int | None, limit: int | None, rows: int) -> Chunked | None:
-        """In a fast query, a single CSV file that qualifies (`fast_header`) as `frame` gives it, read in
-        chunks of `rows` lines (`csv_chunks`: memory bounded by the chunk, not the file); else None."""
-        if not (fast_only() and self.format == "csv" and len(self.paths) == 1):
+        """In a fast query, CSV files that qualify (`fast_header`, all with the same columns) as `frame`
+        gives them, read in chunks of `rows` lines (`csv_chunks`: memory bounded by the chunk, not the
+        files), one file after the other with one row numbering; else None."""
+        if not (fast_only() and self.format == "csv" and self.paths):
             return None
         options = self._csv_options()
-        path = self.paths[0]
-        header = fast_header(path, None if options["has_header"] else [n for n, _ in schema.fields], options)
-        if header is None:
+        names = None if options["has_header"] else [n for n, _ in schema.fields]
+        headers = [fast_header(path, names, options) for path in self.paths]
+        header = headers[0]
+        if header is None or any(h != header for h in headers):
             return None
-        first = 0 if after is None else after + 1
-        pieces = chunks(path, header, None, options, first_row=first, rows_per_chunk=rows,
-                        has_header=options["has_header"], refuse=(options.get("quote_char") or "").encode())
         template = fast_checked(pl.LazyFrame(schema=dict.fromkeys(header, pl.String)), header).drop(BLANK)
-        return Chunked(_numbered(template, 0), self._numbered_chunks(pieces, header, first, limit))
+        first = 0 if after is None else after + 1
+        return Chunked(_numbered(template, 0), self._numbered_chunks(header, options, first, limit, rows))
 
-    def _numbered_chunks(self, pieces: Iterator[Chunk], header: list[str], first: int,
-                         limit: int | None) -> Iterator[pl.LazyFrame]:
-        """Each chunk with `ROW` (its rows' numbers), at most `limit` rows in all. Read to its end, the
-        file's row count is known: `count` need not read it again."""
-        left, end = limit, first
-        for piece in pieces:
-            if left is not None and left <= 0:
-                return
-            frame = _numbered(fast_checked(piece.frame, header).drop(BLANK), piece.first_row)
-            if left is not None:
-                frame, left = frame.head(left), left - piece.rows
-            end = piece.first_row + piece.rows
-            yield frame
-        self._rows_counted = end
+    def _numbered_chunks(self, header: list[str], options: dict, first: int, limit: int | None,
+                         rows: int) -> Iterator[pl.LazyFrame]:
+        """Each chunk with `ROW` (row numbers run on across the files), from row `first`, at most `limit`
+        rows in all. The files read to their end give the source's row count: `count` need not read
+        them again."""
+        left, offset = limit, 0  # offset: the rows of the files before this one
+        for path in self.paths:
+            if first - offset > 0 and first - offset >= (held := self._count(path)):
+                offset += held  # wholly before the resume point
+                continue
+            end = max(first - offset, 0)
+            pieces = chunks(path, header, None, options, first_row=end, rows_per_chunk=rows,
+                            has_header=options["has_header"], refuse=(options.get("quote_char") or "").encode())
+            for piece in pieces:
+                if left is not None and left <= 0:
+                    return
+                frame = _numbered(fast_checked(piece.frame, header).drop(BLANK), offset + piece.first_row)
+                if left is not None:
+                    frame, left = frame.head(left), left - piece.rows
+                end = piece.first_row + piece.rows
+                yield frame
+            offset += end
+        self._rows_counted = offset
 
     def _scan(self, schema: Struct) -> pl.LazyFrame:
         if self.format == "csv":

@@ -185,3 +185,58 @@ def test_lines_are_counted_as_scan_lines_counts_them(tmp_path, text):
     (tmp_path / "f.txt").write_bytes(text)
     expected = pl.scan_lines(tmp_path / "f.txt").select(pl.len()).collect().item() if text else 0
     assert count_lines(str(tmp_path / "f.txt")) == expected
+
+
+def _glob_reader(folder: Path) -> FileReader:
+    source = Source(name="s", type="file", config=Config({"path": "in-*.csv"}), schema=SCHEMA,
+                    event_time=None, format="csv")
+    return FileReader(source, str(folder))
+
+
+@pytest.mark.parametrize(("after", "limit"), [(None, None), (None, 6), (3, None), (4, 3), (6, None), (9, 2), (11, None)])
+def test_a_glob_is_read_in_chunks_file_after_file_with_one_row_numbering(tmp_path, after, limit):
+    (tmp_path / "in-1.csv").write_text("a,b,c\n" + "".join(f"{i},x{i},{i * 2}\n" for i in range(5)))
+    (tmp_path / "in-2.csv").write_text("a,b,c\n")  # no records
+    (tmp_path / "in-3.csv").write_text("a,b,c\n" + "".join(f"{i},y{i},{i * 3}\n" for i in range(7)))
+    reader = _glob_reader(tmp_path)
+    exact = reader.frame(SCHEMA, None, None).collect()
+    with fast_conversions():
+        pieces = reader.chunks(SCHEMA, after, limit, 2)
+    assert pieces is not None
+    frames = [p.collect() for p in pieces.frames]
+    expected = exact.slice(0 if after is None else after + 1, limit)
+    chunked = pl.concat(frames) if frames else expected.clear()
+    assert chunked.drop(RAW_ERROR).equals(expected.drop(RAW_ERROR))
+    if limit is None:
+        assert reader.count() == 12  # counted by the chunks
+
+
+def test_a_glob_whose_files_differ_in_columns_is_not_chunked(tmp_path):
+    (tmp_path / "in-1.csv").write_text("a,b,c\n1,2,3\n")
+    (tmp_path / "in-2.csv").write_text("a,c,b\n1,2,3\n")
+    with fast_conversions():
+        assert _glob_reader(tmp_path).chunks(SCHEMA, None, None, 2) is None
+
+
+GLOB_SPEC = SPEC.replace("path: in.csv", "path: in-*.csv")
+
+
+@pytest.mark.parametrize("bad_line", ["12,n12", "12,n12,1,2"])
+def test_a_glob_switching_in_its_second_file_ends_as_an_exact_run_with_file_positions(tmp_path, bad_line):
+    def files(quoted: bool) -> dict[str, str]:
+        first = [f"{i},n{i},{i}.5" for i in range(10)]
+        second = [f"{i},n{i},{i}.5" for i in range(10, 20)]
+        second[2] = bad_line
+        if quoted:
+            first[0] = '0,"n0",0.5'
+        return {"in-1.csv": "id,name,amount\n" + "\n".join(first) + "\n",
+                "in-2.csv": "id,name,amount\n" + "\n".join(second) + "\n"}
+
+    fast = write_spec(tmp_path / "fast", GLOB_SPEC, files(quoted=False))
+    exact = write_spec(tmp_path / "exact", GLOB_SPEC, files(quoted=True))
+    assert run(fast, "--quiet").exit_code == 0 and run(exact, "--quiet").exit_code == 0
+    for name in ("out.jsonl", "dead.jsonl"):
+        assert (tmp_path / "fast" / name).read_bytes() == (tmp_path / "exact" / name).read_bytes()
+    (dead,) = records(tmp_path / "fast" / "dead.jsonl")
+    assert dead["_source"]["position"] == "in-2.csv:4"
+    assert [r["id"] for r in records(tmp_path / "fast" / "out.jsonl")] == [i for i in range(20) if i != 12]
