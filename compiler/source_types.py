@@ -32,7 +32,7 @@ def convert(name: str, raw: pl.DataType | None, wanted: Type) -> Lowered:
         return Lowered(pl.col(name))
     if raw == pl.String and wanted in _READERS:
         if _FAST_ONLY.get():
-            return _fast_or_raise(name, wanted)
+            return _fast_marked(name, wanted)
         return _from_text(name, wanted)
     value = pl.col(name).cast(target, strict=False)
     failed = pl.col(name).is_not_null() & value.is_null()
@@ -104,8 +104,9 @@ def _common_iso_first(name: str, general: pl.Expr) -> pl.Expr:
 # read by a plain Polars cast or `str.to_datetime` inside the streaming engine, with no Python function
 # in the query (a Python UDF holds the GIL: the whole query then runs on one core, ~2x the CPU and ~4x
 # the wall time on W1). A value those cannot read (one that would be a record error, or a timestamp
-# outside the common shape) does not get its error here: the query fails with SLOW_PATH in its message,
-# and the runner reads the rest of the source again the exact way (`convert` outside this context).
+# outside the common shape) does not get its error here: it is marked SLOW_PATH, the scan's error column
+# fails the query on the mark (`slow_path_signal`), and the runner reads the rest of the source again
+# the exact way (`convert` outside this context).
 SLOW_PATH = "__flowc_slow_path__"
 _FAST_ONLY: ContextVar[bool] = ContextVar("flowc_fast_conversions", default=False)
 
@@ -137,12 +138,7 @@ def slow_path_signal(condition: pl.Expr) -> pl.Expr:
     return pl.when(condition).then(pl.lit(SLOW_PATH)).str.to_integer(strict=True).cast(pl.String)
 
 
-def needs_slow_path(error: BaseException) -> bool:
-    """Whether `error` is a fast query's signal that a value needs the exact conversion."""
-    return isinstance(error, pl.exceptions.ComputeError) and SLOW_PATH in str(error)
-
-
-def _fast_or_raise(name: str, wanted: Type) -> Lowered:
+def _fast_marked(name: str, wanted: Type) -> Lowered:
     """`wanted` read by Polars alone; the error expression is null, or SLOW_PATH where a non-null text
     did not convert (in a fast query's scan, whose error column then fails the query)."""
     column = pl.col(name)

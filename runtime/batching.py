@@ -30,7 +30,7 @@ from flowc.compiler.source_types import fast_conversions
 from flowc.dsl import ast
 from flowc.runtime.engines import Branch, Engines
 from flowc.runtime.envelope import Policy, RecordFailed, split_errors
-from flowc.runtime.sources.csv_chunks import Chunk, prefetched
+from flowc.runtime.sources.csv_chunks import prefetched
 from flowc.runtime.stateful.base import Emitted
 
 _FUSABLE = (ir.Filter, ir.Map, ir.Select, ir.Drop, ir.Rename, ir.Validate)
@@ -86,18 +86,13 @@ def prefetched_batches(plan: Plan, scan: ir.Scan, chunks: Iterator[pl.LazyFrame]
     """The fast query of each chunk of a source (`FileReader.chunks`), collected one chunk ahead on a
     worker thread while the caller runs the one before: the read-ahead is one chunk, not the file."""
 
-    def queries() -> Iterator[Chunk]:
+    def queries() -> Iterator[pl.LazyFrame]:
         for chunk in chunks:
             with fast_conversions():  # the lowering runs on the worker thread: its own context
                 frame = source_query(plan, scan, chunk, now, fast=True).frame
-            yield Chunk(0, 0, frame)
+            yield frame  # outside the block: a generator may be resumed (or closed) in another context
 
-    ahead = prefetched(queries())
-    try:
-        for chunk in ahead:
-            yield chunk.frame.collect()  # collected already: this only unwraps it
-    finally:
-        ahead.close()
+    return prefetched(queries())
 
 
 @dataclass

@@ -113,7 +113,7 @@ class FileReader:
                 offset += held  # wholly before the resume point
                 continue
             end = max(first - offset, 0)
-            pieces = chunks(path, header, None, options, first_row=end, rows_per_chunk=rows,
+            pieces = chunks(path, header, options, first_row=end, rows_per_chunk=rows,
                             has_header=options["has_header"], refuse=(options.get("quote_char") or "").encode())
             for piece in pieces:
                 if left is not None and left <= 0:

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from flowc.runtime.sources.csv_chunks import Chunk, chunks, nth_newline, prefetched, skip_lines, take_lines
 
-EXTRA = "__flowc_extra"
 BLANK = None  # a generated blank line
 
 
@@ -24,7 +23,7 @@ def _options(separator: str = ",", null_values: list[str] | None = None, has_hea
 
 def _read(path: Path, names: list[str], *, first_row: int = 0, rows_per_chunk: int = 3, has_header: bool = True,
           options: dict | None = None) -> list[tuple[Chunk, pl.DataFrame]]:
-    found = chunks(str(path), names, EXTRA, options or _options(has_header=has_header), first_row=first_row,
+    found = chunks(str(path), names, options or _options(has_header=has_header), first_row=first_row,
                    rows_per_chunk=rows_per_chunk, has_header=has_header)
     return [(chunk, chunk.frame.collect()) for chunk in found]
 
@@ -36,15 +35,15 @@ def _rows(read: list[tuple[Chunk, pl.DataFrame]]) -> list[tuple]:
 def _oracle(data: bytes, width: int, separator: str, nulls: list[str], has_header: bool) -> list[tuple]:
     """The rows Polars gives the file's lines, written out plainly: fields split on the separator
     (no quotes occur), a CRLF's CR stripped, empty and null-value fields null, a blank line all null,
-    then `width` fields and the first one past them."""
+    padded to `width` fields."""
     lines = data.decode().split("\n")
     if lines[-1] == "":
         lines.pop()  # the final newline ends the last line; it does not start another
     rows = []
     for line in lines[1 if has_header else 0:]:
         fields = line.removesuffix("\r").split(separator) if line.removesuffix("\r") else []
-        fields = [None if f == "" or f in nulls else f for f in fields] + [None] * (width + 1)
-        rows.append(tuple(fields[:width + 1]))
+        fields = [None if f == "" or f in nulls else f for f in fields] + [None] * width
+        rows.append(tuple(fields[:width]))
     return rows
 
 
@@ -56,7 +55,7 @@ def csv_files(draw):
     separator = draw(st.sampled_from([",", ";", "|", "\t"]))
     width = draw(st.integers(1, 4))
     names = [f"c{i}" for i in range(width)]
-    line = st.none() | st.lists(values, min_size=1, max_size=width + 2)  # short, exact, long rows
+    line = st.none() | st.lists(values, min_size=1, max_size=width)  # blank, short and exact rows
     lines = draw(st.lists(line, max_size=25))
     endings = draw(st.lists(st.sampled_from(["\n", "\r\n"]), min_size=len(lines) + 1, max_size=len(lines) + 1))
     has_header = draw(st.booleans())
@@ -77,7 +76,7 @@ def test_chunks_read_as_the_whole_file(tmp_path_factory, file, first_row, rows_p
                  options=_options(separator, nulls, has_header))
     expected = _oracle(data, len(names), separator, nulls or [], has_header)[first_row:]
     assert _rows(read) == expected
-    assert all(frame.height == chunk.rows and frame.columns == [*names, EXTRA] for chunk, frame in read)
+    assert all(frame.height == chunk.rows and frame.columns == names for chunk, frame in read)
     assert [chunk.rows for chunk, _ in read] == [min(rows_per_chunk, len(expected) - start)
                                                  for start in range(0, len(expected), rows_per_chunk)]
     assert [chunk.first_row for chunk, _ in read] == list(range(first_row, first_row + len(expected), rows_per_chunk))
@@ -87,7 +86,7 @@ def test_chunks_read_as_the_whole_file(tmp_path_factory, file, first_row, rows_p
                             null_values=nulls).collect()
     else:
         whole = pl.scan_csv(path, has_header=False, schema=dict.fromkeys(names, pl.String), missing_columns="insert",
-                            extra_columns="ignore", truncate_ragged_lines=True, separator=separator,
+                            separator=separator,
                             null_values=nulls).collect() if data else pl.DataFrame(schema=dict.fromkeys(names, pl.String))
     got = pl.concat([frame for _, frame in read]) if read else pl.DataFrame(schema=dict.fromkeys(names, pl.String))
     assert got.select(names).rows() == whole.slice(first_row).rows()
@@ -133,27 +132,35 @@ def test_no_rows_after_first_row(tmp_path):
     (tmp_path / "f.csv").write_bytes(b"a,b\n1,2\n3,4\n")
     assert _read(tmp_path / "f.csv", ["a", "b"], first_row=2) == []
     assert _read(tmp_path / "f.csv", ["a", "b"], first_row=9) == []
-    assert _rows(_read(tmp_path / "f.csv", ["a", "b"], first_row=1)) == [("3", "4", None)]
+    assert _rows(_read(tmp_path / "f.csv", ["a", "b"], first_row=1)) == [("3", "4")]
 
 
 def test_blank_lines_are_rows_at_a_chunks_end_and_the_files_end(tmp_path):
     (tmp_path / "f.csv").write_bytes(b"a,b\r\n1,2\r\n\r\n\n3\n\n\n")
     read = _read(tmp_path / "f.csv", ["a", "b"], rows_per_chunk=2)
     assert [(chunk.first_row, chunk.rows, frame.height) for chunk, frame in read] == [(0, 2, 2), (2, 2, 2), (4, 2, 2)]
-    assert _rows(read) == [("1", "2", None), (None,) * 3, (None,) * 3, ("3", None, None), (None,) * 3, (None,) * 3]
+    assert _rows(read) == [("1", "2"), (None,) * 2, (None,) * 2, ("3", None), (None,) * 2, (None,) * 2]
 
 
-def test_last_line_without_newline_and_long_lines(tmp_path):
-    (tmp_path / "f.csv").write_bytes(b"1,2,3,4\n5,6,\n7,8")
+def test_last_line_without_newline(tmp_path):
+    (tmp_path / "f.csv").write_bytes(b"1,2\n5,\n7,8")
     read = _read(tmp_path / "f.csv", ["a", "b"], has_header=False, rows_per_chunk=2)
     assert [chunk.rows for chunk, _ in read] == [2, 1]
-    # A long line's first extra field is kept; an empty one is null, so "5,6," reads as "5,6".
-    assert _rows(read) == [("1", "2", "3"), ("5", "6", None), ("7", "8", None)]
+    assert _rows(read) == [("1", "2"), ("5", None), ("7", "8")]
+
+
+@pytest.mark.parametrize("long", [b"5,6,7", b"5,6,"])  # an empty extra field too
+@pytest.mark.parametrize("first", [True, False])
+def test_a_line_with_too_many_fields_fails_its_chunk(tmp_path, long, first):
+    rows = [long, b"1,2"] if first else [b"1,2", long]
+    (tmp_path / "f.csv").write_bytes(b"a,b\n" + b"\n".join(rows) + b"\n")
+    with pytest.raises(pl.exceptions.PolarsError):
+        _read(tmp_path / "f.csv", ["a", "b"], rows_per_chunk=5)
 
 
 def test_a_byte_order_mark_is_not_part_of_the_first_field(tmp_path):
     (tmp_path / "f.csv").write_bytes(b"\xef\xbb\xbf1,2\n3,4\n")
-    assert _rows(_read(tmp_path / "f.csv", ["a", "b"], has_header=False)) == [("1", "2", None), ("3", "4", None)]
+    assert _rows(_read(tmp_path / "f.csv", ["a", "b"], has_header=False)) == [("1", "2"), ("3", "4")]
 
 
 def test_a_deep_start_skips_in_blocks(tmp_path):
@@ -161,7 +168,7 @@ def test_a_deep_start_skips_in_blocks(tmp_path):
     read = _read(tmp_path / "f.csv", ["n"], first_row=150_001, rows_per_chunk=20_000)
     assert [(chunk.first_row, chunk.rows) for chunk, _ in read] == [(150_001, 20_000), (170_001, 20_000),
                                                                     (190_001, 9_999)]
-    assert _rows(read)[0] == ("150001", None) and _rows(read)[-1] == ("199999", None)
+    assert _rows(read)[0] == ("150001",) and _rows(read)[-1] == ("199999",)
 
 
 def test_memory_holds_one_chunk_not_the_file(tmp_path):
@@ -169,7 +176,7 @@ def test_memory_holds_one_chunk_not_the_file(tmp_path):
     (tmp_path / "f.csv").write_bytes(b"a,b,c,d,e\n" + line * 100_000)  # 5.6 MB
     tracemalloc.start()
     try:
-        for chunk in chunks(str(tmp_path / "f.csv"), list("abcde"), EXTRA, _options(), first_row=10,
+        for chunk in chunks(str(tmp_path / "f.csv"), list("abcde"), _options(), first_row=10,
                             rows_per_chunk=2_000, has_header=True):
             chunk.frame.collect()
         _, peak = tracemalloc.get_traced_memory()
@@ -179,17 +186,17 @@ def test_memory_holds_one_chunk_not_the_file(tmp_path):
 
 
 def test_the_file_is_opened_when_the_first_chunk_is_asked_for(tmp_path):
-    found = chunks(str(tmp_path / "missing.csv"), ["a"], EXTRA, _options(), first_row=0, rows_per_chunk=1,
+    found = chunks(str(tmp_path / "missing.csv"), ["a"], _options(), first_row=0, rows_per_chunk=1,
                    has_header=True)
     with pytest.raises(FileNotFoundError):
         next(found)
 
 
-@pytest.mark.parametrize(("first_row", "rows_per_chunk", "extra"), [(0, 0, EXTRA), (-1, 5, EXTRA), (0, 5, "a")])
-def test_bad_arguments_are_refused(tmp_path, first_row, rows_per_chunk, extra):
+@pytest.mark.parametrize(("first_row", "rows_per_chunk"), [(0, 0), (-1, 5)])
+def test_bad_arguments_are_refused(tmp_path, first_row, rows_per_chunk):
     (tmp_path / "f.csv").write_bytes(b"a\n1\n")
     with pytest.raises(ValueError):
-        next(chunks(str(tmp_path / "f.csv"), ["a"], extra, _options(), first_row=first_row,
+        next(chunks(str(tmp_path / "f.csv"), ["a"], _options(), first_row=first_row,
                     rows_per_chunk=rows_per_chunk, has_header=True))
 
 
@@ -198,16 +205,13 @@ def _numbers(tmp_path: Path, rows: int) -> Path:
     return tmp_path / "n.csv"
 
 
-def test_prefetched_chunks_are_the_same_and_already_collected(tmp_path):
+def test_prefetched_frames_are_the_chunks_collected(tmp_path):
     path = _numbers(tmp_path, 1000)
     plain = _read(path, ["n", "m"], rows_per_chunk=70)
     for depth in (1, 3):
-        ahead = prefetched(chunks(str(path), ["n", "m"], EXTRA, _options(), first_row=0, rows_per_chunk=70,
-                                  has_header=True), depth)
-        got = list(ahead)
-        assert [(c.first_row, c.rows) for c in got] == [(c.first_row, c.rows) for c, _ in plain]
-        assert all(c.frame.collect().equals(frame) for c, (_, frame) in zip(got, plain, strict=True))
-        assert "Csv SCAN" not in got[0].frame.explain() and "DF [" in got[0].frame.explain()
+        got = list(prefetched((c.frame for c in chunks(str(path), ["n", "m"], _options(), first_row=0,
+                                                        rows_per_chunk=70, has_header=True)), depth))
+        assert len(got) == len(plain) and all(g.equals(frame) for g, (_, frame) in zip(got, plain, strict=True))
 
 
 def test_prefetched_reads_at_most_depth_chunks_ahead(tmp_path):
@@ -215,9 +219,9 @@ def test_prefetched_reads_at_most_depth_chunks_ahead(tmp_path):
     produced = []
 
     def counted():
-        for chunk in chunks(str(path), ["n", "m"], EXTRA, _options(), first_row=0, rows_per_chunk=10, has_header=True):
+        for chunk in chunks(str(path), ["n", "m"], _options(), first_row=0, rows_per_chunk=10, has_header=True):
             produced.append(chunk.first_row)
-            yield chunk
+            yield chunk.frame
 
     for depth in (1, 2):
         produced.clear()
@@ -228,16 +232,16 @@ def test_prefetched_reads_at_most_depth_chunks_ahead(tmp_path):
 
 def test_prefetched_raises_a_parse_error_at_its_chunk_and_stops_cleanly(tmp_path):
     (tmp_path / "f.csv").write_bytes(b"a\n1\n2\n\xff\xfe\n4\n")  # not UTF-8 in the second chunk
-    found = prefetched(chunks(str(tmp_path / "f.csv"), ["a"], EXTRA, _options(), first_row=0, rows_per_chunk=2,
-                              has_header=True))
-    assert next(found).frame.collect()["a"].to_list() == ["1", "2"]
+    found = prefetched(c.frame for c in chunks(str(tmp_path / "f.csv"), ["a"], _options(), first_row=0,
+                                                rows_per_chunk=2, has_header=True))
+    assert next(found)["a"].to_list() == ["1", "2"]
     with pytest.raises(pl.exceptions.ComputeError):
         next(found)
-    inner = chunks(str(_numbers(tmp_path, 100)), ["n", "m"], EXTRA, _options(), first_row=0, rows_per_chunk=10,
-                   has_header=True)
+    inner = (c.frame for c in chunks(str(_numbers(tmp_path, 100)), ["n", "m"], _options(), first_row=0,
+                                     rows_per_chunk=10, has_header=True))
     early = prefetched(inner)
-    assert next(early).rows == 10
-    early.close()  # the worker is shut down (nothing hangs) and the file closed
+    assert next(early).height == 10
+    early.close()  # the worker is shut down (nothing hangs) and the source closed
     assert inner.gi_frame is None
     with pytest.raises(ValueError):
         next(prefetched(iter([]), depth=0))

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from runner_cases import events, records, run, write_spec
 
-from flowc.compiler.source_types import SLOW_PATH, fast_conversions, needs_slow_path
+from flowc.compiler.source_types import SLOW_PATH, fast_conversions, slow_path_signal
 
 SPEC = """
 settings: {batch_size: 10, on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
@@ -72,14 +72,11 @@ def test_a_limit_across_the_switch_then_a_resume_gives_the_uninterrupted_output(
         assert (tmp_path / "parts" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
 
 
-def test_only_the_fast_query_signal_switches():
+def test_the_signal_fails_a_query_only_where_its_condition_holds():
     frame = pl.LazyFrame({"a": ["1", "x"]})
-    with pytest.raises(pl.exceptions.ComputeError) as signalled:
-        frame.select(pl.when(pl.col("a") == "x").then(pl.lit(SLOW_PATH)).str.to_integer(strict=True)).collect()
-    assert needs_slow_path(signalled.value)
-    with pytest.raises(pl.exceptions.ComputeError) as other:
-        frame.select(pl.col("a").str.to_integer(strict=True)).collect()
-    assert not needs_slow_path(other.value)
+    with pytest.raises(pl.exceptions.ComputeError, match=SLOW_PATH):
+        frame.select(slow_path_signal(pl.col("a") == "x")).collect()
+    assert frame.select(slow_path_signal(pl.col("a") == "y")).collect().to_series().to_list() == [None, None]
 
 
 def test_fast_conversions_apply_only_inside_the_block():
