@@ -10,6 +10,7 @@ from flowc.compiler.lower_fn_convert import string_of
 from flowc.compiler.lower_fn_support import Impl, constant, null_of, propagating
 from flowc.compiler.lowered import Lowered, first_error
 from flowc.compiler.polars_types import to_polars
+from flowc.compiler.source_types import fast_only, slow_path_signal
 from flowc.dsl import types as t
 from flowc.dsl.lib_text import WHITESPACE
 from flowc.dsl.regex import to_rust
@@ -32,7 +33,14 @@ def _cased(method: str) -> Impl:
         fixed = [getattr(s, method)() for s in strings.filter(odd).to_list()]
         return cased.scatter(odd.arg_true(), pl.Series(fixed, dtype=pl.String))
 
-    return propagating(lambda v, ty, r: v[0].map_batches(batch, return_dtype=pl.String, is_elementwise=True))
+    def lowered(v: list[pl.Expr], types: tuple[Type, ...], result: Type) -> pl.Expr:
+        strings = v[0]
+        if fast_only():  # no Python in a fast query (it would hold the GIL): a row that needs it fails the query
+            cased = strings.str.to_lowercase() if method == "lower" else strings.str.to_uppercase()
+            return pl.coalesce(slow_path_signal(strings.str.contains(_DIFFERENT)), cased).name.keep()
+        return strings.map_batches(batch, return_dtype=pl.String, is_elementwise=True)
+
+    return propagating(lowered)
 
 
 def _len(v: list[pl.Expr], types: tuple[Type, ...], result: Type) -> pl.Expr:

@@ -21,7 +21,7 @@ import polars as pl
 
 from flowc.compiler import ir
 from flowc.compiler.lower_expr import lower, lower_predicate
-from flowc.compiler.lowered import InternalError, LowerContext, first_error
+from flowc.compiler.lowered import InternalError, LowerContext, Lowered, first_error
 from flowc.compiler.plan import Plan
 from flowc.compiler.polars_types import to_polars
 from flowc.compiler.source_types import convert, fast_only, slow_path_signal
@@ -231,15 +231,32 @@ def _scan(node: ir.Scan, ctx: NodeContext) -> Staged:
     raw = ctx.inputs[0]
     present = raw.collect_schema()
     converted = [(name, convert(name, present.get(name), type_)) for name, type_ in _schema(ctx, node).fields]
+    if fast_only():
+        return _fast_scan(raw, converted, RAW_ERROR in present)
     values = [v.value.alias(name) for name, v in converted]
     undecoded = (pl.when(pl.col(RAW_ERROR).is_not_null()).then(pl.lit("parse: ") + pl.col(RAW_ERROR))
                  if RAW_ERROR in present else None)
     error = first_error(undecoded, *(v.error for _, v in converted))
-    if error is not None and fast_only():  # no record errors in a fast query: only the switch to exact
-        error = slow_path_signal(error.is_not_null())
     if error is None:
         return Staged(raw.select(*values, ROW))
     return Staged(raw.select(*values, ROW, error.alias(ERROR)), True, tuple(n for n, _ in converted))
+
+
+def _fast_scan(raw: pl.LazyFrame, converted: list[tuple[str, Lowered]], undecoded: bool) -> Staged:
+    """The scan of a fast query: no record errors, only the switch to the exact reading
+    (`slow_path_signal`) where a raw value did not convert or the record was not decoded. In a fast
+    conversion a value failed exactly where its raw text is not null and it is (`convert`), so the
+    values are computed first, in their own columns, and the check reads those: written as one
+    expression per field, Polars evaluated each conversion twice (measured: 2x the scan's time)."""
+    checked = {name: f"__flowc_value_{i}" for i, (name, v) in enumerate(converted) if v.error is not None}
+    frame = raw.with_columns(*(v.value.alias(checked[name]) for name, v in converted if name in checked))
+    failed = [pl.col(RAW_ERROR).is_not_null()] if undecoded else []
+    failed += [pl.col(name).is_not_null() & pl.col(column).is_null() for name, column in checked.items()]
+    values = [(pl.col(checked[name]) if name in checked else v.value).alias(name) for name, v in converted]
+    if not failed:
+        return Staged(frame.select(*values, ROW))
+    signal = slow_path_signal(pl.any_horizontal(failed))
+    return Staged(frame.select(*values, ROW, signal.alias(ERROR)), True, tuple(n for n, _ in converted))
 
 
 def _schema(ctx: NodeContext, node: ir.Node) -> Struct:

@@ -89,3 +89,39 @@ def test_fast_conversions_apply_only_inside_the_block():
     frame = pl.DataFrame({"n": ["1", "x"]})
     assert frame.select(inside.error).to_series().to_list() == [None, SLOW_PATH]  # the scan fails on it
     assert frame.select(outside.error).to_series().to_list() == [None, "conversion: field 'n': cannot convert 'x' to int"]
+
+
+CASED = """
+settings: {batch_size: 4}
+sources:
+  people: {type: file, path: people.csv, schema: {id: int, name: string}}
+steps:
+  - map: {up: upper(name), low: lower(name)}
+sinks:
+  out: {type: file, path: out.jsonl}
+"""
+
+
+def test_a_code_point_cased_differently_by_polars_switches_to_the_exact_reading(tmp_path):
+    # U+019B and U+A7CB: Polars' newer Unicode tables case them, Python 3.11's (the language's) do not
+    names = ["ada", "Bob", "\u00dfx", "e\u019b", "f", "\ua7cbG", "h"]
+    lines = "".join(f"{i},{name}\n" for i, name in enumerate(names))
+    spec = write_spec(tmp_path, CASED, {"people.csv": "id,name\n" + lines})
+    assert run(spec, "--quiet").exit_code == 0
+    assert [(r["up"], r["low"]) for r in records(tmp_path / "out.jsonl")] == [(n.upper(), n.lower()) for n in names]
+
+
+def test_a_fast_query_holds_no_python_function_for_upper_and_lower():
+    from flowc.compiler.lower_functions import POLARS_FUNCTIONS
+    from flowc.compiler.lowered import Lowered
+    from flowc.dsl import types as t
+
+    frame = pl.LazyFrame({"s": ["ab", None, "\u00df"]})
+    for name in ("upper", "lower"):
+        with fast_conversions():
+            fast = POLARS_FUNCTIONS[name]((Lowered(pl.col("s")),), (t.STRING,), t.STRING).value
+        exact = POLARS_FUNCTIONS[name]((Lowered(pl.col("s")),), (t.STRING,), t.STRING).value
+        assert "python_udf" not in frame.select(fast).explain() and "python_udf" in frame.select(exact).explain()
+        assert frame.select(fast).collect().equals(frame.select(exact).collect())
+        with pytest.raises(pl.exceptions.ComputeError, match=SLOW_PATH):
+            pl.LazyFrame({"s": ["a\u019b"]}).select(fast).collect()
