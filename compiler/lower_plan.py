@@ -123,16 +123,14 @@ def _assign(node: ir.Map | ir.Select, assignments: tuple[Assignment, ...], ctx: 
     def finish(lf: pl.LazyFrame) -> pl.LazyFrame:
         if not keep_input:
             return lf.select(*_built(targets), *ctx.hidden())
+        present = set(lf.collect_schema())  # once: each resolution walks the whole query so far
         for target, value in targets:
-            lf = lf.with_columns(_set(target, value, lf_has(lf, target[0])))
+            lf = lf.with_columns(_set(target, value, target[0] in present))
+            present.add(target[0])
         return lf.drop(*temps)
 
     record = _fields(ctx.plan.schemas[node.input])
     return _staged(ctx.inputs[0], first_error(*(v.error for v in lowered)), record, temps, finish)
-
-
-def lf_has(lf: pl.LazyFrame, name: str) -> bool:
-    return name in lf.collect_schema()
 
 
 def _set(target: tuple[str, ...], value: pl.Expr, present: bool) -> pl.Expr:

@@ -146,6 +146,8 @@ class BatchRunner:
                state: _Pass) -> pl.DataFrame | pl.LazyFrame:
         if failing is None:
             return frame
+        if frame.get_column(ERROR).null_count() == frame.height:  # nothing failed: no filter copies the batch
+            return staged.finish(frame.drop(ERROR).lazy()) if staged.finish is not None else frame.drop(ERROR)
         bad = frame.filter(pl.col(ERROR).is_not_null())
         if bad.height:
             enveloped = split_errors(failing, bad.select(*staged.record, ROW, ERROR), self.policy)

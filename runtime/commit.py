@@ -17,6 +17,9 @@ from flowc.runtime import events as ev
 from flowc.runtime.batching import BatchResult
 from flowc.runtime.checkpoint import CheckpointStore
 from flowc.runtime.lifecycle import Counts
+from flowc.runtime.sinks.file_writer import Encoded, FileSinkWriter
+
+Encodings = dict[ir.SinkNode, list[Encoded]]  # per file sink, its outputs' encodings in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,17 +51,28 @@ class Committer:
     log: ev.EventLog
     store: CheckpointStore
 
-    def write(self, result: BatchResult) -> dict[str, int]:
-        """`result`'s outputs appended to their sinks; records written per sink."""
+    def encode(self, result: BatchResult) -> Encodings:
+        """`result`'s outputs in their file sinks' formats, made before `write` (on a thread with a free
+        core: encoding reads only the batch)."""
+        return {node: [writer.encode(frame) for frame in result.outputs.get(node, [])]
+                for node, writer in self.sinks.items() if isinstance(writer, FileSinkWriter)}
+
+    def write(self, result: BatchResult, encoded: Encodings | None = None) -> dict[str, int]:
+        """`result`'s outputs appended to their sinks (`encoded`: from `encode`); records written per sink."""
         written: dict[str, int] = {}
         for node, writer in self.sinks.items():
-            for frame in result.outputs.get(node, []):
-                writer.write(frame)
+            made = (encoded or {}).get(node)
+            for i, frame in enumerate(result.outputs.get(node, [])):
+                if made is not None:
+                    writer.write(frame, made[i])
+                else:
+                    writer.write(frame)
                 written[node.step] = written.get(node.step, 0) + frame.height
         return written
 
-    def write_and_record(self, result: BatchResult, checkpoint: Checkpoint) -> BatchReport:
-        self.write(result)
+    def write_and_record(self, result: BatchResult, checkpoint: Checkpoint,
+                         encoded: Encodings | None = None) -> BatchReport:
+        self.write(result, encoded)
         return self.record(checkpoint)
 
     def record(self, checkpoint: Checkpoint, close: bool = False) -> BatchReport:

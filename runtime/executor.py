@@ -228,10 +228,11 @@ class _Run:
         last = int(batch.get_column(ROW).max())
         read = last - (position.row if position.row is not None else -1)
         position.row = last
+        encoded = self.committer.encode(result)  # here, while the sink thread writes the batch before
         self.behind.drain()
         written = {node.step: sum(f.height for f in result.outputs[node]) for node in self.sinks if node in result.outputs}
         pending = self._pending(scan.step, Counts(read, written, result.skipped, result.dead_lettered, result.late))
-        self.behind.submit(lambda: self.committer.write_and_record(result, pending), self._report)
+        self.behind.submit(lambda: self.committer.write_and_record(result, pending, encoded), self._report)
 
     def counted(self, result: BatchResult, read: int) -> Counts:
         """Write `result`'s outputs to the sinks; the batch's counts."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -38,6 +38,11 @@ from flowc.runtime.sinks.backends import (
 )
 from flowc.runtime.sinks.encoding import encode_jsonl, record_ends
 from flowc.runtime.sinks.rotation import Rotation, rotated_index_pattern, rotated_path, split_batch
+
+
+class Encoded(NamedTuple):
+    data: bytes | None  # the records in the sink's format (None: the backend encodes when it appends)
+    ends: list[int] | None  # where each record ends in `data`, when rotation needs it
 
 
 class FileSinkWriter:
@@ -63,15 +68,23 @@ class FileSinkWriter:
     def _current(self) -> Path:
         return self.file_path(len(self._complete) + 1)
 
-    def write(self, df: pl.DataFrame) -> None:
+    def encode(self, df: pl.DataFrame) -> Encoded:
+        """`df` in the sink's format: the costly part of `write`, which reads only the batch, so it may
+        run on another thread (the executor's, while this writer's thread writes the batch before)."""
+        if df.height == 0:
+            return Encoded(None, None)
+        data = self._backend.encode(df)
+        return Encoded(data, self._record_ends(df, data))
+
+    def write(self, df: pl.DataFrame, encoded: Encoded | None = None) -> None:
+        """Append `df` (`encoded`: its `encode`, when made beforehand)."""
         if self._closed:
             raise ValueError(f"the writer of {self.path} is closed")
         self._check_schema(df.schema)
         if df.height == 0:
             return
         make_directory(self.path.parent)
-        data = self._backend.encode(df)
-        ends = self._record_ends(df, data)
+        data, ends = encoded or self.encode(df)
         for segment in split_batch(df.height, ends, self._records, self._bytes, self.rotation):
             if segment.new_file:
                 self._finish_current()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from writer_cases import CASES, frame, iso, read_back, run
+from writer_cases import CASES, assert_same_output, frame, iso, read_back, run
 
 from flowc.runtime.sinks import FileSinkWriter, SinkRestoreError
 
@@ -28,6 +28,23 @@ def test_each_format_writes_the_records_in_order(tmp_path: Path, fmt: str, compr
         assert json.loads(rows[0]["user"]) == {"tier": 'a,"b"\nc', "seen": "2026-01-01T00:00:00.000000Z"}
     else:
         assert rows[0]["ts"] == datetime(2026, 1, 1, 0, 0, 5) and rows[0]["user"]["tier"] == 'a,"b"\nc'
+
+
+@pytest.mark.parametrize(("fmt", "compression", "extension"), CASES)
+@pytest.mark.parametrize("rotate", [None, {"max_records": 2}, {"max_bytes": 150}])
+def test_batches_encoded_beforehand_write_the_same_files(tmp_path: Path, fmt: str, compression: str | None,
+                                                         extension: str, rotate: dict | None) -> None:
+    """The executor encodes a batch on its own thread and the sink thread writes it (`encode`)."""
+    records = frame([(i, f"t{i}", i / 2, i) for i in range(9)])
+    expected = tmp_path / "direct"
+    run(expected / f"a.{extension}", fmt, compression, rotate, records, [4, 7])
+    writer = FileSinkWriter(tmp_path / "encoded" / f"a.{extension}", fmt, compression, rotate)
+    writer.restore(None)
+    for start, end in ((0, 4), (4, 7), (7, 7), (7, 9)):
+        batch = records.slice(start, end - start)
+        writer.write(batch, writer.encode(batch))
+    writer.release(writer.close())
+    assert_same_output(tmp_path / "encoded", expected, fmt, compression)
 
 
 def test_csv_files_get_one_header_each(tmp_path: Path) -> None:
