@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,33 +74,37 @@ def chunks(path: str, names: list[str], options: Mapping[str, Any], *, first_row
             pos, row, line_bytes = pos + len(data), row + rows, len(data) / rows
 
 
-def prefetched(frames: Iterator[pl.LazyFrame], depth: int = 1) -> Iterator[pl.DataFrame]:
-    """The frames collected, each taken and collected ahead in one worker thread while the caller works
-    on the one before (`pread` and Polars' parse release the GIL; only the newline count holds it).
-    `depth` frames are collected ahead of the one yielded, so memory holds depth + 1 of them. An error
-    taking or collecting a frame is raised where that frame would be yielded.
+def prefetched(frames: Iterator[pl.LazyFrame], depth: int = 2) -> Iterator[pl.DataFrame]:
+    """The frames collected, taken and collected ahead while the caller works on the one before.
 
-    Measured (5M rows, a consumer spending 30 ms per 100k-row chunk off the GIL): 1.96 s instead of
-    3.06 s; collecting only the frames ahead, with the bytes cut on the caller's thread: 2.75 s."""
+    One thread takes the frames in order (taking a chunk cuts its bytes and builds its query: Python,
+    holding the GIL) and hands each to a pool of `depth` threads that collect them (Polars, without
+    the GIL), so `depth` chunks are collected side by side, and memory holds about depth + 1 of them.
+    An error taking or collecting a frame is raised where that frame would be yielded.
+
+    Measured (W1, 5M rows, 2 cores): depth 2 collects 0.3 s sooner than one thread taking and
+    collecting each frame in turn (whose collects then leave a core idle during every cut)."""
     if depth < 1:
         raise ValueError(f"depth must be >= 1, got {depth}")
+    collectors = ThreadPoolExecutor(max_workers=depth, thread_name_prefix="flowc-csv-collect")
+    taker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowc-csv-chunks")
 
-    def read_ahead() -> pl.DataFrame | None:  # runs on the worker only, so the iterator is never shared
+    def take() -> Future[pl.DataFrame] | None:  # on the taker only, so the iterator is never shared
         frame = next(frames, None)
-        return None if frame is None else frame.collect()
+        return None if frame is None else collectors.submit(frame.collect)
 
-    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowc-csv-chunks")
-    pending = deque(worker.submit(read_ahead) for _ in range(depth))
+    pending = deque(taker.submit(take) for _ in range(depth))
     try:
-        while (collected := pending.popleft().result()) is not None:
-            pending.append(worker.submit(read_ahead))
-            yield collected
-    finally:  # also when the caller stops early: drop the reads not started, let the running one end
+        while (collecting := pending.popleft().result()) is not None:
+            pending.append(taker.submit(take))
+            yield collecting.result()
+    finally:  # also when the caller stops early: drop the takes not started, let the running ones end
         for future in pending:
             future.cancel()
-        worker.shutdown(wait=True)
+        taker.shutdown(wait=True)
+        collectors.shutdown(wait=True)
         if (close := getattr(frames, "close", None)) is not None:
-            close()  # the worker is done with it: release the file now, not when collected
+            close()  # the taker is done with it: release the file now, not when collected
 
 
 @dataclass(frozen=True, slots=True)
