@@ -27,7 +27,6 @@ from flowc.compiler.spec import Config, Enrich, Source, Spec, thaw
 from flowc.dsl.diagnostics import Diagnostic, Severity
 from flowc.dsl.types import Struct, Type, parse_type
 from flowc.dsl.units import parse_size
-from flowc.runtime.console_sink import ConsoleSink
 from flowc.runtime.sinks.file_writer import FileSinkWriter
 from flowc.runtime.sources import Reader, is_feed, open_reader
 from flowc.runtime.sources.files import FileReader
@@ -157,6 +156,8 @@ def open_sinks(plan: Plan, base_dir: str, console: TextIO | None) -> dict[ir.Sin
     for node in plan.sinks:
         sink = node.sink
         if sink.type == "console":
+            from flowc.runtime.console_sink import ConsoleSink  # rich: imported only by runs that print
+
             limit = sink.config.get("limit")
             writers[node] = ConsoleSink(sink.name, sink.format or "table", limit, console)
             continue
