@@ -192,7 +192,9 @@ class _Run:
                 limit = max(limit - ((position.row if position.row is not None else -1) - first), 0)
             size, schema = self.prepared.spec.settings.batch_size, self.prepared.schemas[scan.step]
             with fast_conversions() if fast else nullcontext():  # the reader's part of the query too
-                chunked = reader.chunks(schema, position.row, limit, size) if hasattr(reader, "chunks") else None
+                fields = [name for name, _ in self.plan.schemas[scan].fields]  # pruned by the optimizer
+                chunked = (reader.chunks(schema, position.row, limit, size, fields) if hasattr(reader, "chunks")
+                           else None)
                 raw = reader.frame(schema, position.row, limit) if chunked is None else chunked.template
                 query = source_query(self.plan, scan, raw, self.next_now, fast)
             runner = BatchRunner(self.plan, query, Policy(scan.step, reader.positions), self.engines or None)

@@ -1,22 +1,23 @@
 """A CSV file read in chunks of whole lines, so memory is bounded by the chunk, not the file.
 
 Polars' `collect_batches` cannot bound its read-ahead: the streaming engine keeps reading while the
-consumer is slow (docs/performance.md, point 7). Here the consumer pulls: each chunk is the next
-`rows_per_chunk` lines of the file, read with `pread` a little beyond the guessed end, cut at the
-newline found with `bytes.count`/`find` (C speed: a loop per chunk, none per line) and parsed by
-Polars from those bytes when the chunk's frame is collected. An mmap was measured too: the same
-cut, but the mapped pages read count in the RSS until unmapped, and faulting them in costs ~10% more.
+consumer is slow (docs/performance.md, point 7). Here the consumer pulls. The file is read with
+`pread` in blocks of about half a chunk, each cut just past its last newline (`rfind` in its last
+bytes: the lines are not counted in Python), and parsed by Polars a block ahead on a worker thread.
+The parsed blocks are then re-cut into chunks of exactly `rows_per_chunk` rows (slices of the parsed
+frames, no copy). Counting the newlines of every chunk with `bytes.count` and copying its bytes out,
+as before, held the GIL for ~0.6 s per 5M rows (W1) and ~1 s on a 900 MB file.
 
 Precondition (the caller's fast path): the quote character never occurs in the file, so every record
 is exactly one line and line i after the header is row i, the position used for checkpoints and
 `file:line` errors. A quoted newline would be cut in two here.
 
-Each chunk is parsed as the whole file would be with the columns `names` given as its schema
+Each block is parsed as the whole file would be with the columns `names` given as its schema
 (`scan_csv(path, has_header=False, schema=..., missing_columns="insert")`): string columns, a short
-line padded with nulls, a blank line one all-null row (in any position, also at the chunk's or file's
-end), a CRLF ending stripped. A line with more fields than `names`, even empty ones, fails the chunk's
-query (Polars' own error: ragged lines are not truncated), which is how the runner's fast path
-finds them.
+line padded with nulls, a blank line one all-null row (in any position, also at a block's or the
+file's end), a CRLF ending stripped. A line with more fields than `names`, even empty ones, fails
+the block's parse (Polars' own error: ragged lines are not truncated), which is how the runner's fast
+path finds them; the error is raised where the chunk holding that block's first row would be.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ from flowc.compiler.source_types import NeedsExactReading
 SKIP_BLOCK = 1 << 22  # bytes examined at a time while skipping lines (a resume deep into a file)
 SAMPLE = 1 << 16  # bytes read to estimate the line length before the first chunk
 _NL = b"\n"
+# A chunk is made of slices of the parsed blocks, and a slice keeps its whole block alive: blocks of
+# half a chunk keep memory at about 1.5 chunks per chunk in flight (whole-chunk blocks: ~2.4x more RSS
+# above the baseline on W1, for no measurable gain in time).
+BLOCKS_PER_CHUNK = 2
 _FIND_BELOW = 32  # newlines left between the bounds: find them one by one
 # Options the chunk parser sets itself: every chunk is headerless and read against a fixed schema.
 _OWN_OPTIONS = ("has_header", "schema", "new_columns", "infer_schema", "truncate_ragged_lines")
@@ -48,30 +53,136 @@ class Chunk:
 
 
 def chunks(path: str, names: list[str], options: Mapping[str, Any], *, first_row: int, rows_per_chunk: int,
-           has_header: bool, refuse: bytes = b"") -> Iterator[Chunk]:
+           has_header: bool, refuse: bytes = b"", columns: list[str] | None = None,
+           ahead: int = 1) -> Iterator[Chunk]:
     """The file's lines from row `first_row` to its end, `rows_per_chunk` lines per chunk (the last
     may hold fewer; no chunk is empty). The file is opened when the first chunk is asked for, and
     its size then bounds the read (lines appended later are not read).
 
-    `refuse`: a byte that must not occur in a chunk (the quote character, checked on the chunk's bytes
-    at C speed rather than in a pass over the whole file first); a chunk holding it raises
-    `NeedsExactReading`."""
-    if rows_per_chunk < 1 or first_row < 0:
-        raise ValueError(f"rows_per_chunk must be >= 1 and first_row >= 0, got {rows_per_chunk}, {first_row}")
+    `columns`: the columns each chunk holds (default `names`): the others are not parsed.
+    `refuse`: a byte that must not occur in the file (the quote character, checked on each block's
+    bytes at C speed rather than in a pass over the whole file first); the chunk that would hold the
+    first row of a block holding it raises `NeedsExactReading`.
+    `ahead`: blocks read and parsed ahead, on as many threads (2 measured no faster on 2 cores, and
+    holds a block more)."""
+    if rows_per_chunk < 1 or first_row < 0 or ahead < 1:
+        raise ValueError(f"rows_per_chunk, ahead must be >= 1 and first_row >= 0, got {rows_per_chunk}, {ahead}, "
+                         f"{first_row}")
     schema = dict.fromkeys(names, pl.String)
     parse = {key: value for key, value in options.items() if key not in _OWN_OPTIONS}
+    wanted = list(names if columns is None else columns)
+
+    def parsed(data: bytes) -> pl.DataFrame:
+        block = pl.scan_csv(data, has_header=False, schema=schema, missing_columns="insert", **parse)
+        return block.select(wanted).collect(engine="in-memory")  # one in-memory block: no streaming setup
+
     with open(path, "rb", buffering=0) as handle:
         view = PositionalFile(handle.fileno(), os.fstat(handle.fileno()).st_size)
         pos = skip_lines(view, 0, first_row + (1 if has_header else 0))
-        line_bytes = _line_length(view, pos)
+        size = max(int(rows_per_chunk * _line_length(view, pos) / BLOCKS_PER_CHUNK), 1)
+        blocks = _parsed_blocks(view, block_ranges(view, pos, size), parsed, refuse, ahead)
         row = first_row
-        while pos < len(view):
-            data, rows = take_lines(view, pos, rows_per_chunk, int(rows_per_chunk * line_bytes * 1.02) + 4096)
-            if refuse and refuse in data:
-                raise NeedsExactReading(f"{path}: the quote character occurs from row {row} on")
-            frame = pl.scan_csv(data, has_header=False, schema=schema, missing_columns="insert", **parse)
-            yield Chunk(row, rows, frame)
-            pos, row, line_bytes = pos + len(data), row + rows, len(data) / rows
+        for frame in _exactly(blocks, rows_per_chunk, f"{path}: the quote character occurs from row {{}} on", row):
+            yield Chunk(row, frame.height, frame.lazy())
+            row += frame.height
+
+
+class _Refused:
+    """In the parsed blocks' place: the next block holds the refused byte."""
+
+
+def _parsed_blocks(view: PositionalFile, ranges: Iterator[tuple[int, int]], parsed: Any, refuse: bytes,
+                   ahead: int) -> Iterator[pl.DataFrame | _Refused]:
+    """Each range's bytes parsed, in order, `ahead` of them read and parsed ahead on as many threads
+    (`pread` and Polars' parse release the GIL). Nothing is read past a block holding `refuse`."""
+    pool = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="flowc-csv-parse")
+    pending: deque[Future[pl.DataFrame] | _Refused] = deque()
+
+    def read_next() -> None:
+        if pending and isinstance(pending[-1], _Refused):
+            return
+        taken = next(ranges, None)
+        if taken is not None:
+            data = view[taken[0]:taken[1]]
+            pending.append(_Refused() if refuse and refuse in data else pool.submit(parsed, data))
+
+    try:
+        for _ in range(ahead):
+            read_next()
+        while pending:
+            head = pending.popleft()
+            if isinstance(head, _Refused):
+                yield head
+                return
+            frame = head.result()
+            read_next()
+            yield frame
+    finally:  # also when the caller stops early: drop the parses not started, let the running ones end
+        for future in pending:
+            if isinstance(future, Future):
+                future.cancel()
+        pool.shutdown(wait=True)
+
+
+def _exactly(blocks: Iterator[pl.DataFrame | _Refused], rows: int, refused: str, first_row: int) -> Iterator[pl.DataFrame]:
+    """The blocks' rows re-cut into frames of exactly `rows` rows (the last may hold fewer), made of
+    slices of the blocks. A refused block raises `NeedsExactReading` (`refused` formatted with the row
+    number of its first row) where the frame holding its first row would be."""
+    parts: deque[pl.DataFrame] = deque()
+    held = taken = 0
+    for block in blocks:
+        if isinstance(block, _Refused):
+            raise NeedsExactReading(refused.format(first_row + taken + held))
+        parts.append(block)
+        held += block.height
+        while held >= rows:
+            held, taken = held - rows, taken + rows
+            yield _take(parts, rows)
+    if held:
+        yield _take(parts, held)
+
+
+def _take(parts: deque[pl.DataFrame], rows: int) -> pl.DataFrame:
+    """The first `rows` rows of `parts` (which hold at least that many), removed from them."""
+    taken = []
+    while rows:
+        head = parts[0]
+        if head.height <= rows:
+            taken.append(parts.popleft())
+            rows -= head.height
+        else:
+            taken.append(head.slice(0, rows))
+            parts[0] = head.slice(rows)
+            rows = 0
+    return taken[0] if len(taken) == 1 else pl.concat(taken)
+
+
+def block_ranges(view: PositionalFile | bytes, pos: int, size: int) -> Iterator[tuple[int, int]]:
+    """Byte ranges [start, end) from `pos` to the end of `view`, of about `size` bytes each, every one
+    ending just past a newline (the last at the end of `view`): whole lines."""
+    while pos < len(view):
+        end = len(view) if pos + size >= len(view) else _cut(view, pos, pos + size)
+        yield pos, end
+        pos = end
+
+
+def _cut(view: PositionalFile | bytes, pos: int, end: int) -> int:
+    """The offset just past the last newline in [pos, end); when there is none (one line longer than
+    the block), just past the first newline after it, else the end of `view`."""
+    high = end
+    while high > pos:
+        low = max(high - SAMPLE, pos)
+        found = view[low:high].rfind(_NL)
+        if found >= 0:
+            return low + found + 1
+        high = low
+    while end < len(view):
+        piece = view[end:end + SAMPLE]
+        found = piece.find(_NL)
+        if found >= 0:
+            return end + found + 1
+        end += len(piece)
+    return len(view)
 
 
 def prefetched(frames: Iterator[pl.LazyFrame], depth: int = 2) -> Iterator[pl.DataFrame]:
@@ -145,24 +256,6 @@ def skip_lines(view: PositionalFile | bytes, pos: int, lines: int, block: int = 
             return pos + nth_newline(piece, lines, found) + 1
         pos, lines, size = pos + len(piece), lines - found, size * 2
     return min(pos, len(view))
-
-
-def take_lines(view: PositionalFile | bytes, pos: int, lines: int, guess: int) -> tuple[bytes, int]:
-    """The bytes of the `lines` lines from `pos`, newlines included, and how many lines they hold
-    (fewer at the end of the file, whose last line may have no newline). Reads `guess` bytes first,
-    then as much again as seems missing, until enough newlines."""
-    pieces, found, end = [], 0, pos
-    while end < len(view):
-        piece = view[end:end + max(guess, 1)]
-        count = piece.count(_NL)
-        if found + count >= lines:
-            pieces.append(piece[:nth_newline(piece, lines - found, count) + 1])
-            return b"".join(pieces), lines
-        pieces.append(piece)
-        found, end = found + count, end + len(piece)
-        guess = int((lines - found) * (end - pos) / max(found, 1) * 1.05) + 4096
-    data = b"".join(pieces)
-    return data, found + (1 if data and not data.endswith(_NL) else 0)
 
 
 def nth_newline(buf: bytes, k: int, total: int) -> int:

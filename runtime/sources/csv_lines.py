@@ -149,7 +149,8 @@ def fast_header(path: str, names: list[str] | None, options: Mapping[str, Any]) 
 
 
 def fast_checked(fields: pl.LazyFrame, header: list[str]) -> pl.LazyFrame:
-    """`fields` (read without truncating ragged lines) with the fast reading's `RAW_ERROR` and `BLANK`.
+    """`fields` (read without truncating ragged lines; the columns of `header` the query reads, its
+    last among them) with the fast reading's `RAW_ERROR` and `BLANK`.
 
     Without quotes every record is one line, so Polars' row i is still line i. A row with too many
     fields fails the query (Polars' own error). A row with too few has a null last field; it, a row
@@ -159,7 +160,7 @@ def fast_checked(fields: pl.LazyFrame, header: list[str]) -> pl.LazyFrame:
     them apart."""
     suspect = pl.col(header[-1]).is_null()
     marked = pl.when(suspect).then(pl.lit(SLOW_PATH))  # the fast scan's error column fails the query on it
-    return fields.select(*header, marked.alias(RAW_ERROR), pl.lit(False).alias(BLANK))
+    return fields.select(pl.all(), marked.alias(RAW_ERROR), pl.lit(False).alias(BLANK))
 
 
 def fast_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) -> pl.LazyFrame | None:

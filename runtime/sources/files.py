@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -86,10 +86,12 @@ class FileReader:
             frame = frame.filter(~pl.col(BLANK)).drop(BLANK)
         return frame
 
-    def chunks(self, schema: Struct, after: int | None, limit: int | None, rows: int) -> Chunked | None:
+    def chunks(self, schema: Struct, after: int | None, limit: int | None, rows: int,
+               fields: Iterable[str] | None = None) -> Chunked | None:
         """In a fast query, CSV files that qualify (`fast_header`, all with the same columns) as `frame`
         gives them, read in chunks of `rows` lines (`csv_chunks`: memory bounded by the chunk, not the
-        files), one file after the other with one row numbering; else None."""
+        files), one file after the other with one row numbering; else None. `fields`: the columns the
+        query reads (default all); the others are not parsed."""
         if not (fast_only() and self.format == "csv" and self.paths):
             return None
         options = self._csv_options()
@@ -98,11 +100,13 @@ class FileReader:
         header = headers[0]
         if header is None or any(h != header for h in headers):
             return None
-        template = fast_checked(pl.LazyFrame(schema=dict.fromkeys(header, pl.String)), header).drop(BLANK)
+        wanted = set(header if fields is None else fields) | {header[-1]}  # the last: fast_checked's mark
+        columns = [name for name in header if name in wanted]
+        template = fast_checked(pl.LazyFrame(schema=dict.fromkeys(columns, pl.String)), header).drop(BLANK)
         first = 0 if after is None else after + 1
-        return Chunked(_numbered(template, 0), self._numbered_chunks(header, options, first, limit, rows))
+        return Chunked(_numbered(template, 0), self._numbered_chunks(header, columns, options, first, limit, rows))
 
-    def _numbered_chunks(self, header: list[str], options: dict, first: int, limit: int | None,
+    def _numbered_chunks(self, header: list[str], columns: list[str], options: dict, first: int, limit: int | None,
                          rows: int) -> Iterator[pl.LazyFrame]:
         """Each chunk with `ROW` (row numbers run on across the files), from row `first`, at most `limit`
         rows in all. The files read to their end give the source's row count: `count` need not read
@@ -114,7 +118,8 @@ class FileReader:
                 continue
             end = max(first - offset, 0)
             pieces = chunks(path, header, options, first_row=end, rows_per_chunk=rows,
-                            has_header=options["has_header"], refuse=(options.get("quote_char") or "").encode())
+                            has_header=options["has_header"], refuse=(options.get("quote_char") or "").encode(),
+                            columns=columns)
             for piece in pieces:
                 if left is not None and left <= 0:
                     return

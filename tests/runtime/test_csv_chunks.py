@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flowc.runtime.sources.csv_chunks import Chunk, chunks, nth_newline, prefetched, skip_lines, take_lines
+from flowc.runtime.sources.csv_chunks import Chunk, block_ranges, chunks, nth_newline, prefetched, skip_lines
 
 BLANK = None  # a generated blank line
 
@@ -108,16 +108,27 @@ def test_nth_newline_is_the_kth(buffer, data):
 
 
 @given(newline_buffers(), st.integers(0, 320), st.integers(1, 5000), st.integers(0, 50))
-def test_take_and_skip_lines_with_any_guess(buffer, lines, guess, start_line):
+def test_skip_lines_with_any_block(buffer, lines, block, start_line):
     buf, newlines = buffer
     starts = [0] + [n + 1 for n in newlines if n + 1 < len(buf)]
     pos = starts[min(start_line, len(starts) - 1)]
     later = [n for n in newlines if n >= pos]
     end = later[lines - 1] + 1 if 0 < lines <= len(later) else pos if lines == 0 else len(buf)
-    if lines:
-        taken = buf[pos:end]
-        assert take_lines(buf, pos, lines, guess) == (taken, taken.count(b"\n") + (taken[-1:] not in (b"", b"\n")))
-    assert skip_lines(buf, pos, lines, block=guess) == end
+    assert skip_lines(buf, pos, lines, block=block) == end
+
+
+@given(newline_buffers(), st.integers(1, 5000), st.integers(0, 50))
+def test_block_ranges_are_whole_lines_covering_the_rest(buffer, size, start_line):
+    buf, newlines = buffer
+    starts = [0] + [n + 1 for n in newlines if n + 1 < len(buf)]
+    pos = starts[min(start_line, len(starts) - 1)]
+    ranges = list(block_ranges(buf, pos, size))
+    assert [start for start, _ in ranges] == ([pos] + [end for _, end in ranges[:-1]] if pos < len(buf) else [])
+    assert (ranges[-1][1] if ranges else pos) == len(buf)
+    for start, end in ranges[:-1]:
+        assert buf[end - 1:end] == b"\n"
+        # as long as asked, unless a single line is longer: then it ends with that line
+        assert end - start <= size or b"\n" not in buf[start:start + size]
 
 
 def test_empty_and_header_only_files_have_no_chunks(tmp_path):

@@ -240,3 +240,42 @@ def test_a_glob_switching_in_its_second_file_ends_as_an_exact_run_with_file_posi
     (dead,) = records(tmp_path / "fast" / "dead.jsonl")
     assert dead["_source"]["position"] == "in-2.csv:4"
     assert [r["id"] for r in records(tmp_path / "fast" / "out.jsonl")] == [i for i in range(20) if i != 12]
+
+
+def test_chunks_parse_only_the_fields_read_and_still_mark_a_short_row(tmp_path):
+    (tmp_path / "in.csv").write_text("a,b,c\n" + "".join(f"{i},x{i},{i * 2}\n" for i in range(7)) + "7,x7\n")
+    with fast_conversions():
+        pieces = _reader(tmp_path).chunks(SCHEMA, None, None, 3, fields=["a"])
+    assert pieces is not None
+    got = pl.concat([frame.collect() for frame in pieces.frames])
+    assert got.columns == [ROW, "a", "c", RAW_ERROR]  # `c`, the last column, tells a short row
+    assert pieces.template.collect().columns == got.columns
+    assert got["a"].to_list() == [str(i) for i in range(8)] and got[ROW].to_list() == list(range(8))
+    assert got[RAW_ERROR].is_not_null().to_list() == [False] * 7 + [True]
+
+
+PRUNED = """
+settings: {batch_size: 4, on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
+sources:
+  people: {type: file, path: in.csv, schema: {id: int, name: string, note: string}}
+steps:
+  - select: [id]
+sinks:
+  out: {type: file, path: out.jsonl}
+"""
+
+
+@pytest.mark.parametrize("bad_line", ["", "9,n9", "9,n9,x,y"])
+def test_a_pruned_scan_reads_as_an_unoptimized_run(tmp_path, bad_line):
+    lines = [f"{i},n{i},note {i}" for i in range(15)]
+    lines[9] = bad_line or lines[9]
+    text = "id,name,note\n" + "\n".join(lines) + "\n"
+    optimized = write_spec(tmp_path / "optimized", PRUNED, {"in.csv": text})
+    plain = write_spec(tmp_path / "plain", PRUNED, {"in.csv": text})
+    assert run(optimized, "--quiet").exit_code == 0 and run(plain, "--quiet", "--no-optimize").exit_code == 0
+    for name in ("out.jsonl", "dead.jsonl"):
+        assert (tmp_path / "optimized" / name).exists() == (tmp_path / "plain" / name).exists()
+        if (tmp_path / "plain" / name).exists():
+            assert (tmp_path / "optimized" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
+    ids = [r["id"] for r in records(tmp_path / "optimized" / "out.jsonl")]
+    assert ids == [i for i in range(15) if i != 9 or not bad_line]
