@@ -2,6 +2,7 @@
 
     python bench/bench_w1.py                 # 5M rows, and 1M rows for the memory check
     python bench/bench_w1.py --rows 200000   # a quick run (the memory check then uses rows / 5)
+    python bench/bench_w1.py --quoted        # the CSV with every text field in quotes
 
 Each side runs in a fresh process, started by a fresh launcher process that reports the child's wall
 time and peak RSS (`getrusage(RUSAGE_CHILDREN).ru_maxrss` of the launcher: only that child was
@@ -94,8 +95,8 @@ def digest(path: Path) -> str:
     return sha.hexdigest()
 
 
-def run_size(rows: int, seed: int, batch_size: int | None, work: Path) -> dict:
-    csv = cached(rows, seed)
+def run_size(rows: int, seed: int, batch_size: int | None, work: Path, quoted: bool = False) -> dict:
+    csv = cached(rows, seed, quoted=quoted)
     folder = work / f"w1-{rows}"
     folder.mkdir(parents=True, exist_ok=True)
     spec = folder / "w1.flow.yaml"
@@ -141,6 +142,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, help="settings.batch_size (default: the spec default)")
     parser.add_argument("--work", type=Path, help="where outputs go (default: a temporary folder)")
     parser.add_argument("--json", action="store_true", help="print the raw measurements as JSON too")
+    parser.add_argument("--quoted", action="store_true", help="the CSV with every text field in quotes")
     parser.add_argument("--polars-only", nargs=2, metavar=("CSV", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--polars-checked", nargs=2, metavar=("CSV", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -152,7 +154,7 @@ def main() -> None:
         work = args.work or Path(temp)
         small = args.small_rows or max(args.rows // 5, 1)
         started = time.perf_counter()
-        results = [run_size(args.rows, args.seed, args.batch_size, work), run_size(small, args.seed, args.batch_size, work)]
+        results = [run_size(rows, args.seed, args.batch_size, work, args.quoted) for rows in (args.rows, small)]
     print(table(results))
     big, little = results
     ratio = big["flowc"]["wall"] / big["polars"]["wall"]

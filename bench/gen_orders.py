@@ -60,14 +60,15 @@ def orders(rows: int, seed: int) -> pl.LazyFrame:
     )
 
 
-def cached(rows: int, seed: int = 7, cache: Path | None = None) -> Path:
-    """The path of the orders CSV for (rows, seed), generated on first use."""
+def cached(rows: int, seed: int = 7, cache: Path | None = None, quoted: bool = False) -> Path:
+    """The path of the orders CSV for (rows, seed), generated on first use. `quoted`: every text field
+    in quotes, as many CSV writers put them (`quote_style="non_numeric"`)."""
     folder = cache or Path(os.environ.get("FLOWC_BENCH_CACHE", Path.home() / ".cache" / "flowc-bench"))
-    path = folder / f"orders-{rows}-{seed}.csv"
+    path = folder / f"orders-{'quoted-' if quoted else ''}{rows}-{seed}.csv"
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
         temp = path.with_suffix(".tmp")
-        orders(rows, seed).sink_csv(temp, maintain_order=True)
+        orders(rows, seed).sink_csv(temp, maintain_order=True, quote_style="non_numeric" if quoted else "necessary")
         temp.replace(path)
     return path
 

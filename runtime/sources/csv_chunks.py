@@ -1,16 +1,17 @@
 """A CSV file read in chunks of whole lines, so memory is bounded by the chunk, not the file.
 
 Polars' `collect_batches` cannot bound its read-ahead: the streaming engine keeps reading while the
-consumer is slow (docs/performance.md, point 7). Here the consumer pulls. The file is read with
+consumer is slow (docs/performance.md). Here the consumer pulls. The file is read with
 `pread` in blocks of about half a chunk, each cut just past its last newline (`rfind` in its last
 bytes: the lines are not counted in Python), and parsed by Polars a block ahead on a worker thread.
 The parsed blocks are then re-cut into chunks of exactly `rows_per_chunk` rows (slices of the parsed
 frames, no copy). Counting the newlines of every chunk with `bytes.count` and copying its bytes out,
 as before, held the GIL for ~0.6 s per 5M rows (W1) and ~1 s on a 900 MB file.
 
-Precondition (the caller's fast path): the quote character never occurs in the file, so every record
-is exactly one line and line i after the header is row i, the position used for checkpoints and
-`file:line` errors. A quoted newline would be cut in two here.
+Every record must be exactly one line, so that line i after the header is row i, the position used
+for checkpoints and `file:line` errors: a block holding the quote character is read only when it
+parses to one row per line and every line of it is plainly quoted (`rows_are_lines`);
+otherwise the chunk that would hold the block's first row raises `NeedsExactReading`.
 
 Each block is parsed as the whole file would be with the columns `names` given as its schema
 (`scan_csv(path, has_header=False, schema=..., missing_columns="insert")`): string columns, a short
@@ -32,6 +33,7 @@ from typing import Any
 import polars as pl
 
 from flowc.compiler.source_types import NeedsExactReading
+from flowc.runtime.sources.csv_lines import plainly_quoted
 
 SKIP_BLOCK = 1 << 22  # bytes examined at a time while skipping lines (a resume deep into a file)
 SAMPLE = 1 << 16  # bytes read to estimate the line length before the first chunk
@@ -53,16 +55,16 @@ class Chunk:
 
 
 def chunks(path: str, names: list[str], options: Mapping[str, Any], *, first_row: int, rows_per_chunk: int,
-           has_header: bool, refuse: bytes = b"", columns: list[str] | None = None,
+           has_header: bool, quote: bytes = b"", columns: list[str] | None = None,
            ahead: int = 1) -> Iterator[Chunk]:
     """The file's lines from row `first_row` to its end, `rows_per_chunk` lines per chunk (the last
     may hold fewer; no chunk is empty). The file is opened when the first chunk is asked for, and
     its size then bounds the read (lines appended later are not read).
 
     `columns`: the columns each chunk holds (default `names`): the others are not parsed.
-    `refuse`: a byte that must not occur in the file (the quote character, checked on each block's
-    bytes at C speed rather than in a pass over the whole file first); the chunk that would hold the
-    first row of a block holding it raises `NeedsExactReading`.
+    `quote`: the quote character. A block holding it is read only when it parses to one row per line
+    and every line of it is plainly quoted (`rows_are_lines`); else the chunk holding the block's first
+    row raises `NeedsExactReading`.
     `ahead`: blocks read and parsed ahead, on as many threads (2 measured no faster on 2 cores, and
     holds a block more)."""
     if rows_per_chunk < 1 or first_row < 0 or ahead < 1:
@@ -72,71 +74,74 @@ def chunks(path: str, names: list[str], options: Mapping[str, Any], *, first_row
     parse = {key: value for key, value in options.items() if key not in _OWN_OPTIONS}
     wanted = list(names if columns is None else columns)
 
-    def parsed(data: bytes) -> pl.DataFrame:
+    def parsed(start: int, data: bytes) -> pl.DataFrame:
         block = pl.scan_csv(data, has_header=False, schema=schema, missing_columns="insert", **parse)
-        return block.select(wanted).collect(engine="in-memory")  # one in-memory block: no streaming setup
+        frame = block.select(wanted).collect(engine="in-memory")  # one in-memory block: no streaming setup
+        if quote and quote in data and not rows_are_lines(data, quote, options["separator"], frame.height):
+            raise NeedsExactReading(f"{path}: a quoted line after byte {start} needs the exact reading")
+        return frame
 
     with open(path, "rb", buffering=0) as handle:
         view = PositionalFile(handle.fileno(), os.fstat(handle.fileno()).st_size)
         pos = skip_lines(view, 0, first_row + (1 if has_header else 0))
         size = max(int(rows_per_chunk * _line_length(view, pos) / BLOCKS_PER_CHUNK), 1)
-        blocks = _parsed_blocks(view, block_ranges(view, pos, size), parsed, refuse, ahead)
         row = first_row
-        for frame in _exactly(blocks, rows_per_chunk, f"{path}: the quote character occurs from row {{}} on", row):
+        for frame in _exactly(_parsed_blocks(view, block_ranges(view, pos, size), parsed, ahead), rows_per_chunk):
             yield Chunk(row, frame.height, frame.lazy())
             row += frame.height
 
 
-class _Refused:
-    """In the parsed blocks' place: the next block holds the refused byte."""
+def rows_are_lines(data: bytes, quote: bytes, separator: str, rows: int) -> bool:
+    """Whether `data`, which holds the quote character and parsed to `rows` rows, holds one record per
+    line, each read as the exact reading reads it: the lines are as many as the rows (a field quoted
+    over several lines joins lines) and every line that is not blank is plainly quoted
+    (`csv_lines.plainly_quoted`; a quote inside an unquoted field, or after a quoted part, would be
+    counted differently by the exact reading)."""
+    line = pl.col("line")
+    blank = line.str.strip_chars_end("\r") == ""
+    checked = pl.scan_lines(data, name="line").select(
+        lines=pl.len(), irregular=(~blank & ~plainly_quoted(line, quote.decode(), separator)).any())
+    counted = checked.collect(engine="in-memory")
+    return counted.item(0, "lines") == rows and not counted.item(0, "irregular")
 
 
-def _parsed_blocks(view: PositionalFile, ranges: Iterator[tuple[int, int]], parsed: Any, refuse: bytes,
-                   ahead: int) -> Iterator[pl.DataFrame | _Refused]:
-    """Each range's bytes parsed, in order, `ahead` of them read and parsed ahead on as many threads
-    (`pread` and Polars' parse release the GIL). Nothing is read past a block holding `refuse`."""
+def _parsed_blocks(view: PositionalFile, ranges: Iterator[tuple[int, int]], parsed: Any,
+                   ahead: int) -> Iterator[pl.DataFrame]:
+    """Each range's bytes parsed (`parsed(start, data)`), in order, `ahead` of them read and parsed
+    ahead on as many threads (`pread` and Polars' parse release the GIL). A parse's error is raised
+    where its frame would be yielded."""
     pool = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="flowc-csv-parse")
-    pending: deque[Future[pl.DataFrame] | _Refused] = deque()
+    pending: deque[Future[pl.DataFrame]] = deque()
 
     def read_next() -> None:
-        if pending and isinstance(pending[-1], _Refused):
-            return
         taken = next(ranges, None)
         if taken is not None:
-            data = view[taken[0]:taken[1]]
-            pending.append(_Refused() if refuse and refuse in data else pool.submit(parsed, data))
+            pending.append(pool.submit(parsed, taken[0], view[taken[0]:taken[1]]))
 
     try:
         for _ in range(ahead):
             read_next()
         while pending:
-            head = pending.popleft()
-            if isinstance(head, _Refused):
-                yield head
-                return
-            frame = head.result()
+            frame = pending.popleft().result()
             read_next()
             yield frame
     finally:  # also when the caller stops early: drop the parses not started, let the running ones end
         for future in pending:
-            if isinstance(future, Future):
-                future.cancel()
+            future.cancel()
         pool.shutdown(wait=True)
 
 
-def _exactly(blocks: Iterator[pl.DataFrame | _Refused], rows: int, refused: str, first_row: int) -> Iterator[pl.DataFrame]:
+def _exactly(blocks: Iterator[pl.DataFrame], rows: int) -> Iterator[pl.DataFrame]:
     """The blocks' rows re-cut into frames of exactly `rows` rows (the last may hold fewer), made of
-    slices of the blocks. A refused block raises `NeedsExactReading` (`refused` formatted with the row
-    number of its first row) where the frame holding its first row would be."""
+    slices of the blocks. An error getting a block is raised where the frame holding its first row
+    would be."""
     parts: deque[pl.DataFrame] = deque()
-    held = taken = 0
+    held = 0
     for block in blocks:
-        if isinstance(block, _Refused):
-            raise NeedsExactReading(refused.format(first_row + taken + held))
         parts.append(block)
         held += block.height
         while held >= rows:
-            held, taken = held - rows, taken + rows
+            held -= rows
             yield _take(parts, rows)
     if held:
         yield _take(parts, held)

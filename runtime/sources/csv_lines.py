@@ -65,6 +65,23 @@ def _odd_quotes(line: pl.Expr, quote: str) -> pl.Expr:
     return line.str.count_matches(quote, literal=True) % 2 == 1
 
 
+def field_count(line: pl.Expr, quote: str, separator: str) -> pl.Expr:
+    """The fields of `line` as this reading counts them: separators outside quoted parts, plus one."""
+    unquoted = line.str.replace_all(f"{_escape(quote)}[^{_escape(quote)}]*{_escape(quote)}", "") if quote else line
+    return unquoted.str.count_matches(separator, literal=True) + 1
+
+
+def plainly_quoted(line: pl.Expr, quote: str, separator: str) -> pl.Expr:
+    """Whether every field of `line` is unquoted with no quote character in it, or quoted whole with
+    the quotes inside doubled (a CRLF's CR aside). On such a line the quotes are closed, and the
+    exact reading's count (`field_count`: quoted parts paired left to right) is the number of fields
+    Polars' parser finds: a field quoted whole holds an even number of quotes, so the pairing never
+    crosses a field's edge."""
+    q, s = _escape(quote), _escape(separator)
+    field = f"(?:{q}(?:[^{q}]|{q}{q})*{q}|[^{q}{s}\r\n]*)"
+    return line.str.contains(f"^{field}(?:{s}{field})*\r?$")
+
+
 def _has_open_quote(path: str, quote: str) -> bool:
     lines = pl.scan_lines(path, name=_LINE)
     return bool(lines.select(_odd_quotes(pl.col(_LINE), quote).any()).collect().item())
@@ -123,8 +140,7 @@ def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) 
         lines = lines.slice(1)
     line = pl.col(_LINE)
     # Quoted parts may hold separators: count them with the quoted parts taken out.
-    unquoted = line.str.replace_all(f"{_escape(quote)}[^{_escape(quote)}]*{_escape(quote)}", "") if quoted else line
-    count = unquoted.str.count_matches(separator, literal=True) + 1
+    count = field_count(line, quote if quoted else "", separator)
     text = pl.when(line.str.len_chars() > EXCERPT).then(line.str.slice(0, EXCERPT) + "...").otherwise(line)
     problem = pl.when(count != width).then(pl.format(f"csv: expected {width} fields, found {{}}: {{}}", count, text))
     if quoted:

@@ -118,7 +118,7 @@ class FileReader:
                 continue
             end = max(first - offset, 0)
             pieces = chunks(path, header, options, first_row=end, rows_per_chunk=rows,
-                            has_header=options["has_header"], refuse=(options.get("quote_char") or "").encode(),
+                            has_header=options["has_header"], quote=(options.get("quote_char") or "").encode(),
                             columns=columns)
             for piece in pieces:
                 if left is not None and left <= 0:

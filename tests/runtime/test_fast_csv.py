@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from runner_cases import events, records, run, write_spec
 
@@ -109,19 +109,21 @@ sinks:
 """
 
 
-def _orders(bad_line: str | None, quoted: bool = False) -> str:
+# An encoding other than UTF-8 makes every reading of the file exact (its ASCII bytes read the same)
+EXACT_SPEC = SPEC.replace("path: in.csv,", "path: in.csv, options: {encoding: latin-1},")
+
+
+def _orders(bad_line: str | None) -> str:
     rows = [f"{i},n{i},{i}.5" for i in range(30)]
     if bad_line is not None:
         rows[17] = bad_line
-    if quoted:  # the quote character makes the whole file an exact reading
-        rows[0] = '0,"n0",0.5'
     return "id,name,amount\n" + "\n".join(rows) + "\n"
 
 
 @pytest.mark.parametrize("bad_line", ["17,n17", "17,n17,1,2", "17,n17,1,", "17,n17,", ""])
 def test_a_run_switching_mid_file_ends_as_an_exact_run(tmp_path, bad_line):
     fast = write_spec(tmp_path / "fast", SPEC, {"in.csv": _orders(bad_line)})
-    exact = write_spec(tmp_path / "exact", SPEC, {"in.csv": _orders(bad_line, quoted=True)})
+    exact = write_spec(tmp_path / "exact", EXACT_SPEC, {"in.csv": _orders(bad_line)})
     assert run(fast, "--quiet").exit_code == 0 and run(exact, "--quiet").exit_code == 0
     for name in ("out.jsonl", "dead.jsonl"):
         fast_file, exact_file = tmp_path / "fast" / name, tmp_path / "exact" / name
@@ -157,27 +159,62 @@ def test_a_single_file_is_read_in_chunks_with_the_rows_of_the_whole_reading(tmp_
         assert chunked.drop(RAW_ERROR).equals(expected.drop(RAW_ERROR))
 
 
-def test_chunks_only_in_a_fast_query_and_a_chunk_with_a_quote_needs_the_exact_reading(tmp_path):
-    (tmp_path / "in.csv").write_text("a,b,c\n" + "1,2,3\n" * 4 + '1,"2",3\n')
+def test_chunks_only_in_a_fast_query_and_a_quoted_field_over_lines_needs_the_exact_reading(tmp_path):
+    (tmp_path / "in.csv").write_text("a,b,c\n" + '1,"2,x",3\n' + "1,2,3\n" * 3 + '1,"2\n",3\n')
     with fast_conversions():
         pieces = _reader(tmp_path).chunks(SCHEMA, None, None, 3)
     assert pieces is not None
     first = next(pieces.frames).collect()
     assert first.height == 3 and pieces.template.collect().schema == first.schema
+    assert first["b"].to_list() == ["2,x", "2", "2"]  # a quoted field on one line is read fast
     with pytest.raises(NeedsExactReading):
         next(pieces.frames)
     assert _reader(tmp_path).chunks(SCHEMA, None, None, 3) is None  # not a fast query
 
 
-def test_a_quote_after_some_chunks_switches_and_ends_as_an_exact_run(tmp_path):
-    rows = [f"{i},n{i},{i}.5" for i in range(30)]
-    later = [*rows[:20], '20,"n20",20.5', *rows[21:]]
-    fast = write_spec(tmp_path / "fast", SPEC, {"in.csv": "id,name,amount\n" + "\n".join(later) + "\n"})
-    exact = write_spec(tmp_path / "exact", SPEC, {"in.csv": "id,name,amount\n" + "\n".join(
-        ['0,"n0",0.5', *later[1:]]) + "\n"})
+@pytest.mark.parametrize("later", ['20,"n\n20",20.5', '20,"n20,20.5'])
+def test_a_quoted_field_over_lines_after_some_chunks_switches_and_ends_as_an_exact_run(tmp_path, later):
+    rows = [f'{i},"n{i}",{i}.5' if i % 3 else f"{i},n{i},{i}.5" for i in range(30)]
+    text = "id,name,amount\n" + "\n".join([*rows[:20], later, *rows[21:]]) + "\n"
+    fast = write_spec(tmp_path / "fast", SPEC, {"in.csv": text})
+    exact = write_spec(tmp_path / "exact", EXACT_SPEC, {"in.csv": text})
     assert run(fast, "--quiet").exit_code == 0 and run(exact, "--quiet").exit_code == 0
-    assert (tmp_path / "fast" / "out.jsonl").read_bytes() == (tmp_path / "exact" / "out.jsonl").read_bytes()
-    assert len(records(tmp_path / "fast" / "out.jsonl")) == 30
+    for name in ("out.jsonl", "dead.jsonl"):
+        assert (tmp_path / "fast" / name).read_bytes() == (tmp_path / "exact" / name).read_bytes()
+    assert [r["id"] for r in records(tmp_path / "fast" / "out.jsonl")][:20] == list(range(20))
+    assert records(tmp_path / "fast" / "dead.jsonl")  # the lines of the open quote are record errors
+
+
+_QUOTED_FIELD = st.sampled_from(['"x,y"', '"a""b"', '""', '"q"', '"', 'a"b', '"a"b', '"l1\nl2"', '"\n"'])
+
+
+@given(lines=st.lists(st.lists(_FIELD | _QUOTED_FIELD, min_size=1, max_size=4).map(",".join) | st.just(""),
+                      max_size=12), rows=st.integers(1, 5), crlf=st.booleans())
+@example(lines=[',a"b,a"b'], rows=1, crlf=False)  # Polars: 3 fields; the exact reading: 2 (`"b,a"` quoted)
+@example(lines=['1,"x,y",3', '"a""b",c,"d"', '4,5,6'], rows=2, crlf=True)
+def test_chunks_with_quotes_give_the_exact_records_or_switch(tmp_path_factory, lines, rows, crlf):
+    folder = tmp_path_factory.mktemp("csv")
+    ending = "\r\n" if crlf else "\n"
+    (folder / "in.csv").write_bytes((ending.join(["a,b,c", *lines]) + ending).encode())
+    try:
+        exact = _read(folder, fast=False)
+    except pl.exceptions.PolarsError:  # Polars' parse refuses the file (a quote inside a field): so do chunks
+        with pytest.raises((pl.exceptions.PolarsError, NeedsExactReading)):
+            _chunked(folder, None, None, rows)
+        return
+    try:
+        chunked = _chunked(folder, None, None, rows)
+    except (pl.exceptions.PolarsError, NeedsExactReading):  # the runner reads on the exact way
+        return
+    assert chunked is not None
+    if not chunked.height:
+        assert exact.height == 0
+        return
+    clean = chunked.filter(pl.col(RAW_ERROR).is_null())  # a marked row fails the fast query
+    if clean.height < chunked.height:
+        return
+    assert exact[RAW_ERROR].null_count() == exact.height  # a malformed row never passes the fast reading
+    assert chunked.drop(RAW_ERROR).equals(exact.drop(RAW_ERROR))
 
 
 @pytest.mark.parametrize("text", [b"", b"a", b"a\n", b"a\nb", b"\n\n", b"a\r\nb\r\n", b"x\n" * 100_000 + b"y"])
@@ -223,17 +260,13 @@ GLOB_SPEC = SPEC.replace("path: in.csv", "path: in-*.csv")
 
 @pytest.mark.parametrize("bad_line", ["12,n12", "12,n12,1,2"])
 def test_a_glob_switching_in_its_second_file_ends_as_an_exact_run_with_file_positions(tmp_path, bad_line):
-    def files(quoted: bool) -> dict[str, str]:
-        first = [f"{i},n{i},{i}.5" for i in range(10)]
-        second = [f"{i},n{i},{i}.5" for i in range(10, 20)]
-        second[2] = bad_line
-        if quoted:
-            first[0] = '0,"n0",0.5'
-        return {"in-1.csv": "id,name,amount\n" + "\n".join(first) + "\n",
-                "in-2.csv": "id,name,amount\n" + "\n".join(second) + "\n"}
-
-    fast = write_spec(tmp_path / "fast", GLOB_SPEC, files(quoted=False))
-    exact = write_spec(tmp_path / "exact", GLOB_SPEC, files(quoted=True))
+    first = [f"{i},n{i},{i}.5" for i in range(10)]
+    second = [f"{i},n{i},{i}.5" for i in range(10, 20)]
+    second[2] = bad_line
+    files = {"in-1.csv": "id,name,amount\n" + "\n".join(first) + "\n",
+             "in-2.csv": "id,name,amount\n" + "\n".join(second) + "\n"}
+    fast = write_spec(tmp_path / "fast", GLOB_SPEC, files)
+    exact = write_spec(tmp_path / "exact", EXACT_SPEC.replace("path: in.csv", "path: in-*.csv"), files)
     assert run(fast, "--quiet").exit_code == 0 and run(exact, "--quiet").exit_code == 0
     for name in ("out.jsonl", "dead.jsonl"):
         assert (tmp_path / "fast" / name).read_bytes() == (tmp_path / "exact" / name).read_bytes()
@@ -279,3 +312,13 @@ def test_a_pruned_scan_reads_as_an_unoptimized_run(tmp_path, bad_line):
             assert (tmp_path / "optimized" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
     ids = [r["id"] for r in records(tmp_path / "optimized" / "out.jsonl")]
     assert ids == [i for i in range(15) if i != 9 or not bad_line]
+
+
+def test_quoted_fields_on_one_line_are_read_fast_as_the_exact_reading_reads_them(tmp_path):
+    (tmp_path / "in.csv").write_text('a,b,c\n1,"x,y",3\n"a""b",c,"d"\n\n4,,"6"\n7,"",9\n')
+    chunked = _chunked(tmp_path, None, None, rows=2)  # no NeedsExactReading: every line is one record
+    assert chunked is not None
+    exact = _read(tmp_path, fast=False)
+    assert chunked.filter(pl.col(RAW_ERROR).is_null()).drop(RAW_ERROR).equals(
+        exact.filter(pl.col(ROW) != 2).drop(RAW_ERROR))  # the blank line (row 2) is the fast reading's mark
+    assert chunked["b"].to_list() == ["x,y", "c", None, None, ""]
