@@ -18,6 +18,7 @@ the output of its `Late` node.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,7 +31,7 @@ from flowc.compiler.source_types import fast_conversions
 from flowc.dsl import ast
 from flowc.runtime.engines import Branch, Engines
 from flowc.runtime.envelope import Policy, RecordFailed, split_errors
-from flowc.runtime.sources.csv_chunks import prefetched
+from flowc.runtime.sources.line_chunks import prefetched
 from flowc.runtime.stateful.base import Emitted
 
 _FUSABLE = (ir.Filter, ir.Map, ir.Select, ir.Drop, ir.Rename, ir.Validate)
@@ -82,14 +83,15 @@ def source_query(plan: Plan, scan: ir.Scan, raw: pl.LazyFrame, now: datetime, fa
     return SourceQuery(staged.frame, tuple(chain), chain[-1], failing, staged)
 
 
-def prefetched_batches(plan: Plan, scan: ir.Scan, chunks: Iterator[pl.LazyFrame], now: datetime) -> Iterator[pl.DataFrame]:
-    """The fast query of each chunk of a source (`FileReader.chunks`), collected one chunk ahead on a
-    worker thread while the caller runs the one before: the read-ahead is one chunk, not the file."""
+def prefetched_batches(plan: Plan, scan: ir.Scan, chunks: Iterator[pl.LazyFrame], now: datetime,
+                       fast: bool) -> Iterator[pl.DataFrame]:
+    """The query (`fast` or exact) of each chunk of a source (`FileReader.chunks`), collected ahead on
+    worker threads while the caller runs the one before: the read-ahead is a few chunks, not the file."""
 
     def queries() -> Iterator[pl.LazyFrame]:
         for chunk in chunks:
-            with fast_conversions():  # the lowering runs on the worker thread: its own context
-                frame = source_query(plan, scan, chunk, now, fast=True).frame
+            with fast_conversions() if fast else nullcontext():  # the lowering runs on the worker: its own context
+                frame = source_query(plan, scan, chunk, now, fast=fast).frame
             yield frame  # outside the block: a generator may be resumed (or closed) in another context
 
     return prefetched(queries())

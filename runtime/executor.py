@@ -199,7 +199,7 @@ class _Run:
                 query = source_query(self.plan, scan, raw, self.next_now, fast)
             runner = BatchRunner(self.plan, query, Policy(scan.step, reader.positions), self.engines or None)
             batches = (iter(query.frame.collect_batches(chunk_size=size, maintain_order=True)) if chunked is None
-                       else prefetched_batches(self.plan, scan, chunked.frames, self.next_now))
+                       else prefetched_batches(self.plan, scan, chunked.frames, self.next_now, fast))
             try:
                 while (batch := _next_batch(batches, fast)) is not None and batch is not _FAST_FAILED:
                     if batch.height:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -22,7 +22,6 @@ from flowc.compiler.spec import Source
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
 from flowc.runtime.sources.base import inferred, numbered, raw_dtypes
-from flowc.runtime.sources.csv_chunks import chunks
 from flowc.runtime.sources.csv_lines import (
     BLANK,
     checked_csv,
@@ -32,6 +31,7 @@ from flowc.runtime.sources.csv_lines import (
     fast_header,
     inferred_csv_schema,
 )
+from flowc.runtime.sources.line_chunks import Chunk, chunks, jsonl_chunks
 
 _LINE_FORMATS = ("csv", "jsonl", "text")  # positions are `file:line`; other formats give `file[index]`
 TEXT_SCHEMA = Struct((("line", t.STRING),))
@@ -88,11 +88,23 @@ class FileReader:
 
     def chunks(self, schema: Struct, after: int | None, limit: int | None, rows: int,
                fields: Iterable[str] | None = None) -> Chunked | None:
-        """In a fast query, CSV files that qualify (`fast_header`, all with the same columns) as `frame`
-        gives them, read in chunks of `rows` lines (`csv_chunks`: memory bounded by the chunk, not the
-        files), one file after the other with one row numbering; else None. `fields`: the columns the
-        query reads (default all); the others are not parsed."""
-        if not (fast_only() and self.format == "csv" and self.paths):
+        """The records `frame` gives, read in chunks of `rows` (`line_chunks`: memory bounded by the
+        chunk, not the files), one file after the other with one row numbering; None when the files
+        are not read so. `fields`: the columns the query reads (default all); the others are not parsed.
+
+        JSON lines always are (their parse is the same in a fast query and in the exact reading). CSV
+        files are in a fast query, when they qualify (`fast_header`, all with the same columns)."""
+        if not self.paths:
+            return None
+        first = 0 if after is None else after + 1
+        if self.format == "jsonl":
+            dtypes = raw_dtypes(schema)
+            columns = [name for name in dtypes if fields is None or name in set(fields)]
+            template = pl.LazyFrame(schema={name: dtypes[name] for name in columns})
+            return Chunked(_numbered(template, 0), self._numbered_chunks(
+                lambda path, start: jsonl_chunks(path, dtypes, first_row=start, rows_per_chunk=rows, columns=columns),
+                lambda frame: frame, first, limit))
+        if not (fast_only() and self.format == "csv"):
             return None
         options = self._csv_options()
         names = None if options["has_header"] else [n for n, _ in schema.fields]
@@ -103,27 +115,28 @@ class FileReader:
         wanted = set(header if fields is None else fields) | {header[-1]}  # the last: fast_checked's mark
         columns = [name for name in header if name in wanted]
         template = fast_checked(pl.LazyFrame(schema=dict.fromkeys(columns, pl.String)), header).drop(BLANK)
-        first = 0 if after is None else after + 1
-        return Chunked(_numbered(template, 0), self._numbered_chunks(header, columns, options, first, limit, rows))
+        quote = (options.get("quote_char") or "").encode()
+        return Chunked(_numbered(template, 0), self._numbered_chunks(
+            lambda path, start: chunks(path, header, options, first_row=start, rows_per_chunk=rows,
+                                       has_header=options["has_header"], quote=quote, columns=columns),
+            lambda frame: fast_checked(frame, header).drop(BLANK), first, limit))
 
-    def _numbered_chunks(self, header: list[str], columns: list[str], options: dict, first: int, limit: int | None,
-                         rows: int) -> Iterator[pl.LazyFrame]:
-        """Each chunk with `ROW` (row numbers run on across the files), from row `first`, at most `limit`
-        rows in all. The files read to their end give the source's row count: `count` need not read
-        them again."""
+    def _numbered_chunks(self, pieces: Callable[[str, int], Iterator[Chunk]],
+                         finish: Callable[[pl.LazyFrame], pl.LazyFrame], first: int,
+                         limit: int | None) -> Iterator[pl.LazyFrame]:
+        """Each file's chunks (`pieces(path, first row)`), finished, with `ROW` (row numbers run on
+        across the files), from row `first`, at most `limit` rows in all. The files read to their end
+        give the source's row count: `count` need not read them again."""
         left, offset = limit, 0  # offset: the rows of the files before this one
         for path in self.paths:
             if first - offset > 0 and first - offset >= (held := self._count(path)):
                 offset += held  # wholly before the resume point
                 continue
             end = max(first - offset, 0)
-            pieces = chunks(path, header, options, first_row=end, rows_per_chunk=rows,
-                            has_header=options["has_header"], quote=(options.get("quote_char") or "").encode(),
-                            columns=columns)
-            for piece in pieces:
+            for piece in pieces(path, end):
                 if left is not None and left <= 0:
                     return
-                frame = _numbered(fast_checked(piece.frame, header).drop(BLANK), offset + piece.first_row)
+                frame = _numbered(finish(piece.frame), offset + piece.first_row)
                 if left is not None:
                     frame, left = frame.head(left), left - piece.rows
                 end = piece.first_row + piece.rows

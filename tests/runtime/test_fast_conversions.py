@@ -125,3 +125,34 @@ def test_a_fast_query_holds_no_python_function_for_upper_and_lower():
         assert frame.select(fast).collect().equals(frame.select(exact).collect())
         with pytest.raises(pl.exceptions.ComputeError, match=SLOW_PATH):
             pl.LazyFrame({"s": ["a\u019b"]}).select(fast).collect()
+
+
+JSONL_SPEC = SPEC.replace("path: orders.csv", "path: orders.jsonl")
+
+
+def _jsonl(bad: dict[int, str]) -> str:
+    lines = [bad.get(i, f'{{"id": "{i}", "ts": "2026-01-01T00:00:{i % 60:02d}Z", "amount": "{i}.5"}}') for i in range(60)]
+    return "\n".join(lines) + "\n"
+
+
+JSONL_BAD = {27: '{"id": "27", "ts": "2026-01-01T00:00:27Z", "amount": "x"}',
+             41: '{"id": "41", "ts": "2026-01-01T02:00:41+02:00", "amount": "41.5"}'}
+
+
+@pytest.mark.parametrize("limit", [None, "15", "35"])
+def test_json_lines_read_in_chunks_switch_and_resume_as_an_uninterrupted_run(tmp_path, limit):
+    whole = write_spec(tmp_path / "whole", JSONL_SPEC, {"orders.jsonl": _jsonl(JSONL_BAD)})
+    parts = write_spec(tmp_path / "parts", JSONL_SPEC, {"orders.jsonl": _jsonl(JSONL_BAD)})
+    assert run(whole, "--quiet").exit_code == 0
+    out = records(tmp_path / "whole" / "out.jsonl")
+    assert [r["id"] for r in out] == [i for i in range(1, 60) if i != 27]
+    assert out[[r["id"] for r in out].index(41)]["ts"] == "2026-01-01T00:00:41.000000Z"
+    dead = records(tmp_path / "whole" / "dead.jsonl")
+    assert [(d["id"], d["_source"]["position"]) for d in dead] == [(27, "orders.jsonl:28")]
+    assert events(tmp_path / "whole")[-1]["data"]["counts"]["read"] == 60
+    if limit:
+        assert run(parts, "--quiet", "--limit", limit).exit_code == 0
+        assert events(tmp_path / "parts")[-1]["data"]["counts"]["read"] == int(limit)
+    assert run(parts, "--quiet").exit_code == 0
+    for name in ("out.jsonl", "dead.jsonl"):
+        assert (tmp_path / "parts" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()

@@ -1,4 +1,5 @@
-"""The chunked CSV reader (runtime/sources/csv_chunks.py): chunks of whole lines parse as the whole file."""
+"""The chunked line reader (runtime/sources/line_chunks.py): chunks of whole lines of a CSV or JSON lines
+file hold the records of the whole file."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flowc.runtime.sources.csv_chunks import Chunk, block_ranges, chunks, nth_newline, prefetched, skip_lines
+from flowc.runtime.sources.line_chunks import (
+    Chunk,
+    block_ranges,
+    chunks,
+    jsonl_chunks,
+    nth_newline,
+    prefetched,
+    skip_lines,
+)
 
 BLANK = None  # a generated blank line
 
@@ -256,3 +265,59 @@ def test_prefetched_raises_a_parse_error_at_its_chunk_and_stops_cleanly(tmp_path
     assert inner.gi_frame is None
     with pytest.raises(ValueError):
         next(prefetched(iter([]), depth=0))
+
+
+JSON_DTYPES = {"n": pl.String, "tags": pl.List(pl.String), "user": pl.Struct({"tier": pl.String})}
+
+
+@st.composite
+def jsonl_files(draw):
+    records = draw(st.lists(st.one_of(
+        st.just(b""), st.just(b"   "),  # blank lines hold no record
+        st.builds(lambda n, tags, tier: (b'{"n": "%d", "tags": %s, "user": %s}' % (
+            n, b"null" if tags is None else b"[" + b",".join(b'"%s"' % t.encode() for t in tags) + b"]",
+            b"null" if tier is None else b'{"tier": "%s"}' % tier.encode())),
+            st.integers(0, 999), st.none() | st.lists(st.sampled_from(["a", "b c", "é"]), max_size=3),
+            st.none() | st.sampled_from(["gold", "free"]))), max_size=30))
+    ending = draw(st.sampled_from([b"\n", b"\r\n"]))
+    return ending.join(records) + draw(st.sampled_from([b"", ending]))
+
+
+@given(jsonl_files(), st.integers(0, 35), st.integers(1, 12), st.sampled_from([None, ["n"], ["user", "n"]]))
+def test_jsonl_chunks_hold_the_records_of_the_whole_file(tmp_path_factory, data, first_row, rows_per_chunk, columns):
+    path = tmp_path_factory.mktemp("jsonl") / "f.jsonl"
+    path.write_bytes(data)
+    whole = pl.read_ndjson(data, schema=JSON_DTYPES) if data.strip() else pl.DataFrame(schema=JSON_DTYPES)
+    expected = whole.select(columns or list(JSON_DTYPES)).slice(first_row)
+    found = list(jsonl_chunks(str(path), JSON_DTYPES, first_row=first_row, rows_per_chunk=rows_per_chunk,
+                              columns=columns))
+    frames = [chunk.frame.collect() for chunk in found]
+    assert [c.rows for c in found] == [f.height for f in frames] == [
+        min(rows_per_chunk, expected.height - start) for start in range(0, expected.height, rows_per_chunk)]
+    assert [c.first_row for c in found] == list(range(first_row, first_row + expected.height, rows_per_chunk))
+    got = pl.concat(frames) if frames else expected.head(0)
+    assert got.equals(expected)
+
+
+def test_a_malformed_json_line_fails_its_chunk_after_the_chunks_before(tmp_path):
+    lines = [b'{"n": "%d"}' % i for i in range(10)]
+    lines[7] = b"not json"
+    (tmp_path / "f.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    found = jsonl_chunks(str(tmp_path / "f.jsonl"), {"n": pl.String}, first_row=0, rows_per_chunk=3)
+    assert next(found).frame.collect()["n"].to_list() == ["0", "1", "2"]
+    with pytest.raises(pl.exceptions.PolarsError):
+        for _ in found:
+            pass
+
+
+def test_jsonl_memory_holds_a_few_chunks_not_the_file(tmp_path):
+    line = b'{"n": "12345", "tags": ["a", "b"], "user": {"tier": "gold"}}\n'
+    (tmp_path / "f.jsonl").write_bytes(line * 100_000)  # 6 MB
+    tracemalloc.start()
+    try:
+        for chunk in jsonl_chunks(str(tmp_path / "f.jsonl"), JSON_DTYPES, first_row=10, rows_per_chunk=2_000):
+            chunk.frame.collect()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 6 * 2_000 * len(line)  # Python-side bytes: a block and its read-ahead, not 6 MB

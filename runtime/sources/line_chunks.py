@@ -1,4 +1,4 @@
-"""A CSV file read in chunks of whole lines, so memory is bounded by the chunk, not the file.
+"""A CSV or JSON lines file read in chunks of whole lines, so memory is bounded by the chunk, not the file.
 
 Polars' `collect_batches` cannot bound its read-ahead: the streaming engine keeps reading while the
 consumer is slow (docs/performance.md). Here the consumer pulls. The file is read with
@@ -91,6 +91,31 @@ def chunks(path: str, names: list[str], options: Mapping[str, Any], *, first_row
             row += frame.height
 
 
+def jsonl_chunks(path: str, dtypes: Mapping[str, pl.DataType], *, first_row: int, rows_per_chunk: int,
+                 columns: list[str] | None = None, ahead: int = 1) -> Iterator[Chunk]:
+    """The records of a JSON lines file from record `first_row` on, `rows_per_chunk` per chunk, read
+    in blocks as `chunks` reads a CSV file and parsed by `scan_ndjson` with `dtypes` (the columns
+    `columns`, default all). Blank lines hold no record, as when Polars reads the whole file; so a
+    record is not always a line, and a resumed reading parses the blocks before `first_row` again
+    and drops their records rather than counting lines."""
+    if rows_per_chunk < 1 or first_row < 0 or ahead < 1:
+        raise ValueError(f"rows_per_chunk, ahead must be >= 1 and first_row >= 0, got {rows_per_chunk}, {ahead}, "
+                         f"{first_row}")
+    wanted = list(dtypes if columns is None else columns)
+
+    def parsed(start: int, data: bytes) -> pl.DataFrame:
+        return pl.scan_ndjson(data, schema=dtypes).select(wanted).collect(engine="in-memory")
+
+    with open(path, "rb", buffering=0) as handle:
+        view = PositionalFile(handle.fileno(), os.fstat(handle.fileno()).st_size)
+        size = max(int(rows_per_chunk * _line_length(view, 0) / BLOCKS_PER_CHUNK), 1)
+        row = first_row
+        blocks = _parsed_blocks(view, block_ranges(view, 0, size), parsed, ahead)
+        for frame in _exactly(blocks, rows_per_chunk, skip=first_row):
+            yield Chunk(row, frame.height, frame.lazy())
+            row += frame.height
+
+
 def rows_are_lines(data: bytes, quote: bytes, separator: str, rows: int) -> bool:
     """Whether `data`, which holds the quote character and parsed to `rows` rows, holds one record per
     line, each read as the exact reading reads it: the lines are as many as the rows (a field quoted
@@ -131,13 +156,16 @@ def _parsed_blocks(view: PositionalFile, ranges: Iterator[tuple[int, int]], pars
         pool.shutdown(wait=True)
 
 
-def _exactly(blocks: Iterator[pl.DataFrame], rows: int) -> Iterator[pl.DataFrame]:
-    """The blocks' rows re-cut into frames of exactly `rows` rows (the last may hold fewer), made of
-    slices of the blocks. An error getting a block is raised where the frame holding its first row
-    would be."""
+def _exactly(blocks: Iterator[pl.DataFrame], rows: int, skip: int = 0) -> Iterator[pl.DataFrame]:
+    """The blocks' rows after the first `skip` re-cut into frames of exactly `rows` rows (the last may
+    hold fewer), made of slices of the blocks. An error getting a block is raised where the frame
+    holding its first row would be."""
     parts: deque[pl.DataFrame] = deque()
     held = 0
     for block in blocks:
+        if skip:
+            dropped = min(skip, block.height)
+            block, skip = block.slice(dropped), skip - dropped
         parts.append(block)
         held += block.height
         while held >= rows:
