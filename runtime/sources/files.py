@@ -31,7 +31,8 @@ from flowc.runtime.sources.csv_lines import (
     fast_header,
     inferred_csv_schema,
 )
-from flowc.runtime.sources.line_chunks import Chunk, chunks, jsonl_chunks
+from flowc.runtime.sources.feed import RAW_ERROR
+from flowc.runtime.sources.line_chunks import Chunk, chunks, compressed, jsonl_chunks
 
 _LINE_FORMATS = ("csv", "jsonl", "text")  # positions are `file:line`; other formats give `file[index]`
 TEXT_SCHEMA = Struct((("line", t.STRING),))
@@ -93,17 +94,19 @@ class FileReader:
         are not read so. `fields`: the columns the query reads (default all); the others are not parsed.
 
         JSON lines always are (their parse is the same in a fast query and in the exact reading). CSV
-        files are in a fast query, when they qualify (`fast_header`, all with the same columns)."""
-        if not self.paths:
+        files are in a fast query, when they qualify (`fast_header`, all with the same columns).
+        Compressed files never are."""
+        if not self.paths or any(compressed(path) for path in self.paths):
             return None
         first = 0 if after is None else after + 1
         if self.format == "jsonl":
             dtypes = raw_dtypes(schema)
             columns = [name for name in dtypes if fields is None or name in set(fields)]
-            template = pl.LazyFrame(schema={name: dtypes[name] for name in columns})
-            return Chunked(_numbered(template, 0), self._numbered_chunks(
+            template = pl.LazyFrame(schema={**{name: dtypes[name] for name in columns}, RAW_ERROR: pl.String,
+                                            BLANK: pl.Boolean})
+            return Chunked(_without_blank_lines(_numbered(template, 0)), self._numbered_chunks(
                 lambda path, start: jsonl_chunks(path, dtypes, first_row=start, rows_per_chunk=rows, columns=columns),
-                lambda frame: frame, first, limit))
+                _without_blank_lines, first, limit))
         if not (fast_only() and self.format == "csv"):
             return None
         options = self._csv_options()
@@ -114,9 +117,9 @@ class FileReader:
             return None
         wanted = set(header if fields is None else fields) | {header[-1]}  # the last: fast_checked's mark
         columns = [name for name in header if name in wanted]
-        template = fast_checked(pl.LazyFrame(schema=dict.fromkeys(columns, pl.String)), header).drop(BLANK)
+        template_fields = pl.LazyFrame(schema=dict.fromkeys(columns, pl.String))
         quote = (options.get("quote_char") or "").encode()
-        return Chunked(_numbered(template, 0), self._numbered_chunks(
+        return Chunked(fast_checked(_numbered(template_fields, 0), header).drop(BLANK), self._numbered_chunks(
             lambda path, start: chunks(path, header, options, first_row=start, rows_per_chunk=rows,
                                        has_header=options["has_header"], quote=quote, columns=columns),
             lambda frame: fast_checked(frame, header).drop(BLANK), first, limit))
@@ -136,7 +139,7 @@ class FileReader:
             for piece in pieces(path, end):
                 if left is not None and left <= 0:
                     return
-                frame = _numbered(finish(piece.frame), offset + piece.first_row)
+                frame = finish(_numbered(piece.frame, offset + piece.first_row))
                 if left is not None:
                     frame, left = frame.head(left), left - piece.rows
                 end = piece.first_row + piece.rows
@@ -177,8 +180,8 @@ class FileReader:
         if self.format == "csv":  # records are lines (runtime/sources/csv_lines.py), even malformed ones
             lines = count_lines(path)
             return max(lines - (1 if self._csv_options()["has_header"] else 0), 0)
-        if self.format == "jsonl":
-            return pl.scan_ndjson(path, infer_schema_length=1).select(pl.len()).collect().item()
+        if self.format == "jsonl":  # rows are lines (`line_chunks.jsonl_chunks`), blank ones too
+            return count_lines(path)
         if self.format == "parquet":
             return pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
         if self.format == "text":
@@ -213,6 +216,11 @@ def _csv_file(path: str, names: list[str] | None, options: dict) -> pl.LazyFrame
 class Chunked:
     template: pl.LazyFrame  # no rows, the chunks' columns: what the source query is planned on
     frames: Iterator[pl.LazyFrame]
+
+
+def _without_blank_lines(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """A numbered frame of lines without its blank ones: they hold no record, and keep their number."""
+    return frame.filter(~pl.col(BLANK)).drop(BLANK)
 
 
 def _numbered(frame: pl.LazyFrame, first_row: int) -> pl.LazyFrame:

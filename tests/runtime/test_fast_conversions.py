@@ -136,7 +136,9 @@ def _jsonl(bad: dict[int, str]) -> str:
 
 
 JSONL_BAD = {27: '{"id": "27", "ts": "2026-01-01T00:00:27Z", "amount": "x"}',
-             41: '{"id": "41", "ts": "2026-01-01T02:00:41+02:00", "amount": "41.5"}'}
+             41: '{"id": "41", "ts": "2026-01-01T02:00:41+02:00", "amount": "41.5"}',
+             9: "", 50: '{"id": "50", "amount": 50.5',  # a blank line holds no record; a broken one is an error
+             }
 
 
 @pytest.mark.parametrize("limit", [None, "15", "35"])
@@ -145,11 +147,14 @@ def test_json_lines_read_in_chunks_switch_and_resume_as_an_uninterrupted_run(tmp
     parts = write_spec(tmp_path / "parts", JSONL_SPEC, {"orders.jsonl": _jsonl(JSONL_BAD)})
     assert run(whole, "--quiet").exit_code == 0
     out = records(tmp_path / "whole" / "out.jsonl")
-    assert [r["id"] for r in out] == [i for i in range(1, 60) if i != 27]
+    assert [r["id"] for r in out] == [i for i in range(1, 60) if i not in (9, 27, 50)]
     assert out[[r["id"] for r in out].index(41)]["ts"] == "2026-01-01T00:00:41.000000Z"
     dead = records(tmp_path / "whole" / "dead.jsonl")
-    assert [(d["id"], d["_source"]["position"]) for d in dead] == [(27, "orders.jsonl:28")]
-    assert events(tmp_path / "whole")[-1]["data"]["counts"]["read"] == 60
+    assert [(d["id"], d["_error"]["code"], d["_source"]["position"]) for d in dead] == [
+        (27, "conversion", "orders.jsonl:28"), (None, "parse", "orders.jsonl:51")]
+    assert dead[1]["_error"]["message"].endswith(': {"id": "50", "amount": 50.5')  # the raw text of the line
+    counts = events(tmp_path / "whole")[-1]["data"]["counts"]
+    assert (counts["read"], counts["written"]["out"], counts["dead_lettered"]) == (60, 56, 2)
     if limit:
         assert run(parts, "--quiet", "--limit", limit).exit_code == 0
         assert events(tmp_path / "parts")[-1]["data"]["counts"]["read"] == int(limit)

@@ -322,3 +322,19 @@ def test_quoted_fields_on_one_line_are_read_fast_as_the_exact_reading_reads_them
     assert chunked.filter(pl.col(RAW_ERROR).is_null()).drop(RAW_ERROR).equals(
         exact.filter(pl.col(ROW) != 2).drop(RAW_ERROR))  # the blank line (row 2) is the fast reading's mark
     assert chunked["b"].to_list() == ["x,y", "c", None, None, ""]
+
+
+@pytest.mark.parametrize(("name", "text"), [("in.csv.gz", "id,name,amount\n" + "".join(f"{i},n{i},{i}.5\n" for i in range(9))),
+                                            ("in.jsonl.gz", "".join(f'{{"id": "{i}", "name": "n{i}", "amount": "{i}.5"}}\n'
+                                                                    for i in range(9)))])
+def test_a_compressed_file_is_read_whole_not_in_blocks(tmp_path, name, text):
+    import gzip
+
+    spec = write_spec(tmp_path, SPEC.replace("path: in.csv", f"path: {name}"))
+    (tmp_path / name).write_bytes(gzip.compress(text.encode()))
+    assert run(spec, "--quiet").exit_code == 0
+    assert [r["id"] for r in records(tmp_path / "out.jsonl")] == list(range(9))
+    source = Source(name="s", type="file", config=Config({"path": name}), schema=SCHEMA, event_time=None,
+                    format=name.split(".")[1])
+    with fast_conversions():
+        assert FileReader(source, str(tmp_path)).chunks(SCHEMA, None, None, 3) is None

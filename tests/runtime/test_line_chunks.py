@@ -11,6 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from flowc.runtime.sources.csv_lines import BLANK as BLANK_COLUMN
+from flowc.runtime.sources.feed import RAW_ERROR
 from flowc.runtime.sources.line_chunks import (
     Chunk,
     block_ranges,
@@ -284,30 +286,44 @@ def jsonl_files(draw):
 
 
 @given(jsonl_files(), st.integers(0, 35), st.integers(1, 12), st.sampled_from([None, ["n"], ["user", "n"]]))
-def test_jsonl_chunks_hold_the_records_of_the_whole_file(tmp_path_factory, data, first_row, rows_per_chunk, columns):
+def test_jsonl_chunks_hold_the_lines_of_the_whole_file(tmp_path_factory, data, first_row, rows_per_chunk, columns):
     path = tmp_path_factory.mktemp("jsonl") / "f.jsonl"
     path.write_bytes(data)
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()  # the final newline ends the last line; it does not start another
+    blank = [not line.strip(b" \r") for line in lines][first_row:]
     whole = pl.read_ndjson(data, schema=JSON_DTYPES) if data.strip() else pl.DataFrame(schema=JSON_DTYPES)
-    expected = whole.select(columns or list(JSON_DTYPES)).slice(first_row)
     found = list(jsonl_chunks(str(path), JSON_DTYPES, first_row=first_row, rows_per_chunk=rows_per_chunk,
                               columns=columns))
     frames = [chunk.frame.collect() for chunk in found]
     assert [c.rows for c in found] == [f.height for f in frames] == [
-        min(rows_per_chunk, expected.height - start) for start in range(0, expected.height, rows_per_chunk)]
-    assert [c.first_row for c in found] == list(range(first_row, first_row + expected.height, rows_per_chunk))
-    got = pl.concat(frames) if frames else expected.head(0)
-    assert got.equals(expected)
+        min(rows_per_chunk, len(blank) - start) for start in range(0, len(blank), rows_per_chunk)]
+    assert [c.first_row for c in found] == list(range(first_row, first_row + len(blank), rows_per_chunk))
+    got = pl.concat(frames) if frames else None
+    if got is None:
+        assert not blank
+        return
+    assert got[BLANK_COLUMN].to_list() == blank and got[RAW_ERROR].null_count() == got.height
+    records_before = sum(1 for line in lines[:first_row] if line.strip(b" \r"))
+    expected = whole.select(columns or list(JSON_DTYPES)).slice(records_before)
+    assert got.filter(~pl.col(BLANK_COLUMN)).select(expected.columns).equals(expected)
 
 
-def test_a_malformed_json_line_fails_its_chunk_after_the_chunks_before(tmp_path):
+@pytest.mark.parametrize("bad", [b"not json", b"[1, 2]", b'{"n": "7"} junk', b'{"n": "7", "tags": "x"}'])
+def test_a_line_that_is_not_a_json_object_is_a_row_with_its_reason_and_text(tmp_path, bad):
     lines = [b'{"n": "%d"}' % i for i in range(10)]
-    lines[7] = b"not json"
+    lines[7] = bad
+    lines.insert(3, b"")
     (tmp_path / "f.jsonl").write_bytes(b"\n".join(lines) + b"\n")
-    found = jsonl_chunks(str(tmp_path / "f.jsonl"), {"n": pl.String}, first_row=0, rows_per_chunk=3)
-    assert next(found).frame.collect()["n"].to_list() == ["0", "1", "2"]
-    with pytest.raises(pl.exceptions.PolarsError):
-        for _ in found:
-            pass
+    found = list(jsonl_chunks(str(tmp_path / "f.jsonl"), {"n": pl.String, "tags": pl.List(pl.String)}, first_row=0,
+                              rows_per_chunk=3))
+    got = pl.concat([chunk.frame.collect() for chunk in found])
+    assert got.height == 11 and got[BLANK_COLUMN].to_list() == [i == 3 for i in range(11)]
+    errors = got[RAW_ERROR].to_list()
+    assert [i for i, e in enumerate(errors) if e is not None] == [8]  # the line after the blank one moved down
+    assert errors[8].startswith("jsonl: ") and errors[8].endswith(": " + bad.decode())
+    assert got["n"].to_list() == ["0", "1", "2", None, "3", "4", "5", "6", None, "8", "9"]
 
 
 def test_jsonl_memory_holds_a_few_chunks_not_the_file(tmp_path):
