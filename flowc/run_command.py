@@ -109,11 +109,15 @@ def _compile_and_run(spec_path: str, reset: bool, limit: int | None, assignments
         return EXIT_FAILED
     if dry_run:
         from flowc.runtime.run_setup import SchemaMismatch, prepare
+        from flowc.runtime.sources.base import SourceUnreadable
 
         try:
             click.echo(format_plan(prepare(spec, document.text, optimize=optimize).plan), nl=False)
         except SchemaMismatch as mismatch:
             return show_mismatch(mismatch, document)
+        except (FileNotFoundError, SourceUnreadable) as unreadable:
+            log.error(str(unreadable))
+            return EXIT_FAILED
         return EXIT_OK
     return _execute(spec, document, log, reset=reset, limit=limit, requested=requested, optimize=optimize)
 
@@ -136,6 +140,7 @@ def _execute(spec: Any, document: Any, log: _Log, *, reset: bool, limit: int | N
     from flowc.runtime.lock import LockHeld, StateLock
     from flowc.runtime.run_setup import SchemaMismatch, prepare
     from flowc.runtime.sinks.backends import SinkRestoreError
+    from flowc.runtime.sources.base import SourceUnreadable
 
     state_dir = spec.settings.state_dir
     try:
@@ -155,7 +160,7 @@ def _execute(spec: Any, document: Any, log: _Log, *, reset: bool, limit: int | N
     except LockHeld as held:
         log.error(f"another flowc process (pid {held.pid}) is running this pipeline ({state_dir})")
         return EXIT_FAILED
-    except (RunRefused, SinkRestoreError, EventLogCorrupt, FileNotFoundError) as refused:
+    except (RunRefused, SinkRestoreError, EventLogCorrupt, FileNotFoundError, SourceUnreadable) as refused:
         log.error(str(refused))
         return EXIT_FAILED
     return _report(outcome, log)

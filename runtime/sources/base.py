@@ -48,6 +48,11 @@ def is_scalar(type_: Type) -> bool:
     return not isinstance(type_, ListOf | Struct)
 
 
+class SourceUnreadable(OSError):
+    """A source's file cannot be read at all (to infer its schema): the message names the source, the
+    file and Polars' reason."""
+
+
 def raw_dtypes(schema: Struct) -> dict[str, pl.DataType]:
     """How a text format reads `schema`: scalars as strings (converted later), nested types as declared."""
     return {name: pl.String() if is_scalar(type_) else to_polars(type_) for name, type_ in schema.fields}

@@ -21,7 +21,7 @@ from flowc.compiler.source_types import fast_only
 from flowc.compiler.spec import Source
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
-from flowc.runtime.sources.base import inferred, numbered, raw_dtypes
+from flowc.runtime.sources.base import SourceUnreadable, inferred, numbered, raw_dtypes
 from flowc.runtime.sources.csv_lines import (
     BLANK,
     checked_csv,
@@ -57,13 +57,22 @@ class FileReader:
         if not self.paths:
             raise FileNotFoundError(f"source '{self.source.name}': no file matches '{self.pattern}'")
         first = self.paths[0]
+        try:
+            return inferred(self._inferred(first, infer_rows))
+        except pl.exceptions.PolarsError as error:  # an empty, malformed or truncated file
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise SourceUnreadable(f"source '{self.source.name}': cannot infer a schema from "
+                                   f"{os.path.relpath(first, self.base_dir)} ({self.format}): {reason}; "
+                                   f"declare the source's schema, or fix the file") from error
+
+    def _inferred(self, path: str, infer_rows: int) -> pl.Schema:
         if self.format == "csv":
-            return inferred(inferred_csv_schema(first, self._csv_options(), infer_rows))
+            return inferred_csv_schema(path, self._csv_options(), infer_rows)
         if self.format == "jsonl":
-            return inferred(pl.read_ndjson(first, n_rows=infer_rows, infer_schema_length=infer_rows).schema)
+            return pl.read_ndjson(path, n_rows=infer_rows, infer_schema_length=infer_rows).schema
         if self.format == "parquet":
-            return inferred(pl.scan_parquet(first).collect_schema())
-        return inferred(pl.read_json(first, infer_schema_length=infer_rows).schema)
+            return pl.scan_parquet(path).collect_schema()
+        return pl.read_json(path, infer_schema_length=infer_rows).schema
 
     def _csv_options(self) -> dict:
         options = self.source.config.get("options") or {}

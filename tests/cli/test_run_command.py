@@ -198,3 +198,24 @@ def test_killed_at_random_points_and_resumed_gives_byte_identical_outputs(tmp_pa
     assert completed["type"] == "completed"
     counts = completed["data"]["counts"]
     assert counts["read"] == 300_000 and counts["written"]["raw"] + counts["dead_lettered"] == 300_000
+
+
+UNREADABLE = """
+sources:
+  s: {type: file, path: FILE}
+sinks:
+  out: {type: file, path: out.jsonl}
+"""
+
+
+def test_a_source_file_no_schema_can_be_inferred_from_is_a_clear_error_for_run_and_plan(tmp_path):
+    files = {"bad.json": '[{"a": "1"}, {"a": "2"}', "empty.csv": "", "bad.parquet": "not parquet",
+             "bad.jsonl": "not json\n"}
+    for name, content in files.items():
+        path = spec(tmp_path / name, UNREADABLE.replace("FILE", name), {name: content})
+        for command in (["run", str(path)], ["run", str(path), "--dry-run"], ["plan", str(path)]):
+            done = flowc(*command)
+            assert done.returncode == 1, (name, command, done.stderr)
+            assert f"source 's': cannot infer a schema from {name}" in done.stderr, done.stderr
+            assert "Traceback" not in done.stderr
+        assert not (tmp_path / name / "out.jsonl").exists()
