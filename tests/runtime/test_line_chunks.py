@@ -337,3 +337,10 @@ def test_jsonl_memory_holds_a_few_chunks_not_the_file(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 6 * 2_000 * len(line)  # Python-side bytes: a block and its read-ahead, not 6 MB
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_json_line(tmp_path):
+    (tmp_path / "f.jsonl").write_bytes(b'\xef\xbb\xbf{"n": "1"}\r\n{"n": "2"}\r\n')
+    found = list(jsonl_chunks(str(tmp_path / "f.jsonl"), {"n": pl.String}, first_row=0, rows_per_chunk=5))
+    got = found[0].frame.collect()
+    assert got["n"].to_list() == ["1", "2"] and got[RAW_ERROR].null_count() == 2
