@@ -33,8 +33,8 @@ from typing import Any
 import polars as pl
 
 from flowc.compiler.source_types import NeedsExactReading
-from flowc.runtime.sources.csv_lines import BLANK, EXCERPT, plainly_quoted
-from flowc.runtime.sources.feed import RAW_ERROR
+from flowc.runtime.sources.csv_lines import plainly_quoted
+from flowc.runtime.sources.jsonl_lines import parsed_lines
 
 SKIP_BLOCK = 1 << 22  # bytes examined at a time while skipping lines (a resume deep into a file)
 SAMPLE = 1 << 16  # bytes read to estimate the line length before the first chunk
@@ -109,7 +109,7 @@ def jsonl_chunks(path: str, dtypes: Mapping[str, pl.DataType], *, first_row: int
     in blocks as `chunks` reads a CSV file and parsed by `scan_ndjson` with `dtypes` (the columns
     `columns`, default all). Each line is a row, with `BLANK` (a blank line holds no record: its fields
     are null) and `RAW_ERROR` (a line that is not a JSON object of `dtypes`: its fields are null), so
-    row i is line i, the position of checkpoints and `file:line` errors (`parsed_lines`)."""
+    row i is line i, the position of checkpoints and `file:line` errors (`jsonl_lines.parsed_lines`)."""
     if rows_per_chunk < 1 or first_row < 0 or ahead < 1:
         raise ValueError(f"rows_per_chunk, ahead must be >= 1 and first_row >= 0, got {rows_per_chunk}, {ahead}, "
                          f"{first_row}")
@@ -126,76 +126,6 @@ def jsonl_chunks(path: str, dtypes: Mapping[str, pl.DataType], *, first_row: int
         for frame in _exactly(blocks, rows_per_chunk):
             yield Chunk(row, frame.height, frame.lazy())
             row += frame.height
-
-
-def parsed_lines(data: bytes, dtypes: Mapping[str, pl.DataType], columns: list[str]) -> pl.DataFrame:
-    """One row per line of `data` (JSON lines): `columns` of the line's object, `RAW_ERROR` (the reason
-    and the line, for a line that is not a JSON object Polars reads with `dtypes`) and `BLANK`.
-
-    The whole block is parsed at once; only a block that fails, or whose records are fewer than its
-    lines (blank lines, which Polars skips), is taken apart line by line (`_line_rows`)."""
-    lines = data.count(_NL) + (0 if data.endswith(_NL) else 1)
-    try:
-        frame = _objects(data, dtypes, columns)
-    except pl.exceptions.PolarsError:
-        return _line_rows(data, dtypes, columns)
-    if frame.height != lines:
-        return _line_rows(data, dtypes, columns)
-    return frame.with_columns(pl.lit(None, pl.String).alias(RAW_ERROR), pl.lit(False).alias(BLANK))
-
-
-def _objects(data: bytes, dtypes: Mapping[str, pl.DataType], columns: list[str]) -> pl.DataFrame:
-    return pl.scan_ndjson(data, schema=dict(dtypes)).select(columns).collect(engine="in-memory")
-
-
-def _line_rows(data: bytes, dtypes: Mapping[str, pl.DataType], columns: list[str]) -> pl.DataFrame:
-    """`parsed_lines` one line at a time where needed: runs of lines that are not blank are parsed
-    whole, and a run that fails is halved until the lines that fail are alone."""
-    lines = data.split(_NL)
-    if data.endswith(_NL):
-        lines.pop()
-    pieces: list[pl.DataFrame] = []
-    run: list[bytes] = []
-    for line in [*lines, None]:
-        if line is not None and line.strip(b" \t\r"):
-            run.append(line)
-            continue
-        pieces += _run_rows(run, dtypes, columns)
-        run = []
-        if line is not None:
-            pieces.append(_blank_row(dtypes, columns))
-    return pl.concat(pieces, how="vertical") if pieces else _blank_row(dtypes, columns).head(0)
-
-
-def _run_rows(run: list[bytes], dtypes: Mapping[str, pl.DataType], columns: list[str]) -> list[pl.DataFrame]:
-    """Rows of `run` (lines that are not blank), halving it around the lines Polars cannot read."""
-    if not run:
-        return []
-    try:
-        frame = _objects(_NL.join(run) + _NL, dtypes, columns)
-    except pl.exceptions.PolarsError as error:
-        if len(run) == 1:
-            return [_error_row(run[0], str(error), dtypes, columns)]
-        frame = None
-    if frame is not None and frame.height == len(run):
-        return [frame.with_columns(pl.lit(None, pl.String).alias(RAW_ERROR), pl.lit(False).alias(BLANK))]
-    if len(run) == 1:  # a line Polars skips (whitespace it reads as blank)
-        return [_blank_row(dtypes, columns)]
-    half = len(run) // 2
-    return _run_rows(run[:half], dtypes, columns) + _run_rows(run[half:], dtypes, columns)
-
-
-def _blank_row(dtypes: Mapping[str, pl.DataType], columns: list[str]) -> pl.DataFrame:
-    return pl.DataFrame({name: [None] for name in columns}, schema={name: dtypes[name] for name in columns}).with_columns(
-        pl.lit(None, pl.String).alias(RAW_ERROR), pl.lit(True).alias(BLANK))
-
-
-def _error_row(line: bytes, error: str, dtypes: Mapping[str, pl.DataType], columns: list[str]) -> pl.DataFrame:
-    text = line.decode("utf-8", "replace").removesuffix("\r")
-    shown = text if len(text) <= EXCERPT else text[:EXCERPT] + "..."
-    reason = error.strip().splitlines()[0] if error.strip() else "not a JSON object"
-    return _blank_row(dtypes, columns).with_columns(pl.lit(f"jsonl: {reason}: {shown}").alias(RAW_ERROR),
-                                                    pl.lit(False).alias(BLANK))
 
 
 def rows_are_lines(data: bytes, quote: bytes, separator: str, rows: int) -> bool:

@@ -1,0 +1,91 @@
+"""JSON lines read as lines (SPEC §3: a malformed line is a record error, at its `file:line`).
+
+Polars' JSON lines reader skips blank lines and fails a whole read on one malformed line. So a block
+of lines is first parsed whole; only a block that fails, or that holds blank lines (its records are
+fewer than its lines), is taken apart: its runs of lines that are not blank are parsed whole, and a
+run that fails is halved until the lines that fail are alone. Each line is then one row: a blank one
+has `BLANK` (it holds no record and keeps its number), a line Polars cannot read as an object of the
+source's fields (malformed, an array, a nested value of another type) has `RAW_ERROR`
+(`jsonl: <Polars' reason>: <the line>`), which the `Scan` lowering turns into a `parse` record error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from flowc.runtime.sources.csv_lines import BLANK, EXCERPT
+from flowc.runtime.sources.feed import RAW_ERROR
+
+_NL = b"\n"
+
+
+def parsed_lines(data: bytes, dtypes: Mapping[str, pl.DataType], columns: list[str]) -> pl.DataFrame:
+    """One row per line of `data` (JSON lines): `columns` of the line's object, `RAW_ERROR` (the reason
+    and the line, for a line that is not a JSON object Polars reads with `dtypes`) and `BLANK`.
+
+    The whole block is parsed at once; only a block that fails, or whose records are fewer than its
+    lines (blank lines, which Polars skips), is taken apart line by line (`_line_rows`)."""
+    lines = data.count(_NL) + (0 if data.endswith(_NL) else 1)
+    try:
+        frame = _objects(data, dtypes, columns)
+    except pl.exceptions.PolarsError:
+        return _line_rows(data, dtypes, columns)
+    if frame.height != lines:
+        return _line_rows(data, dtypes, columns)
+    return frame.with_columns(pl.lit(None, pl.String).alias(RAW_ERROR), pl.lit(False).alias(BLANK))
+
+
+def _objects(data: bytes, dtypes: Mapping[str, pl.DataType], columns: list[str]) -> pl.DataFrame:
+    return pl.scan_ndjson(data, schema=dict(dtypes)).select(columns).collect(engine="in-memory")
+
+
+def _line_rows(data: bytes, dtypes: Mapping[str, pl.DataType], columns: list[str]) -> pl.DataFrame:
+    """`parsed_lines` one line at a time where needed: runs of lines that are not blank are parsed
+    whole, and a run that fails is halved until the lines that fail are alone."""
+    lines = data.split(_NL)
+    if data.endswith(_NL):
+        lines.pop()
+    pieces: list[pl.DataFrame] = []
+    run: list[bytes] = []
+    for line in [*lines, None]:
+        if line is not None and line.strip(b" \t\r"):
+            run.append(line)
+            continue
+        pieces += _run_rows(run, dtypes, columns)
+        run = []
+        if line is not None:
+            pieces.append(_blank_row(dtypes, columns))
+    return pl.concat(pieces, how="vertical") if pieces else _blank_row(dtypes, columns).head(0)
+
+
+def _run_rows(run: list[bytes], dtypes: Mapping[str, pl.DataType], columns: list[str]) -> list[pl.DataFrame]:
+    """Rows of `run` (lines that are not blank), halving it around the lines Polars cannot read."""
+    if not run:
+        return []
+    try:
+        frame = _objects(_NL.join(run) + _NL, dtypes, columns)
+    except pl.exceptions.PolarsError as error:
+        if len(run) == 1:
+            return [_error_row(run[0], str(error), dtypes, columns)]
+        frame = None
+    if frame is not None and frame.height == len(run):
+        return [frame.with_columns(pl.lit(None, pl.String).alias(RAW_ERROR), pl.lit(False).alias(BLANK))]
+    if len(run) == 1:  # a line Polars skips (whitespace it reads as blank)
+        return [_blank_row(dtypes, columns)]
+    half = len(run) // 2
+    return _run_rows(run[:half], dtypes, columns) + _run_rows(run[half:], dtypes, columns)
+
+
+def _blank_row(dtypes: Mapping[str, pl.DataType], columns: list[str]) -> pl.DataFrame:
+    return pl.DataFrame({name: [None] for name in columns}, schema={name: dtypes[name] for name in columns}).with_columns(
+        pl.lit(None, pl.String).alias(RAW_ERROR), pl.lit(True).alias(BLANK))
+
+
+def _error_row(line: bytes, error: str, dtypes: Mapping[str, pl.DataType], columns: list[str]) -> pl.DataFrame:
+    text = line.decode("utf-8", "replace").removesuffix("\r")
+    shown = text if len(text) <= EXCERPT else text[:EXCERPT] + "..."
+    reason = error.strip().splitlines()[0] if error.strip() else "not a JSON object"
+    return _blank_row(dtypes, columns).with_columns(pl.lit(f"jsonl: {reason}: {shown}").alias(RAW_ERROR),
+                                                    pl.lit(False).alias(BLANK))
