@@ -196,15 +196,20 @@ def test_a_deep_start_skips_in_blocks(tmp_path):
 def test_memory_holds_one_chunk_not_the_file(tmp_path):
     line = b"12345,user@example.test,2026-03-25T05:29:24Z,paid,12.50\n"
     (tmp_path / "f.csv").write_bytes(b"a,b,c,d,e\n" + line * 100_000)  # 5.6 MB
+    peak = _python_peak(chunks(str(tmp_path / "f.csv"), list("abcde"), _options(), first_row=10,
+                               rows_per_chunk=2_000, has_header=True))
+    assert peak < 6 * 2_000 * len(line)  # Python-side bytes: a chunk and its read-ahead, not 5.6 MB
+
+
+def _python_peak(found) -> int:
+    """The peak of Python-side allocations while every chunk of `found` is collected."""
     tracemalloc.start()
     try:
-        for chunk in chunks(str(tmp_path / "f.csv"), list("abcde"), _options(), first_row=10,
-                            rows_per_chunk=2_000, has_header=True):
+        for chunk in found:
             chunk.frame.collect()
-        _, peak = tracemalloc.get_traced_memory()
+        return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 6 * 2_000 * len(line)  # Python-side bytes: a chunk and its read-ahead, not 5.6 MB
 
 
 def test_the_file_is_opened_when_the_first_chunk_is_asked_for(tmp_path):
@@ -329,13 +334,7 @@ def test_a_line_that_is_not_a_json_object_is_a_row_with_its_reason_and_text(tmp_
 def test_jsonl_memory_holds_a_few_chunks_not_the_file(tmp_path):
     line = b'{"n": "12345", "tags": ["a", "b"], "user": {"tier": "gold"}}\n'
     (tmp_path / "f.jsonl").write_bytes(line * 100_000)  # 6 MB
-    tracemalloc.start()
-    try:
-        for chunk in jsonl_chunks(str(tmp_path / "f.jsonl"), JSON_DTYPES, first_row=10, rows_per_chunk=2_000):
-            chunk.frame.collect()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = _python_peak(jsonl_chunks(str(tmp_path / "f.jsonl"), JSON_DTYPES, first_row=10, rows_per_chunk=2_000))
     assert peak < 6 * 2_000 * len(line)  # Python-side bytes: a block and its read-ahead, not 6 MB
 
 
