@@ -68,19 +68,21 @@ def numeric(op: str, a: pl.Expr, b: pl.Expr, left: Type, right: Type) -> Result:
     if op in ("+", "-", "*"):
         return (x + y if op == "+" else x - y if op == "-" else x * y), None
     nonzero = y != 0
-    y = _column(y)
+    y = _column(y, x)
     if op == "/":
         return when(nonzero).then(x / y), None
     floored = (x / y).floor()
     return when(nonzero).then(floored if op == "//" else x - y * floored), None
 
 
-def _column(divisor: pl.Expr) -> pl.Expr:
-    """`divisor` as a column as long as the frame when it reads no column. Polars divides by a
-    constant by multiplying by its reciprocal (`7.0 / 9` gives 0.7777777777777777, Python
-    0.7777777777777778); by a column it divides exactly, as the interpreter does. Adding zeros
-    changes no divisor that matters (-0.0 becomes 0.0, and a zero divisor gives null anyway)."""
-    if divisor.meta.root_names():
+def _column(divisor: pl.Expr, dividend: pl.Expr) -> pl.Expr:
+    """`divisor` as a column as long as the frame when it reads no column and `dividend` does. Polars
+    divides a column by a constant by multiplying by its reciprocal (`7.0 / 9` gives
+    0.7777777777777777, Python 0.7777777777777778); by a column it divides exactly, as the
+    interpreter does. Adding zeros changes no divisor that matters (-0.0 becomes 0.0, and a zero
+    divisor gives null anyway). A constant divided by a constant stays a constant (a list literal's
+    items must be)."""
+    if divisor.meta.root_names() or not dividend.meta.root_names():
         return divisor
     return divisor + pl.int_range(pl.len()).cast(F64) * 0.0
 

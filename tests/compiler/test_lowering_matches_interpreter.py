@@ -100,9 +100,11 @@ def test_division_by_a_constant_is_the_interpreters_correctly_rounded_division()
     (7.0 / 9): the lowering divides by a column instead (found by the property above)."""
     from flowc.dsl.parser import parse_expression
 
-    schema = Struct((("x", t.FLOAT),))
-    rows = [{"x": None}, {"x": 7.0}, {"x": -7.0}, {"x": 5.044322276450325e16}, {"x": 0.1}]
-    for text in ("x / 9", "x // 9", "x % 9", "x / 0.3", "x // 0.3", "x % 0.3", "9 / x"):
+    schema = Struct((("x", t.FLOAT), ("s", t.STRING)))
+    rows = [{"x": None, "s": "a"}, {"x": 7.0, "s": ""}, {"x": -7.0}, {"x": 5.044322276450325e16, "s": "a"},
+            {"x": 0.1, "s": ""}]
+    for text in ("x / 9", "x // 9", "x % 9", "x / 0.3", "x // 0.3", "x % 0.3", "9 / x", "7.0 / 9 + x",
+                 "[0 / 0.0, 7 / 9.0][len(s)]"):  # a constant divided by a constant stays a constant
         expr = parse_expression(text)
         result = typed(schema, expr)
         lowered = lower(expr, LowerContext(types=result.types, now=NOW))
