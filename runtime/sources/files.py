@@ -93,7 +93,7 @@ class FileReader:
             raise FileNotFoundError(f"source '{self.source.name}': no file matches '{self.pattern}'")
         frame = numbered(self._scan(schema), after, limit)
         if self.format == "csv":  # dropped after numbering: a blank line keeps its row (= line) number
-            frame = frame.filter(~pl.col(BLANK)).drop(BLANK)
+            frame = _without_blank_lines(frame)
         return frame
 
     def chunks(self, schema: Struct, after: int | None, limit: int | None, rows: int,
@@ -110,7 +110,8 @@ class FileReader:
         first = 0 if after is None else after + 1
         if self.format == "jsonl":
             dtypes = raw_dtypes(schema)
-            columns = [name for name in dtypes if fields is None or name in set(fields)]
+            read = set(dtypes if fields is None else fields)
+            columns = [name for name in dtypes if name in read]
             template = pl.LazyFrame(schema={**{name: dtypes[name] for name in columns}, RAW_ERROR: pl.String,
                                             BLANK: pl.Boolean})
             return Chunked(_without_blank_lines(_numbered(template, 0)), self._numbered_chunks(

@@ -1,9 +1,9 @@
 """JSON lines read as lines (SPEC §3: a malformed line is a record error, at its `file:line`).
 
 Polars' JSON lines reader skips blank lines and fails a whole read on one malformed line. So a block
-of lines is first parsed whole; only a block that fails, or that holds blank lines (its records are
-fewer than its lines), is taken apart: its runs of lines that are not blank are parsed whole, and a
-run that fails is halved until the lines that fail are alone. Each line is then one row: a blank one
+of lines is first parsed whole, and its records are put back on the lines that are not blank; only a
+block that fails is taken apart: its runs of lines that are not blank are parsed whole, and a run
+that fails is halved until the lines that fail are alone. Each line is then one row: a blank one
 has `BLANK` (it holds no record and keeps its number), a line Polars cannot read as an object of the
 source's fields (malformed, an array, a nested value of another type) has `RAW_ERROR`
 (`jsonl: <Polars' reason>: <the line>`), which the `Scan` lowering turns into a `parse` record error.
@@ -25,16 +25,21 @@ def parsed_lines(data: bytes, dtypes: Mapping[str, pl.DataType], columns: list[s
     """One row per line of `data` (JSON lines): `columns` of the line's object, `RAW_ERROR` (the reason
     and the line, for a line that is not a JSON object Polars reads with `dtypes`) and `BLANK`.
 
-    The whole block is parsed at once; only a block that fails, or whose records are fewer than its
-    lines (blank lines, which Polars skips), is taken apart line by line (`_line_rows`)."""
-    lines = data.count(_NL) + (0 if data.endswith(_NL) else 1)
+    The whole block is parsed at once. Blank lines, which Polars skips, are put back in place by one
+    gather; only a block that fails (or whose records do not match its lines that are not blank) is
+    taken apart line by line (`_line_rows`)."""
     try:
         frame = _objects(data, dtypes, columns)
     except pl.exceptions.PolarsError:
         return _line_rows(data, dtypes, columns)
-    if frame.height != lines:
+    if frame.height == data.count(_NL) + (0 if data.endswith(_NL) else 1):  # no blank line: the usual block
+        return frame.with_columns(pl.lit(None, pl.String).alias(RAW_ERROR), pl.lit(False).alias(BLANK))
+    blank = pl.scan_lines(data, name="line").select(
+        pl.col("line").str.strip_chars(" \t\r") == "").collect(engine="in-memory").to_series()
+    if frame.height != blank.len() - blank.sum():
         return _line_rows(data, dtypes, columns)
-    return frame.with_columns(pl.lit(None, pl.String).alias(RAW_ERROR), pl.lit(False).alias(BLANK))
+    place = pl.select(pl.when(~blank).then((~blank).cum_sum() - 1)).to_series().cast(pl.UInt32)
+    return frame[place].with_columns(pl.lit(None, pl.String).alias(RAW_ERROR), blank.alias(BLANK))
 
 
 def _objects(data: bytes, dtypes: Mapping[str, pl.DataType], columns: list[str]) -> pl.DataFrame:
