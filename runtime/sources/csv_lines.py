@@ -7,16 +7,21 @@ zipped (`pl.concat(how="horizontal")`): record i of the parser is line i of the 
 also what makes a position `file:line`. Measured on the W1 file, the second, cheap stream costs no
 wall time: the lines are split on the other core while the parser works.
 
-A blank line holds no record (it keeps its row number, so the lines after it keep theirs). A line
-whose field count (separators outside quotes, plus one) is not the header's, or whose quotes
-do not close, gets `RAW_ERROR` = `csv: <reason>: <the line>`, and its fields are null; the `Scan`
-lowering turns that into a `parse` record error under the source's policy.
+A blank line holds no record (it keeps its row number, so the lines after it keep theirs). Fields are
+read as RFC 4180 and Python's `csv` module (`strict=True`, as a watched folder's lines are) read them:
+a field is unquoted (it may hold the quote character, but not begin with it) or quoted whole, with
+the quote inside doubled. A line that is not made of such fields (a quote that does not close, text
+after a closing quote) or whose field count (separators outside quoted fields, plus one) is not the
+header's gets `RAW_ERROR` = `csv: <reason>: <the line>`, and its fields are null; the `Scan` lowering
+turns that into a `parse` record error under the source's policy.
 
-The zip holds only while every record is one line. A line with an odd number of quote characters
-breaks that (the parser reads on into the next line), so a file holding the quote character is
-first checked for such lines; one that has them is parsed from a copy in which each of those lines
-is replaced by an empty row (its error still comes from the original line). A quoted field that
-spans lines is therefore not supported: its lines are reported as unterminated quotes.
+The zip holds only while every record is one line, and Polars' parser agrees with this reading only
+on lines whose fields are unquoted without a quote or quoted whole (`plainly_quoted`): a quote inside
+an unquoted field toggles its quoting (it reads `a",b"` as one field), and an odd one makes it read
+on into the next line. So a file holding other lines is parsed from a copy in which each of them is
+written plainly quoted, or replaced by an empty row when it is malformed (its error still comes from
+the original line). A quoted field that spans lines is therefore not supported: its lines are record
+errors.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import atexit
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -66,25 +72,45 @@ def _odd_quotes(line: pl.Expr, quote: str) -> pl.Expr:
 
 
 def field_count(line: pl.Expr, quote: str, separator: str) -> pl.Expr:
-    """The fields of `line` as this reading counts them: separators outside quoted parts, plus one."""
-    unquoted = line.str.replace_all(f"{_escape(quote)}[^{_escape(quote)}]*{_escape(quote)}", "") if quote else line
+    """The fields of `line` as this reading counts them: separators outside quoted fields, plus one
+    (a quoted field begins at the line's start or after a separator; a quote elsewhere is text)."""
+    if not quote:
+        return line.str.count_matches(separator, literal=True) + 1
+    q, s = _escape(quote), _escape(separator)
+    unquoted = line.str.replace_all(f"(^|{s}){q}(?:[^{q}]|{q}{q})*{q}", "${1}")
     return unquoted.str.count_matches(separator, literal=True) + 1
+
+
+def _field(quote: str, separator: str, *, quote_inside: bool) -> str:
+    """One field, as a regex: quoted whole (the quote inside doubled), or unquoted: with the quote
+    anywhere but first if `quote_inside`, else without it."""
+    q, s = _escape(quote), _escape(separator)
+    unquoted = f"[^{q}{s}\r\n][^{s}\r\n]*|" if quote_inside else f"[^{q}{s}\r\n]*"
+    return f"(?:{q}(?:[^{q}]|{q}{q})*{q}|{unquoted})"
+
+
+def _line_of(field: str, separator: str) -> str:
+    """A line of fields `field` without its ending, as a regex (a CRLF's CR aside)."""
+    return f"{field}(?:{_escape(separator)}{field})*\r?"
+
+
+def well_quoted(line: pl.Expr, quote: str, separator: str) -> pl.Expr:
+    """Whether `line` is made of fields as this reading reads them (the module's docstring)."""
+    return line.str.contains(f"^{_line_of(_field(quote, separator, quote_inside=True), separator)}$")
 
 
 def plainly_quoted(line: pl.Expr, quote: str, separator: str) -> pl.Expr:
     """Whether every field of `line` is unquoted with no quote character in it, or quoted whole with
-    the quotes inside doubled (a CRLF's CR aside). On such a line the quotes are closed, and the
-    exact reading's count (`field_count`: quoted parts paired left to right) is the number of fields
-    Polars' parser finds: a field quoted whole holds an even number of quotes, so the pairing never
-    crosses a field's edge."""
-    q, s = _escape(quote), _escape(separator)
-    field = f"(?:{q}(?:[^{q}]|{q}{q})*{q}|[^{q}{s}\r\n]*)"
-    return line.str.contains(f"^{field}(?:{s}{field})*\r?$")
+    the quotes inside doubled (a CRLF's CR aside). On such a line the quotes are closed, and
+    Polars' parser finds the fields this reading finds (`field_count`)."""
+    return line.str.contains(f"^{_line_of(_field(quote, separator, quote_inside=False), separator)}$")
 
 
-def _has_open_quote(path: str, quote: str) -> bool:
-    lines = pl.scan_lines(path, name=_LINE)
-    return bool(lines.select(_odd_quotes(pl.col(_LINE), quote).any()).collect().item())
+def _has_irregular_quotes(path: str, quote: str, separator: str) -> bool:
+    """Whether a line holding the quote character is not plainly quoted (Polars may misread it)."""
+    line = pl.col(_LINE)
+    irregular = line.str.contains(quote, literal=True) & ~plainly_quoted(line, quote, separator)
+    return bool(pl.scan_lines(path, name=_LINE).select(irregular.any()).collect().item())
 
 
 def _temp_copy() -> tuple[int, str]:
@@ -104,17 +130,43 @@ def _utf8_copy(path: str) -> str:
     return copy
 
 
-def _parseable_copy(path: str, quote: bytes, separator: bytes, width: int) -> str:
-    """A copy of `path` with every line of odd quote count replaced by an empty row of `width` fields."""
+def _parseable_copy(path: str, quote: str, separator: str, width: int) -> str:
+    """A copy of `path` in which every line holding the quote character that is not plainly quoted is
+    written plainly quoted (`_plain`), or as an empty row of `width` fields when it is malformed."""
     handle, copy = _temp_copy()
+    field = re.compile(_field(quote, separator, quote_inside=True))
+    plain = re.compile(_line_of(_field(quote, separator, quote_inside=False), separator))
     empty = separator * (width - 1)
     with open(path, "rb") as source, os.fdopen(handle, "wb") as out:
-        for line in source:
-            if line.count(quote) % 2:
-                ending = b"\r\n" if line.endswith(b"\r\n") else b"\n" if line.endswith(b"\n") else b""
-                line = empty + ending
-            out.write(line)
+        for raw in source:
+            text = raw.decode("utf-8", "surrogateescape")
+            body = text.rstrip("\r\n")
+            if quote in body and not plain.fullmatch(body):
+                fields = _fields(body, field, separator)
+                body = empty if fields is None or len(fields) != width else _plain(fields, quote, separator)
+                text = body + text[len(text.rstrip("\r\n")):]
+            out.write(text.encode("utf-8", "surrogateescape"))
     return copy
+
+
+def _fields(body: str, field: re.Pattern, separator: str) -> list[str] | None:
+    """The raw fields of a line without its ending, as `well_quoted` reads it; None if it is malformed."""
+    fields, pos = [], 0
+    while True:
+        match = field.match(body, pos)
+        fields.append(match.group())
+        pos = match.end()
+        if pos == len(body):
+            return fields
+        if body[pos] != separator:
+            return None
+        pos += 1
+
+
+def _plain(fields: list[str], quote: str, separator: str) -> str:
+    """The fields joined plainly quoted: an unquoted field holding the quote is quoted whole."""
+    return separator.join(f"{quote}{f.replace(quote, quote * 2)}{quote}" if quote in f and not f.startswith(quote)
+                          else f for f in fields)
 
 
 def header_width(path: str, options: Mapping[str, Any]) -> int:
@@ -131,8 +183,8 @@ def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) 
     width = len(names) if names is not None else header_width(path, options)
     quoted = bool(quote) and _has_byte(path, quote.encode())
     parsed_path = path
-    if quoted and _has_open_quote(path, quote):
-        parsed_path = _parseable_copy(path, quote.encode(), separator.encode(), width)
+    if quoted and _has_irregular_quotes(path, quote, separator):
+        parsed_path = _parseable_copy(path, quote, separator, width)
     fields = pl.scan_csv(parsed_path, infer_schema=False, new_columns=names, glob=False,
                          truncate_ragged_lines=True, **options)
     lines = pl.scan_lines(path, name=_LINE)
@@ -144,7 +196,8 @@ def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) 
     text = pl.when(line.str.len_chars() > EXCERPT).then(line.str.slice(0, EXCERPT) + "...").otherwise(line)
     problem = pl.when(count != width).then(pl.format(f"csv: expected {width} fields, found {{}}: {{}}", count, text))
     if quoted:
-        problem = pl.when(_odd_quotes(line, quote)).then(pl.format("csv: unterminated quote: {}", text)) \
+        reason = pl.when(_odd_quotes(line, quote)).then(pl.lit("unterminated quote")).otherwise(pl.lit("malformed quotes"))
+        problem = pl.when(~well_quoted(line, quote, separator)).then(pl.format("csv: {}: {}", reason, text)) \
             .otherwise(problem)
     blank = line.str.strip_chars_end("\r") == ""
     problem = pl.when(~blank).then(problem)
