@@ -102,12 +102,16 @@ class FileReader:
         chunk, not the files), one file after the other with one row numbering; None when the files
         are not read so. `fields`: the columns the query reads (default all); the others are not parsed.
 
-        JSON lines always are (their parse is the same in a fast query and in the exact reading). CSV
-        files are in a fast query, when they qualify (`fast_header`, all with the same columns).
-        Compressed files never are."""
-        if not self.paths or any(compressed(path) for path in self.paths):
+        JSON lines always are (their parse is the same in a fast query and in the exact reading), and
+        Parquet files (slices of their scan). CSV files are in a fast query, when they qualify
+        (`fast_header`, all with the same columns). Compressed CSV and JSON lines files never are."""
+        if not self.paths:
             return None
         first = 0 if after is None else after + 1
+        if self.format == "parquet":
+            return Chunked(numbered(self._scan(schema), None, 0), self._parquet_chunks(schema, first, limit, rows))
+        if any(compressed(path) for path in self.paths):
+            return None
         if self.format == "jsonl":
             dtypes = raw_dtypes(schema)
             read = set(dtypes if fields is None else fields)
@@ -133,6 +137,16 @@ class FileReader:
             lambda path, start: chunks(path, header, options, first_row=start, rows_per_chunk=rows,
                                        has_header=options["has_header"], quote=quote, columns=columns),
             lambda frame: fast_checked(frame, header).drop(BLANK), first, limit))
+
+    def _parquet_chunks(self, schema: Struct, first: int, limit: int | None, rows: int) -> Iterator[pl.LazyFrame]:
+        """Slices of `rows` rows of the files' one scan: Polars pushes each slice into the Parquet
+        reader, with the query's projection and predicate, so only the row groups it covers are read."""
+        total, scan = self.count(), self._scan(schema)
+        end = total if limit is None else min(total, first + limit)
+        for start in range(first, end, rows):
+            yield numbered(scan, start - 1, min(rows, end - start))
+        if limit is None or first + limit >= total:
+            self._rows_counted = total
 
     def _numbered_chunks(self, pieces: Callable[[str, int], Iterator[Chunk]],
                          finish: Callable[[pl.LazyFrame], pl.LazyFrame], first: int,
