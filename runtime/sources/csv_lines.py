@@ -31,7 +31,7 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import polars as pl
@@ -107,10 +107,8 @@ def plainly_quoted(line: pl.Expr, quote: str, separator: str) -> pl.Expr:
 
 
 def _has_irregular_quotes(path: str, quote: str, separator: str) -> bool:
-    """Whether a line holding the quote character is not plainly quoted (Polars may misread it)."""
-    line = pl.col(_LINE)
-    irregular = line.str.contains(quote, literal=True) & ~plainly_quoted(line, quote, separator)
-    return bool(pl.scan_lines(path, name=_LINE).select(irregular.any()).collect().item())
+    return bool(pl.scan_lines(path, name=_LINE).select(_irregular(pl.col(_LINE), quote, separator).any())
+                .collect().item())
 
 
 def _temp_copy() -> tuple[int, str]:
@@ -131,22 +129,27 @@ def _utf8_copy(path: str) -> str:
 
 
 def _parseable_copy(path: str, quote: str, separator: str, width: int) -> str:
-    """A copy of `path` in which every line holding the quote character that is not plainly quoted is
-    written plainly quoted (`_plain`), or as an empty row of `width` fields when it is malformed."""
+    """A copy of `path` made of its `_parseable_lines`."""
     handle, copy = _temp_copy()
+    with open(path, "rb") as source, os.fdopen(handle, "wb") as out:
+        out.writelines(_parseable_lines(source, quote, separator, width))
+    return copy
+
+
+def _parseable_lines(lines: Iterable[bytes], quote: str, separator: str, width: int) -> Iterator[bytes]:
+    """`lines`, each holding the quote character without being plainly quoted written plainly quoted
+    (`_plain`), or as an empty row of `width` fields when it is malformed."""
     field = re.compile(_field(quote, separator, quote_inside=True))
     plain = re.compile(_line_of(_field(quote, separator, quote_inside=False), separator))
     empty = separator * (width - 1)
-    with open(path, "rb") as source, os.fdopen(handle, "wb") as out:
-        for raw in source:
-            text = raw.decode("utf-8", "surrogateescape")
-            body = text.rstrip("\r\n")
-            if quote in body and not plain.fullmatch(body):
-                fields = _fields(body, field, separator)
-                body = empty if fields is None or len(fields) != width else _plain(fields, quote, separator)
-                text = body + text[len(text.rstrip("\r\n")):]
-            out.write(text.encode("utf-8", "surrogateescape"))
-    return copy
+    for raw in lines:
+        text = raw.decode("utf-8", "surrogateescape")
+        body = text.rstrip("\r\n")
+        if quote in body and not plain.fullmatch(body):
+            fields = _fields(body, field, separator)
+            body = empty if fields is None or len(fields) != width else _plain(fields, quote, separator)
+            text = body + text[len(text.rstrip("\r\n")):]
+        yield text.encode("utf-8", "surrogateescape")
 
 
 def _fields(body: str, field: re.Pattern, separator: str) -> list[str] | None:
@@ -190,12 +193,41 @@ def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) 
     lines = pl.scan_lines(path, name=_LINE)
     if options["has_header"]:
         lines = lines.slice(1)
+    return _checked(fields, lines, width, quote if quoted else "", separator)
+
+
+def checked_block(data: bytes, names: list[str], options: Mapping[str, Any], columns: list[str]) -> pl.DataFrame:
+    """Whole lines of a CSV file (no header) read as `checked_csv` reads the file: the columns
+    `columns` of `names` plus `RAW_ERROR` and `BLANK`, one row per line (`line_chunks.chunks`)."""
+    quote = options.get("quote_char") or ""
+    separator = options["separator"]
+    if options.get("encoding") == "utf8-lossy":
+        data = data.decode("utf-8", "replace").encode()
+    parse = {key: value for key, value in options.items() if key not in ("has_header", "encoding")}
+    quoted = bool(quote) and quote.encode() in data
+    parsed = data
+    if quoted and pl.scan_lines(data, name=_LINE).select(_irregular(pl.col(_LINE), quote, separator).any()).collect().item():
+        parsed = b"".join(_parseable_lines(data.splitlines(keepends=True), quote, separator, len(names)))
+    fields = pl.scan_csv(parsed, has_header=False, schema=dict.fromkeys(names, pl.String), missing_columns="insert",
+                         extra_columns="ignore", truncate_ragged_lines=True, **parse).select(columns)
+    lines = pl.scan_lines(data, name=_LINE)
+    return _checked(fields, lines, len(names), quote if quoted else "", separator).collect(engine="in-memory")
+
+
+def _irregular(line: pl.Expr, quote: str, separator: str) -> pl.Expr:
+    """A line holding the quote character that is not plainly quoted: Polars may misread it."""
+    return line.str.contains(quote, literal=True) & ~plainly_quoted(line, quote, separator)
+
+
+def _checked(fields: pl.LazyFrame, lines: pl.LazyFrame, width: int, quote: str, separator: str) -> pl.LazyFrame:
+    """`fields` (row i parsed from line i of `lines`) with `RAW_ERROR` and `BLANK` judged from the
+    lines, and null fields where the line is malformed. `quote`: empty when no line holds it."""
     line = pl.col(_LINE)
-    # Quoted parts may hold separators: count them with the quoted parts taken out.
-    count = field_count(line, quote if quoted else "", separator)
+    # Quoted fields may hold separators: count them with the quoted fields taken out.
+    count = field_count(line, quote, separator)
     text = pl.when(line.str.len_chars() > EXCERPT).then(line.str.slice(0, EXCERPT) + "...").otherwise(line)
     problem = pl.when(count != width).then(pl.format(f"csv: expected {width} fields, found {{}}: {{}}", count, text))
-    if quoted:
+    if quote:
         reason = pl.when(_odd_quotes(line, quote)).then(pl.lit("unterminated quote")).otherwise(pl.lit("malformed quotes"))
         problem = pl.when(~well_quoted(line, quote, separator)).then(pl.format("csv: {}: {}", reason, text)) \
             .otherwise(problem)
@@ -203,8 +235,16 @@ def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) 
     problem = pl.when(~blank).then(problem)
     zipped = pl.concat([fields, lines.select(problem.alias(RAW_ERROR), blank.alias(BLANK))], how="horizontal")
     bad = pl.col(RAW_ERROR).is_not_null()
-    columns = fields.collect_schema().names()
-    return zipped.with_columns(pl.when(~bad).then(pl.col(c)).alias(c) for c in columns)
+    return zipped.with_columns(pl.when(~bad).then(pl.col(c)).alias(c) for c in fields.collect_schema().names())
+
+
+def exact_header(path: str, names: list[str] | None, options: Mapping[str, Any]) -> list[str] | None:
+    """The columns of a file for the exact reading: `names`, else its header (None: the file is empty)."""
+    if os.path.getsize(path) == 0:
+        return None
+    if names is not None:
+        return names
+    return list(pl.scan_csv(path, infer_schema=False, glob=False, **options).collect_schema())
 
 
 def fast_header(path: str, names: list[str] | None, options: Mapping[str, Any]) -> list[str] | None:

@@ -26,6 +26,7 @@ from flowc.runtime.sources.csv_lines import (
     BLANK,
     checked_csv,
     count_lines,
+    exact_header,
     fast_checked,
     fast_csv,
     fast_header,
@@ -120,23 +121,45 @@ class FileReader:
                                             BLANK: pl.Boolean})
             return Chunked(_without_blank_lines(_numbered(template, 0)), self._numbered_chunks(
                 lambda path, start: jsonl_chunks(path, dtypes, first_row=start, rows_per_chunk=rows, columns=columns),
-                _without_blank_lines, first, limit))
-        if not (fast_only() and self.format == "csv"):
+                lambda _, frame: _without_blank_lines(frame), first, limit))
+        if self.format != "csv":
             return None
+        return self._csv_chunks(schema, first, limit, rows, None if fields is None else set(fields))
+
+    def _csv_chunks(self, schema: Struct, first: int, limit: int | None, rows: int,
+                    read: set[str] | None) -> Chunked | None:
+        """CSV files in chunks: in a fast query when every file qualifies (`fast_header`), else the
+        exact way (`csv_lines.checked_block`). Files whose columns differ give the union of their
+        columns (in order of appearance), null where a file lacks one."""
+        exact = not fast_only()
         options = self._csv_options()
         names = None if options["has_header"] else [n for n, _ in schema.fields]
-        headers = [fast_header(path, names, options) for path in self.paths]
-        header = headers[0]
-        if header is None or any(h != header for h in headers):
+        headers = {path: (exact_header if exact else fast_header)(path, names, options) for path in self.paths}
+        if not exact and None in headers.values():
             return None
-        wanted = set(header if fields is None else fields) | {header[-1]}  # the last: fast_checked's mark
-        columns = [name for name in header if name in wanted]
-        template_fields = pl.LazyFrame(schema=dict.fromkeys(columns, pl.String))
+
+        def parsed(header: list[str]) -> list[str]:  # the fast reading also needs the last (`fast_checked`)
+            return [n for n in header if read is None or n in read or (not exact and n == header[-1])]
+
+        union = list(dict.fromkeys(c for header in headers.values() if header for c in parsed(header)))
+        template = pl.LazyFrame(schema={ROW: pl.Int64, **dict.fromkeys(union, pl.String), RAW_ERROR: pl.String})
         quote = (options.get("quote_char") or "").encode()
-        return Chunked(fast_checked(_numbered(template_fields, 0), header).drop(BLANK), self._numbered_chunks(
-            lambda path, start: chunks(path, header, options, first_row=start, rows_per_chunk=rows,
-                                       has_header=options["has_header"], quote=quote, columns=columns),
-            lambda frame: fast_checked(frame, header).drop(BLANK), first, limit))
+
+        def pieces(path: str, start: int) -> Iterator[Chunk]:
+            header = headers[path]
+            if header is None:  # an empty file
+                return iter(())
+            return chunks(path, header, options, first_row=start, rows_per_chunk=rows,
+                          has_header=options["has_header"], quote=quote, columns=parsed(header), exact=exact)
+
+        def finish(path: str, frame: pl.LazyFrame) -> pl.LazyFrame:
+            header = headers[path]
+            frame = _without_blank_lines(frame) if exact else fast_checked(frame, header).drop(BLANK)
+            held = set(parsed(header))
+            return frame.select(ROW, *(pl.col(c) if c in held else pl.lit(None, pl.String).alias(c) for c in union),
+                                RAW_ERROR)
+
+        return Chunked(template, self._numbered_chunks(pieces, finish, first, limit))
 
     def _parquet_chunks(self, schema: Struct, first: int, limit: int | None, rows: int) -> Iterator[pl.LazyFrame]:
         """Slices of `rows` rows of the files' one scan: Polars pushes each slice into the Parquet
@@ -149,9 +172,9 @@ class FileReader:
             self._rows_counted = total
 
     def _numbered_chunks(self, pieces: Callable[[str, int], Iterator[Chunk]],
-                         finish: Callable[[pl.LazyFrame], pl.LazyFrame], first: int,
+                         finish: Callable[[str, pl.LazyFrame], pl.LazyFrame], first: int,
                          limit: int | None) -> Iterator[pl.LazyFrame]:
-        """Each file's chunks (`pieces(path, first row)`), finished, with `ROW` (row numbers run on
+        """Each file's chunks (`pieces(path, first row)`), finished (`finish(path, frame)`), with `ROW` (row numbers run on
         across the files), from row `first`, at most `limit` rows in all. The files read to their end
         give the source's row count: `count` need not read them again."""
         left, offset = limit, 0  # offset: the rows of the files before this one
@@ -163,7 +186,7 @@ class FileReader:
             for piece in pieces(path, end):
                 if left is not None and left <= 0:
                     return
-                frame = finish(_numbered(piece.frame, offset + piece.first_row))
+                frame = finish(path, _numbered(piece.frame, offset + piece.first_row))
                 if left is not None:
                     frame, left = frame.head(left), left - piece.rows
                 end = piece.first_row + piece.rows

@@ -33,7 +33,7 @@ from typing import Any
 import polars as pl
 
 from flowc.compiler.source_types import NeedsExactReading
-from flowc.runtime.sources.csv_lines import plainly_quoted
+from flowc.runtime.sources.csv_lines import checked_block, plainly_quoted
 from flowc.runtime.sources.jsonl_lines import parsed_lines
 
 SKIP_BLOCK = 1 << 22  # bytes examined at a time while skipping lines (a resume deep into a file)
@@ -68,7 +68,7 @@ class Chunk:
 
 def chunks(path: str, names: list[str], options: Mapping[str, Any], *, first_row: int, rows_per_chunk: int,
            has_header: bool, quote: bytes = b"", columns: list[str] | None = None,
-           ahead: int = 1) -> Iterator[Chunk]:
+           ahead: int = 1, exact: bool = False) -> Iterator[Chunk]:
     """The file's lines from row `first_row` to its end, `rows_per_chunk` lines per chunk (the last
     may hold fewer; no chunk is empty). The file is opened when the first chunk is asked for, and
     its size then bounds the read (lines appended later are not read).
@@ -78,7 +78,9 @@ def chunks(path: str, names: list[str], options: Mapping[str, Any], *, first_row
     and every line of it is plainly quoted (`rows_are_lines`); else the chunk holding the block's first
     row raises `NeedsExactReading`.
     `ahead`: blocks read and parsed ahead, on as many threads (2 measured no faster on 2 cores, and
-    holds a block more)."""
+    holds a block more).
+    `exact`: each block is read the exact way (`csv_lines.checked_block`: any line, with `RAW_ERROR`
+    and `BLANK`), and `quote` is not checked."""
     if rows_per_chunk < 1 or first_row < 0 or ahead < 1:
         raise ValueError(f"rows_per_chunk, ahead must be >= 1 and first_row >= 0, got {rows_per_chunk}, {ahead}, "
                          f"{first_row}")
@@ -87,6 +89,8 @@ def chunks(path: str, names: list[str], options: Mapping[str, Any], *, first_row
     wanted = list(names if columns is None else columns)
 
     def parsed(start: int, data: bytes) -> pl.DataFrame:
+        if exact:
+            return checked_block(data, names, options, wanted)
         block = pl.scan_csv(data, has_header=False, schema=schema, missing_columns="insert", **parse)
         frame = block.select(wanted).collect(engine="in-memory")  # one in-memory block: no streaming setup
         if quote and quote in data and not rows_are_lines(data, quote, options["separator"], frame.height):

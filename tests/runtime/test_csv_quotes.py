@@ -80,3 +80,20 @@ def test_a_quote_inside_a_field_or_after_a_closing_quote_in_a_run(tmp_path):
         {"a": 5, "b": "5'10\"", "c": 6.0}, {"a": 7, "b": "y", "c": 8.0}]
     assert [(d["_source"]["position"], d["_error"]["message"]) for d in records(tmp_path / "dead.jsonl")] == [
         ("in.csv:3", 'csv: malformed quotes: 20,n"20,"20.5'), ("in.csv:5", 'csv: malformed quotes: 3,"a"b,4')]
+
+
+@given(lines=st.lists(st.lists(_FIELD, min_size=1, max_size=4).map(",".join), max_size=10), crlf=st.booleans(),
+       rows=st.integers(1, 4), after=st.none() | st.integers(0, 6))
+@example(lines=['1,a"b,2', "", '"x', "3,4,5"], crlf=False, rows=1, after=None)
+def test_the_exact_reading_in_chunks_gives_the_whole_files_records(tmp_path_factory, lines, crlf, rows, after):
+    folder = tmp_path_factory.mktemp("csv")
+    ending = "\r\n" if crlf else "\n"
+    (folder / "in.csv").write_bytes((ending.join(["a,b,c", *lines]) + ending).encode())
+    whole = _exact(folder).slice(0 if after is None else after + 1)
+    source = Source(name="s", type="file", config=Config({"path": "in.csv"}), schema=SCHEMA, event_time=None,
+                    format="csv")
+    chunked = FileReader(source, str(folder)).chunks(SCHEMA, after, None, rows)  # not a fast query: exact
+    assert chunked is not None
+    frames = [frame.collect() for frame in chunked.frames]
+    read = pl.concat(frames) if frames else whole.clear()
+    assert read.equals(whole.select(read.columns))

@@ -169,7 +169,11 @@ def test_chunks_only_in_a_fast_query_and_a_quoted_field_over_lines_needs_the_exa
     assert first["b"].to_list() == ["2,x", "2", "2"]  # a quoted field on one line is read fast
     with pytest.raises(NeedsExactReading):
         next(pieces.frames)
-    assert _reader(tmp_path).chunks(SCHEMA, None, None, 3) is None  # not a fast query
+    exact = _reader(tmp_path).chunks(SCHEMA, None, None, 3)  # not a fast query: the exact reading, in chunks
+    assert exact is not None
+    read = pl.concat([frame.collect() for frame in exact.frames])
+    assert read.equals(_reader(tmp_path).frame(SCHEMA, None, None).collect().select(read.columns))
+    assert read[RAW_ERROR].to_list() == [None] * 4 + ['csv: unterminated quote: 1,"2', 'csv: unterminated quote: ",3']
 
 
 @pytest.mark.parametrize("later", ['20,"n\n20",20.5', '20,"n20,20.5'])
@@ -248,11 +252,24 @@ def test_a_glob_is_read_in_chunks_file_after_file_with_one_row_numbering(tmp_pat
         assert reader.count() == 12  # counted by the chunks
 
 
-def test_a_glob_whose_files_differ_in_columns_is_not_chunked(tmp_path):
-    (tmp_path / "in-1.csv").write_text("a,b,c\n1,2,3\n")
-    (tmp_path / "in-2.csv").write_text("a,c,b\n1,2,3\n")
-    with fast_conversions():
-        assert _glob_reader(tmp_path).chunks(SCHEMA, None, None, 2) is None
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("fields", [None, {"b"}])
+def test_a_glob_whose_files_differ_in_columns_is_read_in_chunks_by_column_name(tmp_path, fast, fields):
+    (tmp_path / "in-1.csv").write_text("a,b,c\n1,2,3\n4,5,6\n7,8,9\n")
+    (tmp_path / "in-2.csv").write_text("a,c,b\n10,11,12\n")
+    (tmp_path / "in-3.csv").write_text("b,a\n13,14\n")
+    whole = _glob_reader(tmp_path).frame(SCHEMA, None, None).collect()
+    with fast_conversions() if fast else nullcontext():
+        pieces = _glob_reader(tmp_path).chunks(SCHEMA, None, None, 2, fields)
+    assert pieces is not None
+    read = pl.concat([frame.collect() for frame in pieces.frames])
+    assert read.schema == pieces.template.collect_schema()
+    columns = [c for c in read.columns if c != RAW_ERROR]
+    wanted = [ROW, *sorted(fields or ("a", "b", "c"))]  # a column not read is not parsed in every file
+    assert read.select(wanted).equals(whole.select(wanted))
+    assert read["b"].to_list() == ["2", "5", "8", "12", "13"]
+    # only the columns read are parsed (and in a fast query each file's last: a short row's mark)
+    assert columns == ([ROW, "a", "b", "c"] if fields is None else [ROW, "b", "c", "a"] if fast else [ROW, "b"])
 
 
 GLOB_SPEC = SPEC.replace("path: in.csv", "path: in-*.csv")
