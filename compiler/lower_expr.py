@@ -28,7 +28,7 @@ from flowc.compiler.lowered import (
 from flowc.compiler.polars_types import to_polars
 from flowc.dsl import ast
 from flowc.dsl import types as t
-from flowc.dsl.operators import ARITHMETIC
+from flowc.dsl.operators import ARITHMETIC, INT_MIN
 from flowc.dsl.recursion import ensure_recursion_limit
 from flowc.dsl.types import ListOf
 
@@ -105,10 +105,14 @@ def _index(node: ast.Index, ctx: LowerContext) -> Lowered:
     error = first_error(obj.error, index.error)
     if t.NULL in (ctx.types[node.obj], ctx.types[node.index]):
         return Lowered(_null(ctx, node), error)
-    items = obj.value
-    if not items.meta.root_names() and index.value.meta.root_names():
+    items, at = obj.value, index.value
+    if not isinstance(node.index, ast.IntLit):
+        # Polars 2.1 panics on the index INT_MIN (it negates it to count from the end); INT_MIN + 1
+        # is as far out of every list. A wrapped (overflowed) index, an error row, can be INT_MIN too.
+        at = at.clip(lower_bound=INT_MIN + 1)
+    if not items.meta.root_names() and at.meta.root_names():
         items = pl.repeat(items, pl.len())  # Polars wants a constant list as long as a column index
-    return Lowered(items.list.get(index.value, null_on_oob=True), error)
+    return Lowered(items.list.get(at, null_on_oob=True), error)
 
 
 @lower.register
