@@ -33,7 +33,7 @@ from flowc.runtime.sources.csv_lines import (
     inferred_csv_schema,
 )
 from flowc.runtime.sources.feed import RAW_ERROR
-from flowc.runtime.sources.line_chunks import Chunk, chunks, compressed, jsonl_chunks
+from flowc.runtime.sources.line_chunks import Chunk, chunks, compressed, jsonl_chunks, text_chunks
 
 _LINE_FORMATS = ("csv", "jsonl", "text")  # positions are `file:line`; other formats give `file[index]`
 TEXT_SCHEMA = Struct((("line", t.STRING),))
@@ -103,9 +103,9 @@ class FileReader:
         chunk, not the files), one file after the other with one row numbering; None when the files
         are not read so. `fields`: the columns the query reads (default all); the others are not parsed.
 
-        JSON lines always are (their parse is the same in a fast query and in the exact reading), and
-        Parquet files (slices of their scan). CSV files are in a fast query, when they qualify
-        (`fast_header`, all with the same columns). Compressed CSV and JSON lines files never are."""
+        JSON lines and text files always are (their parse is the same in a fast query and in the exact
+        reading), and Parquet files (slices of their scan). CSV files are (`_csv_chunks`). Compressed
+        files of lines never are."""
         if not self.paths:
             return None
         first = 0 if after is None else after + 1
@@ -122,6 +122,10 @@ class FileReader:
             return Chunked(_without_blank_lines(_numbered(template, 0)), self._numbered_chunks(
                 lambda path, start: jsonl_chunks(path, dtypes, first_row=start, rows_per_chunk=rows, columns=columns),
                 lambda _, frame: _without_blank_lines(frame), first, limit))
+        if self.format == "text":
+            return Chunked(_numbered(pl.LazyFrame(schema={"line": pl.String}), 0), self._numbered_chunks(
+                lambda path, start: text_chunks(path, first_row=start, rows_per_chunk=rows),
+                lambda _, frame: frame, first, limit))
         if self.format != "csv":
             return None
         return self._csv_chunks(schema, first, limit, rows, None if fields is None else set(fields))
@@ -227,12 +231,10 @@ class FileReader:
         if self.format == "csv":  # records are lines (runtime/sources/csv_lines.py), even malformed ones
             lines = count_lines(path)
             return max(lines - (1 if self._csv_options()["has_header"] else 0), 0)
-        if self.format == "jsonl":  # rows are lines (`line_chunks.jsonl_chunks`), blank ones too
+        if self.format in ("jsonl", "text"):  # rows are lines (`line_chunks`), blank ones too
             return count_lines(path)
         if self.format == "parquet":
             return pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
-        if self.format == "text":
-            return pl.scan_lines(path, glob=False).select(pl.len()).collect().item()
         return pl.read_json(path, infer_schema_length=None).height
 
     def count(self) -> int:

@@ -113,20 +113,39 @@ def jsonl_chunks(path: str, dtypes: Mapping[str, pl.DataType], *, first_row: int
     in blocks as `chunks` reads a CSV file and parsed by `scan_ndjson` with `dtypes` (the columns
     `columns`, default all). Each line is a row, with `BLANK` (a blank line holds no record: its fields
     are null) and `RAW_ERROR` (a line that is not a JSON object of `dtypes`: its fields are null), so
-    row i is line i, the position of checkpoints and `file:line` errors (`jsonl_lines.parsed_lines`)."""
+    row i is line i, the position of checkpoints and `file:line` errors (`jsonl_lines.parsed_lines`).
+    A byte order mark is not part of the first line (Polars' CSV reader agrees)."""
+    wanted = list(dtypes if columns is None else columns)
+    return _line_chunks(path, lambda data: parsed_lines(data, dtypes, wanted), first_row=first_row,
+                        rows_per_chunk=rows_per_chunk, ahead=ahead, skip_bom=True)
+
+
+def text_chunks(path: str, *, first_row: int, rows_per_chunk: int, ahead: int = 1) -> Iterator[Chunk]:
+    """The lines of a text file from line `first_row` on, `rows_per_chunk` per chunk, each the record
+    `{line}` without its line ending (a CRLF's CR included), as `scan_lines` reads the whole file."""
+    def parsed(data: bytes) -> pl.DataFrame:
+        return pl.scan_lines(data, name="line").with_columns(pl.col("line").str.strip_suffix("\r")) \
+            .collect(engine="in-memory")
+
+    return _line_chunks(path, parsed, first_row=first_row, rows_per_chunk=rows_per_chunk, ahead=ahead,
+                        skip_bom=False)
+
+
+def _line_chunks(path: str, parse: Any, *, first_row: int, rows_per_chunk: int, ahead: int,
+                 skip_bom: bool) -> Iterator[Chunk]:
+    """A file of one row per line from line `first_row` on, in chunks of `rows_per_chunk` lines, its
+    blocks of whole lines parsed by `parse(data)` (a frame of one row per line)."""
     if rows_per_chunk < 1 or first_row < 0 or ahead < 1:
         raise ValueError(f"rows_per_chunk, ahead must be >= 1 and first_row >= 0, got {rows_per_chunk}, {ahead}, "
                          f"{first_row}")
-    wanted = list(dtypes if columns is None else columns)
     with open(path, "rb", buffering=0) as handle:
         view = PositionalFile(handle.fileno(), os.fstat(handle.fileno()).st_size)
         pos = skip_lines(view, 0, first_row)
-        if pos == 0 and view[0:3] == _BOM:  # a byte order mark is not part of the first line (Polars' CSV reader agrees)
+        if skip_bom and pos == 0 and view[0:3] == _BOM:
             pos = 3
         size = max(int(rows_per_chunk * _line_length(view, pos) / BLOCKS_PER_CHUNK), 1)
         row = first_row
-        blocks = _parsed_blocks(view, block_ranges(view, pos, size),
-                                lambda start, data: parsed_lines(data, dtypes, wanted), ahead)
+        blocks = _parsed_blocks(view, block_ranges(view, pos, size), lambda start, data: parse(data), ahead)
         for frame in _exactly(blocks, rows_per_chunk):
             yield Chunk(row, frame.height, frame.lazy())
             row += frame.height
