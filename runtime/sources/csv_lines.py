@@ -58,15 +58,6 @@ def _has_byte(path: str, needle: bytes) -> bool:
     return bool(needle) and any(needle in block for block in _blocks(path))
 
 
-def count_lines(path: str) -> int:
-    """The file's lines as `scan_lines` counts them (a last line without a newline is one), counted
-    4 MiB at a time at C speed: counting with Polars maps the whole file into the process's RSS."""
-    lines, last = 0, b""
-    for block in _blocks(path):
-        lines, last = lines + block.count(b"\n"), block[-1:]
-    return lines + (1 if last not in (b"", b"\n") else 0)
-
-
 def _odd_quotes(line: pl.Expr, quote: str) -> pl.Expr:
     return line.str.count_matches(quote, literal=True) % 2 == 1
 

@@ -25,7 +25,6 @@ from flowc.runtime.sources.base import SourceUnreadable, inferred, numbered, raw
 from flowc.runtime.sources.csv_lines import (
     BLANK,
     checked_csv,
-    count_lines,
     exact_header,
     fast_checked,
     fast_csv,
@@ -33,7 +32,8 @@ from flowc.runtime.sources.csv_lines import (
     inferred_csv_schema,
 )
 from flowc.runtime.sources.feed import RAW_ERROR
-from flowc.runtime.sources.line_chunks import Chunk, chunks, compressed, jsonl_chunks, text_chunks
+from flowc.runtime.sources.line_blocks import compressed, count_lines, gzipped
+from flowc.runtime.sources.line_chunks import Chunk, chunks, jsonl_chunks, text_chunks
 
 _LINE_FORMATS = ("csv", "jsonl", "text")  # positions are `file:line`; other formats give `file[index]`
 TEXT_SCHEMA = Struct((("line", t.STRING),))
@@ -111,7 +111,7 @@ class FileReader:
         first = 0 if after is None else after + 1
         if self.format == "parquet":
             return Chunked(numbered(self._scan(schema), None, 0), self._parquet_chunks(schema, first, limit, rows))
-        if any(compressed(path) for path in self.paths):
+        if any(compressed(path) and not gzipped(path) for path in self.paths):  # zlib, zstd: Polars reads them whole
             return None
         if self.format == "jsonl":
             dtypes = raw_dtypes(schema)
@@ -229,10 +229,9 @@ class FileReader:
 
     def _count(self, path: str) -> int:
         if self.format == "csv":  # records are lines (runtime/sources/csv_lines.py), even malformed ones
-            lines = count_lines(path)
-            return max(lines - (1 if self._csv_options()["has_header"] else 0), 0)
+            return max(_lines(path) - (1 if self._csv_options()["has_header"] else 0), 0)
         if self.format in ("jsonl", "text"):  # rows are lines (`line_chunks`), blank ones too
-            return count_lines(path)
+            return _lines(path)
         if self.format == "parquet":
             return pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
         return pl.read_json(path, infer_schema_length=None).height
@@ -253,6 +252,12 @@ class FileReader:
                 text = pl.format(f"{name}[{{}}]", rows - start)
             result = text if result is None else pl.when(rows >= start).then(text).otherwise(result)
         return result if result is not None else pl.lit(None, dtype=pl.String)
+
+
+def _lines(path: str) -> int:
+    if compressed(path) and not gzipped(path):  # zlib, zstd: Polars decompresses them itself
+        return pl.scan_lines(path, glob=False).select(pl.len()).collect().item()
+    return count_lines(path)
 
 
 def _csv_file(path: str, names: list[str] | None, options: dict) -> pl.LazyFrame:

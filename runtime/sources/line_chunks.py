@@ -1,12 +1,13 @@
-"""A CSV or JSON lines file read in chunks of whole lines, so memory is bounded by the chunk, not the file.
+"""A CSV, JSON lines or text file read in chunks of whole lines, so memory is bounded by the chunk,
+not the file.
 
 Polars' `collect_batches` cannot bound its read-ahead: the streaming engine keeps reading while the
-consumer is slow (docs/performance.md). Here the consumer pulls. The file is read with
-`pread` in blocks of about half a chunk, each cut just past its last newline (`rfind` in its last
-bytes: the lines are not counted in Python), and parsed by Polars a block ahead on a worker thread.
-The parsed blocks are then re-cut into chunks of exactly `rows_per_chunk` rows (slices of the parsed
-frames, no copy). Counting the newlines of every chunk with `bytes.count` and copying its bytes out,
-as before, held the GIL for ~0.6 s per 5M rows (W1) and ~1 s on a 900 MB file.
+consumer is slow (docs/performance.md). Here the consumer pulls. The file is read in blocks of whole
+lines of about half a chunk (`line_blocks`: `pread`, or a gzip file's decompressed stream) and parsed
+by Polars a block ahead on a worker thread. The parsed blocks are then re-cut into chunks of exactly
+`rows_per_chunk` rows (slices of the parsed frames, no copy). Counting the newlines of every chunk
+with `bytes.count` and copying its bytes out, as before, held the GIL for ~0.6 s per 5M rows (W1)
+and ~1 s on a 900 MB file.
 
 Every record must be exactly one line, so that line i after the header is row i, the position used
 for checkpoints and `file:line` errors: a block holding the quote character is read only when it
@@ -23,7 +24,6 @@ path finds them; the error is raised where the chunk holding that block's first 
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,28 +35,14 @@ import polars as pl
 from flowc.compiler.source_types import NeedsExactReading
 from flowc.runtime.sources.csv_lines import checked_block, plainly_quoted
 from flowc.runtime.sources.jsonl_lines import parsed_lines
+from flowc.runtime.sources.line_blocks import line_blocks
 
-SKIP_BLOCK = 1 << 22  # bytes examined at a time while skipping lines (a resume deep into a file)
-SAMPLE = 1 << 16  # bytes read to estimate the line length before the first chunk
-_NL = b"\n"
-_BOM = b"\xef\xbb\xbf"
 # A chunk is made of slices of the parsed blocks, and a slice keeps its whole block alive: blocks of
 # half a chunk keep memory at about 1.5 chunks per chunk in flight (whole-chunk blocks: ~2.4x more RSS
 # above the baseline on W1, for no measurable gain in time).
 BLOCKS_PER_CHUNK = 2
-_FIND_BELOW = 32  # newlines left between the bounds: find them one by one
 # Options the chunk parser sets itself: every chunk is headerless and read against a fixed schema.
 _OWN_OPTIONS = ("has_header", "schema", "new_columns", "infer_schema", "truncate_ragged_lines")
-
-
-# Compressed files, which Polars' readers decompress (gzip, zlib, zstd), are not read in blocks:
-# their bytes are not lines.
-_COMPRESSED = (b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda", b"\x28\xb5\x2f\xfd")
-
-
-def compressed(path: str) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(4).startswith(_COMPRESSED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,14 +83,11 @@ def chunks(path: str, names: list[str], options: Mapping[str, Any], *, first_row
             raise NeedsExactReading(f"{path}: a quoted line after byte {start} needs the exact reading")
         return frame
 
-    with open(path, "rb", buffering=0) as handle:
-        view = PositionalFile(handle.fileno(), os.fstat(handle.fileno()).st_size)
-        pos = skip_lines(view, 0, first_row + (1 if has_header else 0))
-        size = max(int(rows_per_chunk * _line_length(view, pos) / BLOCKS_PER_CHUNK), 1)
-        row = first_row
-        for frame in _exactly(_parsed_blocks(view, block_ranges(view, pos, size), parsed, ahead), rows_per_chunk):
-            yield Chunk(row, frame.height, frame.lazy())
-            row += frame.height
+    blocks = line_blocks(path, first_row + (1 if has_header else 0), rows_per_chunk / BLOCKS_PER_CHUNK)
+    row = first_row
+    for frame in _exactly(_parsed_blocks(blocks, parsed, ahead), rows_per_chunk):
+        yield Chunk(row, frame.height, frame.lazy())
+        row += frame.height
 
 
 def jsonl_chunks(path: str, dtypes: Mapping[str, pl.DataType], *, first_row: int, rows_per_chunk: int,
@@ -138,17 +121,11 @@ def _line_chunks(path: str, parse: Any, *, first_row: int, rows_per_chunk: int, 
     if rows_per_chunk < 1 or first_row < 0 or ahead < 1:
         raise ValueError(f"rows_per_chunk, ahead must be >= 1 and first_row >= 0, got {rows_per_chunk}, {ahead}, "
                          f"{first_row}")
-    with open(path, "rb", buffering=0) as handle:
-        view = PositionalFile(handle.fileno(), os.fstat(handle.fileno()).st_size)
-        pos = skip_lines(view, 0, first_row)
-        if skip_bom and pos == 0 and view[0:3] == _BOM:
-            pos = 3
-        size = max(int(rows_per_chunk * _line_length(view, pos) / BLOCKS_PER_CHUNK), 1)
-        row = first_row
-        blocks = _parsed_blocks(view, block_ranges(view, pos, size), lambda start, data: parse(data), ahead)
-        for frame in _exactly(blocks, rows_per_chunk):
-            yield Chunk(row, frame.height, frame.lazy())
-            row += frame.height
+    blocks = line_blocks(path, first_row, rows_per_chunk / BLOCKS_PER_CHUNK, skip_bom=skip_bom)
+    row = first_row
+    for frame in _exactly(_parsed_blocks(blocks, lambda start, data: parse(data), ahead), rows_per_chunk):
+        yield Chunk(row, frame.height, frame.lazy())
+        row += frame.height
 
 
 def rows_are_lines(data: bytes, quote: bytes, separator: str, rows: int) -> bool:
@@ -165,18 +142,17 @@ def rows_are_lines(data: bytes, quote: bytes, separator: str, rows: int) -> bool
     return counted.item(0, "lines") == rows and not counted.item(0, "irregular")
 
 
-def _parsed_blocks(view: PositionalFile, ranges: Iterator[tuple[int, int]], parsed: Any,
-                   ahead: int) -> Iterator[pl.DataFrame]:
-    """Each range's bytes parsed (`parsed(start, data)`), in order, `ahead` of them read and parsed
-    ahead on as many threads (`pread` and Polars' parse release the GIL). A parse's error is raised
-    where its frame would be yielded."""
+def _parsed_blocks(blocks: Iterator[tuple[int, bytes]], parsed: Any, ahead: int) -> Iterator[pl.DataFrame]:
+    """Each block (`line_blocks`) parsed (`parsed(offset, data)`), in order, `ahead` of them read and
+    parsed ahead on as many threads (Polars' parse releases the GIL). A parse's error is raised where
+    its frame would be yielded."""
     pool = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="flowc-csv-parse")
     pending: deque[Future[pl.DataFrame]] = deque()
 
     def read_next() -> None:
-        taken = next(ranges, None)
+        taken = next(blocks, None)
         if taken is not None:
-            pending.append(pool.submit(parsed, taken[0], view[taken[0]:taken[1]]))
+            pending.append(pool.submit(parsed, *taken))
 
     try:
         for _ in range(ahead):
@@ -189,6 +165,8 @@ def _parsed_blocks(view: PositionalFile, ranges: Iterator[tuple[int, int]], pars
         for future in pending:
             future.cancel()
         pool.shutdown(wait=True)
+        if (close := getattr(blocks, "close", None)) is not None:
+            close()  # release the file now
 
 
 def _exactly(blocks: Iterator[pl.DataFrame], rows: int) -> Iterator[pl.DataFrame]:
@@ -220,34 +198,6 @@ def _take(parts: deque[pl.DataFrame], rows: int) -> pl.DataFrame:
             parts[0] = head.slice(rows)
             rows = 0
     return taken[0] if len(taken) == 1 else pl.concat(taken)
-
-
-def block_ranges(view: PositionalFile | bytes, pos: int, size: int) -> Iterator[tuple[int, int]]:
-    """Byte ranges [start, end) from `pos` to the end of `view`, of about `size` bytes each, every one
-    ending just past a newline (the last at the end of `view`): whole lines."""
-    while pos < len(view):
-        end = len(view) if pos + size >= len(view) else _cut(view, pos, pos + size)
-        yield pos, end
-        pos = end
-
-
-def _cut(view: PositionalFile | bytes, pos: int, end: int) -> int:
-    """The offset just past the last newline in [pos, end); when there is none (one line longer than
-    the block), just past the first newline after it, else the end of `view`."""
-    high = end
-    while high > pos:
-        low = max(high - SAMPLE, pos)
-        found = view[low:high].rfind(_NL)
-        if found >= 0:
-            return low + found + 1
-        high = low
-    while end < len(view):
-        piece = view[end:end + SAMPLE]
-        found = piece.find(_NL)
-        if found >= 0:
-            return end + found + 1
-        end += len(piece)
-    return len(view)
 
 
 def prefetched(frames: Iterator[pl.LazyFrame], depth: int = 2) -> Iterator[pl.DataFrame]:
@@ -283,70 +233,3 @@ def prefetched(frames: Iterator[pl.LazyFrame], depth: int = 2) -> Iterator[pl.Da
             close()  # the taker is done with it: release the file now, not when collected
 
 
-@dataclass(frozen=True, slots=True)
-class PositionalFile:
-    """A file whose slices are read with `pread`. Not an mmap: the pages of a mapping that were
-    read count in the process's RSS until unmapped, and copying out of one costs page faults."""
-    fd: int
-    size: int
-
-    def __len__(self) -> int:
-        return self.size
-
-    def __getitem__(self, part: slice) -> bytes:
-        want = max(min(part.stop, self.size) - part.start, 0)
-        data = os.pread(self.fd, want, part.start)
-        while 0 < len(data) < want:  # a read may stop short (Linux: 2 GiB at most)
-            more = os.pread(self.fd, want - len(data), part.start + len(data))
-            if not more:
-                break
-            data += more
-        return data
-
-
-def _line_length(view: PositionalFile, pos: int) -> float:
-    """Bytes per line in a sample from `pos`: the first chunk's read size is guessed from it."""
-    sample = view[pos:pos + SAMPLE]
-    return len(sample) / max(sample.count(_NL), 1)
-
-
-def skip_lines(view: PositionalFile | bytes, pos: int, lines: int, block: int = SKIP_BLOCK) -> int:
-    """The offset `lines` lines after `pos` (or the end), counted in pieces that start small (a
-    header is one line) and double up to `block` bytes."""
-    size = SAMPLE
-    while lines > 0 and pos < len(view):
-        piece = view[pos:pos + min(size, block)]
-        found = piece.count(_NL)
-        if found >= lines:
-            return pos + nth_newline(piece, lines, found) + 1
-        pos, lines, size = pos + len(piece), lines - found, size * 2
-    return min(pos, len(view))
-
-
-def nth_newline(buf: bytes, k: int, total: int) -> int:
-    """The offset of the k-th newline (1-based) of `buf`, which holds `total` >= k of them.
-
-    Interpolation search with `bytes.count` on the shorter side of each probe: lines of similar
-    lengths put the first probe within a few lines of it, and the last few newlines are walked with
-    `find`/`rfind` from the nearer bound. A probe that does not halve the walk left is followed by a
-    bisection step, so lines of any lengths take O(log n) steps."""
-    lo, before, hi, upto = 0, 0, len(buf), total  # invariant: before < k <= upto newlines in buf[:lo], buf[:hi]
-    interpolate = True
-    while (left := min(k - before, upto - k + 1)) > _FIND_BELOW:
-        mid = lo + (hi - lo) * (k - before) // (upto - before) if interpolate else (lo + hi) // 2
-        mid = min(max(mid, lo + 1), hi - 1)
-        at = before + buf.count(_NL, lo, mid) if mid - lo <= hi - mid else upto - buf.count(_NL, mid, hi)
-        if at >= k:
-            hi, upto = mid, at
-        else:
-            lo, before = mid, at
-        interpolate = min(k - before, upto - k + 1) <= left // 2
-    if k - before <= upto - k + 1:  # forward from lo: the k-th is the (k - before)-th newline after lo
-        found = lo - 1
-        for _ in range(k - before):
-            found = buf.find(_NL, found + 1)
-        return found
-    found = hi  # backward from hi: the last newline before hi is the upto-th
-    for _ in range(upto - k + 1):
-        found = buf.rfind(_NL, lo, found)
-    return found

@@ -13,15 +13,8 @@ from hypothesis import strategies as st
 
 from flowc.runtime.sources.csv_lines import BLANK as BLANK_COLUMN
 from flowc.runtime.sources.feed import RAW_ERROR
-from flowc.runtime.sources.line_chunks import (
-    Chunk,
-    block_ranges,
-    chunks,
-    jsonl_chunks,
-    nth_newline,
-    prefetched,
-    skip_lines,
-)
+from flowc.runtime.sources.line_blocks import block_ranges, nth_newline, skip_lines
+from flowc.runtime.sources.line_chunks import Chunk, chunks, jsonl_chunks, prefetched
 
 BLANK = None  # a generated blank line
 
