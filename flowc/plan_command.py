@@ -52,7 +52,7 @@ def plan(spec_path: str, output_format: str) -> None:
     from flowc.compiler.validate import validate_document
     from flowc.dsl.loader import load_document
     from flowc.run_command import show_mismatch
-    from flowc.runtime.run_setup import SchemaMismatch, prepare
+    from flowc.runtime.run_setup import SchemaMismatch, prepare, recalled_schemas
 
     document, found = load_document(spec_path)
     if document is not None and not any(d.severity is Severity.ERROR for d in found):
@@ -63,7 +63,7 @@ def plan(spec_path: str, output_format: str) -> None:
         sys.exit(EXIT_FAILED)
     spec, _ = normalize_spec(document)
     try:
-        prepared = prepare(spec, document.text, optimize=False)
+        prepared = prepare(spec, document.text, recalled_schemas(spec.settings.state_dir), optimize=False)
         optimized = optimize(prepared.plan)
         stages = _stages(prepared, optimized.plan)
     except SchemaMismatch as mismatch:  # a type error against a schema inferred from the data

@@ -108,11 +108,12 @@ def _compile_and_run(spec_path: str, reset: bool, limit: int | None, assignments
             log.error(problem)
         return EXIT_FAILED
     if dry_run:
-        from flowc.runtime.run_setup import SchemaMismatch, prepare
+        from flowc.runtime.run_setup import SchemaMismatch, prepare, recalled_schemas
         from flowc.runtime.sources.base import SourceUnreadable
 
         try:
-            click.echo(format_plan(prepare(spec, document.text, optimize=optimize).plan), nl=False)
+            recalled = None if reset else recalled_schemas(spec.settings.state_dir)
+            click.echo(format_plan(prepare(spec, document.text, recalled, optimize=optimize).plan), nl=False)
         except SchemaMismatch as mismatch:
             return show_mismatch(mismatch, document)
         except (FileNotFoundError, SourceUnreadable) as unreadable:

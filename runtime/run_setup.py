@@ -54,6 +54,21 @@ class Prepared:
     optimize: bool = True  # the plan was rewritten by the optimizer
 
 
+def recalled_schemas(state_dir: str) -> Mapping[str, Any] | None:
+    """The source schemas recorded in the pipeline's event log, read without writing anything (for
+    `flowc plan` and `run --dry-run`, which show the schemas a run would use); None without a log."""
+    from flowc.runtime.events import LOG_NAME, EventLogCorrupt, read_events
+    from flowc.runtime.lifecycle import fold
+
+    path = os.path.join(state_dir, LOG_NAME)
+    if not os.path.exists(path):
+        return None
+    try:
+        return fold(read_events(path)[0]).schema
+    except EventLogCorrupt:  # `flowc run` reports it; a plan is still worth showing
+        return None
+
+
 def prepare(spec: Spec, spec_text: str, recorded: Mapping[str, Any] | None = None,
             console: TextIO | None = None, optimize: bool = True) -> Prepared:
     """Readers and plan of `spec`. A source without a declared schema keeps the schema `recorded` in the

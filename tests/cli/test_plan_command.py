@@ -199,3 +199,21 @@ def test_run_optimizes_unless_told_not_to_and_writes_the_same_either_way(tmp_pat
     assert outputs[0] == outputs[1]
     assert outputs[0][0].count("\n") == 2 and '"amount":null' not in outputs[0][0]
     assert '"step":"o"' in outputs[0][1].replace(" ", "")
+
+
+def test_plan_and_dry_run_show_the_schema_a_run_froze_not_a_new_inference(tmp_path):
+    """SPEC §3: an inferred schema is inferred once, recorded in the event log and then frozen."""
+    (tmp_path / "in.csv").write_text("x,y\n1,a\n2,b\n")
+    path = tmp_path / "f.flow.yaml"
+    path.write_text("version: 1\npipeline: f\nsettings: {state_dir: state}\n"
+                    "sources:\n  s: {type: file, path: in.csv}\nsinks:\n  out: {type: file, path: out.jsonl}\n")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["run", str(path), "--quiet"]).exit_code == 0
+    (tmp_path / "in.csv").write_text("x,y\nabc,a\n2,b\n")  # would now infer x as a string
+    log = (tmp_path / "state" / "events.log").read_bytes()
+    shown = runner.invoke(cli, ["plan", str(path), "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    assert "Scan[s] {x: int, y: string}" in runner.invoke(cli, ["plan", str(path)]).output
+    assert "Scan[s] {x: int, y: string}" in runner.invoke(cli, ["run", str(path), "--dry-run"]).output
+    assert "Scan[s] {x: string, y: string}" in runner.invoke(cli, ["run", str(path), "--dry-run", "--reset"]).output
+    assert (tmp_path / "state" / "events.log").read_bytes() == log  # neither wrote to the log
