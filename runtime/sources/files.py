@@ -32,6 +32,7 @@ from flowc.runtime.sources.csv_lines import (
     inferred_csv_schema,
 )
 from flowc.runtime.sources.feed import RAW_ERROR
+from flowc.runtime.sources.jsonl_lines import inferred_jsonl_schema
 from flowc.runtime.sources.line_blocks import compressed, count_lines, gzipped
 from flowc.runtime.sources.line_chunks import Chunk, chunks, jsonl_chunks, text_chunks
 
@@ -70,7 +71,7 @@ class FileReader:
         if self.format == "csv":
             return inferred_csv_schema(path, self._csv_options(), infer_rows)
         if self.format == "jsonl":
-            return pl.read_ndjson(path, n_rows=infer_rows, infer_schema_length=infer_rows).schema
+            return inferred_jsonl_schema(path, infer_rows)
         if self.format == "parquet":
             return pl.scan_parquet(path).collect_schema()
         return pl.read_json(path, infer_schema_length=infer_rows).schema

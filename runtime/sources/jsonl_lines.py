@@ -11,6 +11,7 @@ source's fields (malformed, an array, a nested value of another type) has `RAW_E
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import polars as pl
@@ -94,3 +95,36 @@ def _error_row(line: bytes, error: str, dtypes: Mapping[str, pl.DataType], colum
     reason = error.strip().splitlines()[0] if error.strip() else "not a JSON object"
     return _blank_row(dtypes, columns).with_columns(pl.lit(f"jsonl: {reason}: {shown}").alias(RAW_ERROR),
                                                     pl.lit(False).alias(BLANK))
+
+
+_INFER_LOOK = 100  # lines examined per record wanted, at most: a file of malformed lines is not read to its end
+
+
+def inferred_jsonl_schema(path: str, rows: int) -> pl.Schema:
+    """Polars' dtypes for the first `rows` lines of a JSON lines file that hold a JSON object;
+    malformed lines are left out (they are record errors when the pipeline runs, and must not fail its
+    compilation, as in CSV). Raises Polars' ComputeError when no line holds one."""
+    from flowc.runtime.sources.line_blocks import line_blocks
+
+    objects: list[bytes] = []
+    looked = 0
+    for _, block in line_blocks(path, 0, rows, skip_bom=True):
+        for line in block.split(_NL):
+            looked += 1
+            if line.strip() and _is_object(line):
+                objects.append(line)
+            if len(objects) >= rows or looked >= rows * _INFER_LOOK:
+                break
+        else:
+            continue
+        break
+    if not objects:
+        raise pl.exceptions.ComputeError(f"no line of the first {looked} holds a JSON object")
+    return pl.read_ndjson(_NL.join(objects), infer_schema_length=None).schema
+
+
+def _is_object(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
