@@ -1,15 +1,22 @@
-"""A JSON lines source without a schema infers it from its first lines that hold a JSON object: a
-malformed line is a record error when the run reads it, never a reason to refuse the run (SPEC §3)."""
+"""JSON lines: a malformed line is a record error when the run reads it (SPEC §3), never a reason to
+refuse the run (a source without a schema infers it from its first lines that hold a JSON object), and
+is read the same whatever its neighbours (runtime/sources/jsonl_lines.py)."""
 
 from __future__ import annotations
 
 import gzip
+import json
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from runner_cases import records, run, write_spec
 
+from flowc.runtime.sources.csv_lines import BLANK
+from flowc.runtime.sources.feed import RAW_ERROR
 from flowc.runtime.sources.jsonl_lines import inferred_jsonl_schema
+from flowc.runtime.sources.line_chunks import jsonl_chunks
 
 SPEC = """
 settings: {on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
@@ -46,3 +53,40 @@ def test_a_file_without_any_object_cannot_be_inferred_from(tmp_path):
     (tmp_path / "f.jsonl").write_text("[1]\nnope\n\n")
     with pytest.raises(pl.exceptions.ComputeError, match="no line of the first 4 holds a JSON object"):
         inferred_jsonl_schema(str(tmp_path / "f.jsonl"), 1000)
+
+
+_MIXED_LINE = st.sampled_from([b'{"n": "1"}', b'{"n": "2", "tags": ["a"]}', b"", b"   ", b"not json", b"[1, 2]",
+                               b"7", b'{"n": 3}', b'{"n": "4", "tags": "x"}', b'{"n": "5"} junk', b"{", b"null",
+                               b'{"n": NaN}', b'{"n": "\\u00e9"}', b"\r"])
+_DTYPES = {"n": pl.String, "tags": pl.List(pl.String)}
+
+
+def _alone(line: bytes) -> tuple[str | None, ...] | None:
+    """The line read on its own: its values, or None when it holds no JSON object of `_DTYPES`."""
+    try:
+        if not isinstance(json.loads(line), dict):
+            return None
+        row = pl.read_ndjson(line, schema=_DTYPES)
+    except (ValueError, pl.exceptions.PolarsError):
+        return None
+    return row.rows()[0] if row.height == 1 else None
+
+
+@given(lines=st.lists(_MIXED_LINE, max_size=40), rows=st.integers(1, 50))
+def test_each_json_line_is_read_as_it_reads_alone_whatever_its_neighbours(tmp_path_factory, lines, rows):
+    path = tmp_path_factory.mktemp("jsonl") / "f.jsonl"
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    got = pl.concat([chunk.frame.collect() for chunk in jsonl_chunks(str(path), _DTYPES, first_row=0,
+                                                                      rows_per_chunk=rows)] or [pl.DataFrame()])
+    assert got.height == len(lines)
+    for line, row in zip(lines, got.iter_rows(named=True), strict=True):
+        if not line.strip(b" \t\r"):
+            assert row[BLANK] and row[RAW_ERROR] is None
+            continue
+        alone = _alone(line)
+        assert not row[BLANK]
+        if alone is None:
+            assert row[RAW_ERROR] is not None and row[RAW_ERROR].endswith(": " + line.decode().removesuffix("\r"))
+            assert (row["n"], row["tags"]) == (None, None)
+        else:
+            assert row[RAW_ERROR] is None and (row["n"], row["tags"]) == alone, line
