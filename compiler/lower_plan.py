@@ -229,18 +229,22 @@ def _scan(node: ir.Scan, ctx: NodeContext) -> Staged:
     raw = ctx.inputs[0]
     present = raw.collect_schema()
     converted = [(name, convert(name, present.get(name), type_)) for name, type_ in _schema(ctx, node).fields]
+    clock = node.source.event_time.field.name if node.source.event_time is not None else None
     if fast_only():
-        return _fast_scan(raw, converted, RAW_ERROR in present)
+        return _fast_scan(raw, converted, RAW_ERROR in present, clock)
     values = [v.value.alias(name) for name, v in converted]
     undecoded = (pl.when(pl.col(RAW_ERROR).is_not_null()).then(pl.lit("parse: ") + pl.col(RAW_ERROR))
                  if RAW_ERROR in present else None)
-    error = first_error(undecoded, *(v.error for _, v in converted))
+    # SPEC §3: a null event time is a record error of the source (an unparsable one is a conversion error)
+    timeless = (pl.when(dict(converted)[clock].value.is_null()).then(pl.lit(f"event_time: field '{clock}' is null"))
+                if clock in dict(converted) else None)
+    error = first_error(undecoded, *(v.error for _, v in converted), timeless)
     if error is None:
         return Staged(raw.select(*values, ROW))
     return Staged(raw.select(*values, ROW, error.alias(ERROR)), True, tuple(n for n, _ in converted))
 
 
-def _fast_scan(raw: pl.LazyFrame, converted: list[tuple[str, Lowered]], undecoded: bool) -> Staged:
+def _fast_scan(raw: pl.LazyFrame, converted: list[tuple[str, Lowered]], undecoded: bool, clock: str | None) -> Staged:
     """The scan of a fast query: no record errors, only the switch to the exact reading
     (`slow_path_signal`) where a raw value did not convert or the record was not decoded. In a fast
     conversion a value failed exactly where its raw text is not null and it is (`convert`), so the
@@ -251,6 +255,8 @@ def _fast_scan(raw: pl.LazyFrame, converted: list[tuple[str, Lowered]], undecode
     failed = [pl.col(RAW_ERROR).is_not_null()] if undecoded else []
     failed += [pl.col(name).is_not_null() & pl.col(column).is_null() for name, column in checked.items()]
     values = [(pl.col(checked[name]) if name in checked else v.value).alias(name) for name, v in converted]
+    if clock in dict(converted):  # a null event time is a record error: the exact reading gives it
+        failed.append(pl.col(checked[clock]).is_null() if clock in checked else dict(converted)[clock].value.is_null())
     if not failed:
         return Staged(frame.select(*values, ROW))
     signal = slow_path_signal(pl.any_horizontal(failed))
