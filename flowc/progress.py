@@ -69,7 +69,7 @@ class LineProgress:
         totals = report.totals
         self.log.event("batch committed", batch=report.batch, read=totals.read,
                        written=sum(totals.written.values()), skipped=totals.skipped,
-                       dead_lettered=totals.dead_lettered)
+                       dead_lettered=totals.dead_lettered, late=totals.late)
 
     def close(self) -> None:
         pass

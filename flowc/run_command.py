@@ -153,6 +153,7 @@ def _execute(spec: Any, document: Any, log: _Log, *, reset: bool, limit: int | N
             options = RunOptions(limit=limit, reset=reset, should_stop=lambda: bool(requested), on_batch=progress)
             try:
                 outcome = start(prepared, events, options)
+                sinks = [node.step for node in prepared.plan.sinks]
             finally:
                 if progress is not None:
                     progress.close()
@@ -164,10 +165,10 @@ def _execute(spec: Any, document: Any, log: _Log, *, reset: bool, limit: int | N
     except (RunRefused, SinkRestoreError, EventLogCorrupt, FileNotFoundError, SourceUnreadable) as refused:
         log.error(str(refused))
         return EXIT_FAILED
-    return _report(outcome, log)
+    return _report(outcome, log, sinks)
 
 
-def _report(outcome: Any, log: _Log) -> int:
+def _report(outcome: Any, log: _Log, sinks: list[str]) -> int:
     from flowc.runtime.run_summary import summary_rows
 
     if outcome.status == "already_completed":
@@ -177,9 +178,10 @@ def _report(outcome: Any, log: _Log) -> int:
         log.error(f"run failed: {outcome.reason}")
     if not log.quiet:
         if log.json:
-            log.event("summary", status=outcome.status, batches=outcome.batches, **dict(summary_rows(outcome.totals)))
+            log.event("summary", status=outcome.status, batches=outcome.batches,
+                      **dict(summary_rows(outcome.totals, sinks)))
         else:
-            _print_summary(outcome, summary_rows(outcome.totals), log.terminal)
+            _print_summary(outcome, summary_rows(outcome.totals, sinks), log.terminal)
     if outcome.status == "failed":
         return EXIT_FAILED
     if outcome.status == "stopped" and outcome.reason != "--limit reached":

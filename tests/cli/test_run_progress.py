@@ -52,16 +52,16 @@ def test_lines_come_at_most_once_a_second_with_the_running_totals(capsys):
     for batch in range(1, 6):
         progress(_report(batch, 10, batch * 10, {"out": batch * 5, "all": batch * 10}, skipped=batch))
     assert capsys.readouterr().err == (
-        "flowc: batch committed batch=1 read=10 written=15 skipped=1 dead_lettered=0\n"
-        "flowc: batch committed batch=4 read=40 written=60 skipped=4 dead_lettered=0\n"
-        "flowc: batch committed batch=5 read=50 written=75 skipped=5 dead_lettered=0\n")
+        "flowc: batch committed batch=1 read=10 written=15 skipped=1 dead_lettered=0 late=0\n"
+        "flowc: batch committed batch=4 read=40 written=60 skipped=4 dead_lettered=0 late=0\n"
+        "flowc: batch committed batch=5 read=50 written=75 skipped=5 dead_lettered=0 late=0\n")
 
 
 def test_json_lines_carry_the_same_fields(capsys):
     progress = LineProgress(_Log(quiet=False, log_format="json"), clock=lambda: 0.0)
     progress(_report(3, 7, 21, {"out": 4}))
     assert json.loads(capsys.readouterr().err) == {"event": "batch committed", "batch": 3, "read": 21, "written": 4,
-                                                   "skipped": 0, "dead_lettered": 0}
+                                                   "skipped": 0, "dead_lettered": 0, "late": 0}
 
 
 def test_the_panel_shows_rate_batches_sinks_errors_and_elapsed():
@@ -85,10 +85,10 @@ def test_not_a_terminal_plain_lines_then_the_summary_line(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     assert lines[0] == f"flowc: run started pipeline=p state_dir={tmp_path}/.flow/p"
-    assert lines[1] == "flowc: batch committed batch=1 read=4 written=6 skipped=0 dead_lettered=0"
-    assert all(re.fullmatch(r"flowc: batch committed batch=\d+ read=\d+ written=\d+ skipped=0 dead_lettered=0", x)
+    assert lines[1] == "flowc: batch committed batch=1 read=4 written=6 skipped=0 dead_lettered=0 late=0"
+    assert all(re.fullmatch(r"flowc: batch committed batch=\d+ read=\d+ written=\d+ skipped=0 dead_lettered=0 late=0", x)
                for x in lines[2:-1])
-    assert lines[-1] == "flowc: run completed, 5 batches: read=10, written all=10, written out=5, skipped=0, dead-lettered=0"
+    assert lines[-1] == "flowc: run completed, 5 batches: read=10, written all=10, written out=5, skipped=0, dead-lettered=0, late=0"
     assert "\x1b" not in result.stderr  # no terminal control sequences in a log file
 
 
@@ -100,7 +100,7 @@ def test_not_a_terminal_json_lines(tmp_path):
     assert events[0] == {"event": "run started", "pipeline": "p", "state_dir": f"{tmp_path}/.flow/p"}
     assert events[1]["event"] == "batch committed" and events[1]["batch"] == 1
     assert events[-1] == {"event": "summary", "status": "completed", "batches": 5, "read": 10, "written all": 10,
-                          "written out": 5, "skipped": 0, "dead-lettered": 0}
+                          "written out": 5, "skipped": 0, "dead-lettered": 0, "late": 0}
 
 
 def test_quiet_prints_nothing(tmp_path):
