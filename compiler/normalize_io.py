@@ -30,6 +30,18 @@ def file_format(explicit: object, path: str) -> str | None:
     return EXTENSIONS.get(os.path.splitext(stem)[1].lower())
 
 
+def file_compression(explicit: object, path: str) -> str | None:
+    """`explicit` when given, else gzip for a path ending in `.gz` (the `.gz` SPEC §7 allows after the
+    extension means what it says), else None: uncompressed. An explicit value wins even over `.gz`.
+
+    >>> file_compression(None, "out/o.csv.gz"), file_compression("zstd", "o.parquet"), file_compression(None, "o.csv")
+    ('gzip', 'zstd', None)
+    """
+    if isinstance(explicit, str):
+        return explicit
+    return "gzip" if path.endswith(".gz") else None
+
+
 def normalize_source(name: str, at: At, problems: Problems) -> s.Source:
     type_ = str(at.get("type", ""))
     config = s.Config({k: v for k, v in at.value.items() if k not in _SOURCE_KEYS or (k, type_) == ("records", "http")})
@@ -79,12 +91,14 @@ def _bounded(type_: str, at: At) -> bool:
 
 def normalize_sink(name: str, at: At, input_name: str | None, input_span, problems: Problems) -> s.Sink:
     type_ = str(at.get("type", ""))
-    config = s.Config({k: v for k, v in (at.value or {}).items() if k not in _SINK_KEYS})
+    config = {k: v for k, v in (at.value or {}).items() if k not in _SINK_KEYS}
+    if type_ == "file" and (compression := file_compression(config.get("compression"), str(config.get("path", "")))):
+        config["compression"] = compression  # the runtime reads the implied one where it reads a written one
     return s.Sink(
         name=name,
         type=type_,
         input_name=input_name,
-        config=config,
+        config=s.Config(config),
         span=at.key_span,
         format=_sink_format(type_, at),
         retry=_retry(at / "retry") if at.has("retry") else s.Retry(),

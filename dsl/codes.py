@@ -177,6 +177,10 @@ _ALL = (
     _e("E412", "{where} gives {keys}; keep only one", "These keys are alternatives; keep one of them."),
     _e("E413", "{where} must not be empty", "An empty value here would mean nothing; give at least one entry."),
     _e("E414", "{where} needs at least {limit} {unit}", "The value has fewer entries than it needs."),
+    _e("E415", "compression '{compression}'{origin} is not available for {format} in sink '{name}'; {fix}",
+       "A file sink's compression must fit its format: jsonl, json and csv files take `gzip`; parquet files "
+       "take `zstd` or `snappy` (Parquet compresses inside the file). A path ending in `.gz` implies "
+       "`compression: gzip`; an explicit `compression` wins over it."),
     # --- warnings ---
     _w("W301", "'{name}' is not read by any sink",
        "A step whose output no sink reads does nothing; remove it or read it. `--strict` makes this an error."),

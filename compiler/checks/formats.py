@@ -1,4 +1,5 @@
-"""File formats (SPEC §7): a file source, sink or enrich table needs a format its path or `format:` tells."""
+"""File formats (SPEC §7): a file source, sink or enrich table needs a format its path or `format:` tells,
+and a file sink a compression its format can take."""
 
 from __future__ import annotations
 
@@ -6,6 +7,12 @@ from flowc.compiler.graph import Graph
 from flowc.compiler.spec import Enrich, Sink, Source, Table
 from flowc.dsl import codes
 from flowc.dsl.diagnostics import Diagnostic
+
+# What each file sink format can be compressed with (None: uncompressed). Mirrors the writer's table in
+# `flowc.runtime.sinks.backends`, which the compiler cannot import; a test holds the two equal.
+SINK_COMPRESSIONS: dict[str, tuple[str | None, ...]] = {
+    "jsonl": (None, "gzip"), "csv": (None, "gzip"), "json": (None, "gzip"), "parquet": (None, "zstd", "snappy"),
+}
 
 
 def ensure_file_formats(graph: Graph) -> list[Diagnostic]:
@@ -25,3 +32,24 @@ def _shown(node: Source | Sink | Table) -> str:
     """The path as written: a `${...}` in it stays unsubstituted in messages."""
     path = node.path if isinstance(node, Table) else str(node.config.get("path", ""))
     return node.written.get("path", path)
+
+
+def ensure_sink_compressions(graph: Graph) -> list[Diagnostic]:
+    """E415 where a file sink's compression, written or implied by a `.gz` path, does not fit its format:
+    at the `compression` value when written, else at the `path`."""
+    spec = graph.spec
+    sinks = (*spec.sinks, *((spec.settings.dead_letter,) if spec.settings.dead_letter else ()))
+    return [d for sink in sinks if sink.type == "file" and (d := _compression_problem(sink)) is not None]
+
+
+def _compression_problem(sink: Sink) -> Diagnostic | None:
+    compression, allowed = sink.config.get("compression"), SINK_COMPRESSIONS.get(sink.format or "")
+    if allowed is None or compression in allowed:  # an unknown format is E309's (or the schema's) to report
+        return None
+    takes = " or ".join(f"'{c}'" for c in allowed if c)
+    if "compression" in sink.key_spans:
+        return codes.diagnostic("E415", sink.key_spans["compression"], compression=compression, origin="",
+                                format=sink.format, name=sink.name, fix=f"{sink.format} takes {takes}")
+    return codes.diagnostic("E415", sink.key_spans.get("path", sink.span), compression=compression,
+                            origin=f" (implied by the '.gz' ending of '{_shown(sink)}')", format=sink.format,
+                            name=sink.name, fix=f"{sink.format} takes {takes}: drop the '.gz' and set 'compression'")
