@@ -10,7 +10,11 @@ from collections.abc import Callable, Mapping
 
 from flowc.compiler.checks.dead_letter import ensure_dead_letter_sink
 from flowc.compiler.checks.fields import ensure_fields
-from flowc.compiler.checks.formats import ensure_file_formats, ensure_sink_compressions
+from flowc.compiler.checks.formats import (
+    ensure_file_formats,
+    ensure_sink_compressions,
+    ensure_sink_formats_writable,
+)
 from flowc.compiler.checks.graph_shape import (
     ensure_acyclic,
     ensure_bounded_global_aggregates,
@@ -43,6 +47,7 @@ CHECKS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
     ensure_dead_letter_sink,
     ensure_file_formats,
     ensure_sink_compressions,
+    ensure_sink_formats_writable,
     ensure_sql_row_wise,
     ensure_test_names,
 )

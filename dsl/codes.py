@@ -181,6 +181,10 @@ _ALL = (
        "A file sink's compression must fit its format: jsonl, json and csv files take `gzip`; parquet files "
        "take `zstd` or `snappy` (Parquet compresses inside the file). A path ending in `.gz` implies "
        "`compression: gzip`; an explicit `compression` wins over it."),
+    _e("E416", "sink '{name}' cannot write format '{format}' (from the extension of '{path}'); "
+               "set 'format' to one of 'jsonl', 'json', 'csv', 'parquet'",
+       "File sinks write jsonl, json, csv or parquet; an extension such as `.txt` names a format flowc reads "
+       "but does not write."),
     # --- warnings ---
     _w("W301", "'{name}' is not read by any sink",
        "A step whose output no sink reads does nothing; remove it or read it. `--strict` makes this an error."),

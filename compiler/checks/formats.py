@@ -42,6 +42,15 @@ def ensure_sink_compressions(graph: Graph) -> list[Diagnostic]:
     return [d for sink in sinks if sink.type == "file" and (d := _compression_problem(sink)) is not None]
 
 
+def ensure_sink_formats_writable(graph: Graph) -> list[Diagnostic]:
+    """E416 at the `path` of a file sink whose extension names a format no sink writes (`.txt`); a written
+    `format:` is held to the sink formats by the schema already."""
+    spec = graph.spec
+    sinks = (*spec.sinks, *((spec.settings.dead_letter,) if spec.settings.dead_letter else ()))
+    return [codes.diagnostic("E416", s.key_spans.get("path", s.span), name=s.name, format=s.format, path=_shown(s))
+            for s in sinks if s.type == "file" and s.format is not None and s.format not in SINK_COMPRESSIONS]
+
+
 def _compression_problem(sink: Sink) -> Diagnostic | None:
     compression, allowed = sink.config.get("compression"), SINK_COMPRESSIONS.get(sink.format or "")
     if allowed is None or compression in allowed:  # an unknown format is E309's (or the schema's) to report

@@ -106,3 +106,13 @@ def test_the_compilers_table_of_compressions_is_the_writers() -> None:
     from flowc.runtime.sinks.backends import COMPRESSIONS
 
     assert {fmt: set(allowed) for fmt, allowed in SINK_COMPRESSIONS.items()} == COMPRESSIONS
+
+
+def test_a_sink_path_naming_a_format_no_sink_writes_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, "lines: {type: file, path: out/l.txt.gz}\n")
+    result = flowc("run", str(spec))
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert (f"{spec}:7:29: error[E416]: sink 'lines' cannot write format 'text' (from the extension of "
+            "'out/l.txt.gz'); set 'format' to one of 'jsonl', 'json', 'csv', 'parquet'") in result.output
+    assert "E415" not in result.output and not (tmp_path / "out").exists()
