@@ -27,7 +27,7 @@ from flowc.compiler.spec import Config, Enrich, Source, Spec, thaw
 from flowc.dsl.diagnostics import Diagnostic, Severity
 from flowc.dsl.types import Struct, Type, parse_type
 from flowc.dsl.units import parse_size
-from flowc.runtime.sinks.file_writer import FileSinkWriter
+from flowc.runtime.sinks.file_writer import FileSinkWriter, polars_columns
 from flowc.runtime.sources import Reader, is_feed, open_reader
 from flowc.runtime.sources.files import FileReader
 
@@ -187,5 +187,6 @@ def open_sinks(plan: Plan, base_dir: str, console: TextIO | None) -> dict[ir.Sin
             rotate = {"max_records": rotate.get("max_records"),
                       "max_bytes": parse_size(size) if isinstance(size, str) else size}
         path = os.path.join(base_dir, str(sink.config.get("path", "")))
-        writers[node] = FileSinkWriter(path, sink.format or "jsonl", sink.config.get("compression"), rotate)
+        writers[node] = FileSinkWriter(path, sink.format or "jsonl", sink.config.get("compression"), rotate,
+                                       columns=polars_columns(plan.schemas.get(node)))  # for an empty output
     return writers

@@ -63,7 +63,7 @@ class AppendBackend:
         return encode_csv(df) if self.csv else encode_jsonl(df)
 
     def append(self, path: Path, df: pl.DataFrame, data: bytes, first: bool, schema: pl.Schema) -> None:
-        if first and self.csv:
+        if first and self.csv and schema:  # no columns known: no header line (a lone "\n" is not one)
             data = csv_header(schema) + data
         if self.gzip:
             data = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
@@ -88,7 +88,7 @@ class AppendBackend:
         return {"length": self._length}
 
     def finish(self, path: Path, schema: pl.Schema | None) -> int:
-        if self._length == 0:  # an output with no records still gets its (valid, empty) file
+        if self._length == 0:  # an output with no records still gets its file: empty, or csv's header row
             self.append(path, pl.DataFrame(), b"", True, schema or pl.Schema())
         self._open(path)
         self.sync()

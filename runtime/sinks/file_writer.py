@@ -1,6 +1,7 @@
 """The exactly-once file sink writer (SPEC §7); see docs/guarantees.md for the whole protocol.
 
-    writer = FileSinkWriter("out/a.jsonl.gz", "jsonl", "gzip", rotate={"max_records": 1000})
+    writer = FileSinkWriter("out/a.jsonl.gz", "jsonl", "gzip", rotate={"max_records": 1000},
+                            columns=polars_columns(plan.schemas[sink_node]))
     writer.restore(checkpointed_position)   # None on a fresh start: clears old output
     writer.write(batch) ...
     position = writer.durable()             # record it in the checkpoint, then writer.release(position)
@@ -17,6 +18,11 @@ A position (plain JSON) is::
 `restore` brings the directory back to exactly that: complete files checked, the current file cut
 back (or its parts pruned), and every file, part or temp file of this sink the position does not
 know deleted, so a resumed run writes the same files an uninterrupted one would.
+
+An output that receives no record still gets one well-formed file of its format (SPEC §7): an empty
+`jsonl`, `[]` for `json`, the header row for `csv`, and for `parquet` a file with the sink's columns
+and types. Those come from `columns` (the plan's schema of what the sink reads), not from the batches
+seen, so a resumed run that sees no batch at all writes the same file as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
+from flowc.compiler.polars_types import to_polars
+from flowc.dsl.types import Struct
 from flowc.runtime.durable import fsync_directory, make_directory
 from flowc.runtime.sinks.backends import (
     ARTIFACT_SUFFIXES,
@@ -40,6 +48,11 @@ from flowc.runtime.sinks.encoding import encode_jsonl, record_ends
 from flowc.runtime.sinks.rotation import Rotation, rotated_index_pattern, rotated_path, split_batch
 
 
+def polars_columns(schema: Struct | None) -> pl.Schema | None:
+    """The Polars schema of records of `schema` (a plan's node schema; None: unknown)."""
+    return pl.Schema({name: to_polars(type_) for name, type_ in schema.fields}) if schema is not None else None
+
+
 class Encoded(NamedTuple):
     data: bytes | None  # the records in the sink's format (None: the backend encodes when it appends)
     ends: list[int] | None  # where each record ends in `data`, when rotation needs it
@@ -47,7 +60,7 @@ class Encoded(NamedTuple):
 
 class FileSinkWriter:
     def __init__(self, path: str | os.PathLike[str], format: str, compression: str | None = None,
-                 rotate: Rotation | Mapping[str, Any] | None = None) -> None:
+                 rotate: Rotation | Mapping[str, Any] | None = None, columns: pl.Schema | None = None) -> None:
         if format not in BACKENDS:
             raise ValueError(f"unknown file sink format {format!r}")
         if compression not in COMPRESSIONS[format]:
@@ -55,7 +68,8 @@ class FileSinkWriter:
         self.path, self.format, self.compression = Path(path), format, compression
         self.rotation = Rotation.of(rotate)
         self._backend = BACKENDS[format](format, compression)
-        self._schema: pl.Schema | None = None
+        self._schema: pl.Schema | None = None  # of the batches written
+        self._columns = columns  # of a file with no records (None: unknown, the batches' if any)
         self._complete: list[dict[str, Any]] = []
         self._records = 0  # in the current file
         self._bytes = 0  # encoded, uncompressed bytes in the current file (for max_bytes)
@@ -112,7 +126,8 @@ class FileSinkWriter:
         return record_ends(encode_jsonl(df), csv=False) if self.rotation.max_bytes else None
 
     def _finish_current(self) -> None:
-        length = self._backend.finish(self._current, self._schema)
+        schema = self._columns if self._records == 0 and self._columns is not None else self._schema
+        length = self._backend.finish(self._current, schema)
         self._complete.append({"path": str(self._current), "records": self._records, "length": length})
         self._records = self._bytes = 0
 
