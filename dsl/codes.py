@@ -155,6 +155,14 @@ _ALL = (
        "An `enrich` key must have comparable types on both sides (int and float compare by value); a string "
        "never equals an int. Convert the input's key with a `map` before the `enrich`, or declare the table's "
        "`schema`. The table's types are known from its `schema`, or with `flowc validate --with-data`."),
+    _e("E315", "compression '{compression}'{origin} is not available for {format} in sink '{name}'; {fix}",
+       "A file sink's compression must fit its format: jsonl, json and csv files take `gzip`; parquet files "
+       "take `zstd` or `snappy` (Parquet compresses inside the file). A path ending in `.gz` implies "
+       "`compression: gzip`; an explicit `compression` wins over it."),
+    _e("E316", "sink '{name}' cannot write format '{format}' (from the extension of '{path}'); "
+               "set 'format' to one of 'jsonl', 'json', 'csv', 'parquet'",
+       "File sinks write jsonl, json, csv or parquet; an extension such as `.txt` names a format flowc reads "
+       "but does not write."),
     # --- E4xx: structure (the JSON Schema) ---
     _e("E401", "unknown key '{key}' in {where}{suggestion}",
        "The key is not part of the language here; a misspelled key would otherwise be silently ignored."),
@@ -177,14 +185,6 @@ _ALL = (
     _e("E412", "{where} gives {keys}; keep only one", "These keys are alternatives; keep one of them."),
     _e("E413", "{where} must not be empty", "An empty value here would mean nothing; give at least one entry."),
     _e("E414", "{where} needs at least {limit} {unit}", "The value has fewer entries than it needs."),
-    _e("E415", "compression '{compression}'{origin} is not available for {format} in sink '{name}'; {fix}",
-       "A file sink's compression must fit its format: jsonl, json and csv files take `gzip`; parquet files "
-       "take `zstd` or `snappy` (Parquet compresses inside the file). A path ending in `.gz` implies "
-       "`compression: gzip`; an explicit `compression` wins over it."),
-    _e("E416", "sink '{name}' cannot write format '{format}' (from the extension of '{path}'); "
-               "set 'format' to one of 'jsonl', 'json', 'csv', 'parquet'",
-       "File sinks write jsonl, json, csv or parquet; an extension such as `.txt` names a format flowc reads "
-       "but does not write."),
     # --- warnings ---
     _w("W301", "'{name}' is not read by any sink",
        "A step whose output no sink reads does nothing; remove it or read it. `--strict` makes this an error."),

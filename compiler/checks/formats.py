@@ -35,7 +35,7 @@ def _shown(node: Source | Sink | Table) -> str:
 
 
 def ensure_sink_compressions(graph: Graph) -> list[Diagnostic]:
-    """E415 where a file sink's compression, written or implied by a `.gz` path, does not fit its format:
+    """E315 where a file sink's compression, written or implied by a `.gz` path, does not fit its format:
     at the `compression` value when written, else at the `path`."""
     spec = graph.spec
     sinks = (*spec.sinks, *((spec.settings.dead_letter,) if spec.settings.dead_letter else ()))
@@ -43,11 +43,11 @@ def ensure_sink_compressions(graph: Graph) -> list[Diagnostic]:
 
 
 def ensure_sink_formats_writable(graph: Graph) -> list[Diagnostic]:
-    """E416 at the `path` of a file sink whose extension names a format no sink writes (`.txt`); a written
+    """E316 at the `path` of a file sink whose extension names a format no sink writes (`.txt`); a written
     `format:` is held to the sink formats by the schema already."""
     spec = graph.spec
     sinks = (*spec.sinks, *((spec.settings.dead_letter,) if spec.settings.dead_letter else ()))
-    return [codes.diagnostic("E416", s.key_spans.get("path", s.span), name=s.name, format=s.format, path=_shown(s))
+    return [codes.diagnostic("E316", s.key_spans.get("path", s.span), name=s.name, format=s.format, path=_shown(s))
             for s in sinks if s.type == "file" and s.format is not None and s.format not in SINK_COMPRESSIONS]
 
 
@@ -57,8 +57,8 @@ def _compression_problem(sink: Sink) -> Diagnostic | None:
         return None
     takes = " or ".join(f"'{c}'" for c in allowed if c)
     if "compression" in sink.key_spans:
-        return codes.diagnostic("E415", sink.key_spans["compression"], compression=compression, origin="",
+        return codes.diagnostic("E315", sink.key_spans["compression"], compression=compression, origin="",
                                 format=sink.format, name=sink.name, fix=f"{sink.format} takes {takes}")
-    return codes.diagnostic("E415", sink.key_spans.get("path", sink.span), compression=compression,
+    return codes.diagnostic("E315", sink.key_spans.get("path", sink.span), compression=compression,
                             origin=f" (implied by the '.gz' ending of '{_shown(sink)}')", format=sink.format,
                             name=sink.name, fix=f"{sink.format} takes {takes}: drop the '.gz' and set 'compression'")

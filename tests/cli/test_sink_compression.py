@@ -1,5 +1,5 @@
 """File sink compression through the CLI (SPEC §7): a path ending in `.gz` writes gzip, and a compression
-the format cannot take is a validate error (E415) that run, plan and test report before anything runs."""
+the format cannot take is a validate error (E315) that run, plan and test report before anything runs."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def test_an_explicit_compression_wins_over_the_path(tmp_path: Path) -> None:
 def test_a_compression_the_format_cannot_take_is_reported_by_every_command(tmp_path: Path, sink: str, col: int,
                                                                             message: str) -> None:
     spec = write_spec(tmp_path, f"bad: {sink}\n")
-    expected = f"{spec}:7:{col}: error[E415]: {message}"
+    expected = f"{spec}:7:{col}: error[E315]: {message}"
     validate = flowc("validate", str(spec))
     assert validate.exit_code == 1
     assert expected in validate.output
@@ -113,6 +113,6 @@ def test_a_sink_path_naming_a_format_no_sink_writes_is_an_error_not_a_traceback(
     result = flowc("run", str(spec))
     assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert (f"{spec}:7:29: error[E416]: sink 'lines' cannot write format 'text' (from the extension of "
+    assert (f"{spec}:7:29: error[E316]: sink 'lines' cannot write format 'text' (from the extension of "
             "'out/l.txt.gz'); set 'format' to one of 'jsonl', 'json', 'csv', 'parquet'") in result.output
-    assert "E415" not in result.output and not (tmp_path / "out").exists()
+    assert "E315" not in result.output and not (tmp_path / "out").exists()
