@@ -81,14 +81,14 @@ def _schema_for_tests(spec: Spec, source: Source) -> Any:
         return source.schema
     import polars as pl
 
-    from flowc.compiler.checks.source_schemas import with_event_time
+    from flowc.compiler.checks.source_schemas import records_schema, with_event_time
+    from flowc.dsl import types as t
     from flowc.runtime.sources import open_reader
-    from flowc.runtime.sources.base import inferred
 
     records = [thaw(r) for test in spec.tests for given in test.inputs if given.name == source.name
                for r in given.records]
-    if records:  # the event time read as a datetime, as `flowc run` reads it
-        return with_event_time(inferred(pl.from_dicts(records, infer_schema_length=None, strict=False).schema), source)
+    if records:  # typed as `flowc run` types inline records; the event time read as a datetime
+        return with_event_time(records_schema(tuple(records), open_type=t.STRING), source)
     try:
         reader = open_reader(source, os.path.dirname(os.path.abspath(spec.file)))
         return with_event_time(reader.schema(spec.settings.infer_rows), source)

@@ -7,7 +7,6 @@ over `_n`. Anything else is unknown (None) unless `with_data` samples local file
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -23,8 +22,6 @@ KAFKA_FIELDS: tuple[tuple[str, Type], ...] = (
 GENERATE_SCHEMA = Struct((("_n", t.INT),))
 ANY = t.NULL  # the checker lets NULL fit every type: used where a field exists but its type is unknown
 
-_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def declared_schema(source: Source) -> Struct | None:
@@ -49,19 +46,21 @@ def with_event_time(schema: Struct, source: Source) -> Struct:
                         for n, type_ in schema.fields))
 
 
-def records_schema(records: tuple[Mapping[str, Any], ...]) -> Struct:
+def records_schema(records: tuple[Mapping[str, Any], ...], open_type: Type = ANY) -> Struct:
     """The schema of records written in the spec: fields in order of first appearance, each typed with
-    the common supertype of its values (ISO-8601 text is a datetime or date, as in text formats);
-    values that share no type leave the field's type open."""
+    the common supertype of its values (text stays a string, ISO-8601 or not; a field null in every
+    record is null, which fits every type). A field whose values share no type gets `open_type`:
+    left open for validation, a string for the run (`InlineReader.schema`, and `flowc test`'s inputs),
+    which reads inline values as text; so validation and the run agree on every other field."""
     types: dict[str, Type] = {}
     for record in records:
         for name, value in record.items():
-            found = value_type(value)
-            types[name] = found if name not in types else (common_supertype(types[name], found) or ANY)
+            found = value_type(value, open_type)
+            types[name] = found if name not in types else (common_supertype(types[name], found) or open_type)
     return Struct(tuple(types.items()))
 
 
-def value_type(value: Any) -> Type:
+def value_type(value: Any, open_type: Type = ANY) -> Type:
     if value is None:
         return t.NULL
     if isinstance(value, bool):
@@ -74,13 +73,13 @@ def value_type(value: Any) -> Type:
         return t.DATETIME
     if isinstance(value, date):
         return t.DATE
-    if isinstance(value, str):
-        return t.DATETIME if _ISO_DATETIME.match(value) else t.DATE if _ISO_DATE.match(value) else t.STRING
+    if isinstance(value, str):  # ISO-8601 text stays text: inference does not guess dates (as in CSV)
+        return t.STRING
     if isinstance(value, Mapping):
-        return records_schema((value,))
+        return records_schema((value,), open_type)
     if isinstance(value, list | tuple):
         item: Type = t.NULL
         for element in value:
-            item = common_supertype(item, value_type(element)) or ANY
+            item = common_supertype(item, value_type(element, open_type)) or open_type
         return ListOf(item)
-    return ANY
+    return open_type

@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 
+from flowc.compiler.checks.source_schemas import records_schema
 from flowc.compiler.lower_expr import lower
 from flowc.compiler.lower_plan import ROW
 from flowc.compiler.lowered import LowerContext
@@ -17,7 +18,7 @@ from flowc.compiler.typecheck import check_expression
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
 from flowc.dsl.units import parse_rate
-from flowc.runtime.sources.base import inferred, is_scalar, numbered, raw_dtypes
+from flowc.runtime.sources.base import is_scalar, numbered, raw_dtypes
 
 _GENERATED_AT = datetime(1970, 1, 1, tzinfo=UTC)  # what `now()` gives in a generator: data must replay equal
 
@@ -39,9 +40,7 @@ class InlineReader:
     def schema(self, infer_rows: int) -> Struct:
         if self.source.schema is not None:
             return self.source.schema
-        sample = pl.from_dicts(self.records[:infer_rows], infer_schema_length=None, strict=False) if self.records \
-            else pl.DataFrame()
-        return inferred(sample.schema)
+        return records_schema(tuple(self.records[:infer_rows]), open_type=t.STRING)  # as validation types them
 
     def frame(self, schema: Struct, after: int | None, limit: int | None) -> pl.LazyFrame:
         dtypes = raw_dtypes(schema)

@@ -24,7 +24,7 @@ sources:
   orders:
     type: inline
     schema: {id: int, ts: datetime, status: string, amount: float, qty: int}
-    event_time: {field: ts}
+    # no event_time: inputs here leave ts out, and a null event time is a record error (SPEC §3)
     records: []
 steps:
   - filter: status == "paid"

@@ -218,10 +218,15 @@ def test_generate_fields_are_typed_over_n() -> None:
 
 
 def test_inline_records_are_typed_from_the_spec() -> None:
-    assert records_schema(({"a": 1, "t": "2026-01-01T00:00:00Z", "d": "2026-01-02", "n": None},
-                           {"a": 2.5, "s": "x", "l": [1, 2], "m": {"k": True}})) == Struct((
-        ("a", t.FLOAT), ("t", t.DATETIME), ("d", t.DATE), ("n", t.NULL), ("s", t.STRING),
-        ("l", ListOf(t.INT)), ("m", Struct((("k", t.BOOL),)))))
+    """ISO-8601 text stays text (inference does not guess dates, as in CSV); a field null in every
+    record is null (it fits every type); values of no common type leave the field open, or a string
+    for the run, which reads inline values as text."""
+    records = ({"a": 1, "t": "2026-01-01T00:00:00Z", "d": "2026-01-02", "n": None, "x": 1},
+               {"a": 2.5, "s": "x", "l": [1, 2], "m": {"k": True}, "x": "one"})
+    expected = (("a", t.FLOAT), ("t", t.STRING), ("d", t.STRING), ("n", t.NULL))
+    rest = (("s", t.STRING), ("l", ListOf(t.INT)), ("m", Struct((("k", t.BOOL),))))
+    assert records_schema(records) == Struct((*expected, ("x", t.NULL), *rest))
+    assert records_schema(records, open_type=t.STRING) == Struct((*expected, ("x", t.STRING), *rest))
 
 
 def test_text_files_have_a_line() -> None:

@@ -14,7 +14,7 @@ version: 1
 pipeline: p
 sources:
   s: {type: inline, records: [{x: 1, ts: "2026-01-01T00:00:00Z"}], event_time: {field: ts}}
-  plain: {type: inline, records: [{x: 1, ts: "2026-01-01T00:00:00Z"}]}
+  plain: {type: inline, schema: {x: int, ts: datetime}, records: [{x: 1, ts: "2026-01-01T00:00:00Z"}]}
 """
 
 
@@ -36,6 +36,12 @@ def test_a_window_needs_event_time() -> None:
 
 def test_window_time_gives_event_time() -> None:
     assert found(_aggregate("plain", "{type: tumbling, size: 1m, time: ts}")) == []
+
+
+def test_iso_text_in_inline_records_is_text_not_a_window_time() -> None:
+    """Inference does not guess dates (inline records as CSV files): the run types them so too."""
+    text = _aggregate("plain", "{type: tumbling, size: 1m, time: ts}").replace("schema: {x: int, ts: datetime}, ", "")
+    assert codes_of(text) == ["E312"]
 
 
 def test_event_time_is_lost_when_its_field_is_dropped() -> None:
