@@ -20,6 +20,7 @@ from datetime import datetime
 import polars as pl
 
 from flowc.compiler import ir
+from flowc.compiler.lower_assign import built, set_targets
 from flowc.compiler.lower_expr import lower, lower_predicate
 from flowc.compiler.lowered import InternalError, LowerContext, Lowered, first_error
 from flowc.compiler.plan import Plan
@@ -122,44 +123,11 @@ def _assign(node: ir.Map | ir.Select, assignments: tuple[Assignment, ...], ctx: 
 
     def finish(lf: pl.LazyFrame) -> pl.LazyFrame:
         if not keep_input:
-            return lf.select(*_built(targets), *ctx.hidden())
-        present = set(lf.collect_schema())  # once: each resolution walks the whole query so far
-        for target, value in targets:
-            lf = lf.with_columns(_set(target, value, target[0] in present))
-            present.add(target[0])
-        return lf.drop(*temps)
+            return lf.select(*built(targets), *ctx.hidden())
+        return set_targets(lf, targets).drop(*temps)
 
     record = _fields(ctx.plan.schemas[node.input])
     return _staged(ctx.inputs[0], first_error(*(v.error for v in lowered)), record, temps, finish)
-
-
-def _set(target: tuple[str, ...], value: pl.Expr, present: bool) -> pl.Expr:
-    """The top-level column `target[0]` with the (dotted) `target` set to `value`."""
-    head, rest = target[0], target[1:]
-    if not rest:
-        return value.alias(head)
-    if not present:
-        return pl.struct(_set(rest, value, False)).alias(head)
-    return pl.col(head).struct.with_fields(_set_field(rest, value)).alias(head)
-
-
-def _set_field(path: tuple[str, ...], value: pl.Expr) -> pl.Expr:
-    if len(path) == 1:
-        return value.alias(path[0])
-    return pl.field(path[0]).struct.with_fields(_set_field(path[1:], value)).alias(path[0])
-
-
-def _built(targets: list[tuple[tuple[str, ...], pl.Expr]]) -> list[pl.Expr]:
-    """`select: {a.b: x, a.c: y, d: z}` as columns `a: {b, c}` and `d`, in first-appearance order."""
-    groups: dict[str, list[tuple[tuple[str, ...], pl.Expr]]] = {}
-    for target, value in targets:
-        groups.setdefault(target[0], []).append((target[1:], value))
-    out = []
-    for head, members in groups.items():
-        leaf = next((v for path, v in members if not path), None)
-        nested = [(p, v) for p, v in members if p]
-        out.append(leaf.alias(head) if leaf is not None and not nested else pl.struct(_built(nested)).alias(head))
-    return out
 
 
 @lower_node.register

@@ -3,8 +3,9 @@
 `run_plan` feeds every source's fused query through `BatchRunner` batch by batch, exactly as
 `flowc run` does, and gathers what each sink receives (dead-letter sink included), or the failure.
 `pipelines()` draws well-typed chains of filter/map/select/drop/rename/explode/validate over a random
-schema with inline records (some values that do not convert, some expressions that can fail), as spec
-text; sometimes a second sink reads an earlier step (fan-out) and a third a step's `.errors`.
+schema (perhaps a struct field, null or not, that maps set dotted targets in) with inline records (some
+values that do not convert, some expressions that can fail), as spec text; sometimes a second sink
+reads an earlier step (fan-out) and a third a step's `.errors`.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def _rows(frames: list[pl.DataFrame]) -> list[tuple]:
 # --- random pipelines ---
 
 NAMES = ("a", "b", "c", "d", "s", "t", "u", "xs")
-TYPES = ("int", "float", "string", "bool", "list<int>")
+TYPES = ("int", "float", "string", "bool", "list<int>", "struct")
+STRUCT = {"tier": "string"}  # the type "struct" stands for; dotted map targets set fields in and below it
 
 
 def _value(draw, type_: str):
@@ -82,6 +84,8 @@ def _value(draw, type_: str):
         return draw(st.sampled_from(["a", "B", "12", "-3", "x y", "", "9"]))
     if type_ == "bool":
         return draw(st.booleans())
+    if type_ == "struct":
+        return {"tier": draw(st.sampled_from(["a", "B", None]))}
     return draw(st.lists(st.integers(-3, 3), max_size=3))
 
 
@@ -121,9 +125,11 @@ def _step(draw, schema: dict[str, str]) -> dict | None:
         out, read = {}, dict(schema)  # every expression of a map reads the input record
         for _ in range(draw(st.integers(1, 2))):
             type_ = draw(st.sampled_from(["int", "float", "string", "string", "bool"]))
-            target = draw(st.sampled_from([*schema, _fresh(draw, schema)]))
+            structs = [f"{n}.{p}" for n, t in schema.items() if t == "struct" for p in ("tier", "x.y", "new")]
+            target = draw(st.sampled_from([*schema, _fresh(draw, schema), *structs]))
             out[target] = _expr(draw, read, type_)
-            schema[target] = type_
+            if "." not in target:
+                schema[target] = type_
         return {"map": out}
     names = list(schema)
     if kind == "select":
@@ -157,7 +163,8 @@ def pipelines(draw) -> tuple[str, int]:
     names = draw(st.lists(st.sampled_from(NAMES), min_size=2, max_size=5, unique=True))
     schema = {n: draw(st.sampled_from(TYPES)) for n in names}
     records = [{n: _value(draw, t) for n, t in schema.items()} for _ in range(draw(st.integers(0, 8)))]
-    source = {"type": "inline", "schema": dict(schema), "records": records}
+    declared = {n: (dict(STRUCT) if t == "struct" else t) for n, t in schema.items()}
+    source = {"type": "inline", "schema": declared, "records": records}
     steps = [s for s in (_step(draw, schema) for _ in range(draw(st.integers(1, 6)))) if s is not None]
     policy = draw(st.sampled_from(["fail", "skip", "dead_letter"]))
     steps = steps or [{"filter": "true"}]
