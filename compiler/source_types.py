@@ -15,6 +15,7 @@ import polars as pl
 
 from flowc.compiler.lowered import Lowered
 from flowc.compiler.polars_types import to_polars
+from flowc.compiler.source_durations import duration_of
 from flowc.dsl import types as t
 from flowc.dsl.types import Type
 
@@ -30,6 +31,8 @@ def convert(name: str, raw: pl.DataType | None, wanted: Type) -> Lowered:
         return Lowered(pl.lit(None, dtype=target))
     if raw == target:
         return Lowered(pl.col(name))
+    if wanted == t.DURATION and raw != pl.Null:  # text like `90s` or `PT1M30S`; a number has no unit
+        return duration_of(name, raw)
     if raw == pl.String and wanted in _READERS:
         if _FAST_ONLY.get():
             return _fast_marked(name, wanted)

@@ -32,6 +32,40 @@ def parse_duration(text: str) -> int | None:
     return int(match.group(1)) * _MICROS[match.group(2)] if match else None
 
 
+# A duration field's text in a source (SPEC §3 `duration`): flowc's literal with an optional sign, or an
+# ISO-8601 duration of exact units (weeks, days, hours, minutes, seconds with up to 6 fraction digits),
+# as flowc's sinks write durations (`PT1M`, `-P1DT2H`, `PT0.000001S`). Years and months have no fixed
+# length and are not read. `compiler/source_durations.py` is the Polars form; a property test compares.
+_TEXT_DURATION = re.compile(r"(-?)([0-9]+)(us|ms|s|m|h|d)")
+_ISO_DURATION = re.compile(r"(-?)P(?:([0-9]+)W)?(?:([0-9]+)D)?(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?"
+                           r"(?:([0-9]+)(?:\.([0-9]{1,6}))?S)?)?")
+UNIT_MICROS = dict(_MICROS)  # the units of a duration literal, for the Polars reading
+ISO_UNITS = (7 * _MICROS["d"], _MICROS["d"], _MICROS["h"], _MICROS["m"], _MICROS["s"])  # W D H M S
+DURATION_MIN, DURATION_MAX = -(2**63), 2**63 - 1  # microseconds in a signed 64-bit count
+
+
+def duration_from_text(text: str) -> int | None:
+    """Microseconds in a duration field's text (`90s`, `-5m`, `PT1M30S`), None when it is not one or is
+    out of range.
+
+    >>> duration_from_text("1m"), duration_from_text("PT1M0.5S"), duration_from_text("-P1D")
+    (60000000, 60500000, -86400000000)
+    >>> duration_from_text("P1M"), duration_from_text("PT"), duration_from_text("60"), duration_from_text(" 1m")
+    (None, None, None, None)
+    """
+    if (short := _TEXT_DURATION.fullmatch(text)) is not None:
+        sign, number, unit = short.groups()
+        micros = int(number) * _MICROS[unit]
+    elif (iso := _ISO_DURATION.fullmatch(text)) is not None and any(iso.groups()[1:6]) and not text.endswith("T"):
+        sign, *parts, fraction = iso.groups()
+        micros = sum(int(p) * unit for p, unit in zip(parts, ISO_UNITS, strict=True) if p is not None)
+        micros += int(fraction.ljust(6, "0")) if fraction is not None else 0
+    else:
+        return None
+    micros = -micros if sign else micros
+    return micros if DURATION_MIN <= micros <= DURATION_MAX else None
+
+
 def parse_size(text: str | int) -> int | None:
     """Bytes in a size: an integer and a unit, or a plain non-negative integer of bytes.
 
