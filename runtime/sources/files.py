@@ -9,6 +9,7 @@ files must not change while its pipeline is running or stopped mid-way (document
 from __future__ import annotations
 
 import glob
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from flowc.runtime.sources.csv_lines import (
     inferred_csv_schema,
 )
 from flowc.runtime.sources.feed import RAW_ERROR
-from flowc.runtime.sources.jsonl_lines import inferred_jsonl_schema
+from flowc.runtime.sources.jsonl_lines import inferred_json_schema, inferred_jsonl_schema, json_array_rows
 from flowc.runtime.sources.line_blocks import compressed, count_lines, gzipped
 from flowc.runtime.sources.line_chunks import Chunk, chunks, jsonl_chunks, text_chunks
 
@@ -61,7 +62,7 @@ class FileReader:
         first = self.paths[0]
         try:
             return inferred(self._inferred(first, infer_rows))
-        except pl.exceptions.PolarsError as error:  # an empty, malformed or truncated file
+        except (pl.exceptions.PolarsError, ValueError) as error:  # an empty, malformed or truncated file
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise SourceUnreadable(f"source '{self.source.name}': cannot infer a schema from "
                                    f"{os.path.relpath(first, self.base_dir)} ({self.format}): {reason}; "
@@ -74,7 +75,7 @@ class FileReader:
             return inferred_jsonl_schema(path, infer_rows)
         if self.format == "parquet":
             return pl.scan_parquet(path).collect_schema()
-        return pl.read_json(path, infer_schema_length=infer_rows).schema
+        return inferred_json_schema(path, infer_rows)
 
     def _csv_options(self) -> dict:
         options = self.source.config.get("options") or {}
@@ -214,8 +215,8 @@ class FileReader:
         if self.format == "text":  # a CRLF file's lines lose their CR, as a reader of text expects
             return pl.scan_lines(self.paths, name="line", row_index_name=ROW, glob=False).with_columns(
                 pl.col("line").str.strip_suffix("\r"))
-        frames = [pl.read_json(p, infer_schema_length=None) for p in self.paths]
-        return pl.concat(frames, how="diagonal_relaxed").lazy().with_row_index(ROW)
+        frames = [json_array_rows(p, raw_dtypes(schema)) for p in self.paths]
+        return pl.concat(frames, how="vertical").lazy().with_row_index(ROW)
 
     # --- positions ---
 
@@ -235,7 +236,9 @@ class FileReader:
             return _lines(path)
         if self.format == "parquet":
             return pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
-        return pl.read_json(path, infer_schema_length=None).height
+        with open(path, "rb") as handle:  # one array (its elements), or one object
+            document = json.load(handle)
+        return len(document) if isinstance(document, list) else 1
 
     def count(self) -> int:
         if self._rows_counted is not None:
