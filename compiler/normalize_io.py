@@ -6,6 +6,8 @@ import os
 
 from flowc.compiler import spec as s
 from flowc.compiler.spec_reader import At, read_expression, struct_from_yaml
+from flowc.compiler.text_encoding import codec_of
+from flowc.dsl import codes
 from flowc.dsl.diagnostics import Diagnostic
 from flowc.dsl.units import parse_duration
 
@@ -44,6 +46,12 @@ def file_compression(explicit: object, path: str) -> str | None:
 
 def normalize_source(name: str, at: At, problems: Problems) -> s.Source:
     type_ = str(at.get("type", ""))
+    encoding = at / "options" / "encoding"
+    if type_ == "file" and isinstance(encoding.value, str):
+        try:
+            codec_of(encoding.value)
+        except ValueError as reason:
+            problems.append(codes.diagnostic("E317", encoding.span or at.key_span, reason=str(reason), name=name))
     config = s.Config({k: v for k, v in at.value.items() if k not in _SOURCE_KEYS or (k, type_) == ("records", "http")})
     return s.Source(
         name=name,

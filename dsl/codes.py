@@ -163,6 +163,11 @@ _ALL = (
                "set 'format' to one of 'jsonl', 'json', 'csv', 'parquet'",
        "File sinks write jsonl, json, csv or parquet; an extension such as `.txt` names a format flowc reads "
        "but does not write."),
+    _e("E317", "{reason} in source '{name}'",
+       "A CSV source's `options.encoding` names the text encoding its files are in (default `utf8`); flowc "
+       "decodes other encodings to UTF-8 as it reads. The name is one Python's codecs know (`latin-1`, "
+       "`cp1252`, `shift_jis`, ...), and the encoding must write ASCII text as ASCII bytes, since lines and "
+       "fields are split on them (UTF-16 and UTF-32 do not)."),
     # --- E4xx: structure (the JSON Schema) ---
     _e("E401", "unknown key '{key}' in {where}{suggestion}",
        "The key is not part of the language here; a misspelled key would otherwise be silently ignored."),

@@ -27,17 +27,21 @@ errors.
 from __future__ import annotations
 
 import atexit
+import gzip
 import io
 import os
 import re
 import tempfile
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import polars as pl
 
 from flowc.compiler.source_types import SLOW_PATH
+from flowc.compiler.text_encoding import UTF8
 from flowc.runtime.sources.feed import RAW_ERROR
+from flowc.runtime.sources.line_blocks import GZIP, ZSTD, compressed, line_blocks
 
 EXCERPT = 1000  # characters of a malformed line kept in its error
 _LINE = "__flowc_line"
@@ -109,13 +113,19 @@ def _temp_copy() -> tuple[int, str]:
     return handle, copy
 
 
-def _utf8_copy(path: str) -> str:
-    """A copy with bytes that are not UTF-8 replaced by U+FFFD (the `utf8-lossy` reading of a file
-    declared in another encoding): `scan_lines` has no lossy mode."""
+def _utf8_copy(path: str, encoding: str) -> str:
+    """A copy of a file in `encoding` as UTF-8 (a byte that does not decode becomes U+FFFD):
+    `scan_lines` reads UTF-8 only. A zlib file is decompressed first; zstd cannot be (no codec here)."""
     handle, copy = _temp_copy()
     with open(path, "rb") as source, os.fdopen(handle, "wb") as out:
-        for line in source:  # b"\n" is never inside a UTF-8 sequence: lines decode independently
-            out.write(line.decode("utf-8", "replace").encode())
+        head = source.read(4)
+        source.seek(0)
+        if head.startswith(ZSTD):
+            raise ValueError(f"{path}: a zstd file in {encoding} cannot be read; decompress it, or store it as gzip")
+        lines = source if not compressed(path) else io.BytesIO(
+            gzip.decompress(source.read()) if head.startswith(GZIP) else zlib.decompress(source.read()))
+        for line in lines:  # the encoding writes b"\n" as ASCII does (`codec_of`): lines decode independently
+            out.write(line.decode(encoding, "replace").encode())
     return copy
 
 
@@ -172,8 +182,8 @@ def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) 
     (the line is empty: the caller drops it after numbering, so row numbers stay line numbers)."""
     quote = options.get("quote_char") or ""
     separator = options["separator"]
-    if options.get("encoding") == "utf8-lossy":
-        path, options = _utf8_copy(path), {**options, "encoding": "utf8"}
+    if options.get("encoding", UTF8) != UTF8:
+        path, options = _utf8_copy(path, options["encoding"]), {**options, "encoding": UTF8}
     width = len(names) if names is not None else header_width(path, options)
     quoted = bool(quote) and _has_byte(path, quote.encode())
     parsed_path = path
@@ -192,8 +202,8 @@ def checked_block(data: bytes, names: list[str], options: Mapping[str, Any], col
     `columns` of `names` plus `RAW_ERROR` and `BLANK`, one row per line (`line_chunks.chunks`)."""
     quote = options.get("quote_char") or ""
     separator = options["separator"]
-    if options.get("encoding") == "utf8-lossy":
-        data = data.decode("utf-8", "replace").encode()
+    if options.get("encoding", UTF8) != UTF8:
+        data = data.decode(options["encoding"], "replace").encode()
     parse = {key: value for key, value in options.items() if key not in ("has_header", "encoding")}
     quoted = bool(quote) and quote.encode() in data
     parsed = data
@@ -235,13 +245,17 @@ def exact_header(path: str, names: list[str] | None, options: Mapping[str, Any])
         return None
     if names is not None:
         return names
-    return list(pl.scan_csv(path, infer_schema=False, glob=False, **options).collect_schema())
+    if options.get("encoding", UTF8) == UTF8:
+        return list(pl.scan_csv(path, infer_schema=False, glob=False, **options).collect_schema())
+    _, first = next(line_blocks(path, 0, 1), (0, b""))
+    header = first.split(b"\n", 1)[0].decode(options["encoding"], "replace").encode() + b"\n"
+    return list(pl.read_csv(header, infer_schema=False, **{**options, "encoding": UTF8}).columns)
 
 
 def fast_header(path: str, names: list[str] | None, options: Mapping[str, Any]) -> list[str] | None:
     """The columns of a file the fast reading may read (UTF-8, not empty); None when it may not. Whether
     the quote character occurs in it is the caller's check (`fast_csv`: the whole file first)."""
-    if options.get("encoding") != "utf8" or os.path.getsize(path) == 0:
+    if options.get("encoding") != UTF8 or os.path.getsize(path) == 0:
         return None
     if names is not None:
         return names

@@ -20,6 +20,7 @@ import polars as pl
 from flowc.compiler.lower_plan import ROW
 from flowc.compiler.source_types import fast_only
 from flowc.compiler.spec import Source
+from flowc.compiler.text_encoding import UTF8, codec_of
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
 from flowc.runtime.sources.base import SourceUnreadable, inferred, numbered, raw_dtypes
@@ -85,8 +86,7 @@ class FileReader:
             "has_header": options.get("header", True) is not False,
             "quote_char": options.get("quote", '"'),
             "null_values": list(nulls) if isinstance(nulls, tuple | list) else nulls,
-            "encoding": "utf8-lossy" if str(options.get("encoding", "utf8")).lower() not in ("utf8", "utf-8")
-            else "utf8",
+            "encoding": codec_of(str(options.get("encoding", UTF8))),  # validation refused the others
         }
 
     # --- records ---
@@ -134,15 +134,13 @@ class FileReader:
 
     def _csv_chunks(self, schema: Struct, first: int, limit: int | None, rows: int,
                     read: set[str] | None) -> Chunked | None:
-        """CSV files in chunks: in a fast query when every file qualifies (`fast_header`), else the
-        exact way (`csv_lines.checked_block`). Files whose columns differ give the union of their
+        """CSV files in chunks: in a fast query the fast way (UTF-8 files), else the exact way
+        (`csv_lines.checked_block`; in a fast query too, whose scan then fails on a malformed line). Files whose columns differ give the union of their
         columns (in order of appearance), null where a file lacks one."""
-        exact = not fast_only()
         options = self._csv_options()
+        exact = not fast_only() or options["encoding"] != UTF8  # a fast query reads UTF-8 files in chunks
         names = None if options["has_header"] else [n for n, _ in schema.fields]
         headers = {path: (exact_header if exact else fast_header)(path, names, options) for path in self.paths}
-        if not exact and None in headers.values():
-            return None
 
         def parsed(header: list[str]) -> list[str]:  # the fast reading also needs the last (`fast_checked`)
             return [n for n in header if read is None or n in read or (not exact and n == header[-1])]

@@ -20,12 +20,13 @@ SAMPLE = 1 << 16  # bytes read to estimate the line length before the first bloc
 _NL = b"\n"
 _BOM = b"\xef\xbb\xbf"
 _FIND_BELOW = 32  # newlines left between the bounds: find them one by one
-_GZIP = b"\x1f\x8b"
+GZIP = b"\x1f\x8b"
 
 
 # Compressed files, which Polars' readers decompress (gzip, zlib, zstd). Only gzip is read in blocks
 # (`line_blocks`); the others are read whole by Polars.
-_COMPRESSED = (b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda", b"\x28\xb5\x2f\xfd")
+ZSTD = b"\x28\xb5\x2f\xfd"
+_COMPRESSED = (GZIP, b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda", ZSTD)
 
 
 def compressed(path: str) -> bool:
@@ -35,7 +36,7 @@ def compressed(path: str) -> bool:
 
 def gzipped(path: str) -> bool:
     with open(path, "rb") as handle:
-        return handle.read(2) == _GZIP
+        return handle.read(2) == GZIP
 
 
 def line_blocks(path: str, skip: int, lines_per_block: float, *, skip_bom: bool = False) -> Iterator[tuple[int, bytes]]:

@@ -228,7 +228,7 @@ class WatchFeed:
 
     def _take(self, name: str, raw: bytes, line: int, items: list[Item]) -> None:
         if self.format == "csv" and self.options.header and name not in self._names and line == 1:
-            self._names[name] = split_csv(text_of(raw, True), self.options)
+            self._names[name] = split_csv(text_of(raw, self.options.encoding, lossy=True), self.options)
             return
         item = decode_line(self.format, raw, f"{name}:{line}", self._csv_names(name, raw), self.options)
         if item is not None:
@@ -240,11 +240,12 @@ class WatchFeed:
         if self.options.header:
             if name not in self._names:  # resumed past the header: read it again
                 with open(os.path.join(self.base_dir, name), "rb") as handle:
-                    self._names[name] = split_csv(text_of(handle.readline().rstrip(b"\n"), True), self.options)
+                    first = handle.readline().rstrip(b"\n")
+                    self._names[name] = split_csv(text_of(first, self.options.encoding, lossy=True), self.options)
             return self._names[name]
         if self.schema is not None:
             return [n for n, _ in self.schema.fields]
-        return default_names(len(split_csv(text_of(raw, True), self.options)))
+        return default_names(len(split_csv(text_of(raw, self.options.encoding, lossy=True), self.options)))
 
     def _finish(self, name: str) -> None:
         self._finished.add(name)

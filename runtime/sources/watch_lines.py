@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flowc.compiler.text_encoding import UTF8, codec_of
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
 from flowc.runtime.sources.records import Item, bad, infer_schema
@@ -27,21 +28,23 @@ class CsvOptions:
     header: bool = True
     quote: str = '"'
     null_values: tuple[str, ...] = ()
-    lossy: bool = False  # an encoding other than UTF-8: undecodable bytes become U+FFFD, as FileReader does
+    encoding: str = UTF8  # the files' codec (`codec_of`); another than UTF-8 is decoded to it, as FileReader does
 
     @staticmethod
     def of(options: Mapping[str, Any] | None) -> CsvOptions:
         options = options or {}
         nulls = options.get("null_values")
         nulls = (nulls,) if isinstance(nulls, str) else tuple(str(n) for n in nulls or ())
-        lossy = str(options.get("encoding", "utf8")).lower() not in ("utf8", "utf-8")
+        encoding = codec_of(str(options.get("encoding", UTF8)))
         return CsvOptions(str(options.get("delimiter", ",")), options.get("header", True) is not False,
-                          str(options.get("quote", '"')), nulls, lossy)
+                          str(options.get("quote", '"')), nulls, encoding)
 
 
-def text_of(raw: bytes, lossy: bool) -> str:
-    """A line's text without its line ending; raises UnicodeDecodeError on bad UTF-8 unless `lossy`."""
-    text = raw.decode("utf-8", errors="replace" if lossy else "strict")
+def text_of(raw: bytes, encoding: str = UTF8, lossy: bool = False) -> str:
+    """A line's text without its line ending. UTF-8 raises UnicodeDecodeError on a bad byte unless
+    `lossy`; another encoding replaces what does not decode with U+FFFD."""
+    strict = encoding == UTF8 and not lossy
+    text = raw.decode("utf-8" if encoding == UTF8 else encoding, errors="strict" if strict else "replace")
     return text[:-1] if text.endswith("\r") else text
 
 
@@ -53,7 +56,7 @@ def split_csv(text: str, options: CsvOptions) -> list[str]:
 def decode_line(fmt: str, raw: bytes, where: str, names: Sequence[str] | None, options: CsvOptions) -> Item | None:
     """The record of one line (None for a blank line of csv or jsonl, which holds no record)."""
     try:
-        text = text_of(raw, options.lossy if fmt == "csv" else False)
+        text = text_of(raw, options.encoding if fmt == "csv" else UTF8)
     except UnicodeDecodeError as error:
         return bad(f"not UTF-8 (byte {error.start})", raw, where)
     if fmt == "text":

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from runner_cases import events, records, run, write_spec
+
+from flowc.cli import cli
 
 MIXED = (
     "id,s,a\n"
@@ -135,17 +140,41 @@ def test_an_inferred_schema_leaves_malformed_lines_out_and_they_are_record_error
     assert [d["_source"]["position"] for d in records(tmp_path / "dead.jsonl")] == ["in.csv:3", "in.csv:4"]
 
 
-def test_a_file_in_another_encoding_is_read_lossy_and_still_checked(tmp_path):
+@pytest.mark.parametrize("packed", [None, gzip.compress, zlib.compress])
+def test_a_file_in_another_encoding_is_decoded_and_still_checked(tmp_path, packed):
+    """`options.encoding` names the files' codec (SPEC §3): latin-1 bytes read as the text they are
+    (they read as U+FFFD before), in chunks (plain, gzip) and in the whole-file reading (zlib)."""
     path = write_spec(tmp_path, """
     settings: {on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
     sources:
-      s: {type: file, path: in.csv, schema: {id: int, s: string}, options: {encoding: latin1}}
+      s: {type: file, path: in.csv, options: {encoding: latin1}}
     sinks:
       out: {type: file, path: out.jsonl}
     """)
-    (tmp_path / "in.csv").write_bytes(b"id,s\n1,caf\xe9\n2,x,\xe9\n3,ok\n")
-    assert run(path, "--quiet").exit_code == 0
-    assert records(tmp_path / "out.jsonl") == [{"id": 1, "s": "caf\ufffd"}, {"id": 3, "s": "ok"}]
+    data = "id,sé\n1,café\n2,x,é\n3,ok\n".encode("latin-1")
+    (tmp_path / "in.csv").write_bytes(packed(data) if packed else data)
+    result = run(path, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert records(tmp_path / "out.jsonl") == [{"id": 1, "sé": "café"}, {"id": 3, "sé": "ok"}]
     (dead,) = records(tmp_path / "dead.jsonl")
     assert (dead["_source"]["position"], dead["_error"]["message"]) == (
-        "in.csv:3", "csv: expected 2 fields, found 3: 2,x,\ufffd")
+        "in.csv:3", "csv: expected 2 fields, found 3: 2,x,é")
+
+
+@pytest.mark.parametrize(("encoding", "reason"), [
+    ("bogus", "unknown text encoding 'bogus'"),
+    ("utf-16", "text encoding 'utf-16' does not write ASCII text as ASCII bytes; flowc reads encodings that do "
+               "(utf8, latin-1, cp1252, ...)")])
+def test_an_encoding_flowc_cannot_read_is_a_validate_error_at_its_value(tmp_path, encoding, reason):
+    path = write_spec(tmp_path, f"""
+    sources:
+      s: {{type: file, path: in.csv, options: {{encoding: {encoding}}}}}
+    sinks:
+      out: {{type: file, path: out.jsonl}}
+    """)
+    for command in ("validate", "run"):
+        result = CliRunner().invoke(cli, [command, str(path)])
+        assert result.exit_code == 1
+        number, line = next((i, text) for i, text in enumerate(path.read_text().splitlines(), 1) if "encoding" in text)
+        column = line.index(f"encoding: {encoding}") + len("encoding: ") + 1
+        assert f"p.flow.yaml:{number}:{column}: error[E317]: {reason} in source 's'" in result.output
