@@ -162,7 +162,9 @@ def _execute(spec: Any, document: Any, log: _Log, *, reset: bool, limit: int | N
     except LockHeld as held:
         log.error(f"another flowc process (pid {held.pid}) is running this pipeline ({state_dir})")
         return EXIT_FAILED
-    except (RunRefused, SinkRestoreError, EventLogCorrupt, FileNotFoundError, SourceUnreadable) as refused:
+    except (RunRefused, SinkRestoreError, EventLogCorrupt, SourceUnreadable, OSError) as refused:
+        # OSError: a source that fails before the run starts (a missing file, a feed's first poll for its
+        # schema: an HTTP error, a refused connection); failures inside the run are recorded as `failed`
         log.error(str(refused))
         return EXIT_FAILED
     return _report(outcome, log, sinks)

@@ -25,7 +25,8 @@ def pipeline_status(spec: Any) -> dict[str, Any]:
         "pipeline": spec.pipeline,
         "spec": spec.file,
         "state_dir": os.path.abspath(state_dir),
-        "status": "crashed" if is_crashed(state, holder) else state.status.value,
+        "status": state.status.value,  # the fold of the log: one of SPEC §9's states
+        "crashed": is_crashed(state, holder),  # the log says running or paused, but no process holds the lock
         "description": describe_status(state, holder),
         "pid": holder,
         "pause_requested": requested_pid(state_dir) is not None and holder is not None,
@@ -54,7 +55,7 @@ def status_text(view: Mapping[str, Any]) -> str:
         ("pipeline", f"{view['pipeline']} ({view['spec']})"),
         ("state dir", view["state_dir"]),
         ("status", view["description"] + (" (a pause is requested)" if view["pause_requested"]
-                                          and view["status"] == "running" else "")),
+                                          and view["status"] == "running" and not view["crashed"] else "")),
     ]
     if view["runs"]:
         recovered = f", {view['recoveries']} after a crash" if view["recoveries"] else ""

@@ -171,6 +171,21 @@ def test_http_4xx_fails_the_run_with_status_and_excerpt_but_not_the_secret(tmp_p
     assert SECRET not in everything_written(tmp_path, result)
 
 
+def test_http_4xx_on_the_first_poll_of_a_source_without_a_schema_is_a_clear_error(tmp_path):
+    """Its schema is inferred from the first poll, before the run starts: the error exits 1 with the
+    status and excerpt, no traceback (found by the acceptance audit)."""
+    spec = tmp_path / "api.flow.yaml"
+    with ScriptedServer() as server:
+        server.route("/items", lambda r: Reply(404, {"error": "nope here"}))
+        spec.write_text(HTTP_SPEC.replace("URL", server.url("/items")).replace(
+            "    schema: {id: int, name: string, ts: datetime}\n", ""))
+        result = subprocess.run([*FLOWC, "run", str(spec)], capture_output=True, text=True, timeout=120,
+                                env={**os.environ, "API_TOKEN": SECRET})
+    assert result.returncode == 1
+    assert "returned 404 Not Found" in result.stderr and "nope here" in result.stderr
+    assert "Traceback" not in result.stderr and SECRET not in result.stderr
+
+
 def test_polled_http_stops_promptly_on_sigterm_while_a_slow_request_is_in_flight(tmp_path):
     with ScriptedServer() as server:
         server.route("/items", lambda r: Reply(body={"data": {"items": RECORDS[:3]}}, delay=5.0))

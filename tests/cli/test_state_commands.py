@@ -98,7 +98,8 @@ def test_status_shows_a_dead_run_a_failure_and_a_torn_line(tmp_path):
     dead = flowc("status", str(path))
     assert "status:     crashed (the log says running since" in dead.output
     assert "'flowc run' resumes from batch 1)" in dead.output
-    assert json.loads(flowc("status", "--format", "json", str(path)).output)["status"] == "crashed"
+    shown = json.loads(flowc("status", "--format", "json", str(path)).output)
+    assert (shown["status"], shown["crashed"]) == ("running", True)  # SPEC §9's states, and the fact beside
     log.append(ev.FAILED, {"reason": "disk full"})
     with open(log.path, "ab") as handle:
         handle.write(b'{"seq":7,"at":')  # a write cut short by a crash
