@@ -142,6 +142,7 @@ class Aggregate:
     step: str
     event_time: str | None = None
     max_out_of_orderness: int = 0  # microseconds
+    on_error: str = FAIL  # for a record whose event time is null (it has no window)
     span: Span | None = field(default=None, compare=False, repr=False)
 
 
@@ -155,6 +156,7 @@ class Dedupe:
     step: str
     event_time: str | None = None  # None: the batch time stands in for event time
     max_out_of_orderness: int = 0
+    on_error: str = FAIL  # for a record whose event time is null
     span: Span | None = field(default=None, compare=False, repr=False)
 
 
@@ -211,6 +213,14 @@ Node = (Scan | Filter | Map | Select | Drop | Rename | Explode | Validate | Unio
         | Late | Errors | SinkNode)
 STATEFUL = (Aggregate, Dedupe, Enrich)
 FAILING = (Scan, Filter, Map, Select, Validate)  # node types that can produce record errors
+
+
+def timed(node: Node) -> str | None:
+    """The event-time field of a windowed aggregate or a dedupe on event time, where a record whose
+    event time is null is a record error of the step (it has no window, no place in the span)."""
+    if (isinstance(node, Aggregate) and node.window is not None) or isinstance(node, Dedupe):
+        return node.event_time
+    return None
 
 
 def inputs(node: Node) -> tuple[Node, ...]:

@@ -99,7 +99,8 @@ class _Builder:
         if step.operator in s.STATEFUL:
             sources = self.graph.upstream_sources(step.name)
             bound = max((x.event_time.max_out_of_orderness for x in sources if x.event_time), default=0)
-            context = StatefulContext(self.event_times, bound, self.tables.get(step.name))
+            context = StatefulContext(self.event_times, bound, self.tables.get(step.name),
+                                      effective_policy(self.graph, step))
             node, types, schema = build_stateful(step, inputs, schemas, context)
         else:
             node, types, schema = _STEPS[type(step.config)](step, inputs, schemas, effective_policy(self.graph, step))
@@ -119,7 +120,7 @@ class _Builder:
         that nothing reads, in spec order (SPEC §4: unread late records go to the dead-letter sink)."""
         found: list[ir.Node] = []
         for name, node in self.by_name.items():
-            if (isinstance(node, ir.FAILING) and node.on_error == ir.DEAD_LETTER
+            if ((isinstance(node, ir.FAILING) or ir.timed(node)) and node.on_error == ir.DEAD_LETTER
                     and not self.graph.is_read(f"{name}.errors")):
                 found.append(ir.Errors(of=node))
             if has_late_output(self.graph.nodes.get(name)) and not self.graph.is_read(f"{name}.late"):

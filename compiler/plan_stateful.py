@@ -35,6 +35,7 @@ class StatefulContext:
     event_times: Mapping[str, str | None]  # input name -> event-time field (`event_time_fields`)
     out_of_orderness: int  # microseconds: the largest of the step's sources
     table: Struct | None  # an enrich table's schema (declared, or read when the run was prepared)
+    on_error: str = ir.FAIL  # the step's policy (a record whose event time is null is a record error)
 
 
 def build_stateful(step: s.Step, inputs: tuple[ir.Node, ...], schemas: tuple[Struct | None, ...],
@@ -45,7 +46,7 @@ def build_stateful(step: s.Step, inputs: tuple[ir.Node, ...], schemas: tuple[Str
     if isinstance(config, s.Dedupe):
         node = ir.Dedupe(input=inputs[0], key=tuple(k.name for k in config.key), within=config.within,
                          step=step.name, event_time=input_event_time(dict(context.event_times), step),
-                         max_out_of_orderness=context.out_of_orderness, span=step.span)
+                         max_out_of_orderness=context.out_of_orderness, on_error=context.on_error, span=step.span)
         return node, {}, schemas[0]
     assert isinstance(config, s.Enrich), f"not a stateful step: {step.operator}"
     return _enrich(step, config, inputs[0], schemas[0], context.table)
@@ -66,7 +67,8 @@ def _aggregate(step: s.Step, config: s.Aggregate, input_: ir.Node, schema: Struc
             for arg in computation.args:
                 typings.update(check_expression(arg, schema, where=f"aggregate '{computation.name}'").types)
     node = ir.Aggregate(input=input_, by=tuple(b.name for b in config.by), window=window, compute=config.compute,
-                        step=step.name, event_time=event_time, max_out_of_orderness=bound, span=step.span)
+                        step=step.name, event_time=event_time, max_out_of_orderness=bound, on_error=context.on_error,
+                        span=step.span)
     return node, typings, output_schema(step, Scope(schema))
 
 

@@ -152,14 +152,31 @@ class BatchRunner:
             return staged.finish(frame.drop(ERROR).lazy()) if staged.finish is not None else frame.drop(ERROR)
         bad = frame.filter(pl.col(ERROR).is_not_null())
         if bad.height:
-            enveloped = split_errors(failing, bad.select(*staged.record, ROW, ERROR), self.policy)
-            if failing.on_error == ir.SKIP:
-                state.result.skipped += bad.height
-            else:
-                state.result.dead_lettered += bad.height
-                state.errors[failing] = _unsourced(enveloped) if _after_aggregate(failing) else enveloped
+            self._errored(failing, bad.select(*staged.record, ROW, ERROR), state)
         good = frame.filter(pl.col(ERROR).is_null()).drop(ERROR)
         return staged.finish(good.lazy()) if staged.finish is not None else good
+
+    def _errored(self, node: ir.Node, bad: pl.DataFrame, state: _Pass) -> None:
+        """`bad` (a record's fields, `ROW`, `ERROR`) under `node`'s policy: counted, and enveloped for
+        its `.errors` unless skipped (`fail` raises)."""
+        enveloped = split_errors(node, bad, self.policy)
+        if node.on_error == ir.SKIP:
+            state.result.skipped += bad.height
+        else:
+            state.result.dead_lettered += bad.height
+            state.errors[node] = _unsourced(enveloped) if _after_aggregate(node) else enveloped
+
+    def _timeless(self, node: ir.Node, frame: pl.DataFrame, state: _Pass) -> pl.DataFrame:
+        """`frame` without its records whose event time is null, which are record errors of `node` (a
+        windowed aggregate, a dedupe on event time: such a record has no window, no place in the span)."""
+        clock = ir.timed(node)
+        if clock is None or clock not in frame.columns or not frame.get_column(clock).null_count():
+            return frame
+        missing = pl.col(clock).is_null()
+        record = [c for c in frame.columns if c not in HIDDEN]
+        bad = frame.filter(missing).select(*record, ROW, pl.lit(f"event_time: field '{clock}' is null").alias(ERROR))
+        self._errored(node, bad, state)
+        return frame.filter(~missing)
 
     def _evaluate(self, node: ir.Node, state: _Pass, now: datetime,
                   ending: frozenset[Branch]) -> pl.DataFrame | pl.LazyFrame | None:
@@ -188,6 +205,8 @@ class BatchRunner:
         assert self.engines is not None, "a plan with stateful nodes runs with its engines"
         emitted: list[Emitted] = []
         frame = pl.concat(present).collect() if present else None
+        if frame is not None and frame.height:
+            frame = self._timeless(node, frame, state)
         if frame is not None and frame.height and BRANCH in frame.columns:  # a union's branches, in order
             for (branch,), part in frame.group_by(BRANCH, maintain_order=True):
                 emitted.append(self.engines.process(node, part.drop(BRANCH), self.policy.source, self.lane,

@@ -51,12 +51,13 @@ def expression_fails(plan: Plan, node: ir.Node, expr: ast.Expr) -> bool:
 
 def can_fail(plan: Plan, node: ir.Node) -> bool:
     """True when `node` can produce record errors (a `validate` always can; a scan when a value may not
-    convert to its schema type)."""
-    if isinstance(node, ir.Validate):
+    convert to its schema type or it has an event time; a windowed aggregate or a dedupe on event time)."""
+    if isinstance(node, ir.Validate) or ir.timed(node) is not None:  # timed: an event time may be null
         return True
     if isinstance(node, ir.Scan):
         schema = plan.schemas.get(node)
-        return schema is None or any(column_fails(node.source, name, type_) for name, type_ in schema.fields)
+        return (schema is None or node.source.event_time is not None  # a null event time is a record error
+                or any(column_fails(node.source, name, type_) for name, type_ in schema.fields))
     if not isinstance(node, ir.FAILING):
         return False
     return any(e.expr is None or expression_fails(plan, node, e.expr) for e in expressions(node))

@@ -44,3 +44,48 @@ def test_skip_counts_it_and_fail_names_it(tmp_path):
     result = run(failing, "--quiet")
     assert result.exit_code == 1
     assert "in.csv:3" in result.output and "event_time: field 'ts' is null" in result.output
+
+
+STEP_TIME = """
+settings: {{on_error: {policy}{dead}}}
+sources:
+  s:
+    type: inline
+    schema: {{k: string, ts: datetime}}
+    records: [{{k: a, ts: "2026-01-01T00:00:00Z"}}, {{k: a, ts: null}}, {{k: b, ts: "2026-01-01T00:00:30Z"}}]
+steps:
+  - name: agg
+    aggregate: {{by: [k], window: {{type: tumbling, size: 1m, time: ts}}, compute: {{n: count()}}}}
+  - name: dd
+    from: s
+    dedupe: {{key: [k], within: 1h}}
+sinks:
+  o: {{type: file, path: o.jsonl, from: agg}}
+  d: {{type: file, path: d.jsonl, from: dd}}
+{errors}"""
+
+
+def test_a_null_window_time_is_a_record_error_of_the_aggregate(tmp_path):
+    """`window.time` names a field that is not the source's event time: a record where it is null has no
+    window; it failed the run with a ValueError before (acceptance audit)."""
+    errors = "  e: {type: file, path: e.jsonl, from: agg.errors}\n  l: {type: file, path: l.jsonl, from: agg.late}\n"
+    spec = write_spec(tmp_path, STEP_TIME.format(policy="fail", dead="", errors=errors))
+    result = run(spec, "--quiet")
+    assert result.exit_code == 0, result.output  # reading agg.errors makes dead_letter its policy
+    assert [(r["k"], r["n"]) for r in records(tmp_path / "o.jsonl")] == [("a", 1), ("b", 1)]
+    (error,) = records(tmp_path / "e.jsonl")
+    assert (error["k"], error["_error"], error["_source"]) == (
+        "a", {"step": "agg", "code": "event_time", "message": "field 'ts' is null"},
+        {"name": "s", "position": "records[1]"})
+    assert [r["k"] for r in records(tmp_path / "d.jsonl")] == ["a", "b"]  # dedupe on batch time: unaffected
+
+
+@pytest.mark.parametrize("policy", ["skip", "fail"])
+def test_the_aggregates_policy_applies(tmp_path, policy):
+    result = run(write_spec(tmp_path, STEP_TIME.format(policy=policy, dead="", errors="")), "--quiet")
+    if policy == "skip":
+        assert result.exit_code == 0, result.output
+        assert events(tmp_path)[-1]["data"]["counts"]["skipped"] == 1
+    else:
+        assert result.exit_code == 1
+        assert "step 'agg'" in result.output and "event_time: field 'ts' is null" in result.output
