@@ -41,29 +41,23 @@ TEXT = """\
     """
 
 
-def _spec(folder: Path, text: str) -> Path:
+def _validated_and_run(folder: Path, text: str) -> tuple[Path, list[dict]]:
+    """The spec `text` written, validated and run (both must pass), and what it wrote to `o.jsonl`."""
     path = folder / "p.flow.yaml"
     path.write_text(textwrap.dedent(text))
-    return path
+    assert CliRunner().invoke(cli, ["validate", str(path)]).exit_code == 0
+    result = CliRunner().invoke(cli, ["run", str(path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return path, [json.loads(line) for line in (folder / "o.jsonl").read_text().splitlines()]
 
 
 def test_a_field_null_in_every_record_fits_every_type_in_validate_run_and_test(tmp_path):
-    path = _spec(tmp_path, NULLS)
-    runner = CliRunner()
-    assert runner.invoke(cli, ["validate", str(path)]).exit_code == 0
-    result = runner.invoke(cli, ["run", str(path), "--quiet"])
-    assert result.exit_code == 0, result.output
-    assert [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()] == [
-        {"a": None, "b": 1, "c": None, "d": 1, "e": None}]
-    tested = runner.invoke(cli, ["test", str(path)])
+    path, written = _validated_and_run(tmp_path, NULLS)
+    assert written == [{"a": None, "b": 1, "c": None, "d": 1, "e": None}]
+    tested = CliRunner().invoke(cli, ["test", str(path)])
     assert tested.exit_code == 0, tested.output
 
 
 def test_iso_text_stays_text_and_values_of_no_common_type_are_text(tmp_path):
-    path = _spec(tmp_path, TEXT)
-    runner = CliRunner()
-    assert runner.invoke(cli, ["validate", str(path)]).exit_code == 0
-    result = runner.invoke(cli, ["run", str(path), "--quiet"])
-    assert result.exit_code == 0, result.output
-    assert [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()] == [
-        {"t": "2026-03-04T05:06:07Z", "n": "1", "x": "2026-03-04T05:06:07.000000Z"}]  # `x` failed on "x": skipped
+    _, written = _validated_and_run(tmp_path, TEXT)
+    assert written == [{"t": "2026-03-04T05:06:07Z", "n": "1", "x": "2026-03-04T05:06:07.000000Z"}]  # "x": skipped
