@@ -140,8 +140,8 @@ def _binary(node: ast.Binary, ctx: LowerContext) -> Lowered:
         value = _compare(node.op, left.value, right.value)
     elif {left_type, right_type} <= t.NUMERIC:
         value, own = lower_ops.numeric(node.op, left.value, right.value, left_type, right_type)
-        if node.op == "//" and isinstance(node.right, ast.IntLit):
-            own = None  # only `MIN // -1` overflows, and a literal is never negative
+        if node.op == "//" and isinstance(node.right, ast.IntLit) and node.right.value != -1:
+            own = None  # only `MIN // -1` overflows (a folded `-1`, `0 - 1` is a literal -1)
     elif left_type == t.STRING:
         value = left.value + right.value
     else:
