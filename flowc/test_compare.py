@@ -21,7 +21,7 @@ from typing import Any
 from flowc.dsl import types as t
 from flowc.dsl.codes import did_you_mean
 from flowc.dsl.types import ListOf, Struct, Type
-from flowc.dsl.units import format_duration, parse_duration
+from flowc.dsl.units import duration_from_text, format_duration
 
 Record = Mapping[str, Any]
 
@@ -159,9 +159,10 @@ def _to_date(value: Any) -> date:
 
 
 def _to_duration(value: Any) -> timedelta:
-    micros = parse_duration(value) if isinstance(value, str) else None
+    """A duration as a source reads one from text (`90s`, `-5m`, or ISO-8601 `PT1M30S` as flowc writes it)."""
+    micros = duration_from_text(value) if isinstance(value, str) else None
     if micros is None:
-        raise _fail(value, "duration (write it like 90s or 250ms)")
+        raise _fail(value, "duration (write it like 90s, 250ms or PT1M30S)")
     return timedelta(microseconds=micros)
 
 

@@ -298,9 +298,11 @@ def test_expected_values_convert_to_the_output_types():
     assert problems == []
     assert converted == {"i": 5, "f": 2.0, "s": "12", "ts": datetime(2026, 1, 1, tzinfo=UTC),
                          "d": timedelta(seconds=90), "l": [datetime(2026, 1, 2).date()], "b": True}
+    iso, problems = convert_record({"d": "PT1M30S"}, schema)  # as flowc's sinks write durations
+    assert problems == [] and iso == {"d": timedelta(seconds=90)}
     _, problems = convert_record({"i": True, "d": 5, "ts": "soon"}, schema)
     assert problems == ["field 'i': cannot read True as int",
-                        "field 'd': cannot read 5 as duration (write it like 90s or 250ms)",
+                        "field 'd': cannot read 5 as duration (write it like 90s, 250ms or PT1M30S)",
                         "field 'ts': cannot read 'soon' as datetime"]
 
 
