@@ -63,8 +63,7 @@ def validate(paths: tuple[Path, ...], output_format: str, strict: bool, with_dat
     sources: dict[str, str] = {}
     for file in files:
         document, found = validate_path(file, with_data=with_data)
-        if document is not None:
-            sources[document.file] = document.text
+        sources.update(render.sources_of(document, found))
         diagnostics.extend(_strictly(d) if strict else d for d in found)
     _print_diagnostics(diagnostics, sources, output_format, len(files))
     if any(d.severity is Severity.ERROR for d in diagnostics):

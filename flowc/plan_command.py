@@ -59,7 +59,7 @@ def plan(spec_path: str, output_format: str) -> None:
         found = found + validate_document(document)
     errors = [d for d in found if d.severity is Severity.ERROR]
     if document is None or errors:
-        click.echo(render.render_text(errors, {document.file: document.text} if document else {}), err=True, nl=False)
+        click.echo(render.render_text(errors, render.sources_of(document, errors)), err=True, nl=False)
         sys.exit(EXIT_FAILED)
     spec, _ = normalize_spec(document)
     try:

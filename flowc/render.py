@@ -5,9 +5,12 @@ Columns and carets are computed from spans and the file's text, never typed by h
 
 from __future__ import annotations
 
+import contextlib
 import json
 import unicodedata
 from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
 
 from flowc.dsl.diagnostics import Diagnostic, Severity
 
@@ -16,6 +19,19 @@ def location(d: Diagnostic) -> str:
     if d.span is None:
         return "<unknown>"
     return f"{d.span.file}:{d.span.line}:{d.span.col}"
+
+
+def sources_of(document: Any, diagnostics: Iterable[Diagnostic]) -> dict[str, str]:
+    """The texts a text rendering shows lines of: the loaded spec's, else (a file that is not YAML)
+    the files the diagnostics point into, read as they are."""
+    if document is not None:
+        return {document.file: document.text}
+    texts = {}
+    for d in diagnostics:
+        if d.span is not None and d.span.file not in texts:
+            with contextlib.suppress(OSError):  # a file gone since: its lines are not shown
+                texts[d.span.file] = Path(d.span.file).read_text(encoding="utf-8", errors="replace")
+    return texts
 
 
 def render_text(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str]) -> str:
@@ -39,9 +55,10 @@ def _snippet(d: Diagnostic, sources: Mapping[str, str]) -> list[str]:
     if d.span is None or d.span.file not in sources:
         return []
     source_lines = sources[d.span.file].splitlines()
-    if d.span.line > len(source_lines):
+    if d.span.line > len(source_lines) + 1:
         return []
-    line_text = source_lines[d.span.line - 1]
+    # one past the last line: the end of the file (where an unterminated quote or bracket is found)
+    line_text = source_lines[d.span.line - 1] if d.span.line <= len(source_lines) else ""
     start = min(d.span.col - 1, len(line_text))
     end = d.span.end_col - 1 if d.span.end_line == d.span.line else len(line_text)
     end = max(min(end, len(line_text)), start + 1)

@@ -99,7 +99,7 @@ def _compile_and_run(spec_path: str, reset: bool, limit: int | None, assignments
         found = found + validate_document(document)
     errors = [d for d in found if d.severity is Severity.ERROR]
     if document is None or errors:
-        click.echo(render.render_text(errors, {document.file: document.text} if document else {}), err=True, nl=False)
+        click.echo(render.render_text(errors, render.sources_of(document, errors)), err=True, nl=False)
         return EXIT_FAILED
     spec, _ = normalize_spec(document)
     escaping = escaping_write_paths(spec)

@@ -32,7 +32,7 @@ def load_spec(spec_path: str) -> Any:
     errors = [d for d in found if d.severity is Severity.ERROR]
     spec = normalize_spec(document)[0] if document is not None and not errors else None
     if spec is None:
-        click.echo(render.render_text(errors, {document.file: document.text} if document else {}), err=True, nl=False)
+        click.echo(render.render_text(errors, render.sources_of(document, errors)), err=True, nl=False)
         click.echo(f"error: {spec_path}: the spec does not load, so its state directory is unknown", err=True)
         sys.exit(EXIT_FAILED)
     return spec

@@ -203,7 +203,7 @@ def _test_file(file: str, update: bool, selected: str | None) -> dict[str, int]:
     document, found = validate_path(file)
     errors = [d for d in found if d.severity is Severity.ERROR]
     if document is None or errors:
-        click.echo(render.render_text(errors, {document.file: document.text} if document else {}), err=True, nl=False)
+        click.echo(render.render_text(errors, render.sources_of(document, errors)), err=True, nl=False)
         click.echo(f"{file}: not run: the spec has errors")
         return {"spec errors": 1}
     spec, _ = normalize_spec(document)

@@ -139,3 +139,19 @@ def test_installed_command_runs_end_to_end(tmp_path: Path) -> None:
                             timeout=60)
     assert result.returncode == 1
     assert result.stdout.startswith("orders.flow.yaml:9:34: error[E104]: unknown field 'amout'")
+
+
+@pytest.mark.parametrize("command", [["validate"], ["run"], ["plan"], ["test"]])
+def test_a_file_that_is_not_yaml_shows_its_line_and_a_caret(tmp_path, command):
+    """SPEC §10: `file:line:col`, the source line, a caret — also for E002, where no document loaded;
+    an unterminated quote is found one past the last line (the end of the file)."""
+    broken = tmp_path / "y.flow.yaml"
+    broken.write_text("version: 1\npipeline: x\nsources:\n  s: {type: inline, records: [{a: 1}]\nsinks: {}\n")
+    unended = tmp_path / "z.flow.yaml"
+    unended.write_text('version: 1\npipeline: x\nsinks:\n  o: {type: file, path: "open}\n')
+    for path, shown in ((broken, ["5 | sinks: {}", "  | ^"]), (unended, ["5 | ", "  | ^"])):
+        result = CliRunner().invoke(cli, [*command, str(path)])
+        assert result.exit_code == 1
+        lines = result.output.splitlines()
+        at = next(i for i, line in enumerate(lines) if "error[E002]" in line)
+        assert lines[at].startswith(f"{path}:5:1: error[E002]: invalid YAML: ") and lines[at + 1:at + 4] == ["  |", *shown]
