@@ -136,6 +136,8 @@ def scalar_anchors(index: LineIndex, start: int, end: int, style: str | None, va
         points = None
     if points is None:  # a rule we replayed wrongly: keep the value, lose the precision
         points = [(0, start)]
+    elif style in (None, "'", '"'):  # where the value ends (its closing quote): so the span of a range
+        points.append((len(value), end - (style is not None)))  # ending in an escape ends after it
     return _compress(points, index)
 
 

@@ -42,6 +42,9 @@ class ScalarMap:
         if text_range.end <= text_range.start:
             return Span(self.file, line, col, line, col + 1)
         end_line, end_col = self.position(text_range.end - 1)
+        after_line, after_col = self.position(text_range.end)  # where the next character starts
+        if after_line == end_line and after_col > end_col:  # the last one may be an escape (`\"`, `''`)
+            return Span(self.file, line, col, end_line, after_col)
         return Span(self.file, line, col, end_line, end_col + 1)
 
 

@@ -155,3 +155,16 @@ def test_a_file_that_is_not_yaml_shows_its_line_and_a_caret(tmp_path, command):
         lines = result.output.splitlines()
         at = next(i for i, line in enumerate(lines) if "error[E002]" in line)
         assert lines[at].startswith(f"{path}:5:1: error[E002]: invalid YAML: ") and lines[at + 1:at + 4] == ["  |", *shown]
+
+
+def test_an_expression_ending_in_an_escape_is_spanned_to_its_last_written_character(tmp_path):
+    """The span of `a + \\"x\\"` in a double-quoted scalar ends after the escape `\\"`, not inside it
+    (and `''y''` in a single-quoted one): its end was one column short (second acceptance audit)."""
+    path = tmp_path / "q.flow.yaml"
+    line = """  - map: {r: "a + \\"x\\"", t: 'a + ''y'''}"""
+    path.write_text("version: 1\npipeline: q\nsources:\n  s: {type: inline, records: [{a: 1}]}\nsteps:\n"
+                    f"{line}\nsinks:\n  o: {{type: file, path: o.jsonl}}\n")
+    found = json.loads(CliRunner().invoke(cli, ["validate", "--format", "json", str(path)]).output)
+    first, second = line.index("a + "), line.index("a + ", line.index("t:"))
+    assert [(d["line"], d["col"], d["end_col"]) for d in found] == [
+        (6, first + 1, line.index('", t:') + 1), (6, second + 1, len(line) - 1)]
