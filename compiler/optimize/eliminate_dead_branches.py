@@ -45,8 +45,8 @@ def _does_nothing(plan: Plan, node: ir.Node) -> bool:
     if schema is None:
         return False
     names = tuple(n for n, _ in schema.fields)
-    if isinstance(node, ir.Select):
-        return node.fields == names
+    if isinstance(node, ir.Select):  # a computing select has no `fields`: it is never a no-op, even
+        return bool(node.fields) and node.fields == names  # over an input pruned to no fields
     if isinstance(node, ir.Drop):
         return not set(node.fields) & set(names)
     return False

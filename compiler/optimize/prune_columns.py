@@ -1,7 +1,7 @@
 """Stop computing and reading fields that no later step and no sink needs.
 
     Map(t = e, .., x) where no reader needs t    =>  Map(.., x)      (x itself when nothing is left)
-    Scan(source)  where readers need fields F    =>  Scan(source, columns=F)
+    Scan(source)  where readers need fields F    =>  Scan(source, columns=F)   (F empty: one field, below)
 
 Which fields a node must deliver is worked out from the sinks up: a sink needs every field of its
 input; a filter or validate needs its readers' fields and those it reads; a map, select, rename or
@@ -12,7 +12,9 @@ reader (CSV, JSONL and Parquet scans read only those columns).
 Precondition: a dropped assignment cannot fail. A node that can fail and dead-letters needs its whole
 input (its error envelope carries that record). A field left out of a scan must be one whose value
 cannot fail to convert (otherwise a bad value in it would no longer be a record error), and a scan
-that can fail keeps every field when it dead-letters, for the same envelope reason.
+that can fail keeps every field when it dead-letters, for the same envelope reason. A scan keeps at
+least one field even when no reader needs any (a `select` of constants): records are rows of the
+columns read, and a reading of no columns has no rows.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from flowc.compiler import ir
 from flowc.compiler.optimize import facts
 from flowc.compiler.optimize.rewrite import Rewrite, RuleApplication
 from flowc.compiler.plan import Plan
+from flowc.dsl import types as t
+from flowc.dsl.types import Struct
 
 ALL = None  # every field of the node's output
 
@@ -49,15 +53,23 @@ def prune_columns(plan: Plan) -> Rewrite | None:
 
 def _scan_columns(plan: Plan, scan: ir.Scan, needed: frozenset[str] | None) -> tuple[str, ...] | None:
     schema = plan.schemas.get(scan)
-    if needed is ALL or schema is None:
+    if needed is ALL or schema is None or not schema.fields:
         return None
-    kept = tuple(n for n, _ in schema.fields if n in needed)
-    dropped = [(n, ft) for n, ft in schema.fields if n not in needed]
+    kept = tuple(n for n, _ in schema.fields if n in needed) or (_row_keeper(schema),)
+    dropped = [(n, ft) for n, ft in schema.fields if n not in kept]
     if not dropped or any(facts.column_fails(scan.source, n, ft) for n, ft in dropped):
         return None
     if scan.on_error == ir.DEAD_LETTER and facts.can_fail(plan, scan):
         return None
     return kept
+
+
+def _row_keeper(schema: Struct) -> str:
+    """The one field a scan whose readers need none still reads: the readers number records by their
+    columns, and a frame of no columns has no rows (Polars' `select([])` gives height 0), so a scan
+    pruned to nothing delivered no record, or failed. The first scalar field is the cheapest to parse."""
+    scalars = [n for n, ft in schema.fields if not isinstance(ft, t.ListOf | t.Struct)]
+    return (scalars or [schema.fields[0][0]])[0]
 
 
 def needed_fields(plan: Plan) -> dict[ir.Node, frozenset[str] | None]:

@@ -2,8 +2,8 @@
 
 `run_plan` feeds every source's fused query through `BatchRunner` batch by batch, exactly as
 `flowc run` does, and gathers what each sink receives (dead-letter sink included), or the failure.
-`pipelines()` draws well-typed chains of filter/map/select/drop/rename/explode/validate over a random
-schema (perhaps a struct field, null or not, that maps set dotted targets in) with inline records (some
+`pipelines()` draws well-typed chains of filter/map/select/drop/rename/explode/validate (a select keeps
+fields or computes them; a select or map sometimes sets only constants) over a random schema (perhaps a struct field, null or not, that maps set dotted targets in) with inline records (some
 values that do not convert, some expressions that can fail), as spec text; sometimes a second sink
 reads an earlier step (fan-out) and a third a step's `.errors`.
 """
@@ -116,7 +116,7 @@ def _fresh(draw, schema: dict[str, str]) -> str:
 
 def _step(draw, schema: dict[str, str]) -> dict | None:
     kind = draw(st.sampled_from(["filter", "filter", "map", "map", "map", "select", "drop", "drop", "rename",
-                                 "explode", "validate"]))
+                                 "explode", "validate", "constants", "constants"]))
     if kind == "filter":
         return {"filter": _expr(draw, schema, "bool")}
     if kind == "validate":
@@ -132,6 +132,10 @@ def _step(draw, schema: dict[str, str]) -> dict | None:
                 schema[target] = type_
         return {"map": out}
     names = list(schema)
+    if kind == "constants":  # a select or map whose every value is a constant (or now())
+        return _constants(draw, schema, draw(st.sampled_from(["select", "map"])))
+    if kind == "select" and draw(st.booleans()):
+        return _computed_select(draw, schema)
     if kind == "select":
         keep = draw(st.lists(st.sampled_from(names), min_size=1, unique=True))
         for n in names:
@@ -157,11 +161,42 @@ def _step(draw, schema: dict[str, str]) -> dict | None:
     return None
 
 
+CONSTANTS = {"int": ["1", "1 + 2"], "float": ["2.5 * 2"], "string": ['"k"', 'upper("ab")'], "bool": ["true"],
+             "datetime": ["now()"]}  # `run_plan` gives both runs the same now()
+
+
+def _constants(draw, schema: dict[str, str], kind: str) -> dict:
+    """A select or map whose values are all constants: the select keeps no input field (the optimizer once
+    pruned its scan to no columns and then removed the select as a no-op, losing its fields)."""
+    out: dict[str, str] = {}
+    if kind == "select":
+        schema.clear()
+    for _ in range(draw(st.integers(1, 2))):
+        type_ = draw(st.sampled_from(sorted(CONSTANTS)))
+        target = draw(st.sampled_from([*schema, _fresh(draw, schema)]))
+        out[target] = draw(st.sampled_from(CONSTANTS[type_]))
+        schema[target] = type_
+    return {kind: out}
+
+
+def _computed_select(draw, schema: dict[str, str]) -> dict:
+    """`select: {name: expr}`: exactly the computed fields, every expression reading the input record."""
+    read, out, types = dict(schema), {}, {}
+    for _ in range(draw(st.integers(1, 2))):
+        type_ = draw(st.sampled_from(["int", "float", "string", "bool"]))
+        target = draw(st.sampled_from([*read, _fresh(draw, read)]))
+        out[target], types[target] = _expr(draw, read, type_), type_
+    schema.clear()
+    schema.update(types)
+    return {"select": out}
+
+
 @st.composite
 def pipelines(draw) -> tuple[str, int]:
     """(spec text, batch size)."""
     names = draw(st.lists(st.sampled_from(NAMES), min_size=2, max_size=5, unique=True))
-    schema = {n: draw(st.sampled_from(TYPES)) for n in names}
+    textual = draw(st.integers(0, 2)) == 0  # only text fields: none can fail to convert, so scans get pruned
+    schema = {n: "string" if textual else draw(st.sampled_from(TYPES)) for n in names}
     records = [{n: _value(draw, t) for n, t in schema.items()} for _ in range(draw(st.integers(0, 8)))]
     declared = {n: (dict(STRUCT) if t == "struct" else t) for n, t in schema.items()}
     source = {"type": "inline", "schema": declared, "records": records}
