@@ -2,7 +2,8 @@
 
 Values are written as a user of JSON would expect: datetimes as ISO-8601 UTC with microseconds and
 `Z` (naive datetimes are UTC, SPEC §3), durations as ISO-8601 durations (`PT5M0.000003S`), dates as
-`YYYY-MM-DD`, NaN as null. In CSV, structs and lists are written as JSON text.
+`YYYY-MM-DD`, NaN as null. In CSV, structs and lists are written as JSON text. A record with no
+fields (after `drop` of every field) is `{}` in JSON and an empty line in CSV: still one per record.
 
 Rotation by size needs each record's encoded length; `record_ends` finds record boundaries in the
 encoded bytes with C-level bytes methods rather than a Python loop per record.
@@ -53,6 +54,8 @@ def _as_json_text(expr: pl.Expr) -> pl.Expr:
 
 
 def prepare_text(df: pl.DataFrame, csv: bool) -> pl.DataFrame:
+    if not df.width:  # records with no fields: `select([])` would also drop the rows (height 0)
+        return df
     columns = []
     for name, dtype in df.schema.items():
         expr = _as_text(pl.col(name), dtype)
@@ -70,6 +73,8 @@ def encode_jsonl(df: pl.DataFrame) -> bytes:
 
 
 def encode_csv(df: pl.DataFrame) -> bytes:
+    if not df.width:  # a record with no fields is an empty line (Polars refuses to write no columns)
+        return b"\n" * df.height
     buffer = io.BytesIO()
     prepare_text(df, csv=True).write_csv(buffer, include_header=False)
     return buffer.getvalue()
