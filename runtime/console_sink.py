@@ -11,26 +11,22 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
 from typing import Any, TextIO
 
 import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from flowc.runtime.sinks.encoding import encode_jsonl
+
 FORMATS = ("table", "json", "jsonl", "kv")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, timedelta):
-        return f"{int(value.total_seconds() * 1_000_000)}us"
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+def _records(rows: pl.DataFrame) -> list[tuple[str, dict[str, Any]]]:
+    """Each record as the file sinks' JSON lines write it (datetimes `...00.000000Z`, durations ISO
+    8601, non-finite floats null), with its line: a console shows the values a file would hold."""
+    lines = encode_jsonl(rows).decode().splitlines()
+    return [(line, json.loads(line)) for line in lines]
 
 
 class ConsoleSink:
@@ -51,8 +47,8 @@ class ConsoleSink:
         if self.format == "table":
             self.console.print(_table(self.name, rows))
             return
-        for record in rows.iter_rows(named=True):
-            self.out.write(_line(self.format, {k: _plain(v) for k, v in record.items()}) + "\n")
+        for line, record in _records(rows):
+            self.out.write((line if self.format == "jsonl" else _shown(self.format, record)) + "\n")
         self.out.flush()
 
     def durable(self) -> dict[str, Any]:
@@ -69,19 +65,24 @@ class ConsoleSink:
         return self.durable()
 
 
-def _line(format: str, record: dict[str, Any]) -> str:
-    if format == "jsonl":
-        return json.dumps(record, ensure_ascii=False, default=str)
+def _shown(format: str, record: dict[str, Any]) -> str:
     if format == "json":
-        return json.dumps(record, ensure_ascii=False, indent=2, default=str)
-    return " ".join(f"{k}={json.dumps(v, ensure_ascii=False, default=str) if not isinstance(v, str) else v}"
-                    for k, v in record.items())
+        return json.dumps(record, ensure_ascii=False, indent=2)
+    return " ".join(f"{k}={_kv_value(v)}" for k, v in record.items())
+
+
+def _kv_value(value: Any) -> str:
+    """A value of a `key=value` pair: a string bare unless it is empty or holds a space, `=`, a quote or
+    a control character (then JSON-quoted, so a line stays one record); null and the rest as JSON."""
+    if isinstance(value, str) and value and not any(c.isspace() or c in '="\\' or not c.isprintable() for c in value):
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _table(title: str, rows: pl.DataFrame) -> Table:
     table = Table(title=title, title_justify="left")
     for name in rows.columns:
-        table.add_column(name)
-    for record in rows.iter_rows():
-        table.add_row(*("null" if v is None else str(_plain(v)) for v in record))
+        table.add_column(name, overflow="fold")
+    for _, record in _records(rows):
+        table.add_row(*(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in record.values()))
     return table
