@@ -55,6 +55,8 @@ def normalize_explode(at: At, problems: Problems) -> s.Explode:
         as_=_optional_str(at.get("as")),
         index=_optional_str(at.get("index")),
         keep_empty=at.get("keep_empty") is True,
+        as_span=(at / "as").span if at.has("as") else None,
+        index_span=(at / "index").span if at.has("index") else None,
     )
 
 

@@ -169,6 +169,9 @@ class Explode:
     as_: str | None = None  # the element's field name; None keeps the list field's name
     index: str | None = None
     keep_empty: bool = False
+    # where `as` and `index` are written, for the name-collision checks (E310)
+    as_span: Span | None = field(default=None, compare=False, repr=False)
+    index_span: Span | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

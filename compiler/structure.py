@@ -60,8 +60,23 @@ def infer_format(path: str) -> str | None:
 def check_structure(doc: Document) -> list[Diagnostic]:
     """Every way `doc.data` departs from the schema, one diagnostic per mistake, in file order."""
     checker = _Checker(doc, _validator())
-    found = {(d.code, d.span, d.message): d for d in checker.walk(checker.validator.schema, doc.data, ())}
+    walked = checker.walk(checker.validator.schema, doc.data, ())
+    found = {(d.code, d.span, d.message): d for d in (*walked, *_empty_targets(doc))}
     return sorted(found.values(), key=lambda d: (*d.sort_key(), d.message))
+
+
+def _empty_targets(doc: Document) -> Iterator[Diagnostic]:
+    """E413 for a `map` or `select` target with an empty name in it (`""`, `a..b`, `a.`): JSON Schema
+    cannot say that of a key's dot-separated parts, and `rename` rejects an empty new name alike."""
+    steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
+    for i, step in enumerate(steps if isinstance(steps, list) else ()):
+        for operator in ("map", "select"):
+            targets = step.get(operator) if isinstance(step, dict) else None
+            for key in targets if isinstance(targets, dict) else ():
+                if isinstance(key, str) and "" in key.split("."):
+                    at = where(doc, ("steps", i, operator))
+                    what = f"a target of {at}" if key == "" else f"each name in the target '{key}' of {at}"
+                    yield codes.diagnostic("E413", doc.key_span(("steps", i, operator, key)), where=what)
 
 
 @cache

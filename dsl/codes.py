@@ -143,7 +143,11 @@ _ALL = (
     _e("E308", "{problem}", "The window parameters are inconsistent."),
     _e("E309", "format of '{path}' cannot be told from its extension; set 'format'",
        "The file format defaults from the extension (.csv, .jsonl, .json, .parquet, .txt, optionally .gz)."),
-    _e("E310", "{problem}", "Each step's keys must fit its operator."),
+    _e("E310", "{problem}",
+       "Each step's keys must fit its operator, and no two outputs of a step may share a name: a field "
+       "listed twice in `select`, an explode `as` or `index` naming a field the input already has (or the "
+       "list field, for `index`), a `map` target that replaces an earlier one's value, or a `select` target "
+       "with another target inside it would fail the run or silently lose a value."),
     _e("E311", "'{name}' has no '.late' output: only a windowed aggregate has late records",
        "Late records exist only where a window decides lateness; read `<step>.errors` for record errors."),
     _e("E312", "{where} '{name}' is {got}; event time must be a datetime",

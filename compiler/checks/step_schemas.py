@@ -12,6 +12,7 @@ from collections.abc import Callable
 from flowc.compiler import spec as s
 from flowc.compiler.checks.aggregate_types import computation_type
 from flowc.compiler.checks.enrich_table import check_table
+from flowc.compiler.checks.output_names import explode_collisions, overlapping_targets, repeated_names
 from flowc.compiler.checks.scope import Scope
 from flowc.compiler.checks.source_schemas import ANY
 from flowc.compiler.checks.sql import sql_problems
@@ -43,9 +44,14 @@ def _map(config: s.Map, scope: Scope) -> Struct | None:
 def _assign(base: Struct | None, assignments: tuple[s.Assignment, ...], scope: Scope, where: str) -> Struct | None:
     # Every expression reads the input record (SPEC §4), so all are typed against `scope`, not `base`.
     typed = [(a, scope.value(a.value, where)) for a in assignments]
+    overlaps = overlapping_targets(assignments, where)
+    for i, problem in overlaps.items():
+        scope.report("E310", assignments[i].span, problem=problem)
     if base is None:
         return None
-    for assignment, type_ in typed:
+    for i, (assignment, type_) in enumerate(typed):
+        if i in overlaps:
+            continue
         updated = set_path(base, assignment.target, ANY if type_ is None else type_)
         if isinstance(updated, str):
             scope.report("E310", assignment.span, problem=updated)
@@ -54,15 +60,16 @@ def _assign(base: Struct | None, assignments: tuple[s.Assignment, ...], scope: S
     return base
 
 
-def set_path(struct: Struct, path: tuple[str, ...], type_: Type) -> Struct | str:
-    """`struct` with the (nested) field at `path` set to `type_`, or why it cannot be."""
+def set_path(struct: Struct, path: tuple[str, ...], type_: Type, outer: tuple[str, ...] = ()) -> Struct | str:
+    """`struct` with the (nested) field at `path` set to `type_`, or why it cannot be. `outer` is the
+    path of `struct` itself inside the record, so that the reason names full paths."""
     head, rest = path[0], path[1:]
     current = struct.field(head)
     if rest:
         inner_struct = Struct(()) if current is None or current == t.NULL else current
         if not isinstance(inner_struct, Struct):
-            return f"cannot set '{'.'.join(path)}': '{head}' is {current}, not a struct"
-        inner = set_path(inner_struct, rest, type_)
+            return f"cannot set '{'.'.join((*outer, *path))}': '{'.'.join((*outer, head))}' is {current}, not a struct"
+        inner = set_path(inner_struct, rest, type_, (*outer, head))
         if isinstance(inner, str):
             return inner
         type_ = inner
@@ -74,6 +81,8 @@ def set_path(struct: Struct, path: tuple[str, ...], type_: Type) -> Struct | str
 def _select(config: s.Select, scope: Scope) -> Struct | None:
     if config.assignments:
         return _assign(Struct(()), config.assignments, scope, "select")
+    for span, problem in repeated_names(config.fields, "select"):
+        scope.report("E310", span, problem=problem)
     types = [(name.name, scope.field(name, "select")) for name in config.fields]
     return None if scope.schema is None else Struct(tuple((n, ft) for n, ft in types if ft is not None))
 
@@ -99,6 +108,8 @@ def _rename(config: s.Rename, scope: Scope) -> Struct | None:
 
 def _explode(config: s.Explode, scope: Scope) -> Struct | None:
     found = scope.field(config.field, "explode")
+    for span, problem in explode_collisions(config, scope.schema):
+        scope.report("E310", span, problem=problem)
     if found is not None and found != t.NULL and not isinstance(found, ListOf):
         scope.report("E313", config.field.span, name=config.field.name, got=found)
         return None

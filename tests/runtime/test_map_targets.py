@@ -67,4 +67,4 @@ def test_a_dotted_target_through_a_field_that_is_not_a_struct_is_a_compile_error
     spec = write_spec(tmp_path, SOURCE + "steps:\n  - map: {user.tier.z: id}\nsinks:\n  o: {type: file, path: o.jsonl}\n")
     result = run(spec)
     assert result.exit_code != 0
-    assert "E310" in result.output and "'tier' is string, not a struct" in result.output
+    assert "E310" in result.output and "'user.tier' is string, not a struct" in result.output
