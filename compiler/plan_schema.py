@@ -74,6 +74,12 @@ def united(schemas: tuple[Struct, ...]) -> Struct | None:
 
 def queried(schema: Struct, query: str) -> Struct | None:
     """The schema a row-wise SQL query gives, found by running it on an empty frame (no data is read)."""
+    return query_schema(schema, query)[0]
+
+
+def query_schema(schema: Struct, query: str) -> tuple[Struct | None, str | None]:
+    """`queried`'s schema, or None and the first line of Polars' reason for refusing the query (an
+    unknown column, types an operator does not take, two output columns of one name)."""
     import polars as pl  # here, not at the top: only a spec with a `sql` step needs Polars to validate
 
     from flowc.compiler.polars_types import from_polars, to_polars
@@ -81,9 +87,10 @@ def queried(schema: Struct, query: str) -> Struct | None:
     empty = pl.DataFrame(schema={n: to_polars(ft) for n, ft in schema.fields})
     try:
         out = pl.SQLContext(input=empty.lazy()).execute(query).collect_schema()
-        return Struct(tuple((name, from_polars(dtype)) for name, dtype in out.items()))
-    except Exception:  # Polars rejects the query: the run reports it when the step is lowered
-        return None
+        return Struct(tuple((name, from_polars(dtype)) for name, dtype in out.items())), None
+    except Exception as error:  # any refusal of Polars' is the query's problem
+        text = str(error).strip()
+        return None, (text.splitlines()[0] if text else type(error).__name__)
 
 
 def enveloped(schema: Struct) -> Struct:

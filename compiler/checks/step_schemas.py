@@ -16,8 +16,9 @@ from flowc.compiler.checks.output_names import explode_collisions, overlapping_t
 from flowc.compiler.checks.scope import Scope
 from flowc.compiler.checks.source_schemas import ANY
 from flowc.compiler.checks.sql import sql_problems
-from flowc.compiler.plan_schema import dropped, exploded, queried, renamed
+from flowc.compiler.plan_schema import dropped, exploded, query_schema, renamed
 from flowc.dsl import types as t
+from flowc.dsl.span import TextRange
 from flowc.dsl.types import ListOf, Struct, Type
 
 
@@ -160,7 +161,11 @@ def _sql(config: s.Sql, scope: Scope) -> Struct | None:
     # E307: a table function such as read_csv would make Polars open a file.
     if scope.schema is None or sql_problems(config.query):
         return None
-    return queried(scope.schema, config.query)
+    schema, problem = query_schema(scope.schema, config.query)
+    if problem is not None:  # an unknown column, a type an operator refuses, a name twice: caught here, not mid-run
+        scope.report("E307", config.locate(TextRange(0, len(config.query))),
+                     problem=f"the query cannot run on its input: {problem}")
+    return schema
 
 
 _RULES: dict[type, Callable[..., Struct | None]] = {

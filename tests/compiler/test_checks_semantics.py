@@ -201,3 +201,17 @@ def test_messages_show_paths_as_written_never_substituted(tmp_path) -> None:
 def test_sql_tokenizer_errors_do_not_quote_the_query() -> None:
     assert sql_problems("SELECT 'secret FROM input")[0][1] == (
         "invalid SQL: the query has an unterminated string or an unknown character")
+
+
+@pytest.mark.parametrize(("query", "problem"), [
+    ("SELECT zz FROM input", 'unable to find column "zz"; valid columns: ["x", "ts"]'),
+    ("SELECT x + ts AS y FROM input", "+ not allowed on i64 and datetime"),
+    ("SELECT x, x FROM input", "projections contained duplicate output name 'x'"),
+])
+def test_a_query_polars_refuses_on_the_known_schema_is_e307_at_validation(query: str, problem: str) -> None:
+    """Validation runs the query on an empty frame of the input's schema; a refusal failed the run
+    with Polars' error before (second acceptance audit)."""
+    text = HEAD + f"steps:\n  - {{from: s, sql: \"{query}\"}}\nsinks:\n  o: {{type: console}}\n"
+    (finding,) = found(text)
+    assert finding[:3] == (*at(text, query), "E307")
+    assert finding[3].startswith(f"the query cannot run on its input: {problem}")
