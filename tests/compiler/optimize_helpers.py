@@ -127,6 +127,8 @@ def _step(draw, schema: dict[str, str]) -> dict | None:
             type_ = draw(st.sampled_from(["int", "float", "string", "string", "bool"]))
             structs = [f"{n}.{p}" for n, t in schema.items() if t == "struct" for p in ("tier", "x.y", "new")]
             target = draw(st.sampled_from([*schema, _fresh(draw, schema), *structs]))
+            if any(t.startswith(target + ".") for t in out):  # E310: a field set after a path into it
+                continue
             out[target] = _expr(draw, read, type_)
             if "." not in target:
                 schema[target] = type_
