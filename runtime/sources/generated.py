@@ -48,7 +48,9 @@ class InlineReader:
             name: [(_text(r.get(name)) if is_scalar(type_) else r.get(name)) for r in self.records]
             for name, type_ in schema.fields
         }
-        frame = pl.DataFrame(columns, schema=dtypes, strict=False).with_row_index(ROW)
+        # built beside the row numbers, so that records of no fields are still rows
+        rows = pl.DataFrame({ROW: pl.Series(range(len(self.records)), dtype=pl.UInt32)})
+        frame = rows.hstack(pl.DataFrame(columns, schema=dtypes, strict=False)) if columns else rows
         return numbered(frame.lazy(), after, limit)
 
     def positions(self, rows: pl.Expr) -> pl.Expr:

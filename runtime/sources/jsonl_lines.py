@@ -20,6 +20,7 @@ from flowc.runtime.sources.csv_lines import BLANK, EXCERPT
 from flowc.runtime.sources.feed import RAW_ERROR
 
 _NL = b"\n"
+_INDEX = "__flowc_line_index"
 
 
 def parsed_lines(data: bytes, dtypes: Mapping[str, pl.DataType], columns: list[str]) -> pl.DataFrame:
@@ -44,7 +45,9 @@ def parsed_lines(data: bytes, dtypes: Mapping[str, pl.DataType], columns: list[s
 
 
 def _objects(data: bytes, dtypes: Mapping[str, pl.DataType], columns: list[str]) -> pl.DataFrame:
-    return pl.scan_ndjson(data, schema=dict(dtypes)).select(columns).collect(engine="in-memory")
+    # selected with an index that is then dropped: a select of no columns would keep no rows either
+    frame = pl.scan_ndjson(data, schema=dict(dtypes)).with_row_index(_INDEX).select(_INDEX, *columns)
+    return frame.collect(engine="in-memory").drop(_INDEX)
 
 
 def _line_rows(data: bytes, dtypes: Mapping[str, pl.DataType], columns: list[str]) -> pl.DataFrame:

@@ -71,3 +71,27 @@ def test_a_jsonl_console_prints_an_empty_object_per_record(tmp_path):
     stdout, log = _run(tmp_path, 2, "k: {type: console, format: jsonl}\n")
     assert stdout.splitlines() == ["{}"] * 3
     assert "written k=3" in log
+
+
+@pytest.mark.parametrize("batch_size", [1, 100])
+def test_sources_whose_records_have_no_fields_still_deliver_them(tmp_path, batch_size):
+    """`inline: [{}, {}]` read 2 and wrote 0 (a frame of no columns has no rows), and a JSON lines file
+    of `{}` lines failed with Polars' OutOfBoundsError."""
+    (tmp_path / "e.jsonl").write_text("{}\n{}\n\n{}\n")
+    spec = tmp_path / "e.flow.yaml"
+    spec.write_text(textwrap.dedent(f"""\
+        version: 1
+        pipeline: e
+        settings: {{batch_size: {batch_size}}}
+        sources:
+          s: {{type: inline, records: [{{}}, {{}}]}}
+          j: {{type: file, path: e.jsonl}}
+        steps:
+          - {{name: both, union: [s, j]}}
+          - map: {{k: 1}}
+        sinks:
+          o: {{type: file, path: o.jsonl}}
+        """))
+    result = CliRunner().invoke(cli, ["run", str(spec), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "o.jsonl").read_text() == '{"k":1}\n' * 5  # the blank line holds no record
