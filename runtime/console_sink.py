@@ -35,7 +35,9 @@ class ConsoleSink:
             raise ValueError(f"unknown console format {format!r}")
         self.name, self.format, self.limit = name, format, limit
         self.out = out or sys.stdout
-        self.console = Console(file=self.out, soft_wrap=True)
+        # off a terminal (a pipe, a file) a table is as wide as its values, not folded to 80 columns
+        tty = hasattr(self.out, "isatty") and self.out.isatty()
+        self.console = Console(file=self.out, soft_wrap=True, width=None if tty else 1 << 12)
         self.printed = 0
 
     def write(self, df: pl.DataFrame) -> None:
