@@ -83,6 +83,7 @@ def _schema_for_tests(spec: Spec, source: Source) -> Any:
 
     from flowc.compiler.checks.source_schemas import records_schema, with_event_time
     from flowc.dsl import types as t
+    from flowc.runtime.run_setup import infer_rows
     from flowc.runtime.sources import open_reader
 
     records = [thaw(r) for test in spec.tests for given in test.inputs if given.name == source.name
@@ -91,7 +92,7 @@ def _schema_for_tests(spec: Spec, source: Source) -> Any:
         return with_event_time(records_schema(tuple(records), open_type=t.STRING), source)
     try:
         reader = open_reader(source, os.path.dirname(os.path.abspath(spec.file)))
-        return with_event_time(reader.schema(spec.settings.infer_rows), source)
+        return with_event_time(reader.schema(infer_rows(spec, source)), source)
     except (OSError, ValueError, pl.exceptions.PolarsError):
         return None  # no data to infer from: the source is empty in every test anyway
 

@@ -82,7 +82,7 @@ def prepare(spec: Spec, spec_text: str, recorded: Mapping[str, Any] | None = Non
         if frozen:
             schemas[source.name] = struct_from_json(frozen)
         elif source.name in readers:
-            schemas[source.name] = with_event_time(readers[source.name].schema(spec.settings.infer_rows), source)
+            schemas[source.name] = with_event_time(readers[source.name].schema(infer_rows(spec, source)), source)
         elif source.schema is not None:
             schemas[source.name] = declared_schema(source)
     tables = table_schemas(spec, base_dir)
@@ -90,6 +90,13 @@ def prepare(spec: Spec, spec_text: str, recorded: Mapping[str, Any] | None = Non
     spec_hash = "sha256:" + hashlib.sha256(spec_text.encode()).hexdigest()
     return Prepared(spec, plan_of(spec, schemas, tables, optimize), readers, schemas, base_dir, spec_hash, console,
                     tables, optimize)
+
+
+def infer_rows(spec: Spec, source: Source) -> int:
+    """How many records a source's schema is inferred from: its own `infer_rows`, else the setting's
+    (as `validate --with-data` samples it)."""
+    own = source.config.get("infer_rows")
+    return own if isinstance(own, int) and not isinstance(own, bool) and own > 0 else spec.settings.infer_rows
 
 
 def check_schemas(spec: Spec, schemas: Mapping[str, Struct], tables: Mapping[str, Struct]) -> None:

@@ -90,3 +90,18 @@ def test_each_json_line_is_read_as_it_reads_alone_whatever_its_neighbours(tmp_pa
             assert (row["n"], row["tags"]) == (None, None)
         else:
             assert row[RAW_ERROR] is None and (row["n"], row["tags"]) == alone, line
+
+
+@pytest.mark.parametrize(("name", "text"), [("in.csv", "a\n1\n2\nx\n"),
+                                            ("in.jsonl", '{"a": 1}\n{"a": 2}\n{"a": "x"}\n')])
+def test_a_sources_own_infer_rows_bounds_its_sample(tmp_path, name, text):
+    """`infer_rows` on a source (the JSON Schema allows it, `validate --with-data` sampled with it) was
+    ignored by the run, which took `settings.infer_rows`: here the third value is read as a record error
+    of the int the first two infer, not folded into a string column."""
+    spec = write_spec(tmp_path, SPEC.replace("path: FILE}", "path: FILE, infer_rows: 2}").replace("FILE", name),
+                      {name: text})
+    result = run(spec, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert records(tmp_path / "out.jsonl") == [{"a": 1}, {"a": 2}]
+    (dead,) = records(tmp_path / "dead.jsonl")
+    assert dead["_error"]["code"] == "conversion"
