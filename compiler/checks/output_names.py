@@ -52,6 +52,19 @@ def repeated_names(names: tuple[s.Name, ...], operator: str) -> list[Problem]:
     return found
 
 
+def aggregate_collisions(config: s.Aggregate) -> list[Problem]:
+    """A `compute` name that the output already has: a `by` field, or a window's `window_start` or
+    `window_end` (SPEC §4: the output is the `by` fields, the window's bounds, then what is computed);
+    and a `by` field listed twice."""
+    taken = {b.name: "a 'by' field" for b in config.by}
+    if config.window is not None:
+        taken |= {"window_start": "the window's start", "window_end": "the window's end"}
+    found = repeated_names(config.by, "aggregate 'by'")
+    found += [(c.expression.span, f"aggregate computes '{c.name}', but '{c.name}' is {taken[c.name]} of its "
+                                  f"output; name the computed field otherwise") for c in config.compute if c.name in taken]
+    return found
+
+
 def explode_collisions(config: s.Explode, schema: Struct | None) -> list[Problem]:
     """`as` or `index` naming a field the output already has (SPEC §4: explode replaces the list
     field by its elements, under `as` when given, and adds `index`), or `index` naming the list field

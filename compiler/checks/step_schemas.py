@@ -12,7 +12,12 @@ from collections.abc import Callable
 from flowc.compiler import spec as s
 from flowc.compiler.checks.aggregate_types import computation_type
 from flowc.compiler.checks.enrich_table import check_table
-from flowc.compiler.checks.output_names import explode_collisions, overlapping_targets, repeated_names
+from flowc.compiler.checks.output_names import (
+    aggregate_collisions,
+    explode_collisions,
+    overlapping_targets,
+    repeated_names,
+)
 from flowc.compiler.checks.scope import Scope
 from flowc.compiler.checks.source_schemas import ANY
 from flowc.compiler.checks.sql import sql_problems
@@ -120,6 +125,8 @@ def _explode(config: s.Explode, scope: Scope) -> Struct | None:
 
 
 def _aggregate(config: s.Aggregate, scope: Scope) -> Struct | None:
+    for span, problem in aggregate_collisions(config):
+        scope.report("E310", span, problem=problem)
     by = [(name.name, scope.field(name, "aggregate 'by'")) for name in config.by]
     window = config.window
     if window is not None and window.time is not None:

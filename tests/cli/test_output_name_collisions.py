@@ -54,6 +54,9 @@ COLLISIONS = [
      "explode's 'index' 'items' is the list field itself; give 'index' another name"),
     ("explode: {field: items, as: x, index: items}", "explode: {field: items, as: x, index: ",
      "explode's 'index' 'items' is the list field itself; give 'index' another name"),
+    ("aggregate: {by: [a], compute: {a: count()}}", "aggregate: {by: [a], compute: {a: ",
+     "aggregate computes 'a', but 'a' is a 'by' field of its output; name the computed field otherwise"),
+    ("aggregate: {by: [a, id, a], compute: {n: count()}}", "aggregate: {by: [a, id, ", "aggregate 'by' lists 'a' twice"),
 ]
 
 
