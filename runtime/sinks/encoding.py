@@ -61,6 +61,8 @@ def prepare_text(df: pl.DataFrame, csv: bool) -> pl.DataFrame:
         expr = _as_text(pl.col(name), dtype)
         if csv and isinstance(dtype, NESTED):
             expr = _as_json_text(expr)
+        elif csv and dtype.is_float():  # inf and NaN as JSON writes them (null): the language reads neither
+            expr = pl.when(expr.is_finite()).then(expr)
         columns.append(expr.alias(name))
     return df.select(columns)
 

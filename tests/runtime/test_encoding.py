@@ -23,3 +23,11 @@ def test_datetimes_are_written_as_the_utc_instant(zone):
     assert [r["ts"] for r in rows] == EXPECTED
     assert [r["nested"]["at"] if r["nested"] else None for r in rows] == EXPECTED
     assert encode_csv(frame.select("ts")).decode().splitlines() == [e or "" for e in EXPECTED]
+
+
+def test_non_finite_floats_are_null_in_csv_as_in_json_lines():
+    """The language has no inf or NaN (a source reads neither back): float arithmetic that gives them
+    is written null in both text formats. CSV wrote `inf`/`NaN`, JSON lines null (second audit)."""
+    frame = pl.DataFrame({"f": [1.5, float("inf"), float("-inf"), float("nan"), None]})
+    assert encode_csv(frame) == b"1.5\n\n\n\n\n"
+    assert [json.loads(line)["f"] for line in encode_jsonl(frame).splitlines()] == [1.5, None, None, None, None]
