@@ -85,7 +85,15 @@ def start(prepared: Prepared, log: ev.EventLog, options: RunOptions) -> RunOutco
                              "schema": schema_json(prepared.schemas), "sources_hash": sources_hash(prepared.spec),
                              "stateful": stateful_definitions(prepared.plan)})
     log.append(ev.RUN_STARTED, {"limit": options.limit, "now": now.isoformat()})
-    return _Run(prepared, log, options, state, now, opened).run()
+    try:
+        run = _Run(prepared, log, options, state, now, opened)
+    except (OSError, ValueError) as error:  # a sink that cannot be opened (a Kafka client setting, a folder)
+        for feed in opened.feeds.values():
+            feed.close()
+        reason = f"{type(error).__name__}: {error}" if not isinstance(error, ValueError) else str(error)
+        log.append(ev.FAILED, {"reason": reason})
+        return RunOutcome("failed", state.totals, state.checkpoint.batch if state.checkpoint else 0, reason)
+    return run.run()
 
 
 def _hash(text: str) -> str:

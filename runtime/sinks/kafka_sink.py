@@ -57,7 +57,8 @@ class KafkaSinkWriter:
         self._columns: list[pl.Expr] | None = None  # key and header values, lowered on the first batch
         retry = sink.retry
         self._config = {
-            "bootstrap_servers": bootstrap(sink.config), "acks": "all", "enable_idempotence": True,
+            # idempotence dedupes the producer's own retries; with none (max_attempts 1) kafka-python refuses it
+            "bootstrap_servers": bootstrap(sink.config), "acks": "all", "enable_idempotence": retry.max_attempts > 1,
             "retries": max(0, retry.max_attempts - 1), "retry_backoff_ms": max(1, retry.backoff // 1000),
             "linger_ms": 5,
             **client_options(sink.config.get("options"))}

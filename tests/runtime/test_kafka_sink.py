@@ -116,3 +116,32 @@ def test_an_unreachable_broker_and_a_bad_option_are_clear_errors(kafka_broker, t
     writer, _ = sink_writer(tmp_path, kafka_broker.bootstrap, topic, "options: {linger.mss: 3}")
     with pytest.raises(ValueError, match=r"kafka sink 'out': .*linger_mss"):
         writer.restore(None)
+
+
+def test_a_single_attempt_sends_without_idempotence(kafka_broker, topic, tmp_path):
+    """`retry: {max_attempts: 1}` means no producer retries, which kafka-python refuses with idempotence
+    on: the run ended in a traceback (third acceptance audit)."""
+    writer, frame = sink_writer(tmp_path, kafka_broker.bootstrap, topic, "retry: {max_attempts: 1}")
+    writer.restore(None)
+    writer.write(frame)
+    assert writer.close() == {"records": 3, "closed": True}
+    assert len(consume(kafka_broker.bootstrap, topic, 3)) == 3
+
+
+def test_a_sink_that_cannot_be_opened_fails_the_run_cleanly(tmp_path):
+    """A bad client option is found when the sink opens, before the first batch: the run fails with its
+    message and records `failed` (it ended in a traceback, and `flowc status` said crashed)."""
+    from click.testing import CliRunner
+
+    from flowc.cli import cli
+
+    spec = tmp_path / "k.flow.yaml"
+    spec.write_text("version: 1\npipeline: k\nsources:\n  s: {type: inline, records: [{id: 1}]}\nsinks:\n"
+                    f'  k: {{type: kafka, topic: t, bootstrap_servers: "127.0.0.1:{free_port()}", '
+                    "options: {bogus_opt: 1}}\n")
+    result = CliRunner().invoke(cli, ["run", str(spec)])
+    assert result.exit_code == 1
+    assert "error: run failed: kafka sink 'k': Unrecognized configs: {'bogus_opt': 1}" in result.output
+    assert "Traceback" not in result.output
+    status = CliRunner().invoke(cli, ["status", "--format", "json", str(spec)])
+    assert json.loads(status.output)["status"] == "failed"
