@@ -14,6 +14,7 @@ from flowc.compiler.checks.formats import (
     ensure_file_formats,
     ensure_sink_compressions,
     ensure_sink_formats_writable,
+    ensure_watched_formats,
 )
 from flowc.compiler.checks.graph_shape import (
     ensure_acyclic,
@@ -48,6 +49,7 @@ CHECKS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
     ensure_file_formats,
     ensure_sink_compressions,
     ensure_sink_formats_writable,
+    ensure_watched_formats,
     ensure_sql_row_wise,
     ensure_test_names,
 )

@@ -173,6 +173,10 @@ _ALL = (
        "decodes other encodings to UTF-8 as it reads. The name is one Python's codecs know (`latin-1`, "
        "`cp1252`, `shift_jis`, ...), and the encoding must write ASCII text as ASCII bytes, since lines and "
        "fields are split on them (UTF-16 and UTF-32 do not)."),
+    _e("E318", "watched source '{name}' {problem}",
+       "A source with `watch: true` reads its files as they grow, up to their last complete line, so its "
+       "files must be lines: csv, jsonl or text, uncompressed. A JSON array or a Parquet file is whole only "
+       "once written; read such files without `watch`."),
     # --- E4xx: structure (the JSON Schema) ---
     _e("E401", "unknown key '{key}' in {where}{suggestion}",
        "The key is not part of the language here; a misspelled key would otherwise be silently ignored."),

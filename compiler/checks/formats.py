@@ -28,6 +28,26 @@ def ensure_file_formats(graph: Graph) -> list[Diagnostic]:
             for type_, format_, path, span in files if type_ == "file" and format_ is None]
 
 
+_WATCHABLE = ("csv", "jsonl", "text")  # formats of lines: a growing file is read up to its last whole line
+
+
+def ensure_watched_formats(graph: Graph) -> list[Diagnostic]:
+    """E318 at the `path` (or `format`) of a watched file source whose files cannot be read as they grow:
+    a JSON array or Parquet file is whole only when written, a compressed one cannot be cut at a line."""
+    found = []
+    for source in graph.spec.sources:
+        if source.type != "file" or source.config.get("watch") is not True or source.format is None:
+            continue
+        if source.format not in _WATCHABLE:
+            found.append(codes.diagnostic("E318", source.key_spans.get("format", source.key_spans.get("path", source.span)),
+                                          name=source.name, problem=f"reads csv, jsonl or text, not {source.format}"))
+        elif _shown(source).endswith(".gz"):
+            found.append(codes.diagnostic("E318", source.key_spans.get("path", source.span), name=source.name,
+                                          problem="cannot read compressed files (a growing .gz file cannot be read up "
+                                                  "to its last complete line)"))
+    return found
+
+
 def _shown(node: Source | Sink | Table) -> str:
     """The path as written: a `${...}` in it stays unsubstituted in messages."""
     path = node.path if isinstance(node, Table) else str(node.config.get("path", ""))

@@ -168,3 +168,17 @@ def test_an_expression_ending_in_an_escape_is_spanned_to_its_last_written_charac
     first, second = line.index("a + "), line.index("a + ", line.index("t:"))
     assert [(d["line"], d["col"], d["end_col"]) for d in found] == [
         (6, first + 1, line.index('", t:') + 1), (6, second + 1, len(line) - 1)]
+
+
+@pytest.mark.parametrize(("path", "fmt"), [("in/*.json", ""), ("in/*.jsonl.gz", ""), ("in/x", ", format: parquet")])
+def test_a_watched_source_of_files_that_are_not_lines_is_refused_before_the_run(tmp_path, path, fmt):
+    """E318: the run ended in a ValueError traceback (third acceptance audit)."""
+    spec = tmp_path / "w.flow.yaml"
+    spec.write_text("version: 1\npipeline: w\nsources:\n"
+                    f"  s: {{type: file, path: '{path}', watch: true, schema: {{id: int}}{fmt}}}\n"
+                    "sinks:\n  o: {type: file, path: o.jsonl}\n")
+    for command in ("validate", "run"):
+        result = CliRunner().invoke(cli, [command, str(spec)])
+        assert result.exit_code == 1 and "error[E318]: watched source 's'" in result.output
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "o.jsonl").exists()
