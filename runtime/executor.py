@@ -79,7 +79,10 @@ def start(prepared: Prepared, log: ev.EventLog, options: RunOptions) -> RunOutco
         return RunOutcome("already_completed", state.totals, state.checkpoint.batch if state.checkpoint else 0)
     ensure_compatible(prepared, log, state)
     positions = state.checkpoint.sources if state.checkpoint else {}
-    prepared, opened = infer_feed_schemas(prepared, positions, options.open_feed, options.should_stop)
+    try:
+        prepared, opened = infer_feed_schemas(prepared, positions, options.open_feed, options.should_stop)
+    except ValueError as error:  # a feed that cannot be opened (a Kafka client setting): before the run starts
+        raise RunRefused(str(error)) from error
     now = first_now(log, state) or options.clock()
     log.append(ev.COMPILED, {"spec_hash": prepared.spec_hash, "plan_hash": _hash(format_plan(prepared.plan)),
                              "schema": schema_json(prepared.schemas), "sources_hash": sources_hash(prepared.spec),

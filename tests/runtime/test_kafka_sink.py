@@ -145,3 +145,20 @@ def test_a_sink_that_cannot_be_opened_fails_the_run_cleanly(tmp_path):
     assert "Traceback" not in result.output
     status = CliRunner().invoke(cli, ["status", "--format", "json", str(spec)])
     assert json.loads(status.output)["status"] == "failed"
+
+
+def test_a_source_that_cannot_be_opened_is_a_clear_error(tmp_path):
+    """A schemaless Kafka source is opened before the run, to infer its schema from its first poll: a bad
+    client option there ended in a traceback (third acceptance audit)."""
+    from click.testing import CliRunner
+
+    from flowc.cli import cli
+
+    spec = tmp_path / "k.flow.yaml"
+    spec.write_text("version: 1\npipeline: ks\nsources:\n"
+                    f'  s: {{type: kafka, topic: t, bootstrap_servers: "127.0.0.1:{free_port()}", '
+                    "options: {bogus_opt: 1}}\nsinks:\n  o: {type: file, path: o.jsonl}\n")
+    result = CliRunner().invoke(cli, ["run", str(spec)])
+    assert result.exit_code == 1
+    assert "error: kafka source 's': KafkaConfigurationError: Unrecognized configs: {'bogus_opt'}" in result.output
+    assert "Traceback" not in result.output
