@@ -38,6 +38,7 @@ from flowc.runtime.feed_loop import FeedOpener, OpenFeeds, infer_feed_schemas, p
 from flowc.runtime.lifecycle import Counts, PipelineState, Status, fold
 from flowc.runtime.resume import RunRefused, ensure_compatible, first_now, stateful_definitions
 from flowc.runtime.run_setup import Prepared, open_sinks, schema_json, sources_hash
+from flowc.runtime.sinks.backends import SinkRestoreError
 from flowc.runtime.sources import is_feed, open_feed
 
 
@@ -125,7 +126,10 @@ class _Run:
         self.exhausted: set[str] = set()
         self.sinks = open_sinks(self.plan, self.prepared.base_dir, self.prepared.console)
         for node, writer in self.sinks.items():
-            writer.restore(checkpoint.sinks.get(node.step) if checkpoint else None)
+            try:
+                writer.restore(checkpoint.sinks.get(node.step) if checkpoint else None)
+            except SinkRestoreError as error:
+                raise SinkRestoreError(f"sink '{node.step}': {error}") from error
         state_dir = self.log.path.parent
         self.store = CheckpointStore(state_dir)
         self.committer = Committer(self.sinks, self.log, self.store)

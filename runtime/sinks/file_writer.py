@@ -165,7 +165,11 @@ class FileSinkWriter:
             fsync_directory(self.path.parent)
 
     def restore(self, position: Mapping[str, Any] | None) -> None:
-        """Make the output exactly what it was at `position` (None: nothing written yet)."""
+        """Make the output exactly what it was at `position` (None: nothing written yet). A position of
+        another path is a sink the spec moved (SPEC §9: sinks may change): the new path starts empty,
+        from the resume point on, and the old file is left as it is."""
+        if position is not None and position["path"] != str(self.path):
+            position = None
         self._check_compatible(position)
         complete = [dict(entry) for entry in position["complete"]] if position else []
         current = position["current"] if position else None
@@ -186,11 +190,11 @@ class FileSinkWriter:
     def _check_compatible(self, position: Mapping[str, Any] | None) -> None:
         if position is None:
             return
-        recorded = (position["path"], position["format"], position["compression"], position["rotate"])
-        wanted = (str(self.path), self.format, self.compression, self.rotation is not None)
-        if recorded != wanted:
-            raise SinkRestoreError(f"the checkpoint's file sink (path, format, compression, rotated) was "
-                                   f"{recorded}, now it is {wanted}: start over with --reset")
+        recorded = (position["format"], position["compression"], position["rotate"])
+        wanted = (self.format, self.compression, self.rotation is not None)
+        if recorded != wanted:  # the same path in another form: resuming would mix two forms in its files
+            raise SinkRestoreError(f"{self.path} was written as {_form(*recorded)}, and the spec now writes "
+                                   f"{_form(*wanted)}: give the sink another path, or start over with --reset")
 
     @staticmethod
     def _check_complete(path: Path, entry: Mapping[str, Any]) -> None:
@@ -217,3 +221,7 @@ class FileSinkWriter:
             elif pattern is not None and (match := pattern.fullmatch(name)):
                 owned.append((entry, int(match[1])))
         return owned
+
+
+def _form(format_: str, compression: str | None, rotated: bool) -> str:
+    return f"{format_}{f' ({compression})' if compression else ''}{', rotated' if rotated else ''}"
