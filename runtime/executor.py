@@ -304,7 +304,9 @@ class _Run:
             self.behind.drain()    # error here is an echo of the first: the run fails with that one)
         self.behind.close()
         self.log.append(ev.FAILED, {"reason": reason})
-        return RunOutcome("failed", self.totals, self.batch, reason)
+        # what the checkpoints recorded: a batch counted but never made durable (a sink failed) is not done
+        recorded = fold(self.log.events)
+        return RunOutcome("failed", recorded.totals, recorded.checkpoint.batch if recorded.checkpoint else 0, reason)
 
 
 _FAST_FAILED = pl.DataFrame()  # the fast query failed: the rest of the source needs the exact reading
