@@ -159,3 +159,15 @@ def test_a_source_that_cannot_be_opened_is_a_clear_error(tmp_path):
 
 def _flowc(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "flowc", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_a_failed_runs_summary_counts_only_what_was_made_durable(kafka_broker, topic, tmp_path):
+    """The key expression fails on the second record: nothing reaches the topic and no batch is
+    committed, so the summary says written k=0 (it said 2)."""
+    spec = tmp_path / "k.flow.yaml"
+    spec.write_text("version: 1\npipeline: k\nsources:\n  s: {type: inline, records: [{name: '1'}, {name: abc}]}\n"
+                    f'sinks:\n  k: {{type: kafka, topic: {topic}, bootstrap_servers: "{kafka_broker.bootstrap}", '
+                    "key: to_int(name)}\n")
+    result = _flowc("run", str(spec))
+    assert result.returncode == 1, result.stderr
+    assert "run failed" in result.stderr and "0 batches: read=0, written k=0" in result.stderr
