@@ -78,9 +78,10 @@ def field_count(line: pl.Expr, quote: str, separator: str) -> pl.Expr:
 
 def _field(quote: str, separator: str, *, quote_inside: bool) -> str:
     """One field, as a regex: quoted whole (the quote inside doubled), or unquoted: with the quote
-    anywhere but first if `quote_inside`, else without it."""
+    anywhere but first if `quote_inside`, else without it. A lone CR is text (lines end at LF, and
+    Polars reads it so); a CRLF's CR ends the last field, or follows a quoted one (`_line_of`)."""
     q, s = _escape(quote), _escape(separator)
-    unquoted = f"[^{q}{s}\r\n][^{s}\r\n]*|" if quote_inside else f"[^{q}{s}\r\n]*"
+    unquoted = f"[^{q}{s}\n][^{s}\n]*|" if quote_inside else f"[^{q}{s}\n]*"
     return f"(?:{q}(?:[^{q}]|{q}{q})*{q}|{unquoted})"
 
 
@@ -101,9 +102,12 @@ def plainly_quoted(line: pl.Expr, quote: str, separator: str) -> pl.Expr:
     return line.str.contains(f"^{_line_of(_field(quote, separator, quote_inside=False), separator)}$")
 
 
-def _has_irregular_quotes(path: str, quote: str, separator: str) -> bool:
-    return bool(pl.scan_lines(path, name=_LINE).select(_irregular(pl.col(_LINE), quote, separator).any())
-                .collect().item())
+def _has_irregular_quotes(source: str | bytes, quote: str, separator: str) -> bool:
+    """Whether a line of `source` (a file's path, or whole lines of it) holds the quote character
+    without being plainly quoted: Polars may misread it."""
+    line = pl.col(_LINE)
+    irregular = line.str.contains(quote, literal=True) & ~plainly_quoted(line, quote, separator)
+    return bool(pl.scan_lines(source, name=_LINE).select(irregular.any()).collect().item())
 
 
 def _temp_copy() -> tuple[int, str]:
@@ -207,17 +211,13 @@ def checked_block(data: bytes, names: list[str], options: Mapping[str, Any], col
     parse = {key: value for key, value in options.items() if key not in ("has_header", "encoding")}
     quoted = bool(quote) and quote.encode() in data
     parsed = data
-    if quoted and pl.scan_lines(data, name=_LINE).select(_irregular(pl.col(_LINE), quote, separator).any()).collect().item():
-        parsed = b"".join(_parseable_lines(data.splitlines(keepends=True), quote, separator, len(names)))
+    if quoted and _has_irregular_quotes(data, quote, separator):
+        # lines end at b"\n" only, as a file's do (`bytes.splitlines` would also cut at a lone CR)
+        parsed = b"".join(_parseable_lines(io.BytesIO(data), quote, separator, len(names)))
     fields = pl.scan_csv(parsed, has_header=False, schema=dict.fromkeys(names, pl.String), missing_columns="insert",
                          extra_columns="ignore", truncate_ragged_lines=True, **parse).select(columns)
     lines = pl.scan_lines(data, name=_LINE)
     return _checked(fields, lines, len(names), quote if quoted else "", separator).collect(engine="in-memory")
-
-
-def _irregular(line: pl.Expr, quote: str, separator: str) -> pl.Expr:
-    """A line holding the quote character that is not plainly quoted: Polars may misread it."""
-    return line.str.contains(quote, literal=True) & ~plainly_quoted(line, quote, separator)
 
 
 def _checked(fields: pl.LazyFrame, lines: pl.LazyFrame, width: int, quote: str, separator: str) -> pl.LazyFrame:

@@ -106,8 +106,8 @@ class FileReader:
         are not read so. `fields`: the columns the query reads (default all); the others are not parsed.
 
         JSON lines and text files always are (their parse is the same in a fast query and in the exact
-        reading), and Parquet files (slices of their scan). CSV files are (`_csv_chunks`). Compressed
-        files of lines never are."""
+        reading), and Parquet files (slices of their scan). CSV files are (`_csv_chunks`). zlib and
+        zstd files never are (Polars decompresses them whole); gzip files are, as a stream."""
         if not self.paths:
             return None
         first = 0 if after is None else after + 1
@@ -135,8 +135,9 @@ class FileReader:
     def _csv_chunks(self, schema: Struct, first: int, limit: int | None, rows: int,
                     read: set[str] | None) -> Chunked | None:
         """CSV files in chunks: in a fast query the fast way (UTF-8 files), else the exact way
-        (`csv_lines.checked_block`; in a fast query too, whose scan then fails on a malformed line). Files whose columns differ give the union of their
-        columns (in order of appearance), null where a file lacks one."""
+        (`csv_lines.checked_block`; in a fast query too, whose scan then fails on a malformed line).
+        Files whose columns differ give the union of their columns (in order of appearance), null
+        where a file lacks one."""
         options = self._csv_options()
         exact = not fast_only() or options["encoding"] != UTF8  # a fast query reads UTF-8 files in chunks
         names = None if options["has_header"] else [n for n, _ in schema.fields]
@@ -178,8 +179,8 @@ class FileReader:
     def _numbered_chunks(self, pieces: Callable[[str, int], Iterator[Chunk]],
                          finish: Callable[[str, pl.LazyFrame], pl.LazyFrame], first: int,
                          limit: int | None) -> Iterator[pl.LazyFrame]:
-        """Each file's chunks (`pieces(path, first row)`), finished (`finish(path, frame)`), with `ROW` (row numbers run on
-        across the files), from row `first`, at most `limit` rows in all. The files read to their end
+        """Each file's chunks (`pieces(path, first row)`), finished (`finish(path, frame)`), with `ROW`
+        (row numbers run on across the files), from row `first`, at most `limit` rows in all. The files read to their end
         give the source's row count: `count` need not read them again."""
         left, offset = limit, 0  # offset: the rows of the files before this one
         for path in self.paths:

@@ -85,6 +85,7 @@ def test_a_quote_inside_a_field_or_after_a_closing_quote_in_a_run(tmp_path):
 @given(lines=st.lists(st.lists(_FIELD, min_size=1, max_size=4).map(",".join), max_size=10), crlf=st.booleans(),
        rows=st.integers(1, 4), after=st.none() | st.integers(0, 6))
 @example(lines=['1,a"b,2', "", '"x', "3,4,5"], crlf=False, rows=1, after=None)
+@example(lines=['1,a"b"c,2', "3,x\ry,4", "5,6,7"], crlf=False, rows=3, after=None)  # a lone CR is not a line end
 def test_the_exact_reading_in_chunks_gives_the_whole_files_records(tmp_path_factory, lines, crlf, rows, after):
     folder = tmp_path_factory.mktemp("csv")
     ending = "\r\n" if crlf else "\n"
