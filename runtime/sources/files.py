@@ -9,7 +9,6 @@ files must not change while its pipeline is running or stopped mid-way (document
 from __future__ import annotations
 
 import glob
-import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -34,7 +33,12 @@ from flowc.runtime.sources.csv_lines import (
     inferred_csv_schema,
 )
 from flowc.runtime.sources.feed import RAW_ERROR
-from flowc.runtime.sources.jsonl_lines import inferred_json_schema, inferred_jsonl_schema, json_array_rows
+from flowc.runtime.sources.jsonl_lines import (
+    inferred_json_schema,
+    inferred_jsonl_schema,
+    json_array_rows,
+    json_elements,
+)
 from flowc.runtime.sources.line_blocks import compressed, count_lines, gzipped
 from flowc.runtime.sources.line_chunks import Chunk, chunks, jsonl_chunks, text_chunks
 
@@ -235,9 +239,7 @@ class FileReader:
             return _lines(path)
         if self.format == "parquet":
             return pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
-        with open(path, "rb") as handle:  # one array (its elements), or one object
-            document = json.load(handle)
-        return len(document) if isinstance(document, list) else 1
+        return len(json_elements(path))
 
     def count(self) -> int:
         if self._rows_counted is not None:
