@@ -89,12 +89,14 @@ def wait_for(condition, process: subprocess.Popen | None = None, deadline: float
     pytest.fail("condition not reached in time")
 
 
-def checkpointed(spec: Path) -> bool:
-    """The run now going has saved a checkpoint (so it restored its sinks and handles signals)."""
+def checkpointed(spec: Path, run: int = 1) -> bool:
+    """The `run`-th run of the spec has started and saved a checkpoint (so it restored its sinks and
+    handles signals). Counting runs matters: a run just launched has not yet logged `run_started`, and
+    the previous run's checkpoint must not pass for its own."""
     log = spec.parent / ".flow" / "kp" / "events.log"
     types = [json.loads(line)["type"] for line in log.read_text().splitlines()] if log.exists() else []
     starts = [i for i, kind in enumerate(types) if kind == "run_started"]
-    return bool(starts) and "checkpoint_saved" in types[starts[-1]:]
+    return len(starts) >= run and "checkpoint_saved" in types[starts[run - 1]:]
 
 
 def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> tuple[int, str]:
@@ -115,7 +117,7 @@ def test_sigterm_then_resume_loses_and_duplicates_nothing(kafka_broker, topic_fa
     before = len(lines(output))
     produce(kafka_broker.bootstrap, topic, orders(12_000, 4_000), partitions=2)
     second = start_run(spec)
-    wait_for(lambda: checkpointed(spec) and len(lines(output)) >= len(paid(0, 16_000)), second)
+    wait_for(lambda: checkpointed(spec, run=2) and len(lines(output)) >= len(paid(0, 16_000)), second)
     time.sleep(0.5)  # a duplicate would arrive right after the last expected record
     code, text = stop(second)
     assert code == 130, text
@@ -135,7 +137,7 @@ def test_sigkill_then_resume_is_exactly_once_into_a_file(kafka_broker, topic_fac
         wait_for(lambda n=at_least: len(lines(output)) >= n, run)
         stop(run, signal.SIGKILL)
     last = start_run(spec)
-    wait_for(lambda: checkpointed(spec) and len(lines(output)) >= len(paid(0, 12_000)), last)
+    wait_for(lambda: checkpointed(spec, run=3) and len(lines(output)) >= len(paid(0, 12_000)), last)
     time.sleep(0.5)
     code, text = stop(last)
     assert code == 130, text
@@ -152,7 +154,7 @@ def test_kafka_to_kafka_after_sigkill_is_at_least_once(kafka_broker, topic_facto
     stop(run, signal.SIGKILL)
     run = start_run(spec)
     expected = set(paid(0, 10_000))
-    wait_for(lambda: checkpointed(spec)
+    wait_for(lambda: checkpointed(spec, run=2)
              and expected <= {r["id"] for r in read_topic(kafka_broker.bootstrap, target, timeout=0.2)}, run)
     code, text = stop(run)
     assert code == 130, text
