@@ -36,7 +36,14 @@ from flowc.runtime.engines import EngineBuilder, Engines, build_engine
 from flowc.runtime.envelope import Policy, RecordFailed
 from flowc.runtime.feed_loop import FeedOpener, OpenFeeds, infer_feed_schemas, poll_feeds
 from flowc.runtime.lifecycle import Counts, PipelineState, Status, fold
-from flowc.runtime.resume import RunRefused, ensure_compatible, first_now, stateful_definitions
+from flowc.runtime.resume import (
+    RunRefused,
+    ensure_compatible,
+    file_sinks,
+    first_now,
+    remove_outputs,
+    stateful_definitions,
+)
 from flowc.runtime.run_setup import Prepared, open_sinks, schema_json, sources_hash
 from flowc.runtime.sinks.backends import SinkRestoreError
 from flowc.runtime.sources import is_feed, open_feed
@@ -74,6 +81,7 @@ def start(prepared: Prepared, log: ev.EventLog, options: RunOptions) -> RunOutco
     """Run (or resume) `prepared` with the event log of its state directory (the caller holds the lock)."""
     state = fold(log.events)
     if options.reset:
+        remove_outputs(log.events)  # before `reset`, which ends what the log says the pipeline wrote
         log.append(ev.RESET, {})
         state = PipelineState()
     if state.status is Status.COMPLETED:
@@ -87,7 +95,7 @@ def start(prepared: Prepared, log: ev.EventLog, options: RunOptions) -> RunOutco
     now = first_now(log, state) or options.clock()
     log.append(ev.COMPILED, {"spec_hash": prepared.spec_hash, "plan_hash": _hash(format_plan(prepared.plan)),
                              "schema": schema_json(prepared.schemas), "sources_hash": sources_hash(prepared.spec),
-                             "stateful": stateful_definitions(prepared.plan)})
+                             "stateful": stateful_definitions(prepared.plan), "sinks": file_sinks(prepared)})
     log.append(ev.RUN_STARTED, {"limit": options.limit, "now": now.isoformat()})
     try:
         run = _Run(prepared, log, options, state, now, opened)

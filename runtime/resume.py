@@ -4,11 +4,19 @@ A checkpoint resumes only with the same sources and the same stateful steps: `co
 stateful step's definition hash (`flowc.compiler.plan_stateful.definition`), and a step changed,
 removed, renamed or added since refuses the run. `first_now` is the `now()` of a run's first batch,
 recorded so that a batch replayed after a crash sees what its first attempt saw.
+
+`--reset` starts over and removes the outputs the log says this pipeline wrote since its last reset:
+`compiled` records every file sink's path and form before a run writes anything (`file_sinks`), and
+each checkpoint's sink positions repeat them (logs written before `compiled` had them). Kafka and
+console sinks leave nothing to remove.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from flowc.compiler import ir
 from flowc.compiler.plan import Plan
@@ -16,6 +24,8 @@ from flowc.compiler.plan_stateful import definition
 from flowc.runtime import events as ev
 from flowc.runtime.lifecycle import PipelineState
 from flowc.runtime.run_setup import Prepared, sources_hash
+from flowc.runtime.sinks.backends import BACKENDS, COMPRESSIONS
+from flowc.runtime.sinks.file_writer import FileSinkWriter
 
 
 class RunRefused(Exception):
@@ -61,3 +71,36 @@ def ensure_compatible(prepared: Prepared, log: ev.EventLog, state: PipelineState
         else:
             continue
         raise RunRefused(f"stateful step '{step}' {problem}; run with --reset to start over")
+
+
+def file_sinks(prepared: Prepared) -> dict[str, dict[str, Any]]:
+    """Each file sink's absolute path and form (as its checkpointed position names them), for `compiled`."""
+    return {node.step: {"path": os.path.join(prepared.base_dir, str(node.sink.config.get("path", ""))),
+                        "format": node.sink.format or "jsonl", "compression": node.sink.config.get("compression"),
+                        "rotate": node.sink.config.get("rotate") is not None}
+            for node in prepared.plan.sinks if node.sink.type == "file"}
+
+
+def written_outputs(events: Iterable[ev.Event]) -> set[tuple[str, str, str | None, bool]]:
+    """(path, format, compression, rotated) of every file sink the log says was written since its last
+    reset. Earlier ones were removed by that reset: a file at such a path now is someone else's."""
+    found: set[tuple[str, str, str | None, bool]] = set()
+    for event in events:
+        if event.type == ev.RESET:
+            found.clear()
+        elif event.type in (ev.COMPILED, ev.CHECKPOINT_SAVED):
+            found.update(filter(None, map(_form, event.data.get("sinks", {}).values())))
+    return found
+
+
+def _form(recorded: Mapping[str, Any]) -> tuple[str, str, str | None, bool] | None:
+    form = recorded.get("path"), recorded.get("format"), recorded.get("compression"), bool(recorded.get("rotate"))
+    known = isinstance(form[0], str) and form[1] in BACKENDS and form[2] in COMPRESSIONS[form[1]]
+    return form if known else None  # a Kafka or console position has no path: nothing to remove
+
+
+def remove_outputs(events: Iterable[ev.Event]) -> None:
+    """`--reset`: remove every file, rotated part, staging and temp file of each sink in `written_outputs`;
+    a file sink's `restore(None)` is exactly that (other files in the folders stay)."""
+    for path, format_, compression, rotated in sorted(written_outputs(events), key=repr):
+        FileSinkWriter(path, format_, compression, {"max_records": 1} if rotated else None).restore(None)
