@@ -5,7 +5,8 @@ Only string *values* are substituted; mapping keys are read as written. `$${` wr
 variable is unset and has no default stays in the value as written, and is reported (E010) at its own
 columns; a malformed one (E011) likewise. The inserted text is never YAML-parsed, so a variable
 cannot add keys or lists to a spec; `flowc.dsl.loader` re-reads a plain scalar that is exactly one
-reference as a YAML scalar (so `batch_size: ${BS:-5000}` is an int).
+reference as a YAML scalar (so `batch_size: ${BS:-5000}` is an int), unless the result is empty:
+`${P:-}` and a set but empty `${P}` are the empty string, as in the shell (`${P:-null}` is null).
 
 Substituted values are secrets as far as diagnostics go: nothing here puts one into a message.
 """

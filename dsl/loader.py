@@ -141,7 +141,9 @@ def _substitution(env: Mapping[str, str], inserted: dict[str, str]) -> OnString:
             if segment.inserted and text:
                 inserted.setdefault(text, value[segment.start:segment.end])
         problems = [codes.diagnostic(p.code, smap.span(TextRange(p.start, p.end)), **p.args) for p in done.problems]
-        if done.whole and plain:  # `batch_size: ${BS:-5000}` is read again as a YAML scalar
+        # `batch_size: ${BS:-5000}` is read again as a YAML scalar; an empty result stays the empty
+        # string, as in the shell (`prefix: ${P:-}`), where re-reading it would make it null
+        if done.whole and plain and done.value:
             resolved = resolve_plain(done.value)
             if not isinstance(resolved, str):
                 return resolved, None, value, problems

@@ -79,7 +79,7 @@ def test_malformed_reference_is_reported_in_a_quoted_scalar_after_escapes() -> N
 
 @pytest.mark.parametrize(("written", "value"), [
     ("${V:-5000}", 5000), ("${V:-0x10}", 16), ("${V:-1.5}", 1.5), ("${V:-true}", True), ("${V:-off}", "off"),
-    ("${V:-}", None), ("${V:-~}", None), ("${V:-1:20}", "1:20"), ("${V:-[a, b]}", "[a, b]"),
+    ("${V:-}", ""), ("${V:-~}", None), ("${V:-null}", None), ("${V:-1:20}", "1:20"), ("${V:-[a, b]}", "[a, b]"),
     ("'${V:-5000}'", "5000"), ('"${V:-5000}"', "5000"), ("|\n  ${V:-5000}", "5000\n"),
     ("x${V:-5000}", "x5000"), ("${V:-5}${V:-0}", "50"), ("${V:-5} ", 5),
 ])
@@ -88,6 +88,13 @@ def test_a_plain_scalar_that_is_one_reference_is_read_again_as_yaml(written: str
     assert not problems
     assert doc.data["k"] == value and type(doc.data["k"]) is type(value)
     assert doc.written[("k",)].startswith("${") or doc.written[("k",)].startswith("x")
+
+
+def test_an_empty_variable_that_is_the_whole_scalar_is_the_empty_string_as_in_the_shell() -> None:
+    doc, problems = load("a: ${E}\nb: ${E:-}\nc: ${U:-}\nd: x${E}\n", {"E": ""})
+    assert not problems
+    assert doc.data == {"a": "", "b": "", "c": "", "d": "x"}
+    assert doc.written == {("a",): "${E}", ("b",): "${E:-}", ("c",): "${U:-}", ("d",): "x${E}"}
 
 
 def test_inserted_text_is_never_yaml_structure() -> None:
