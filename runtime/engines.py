@@ -13,8 +13,9 @@ has such a node), this module answers the two questions the executor asks about 
 
 A Kafka source's partitions are inputs of their own for a windowed aggregate and a dedupe (SPEC §4: each partition
 has its own watermark): a batch of partition `p` on branch `i` has the input index `n * (p + 1) + i`
-(`n` branches), and once a branch has delivered through a partition its own index is ended, so the
-step's watermark is the minimum over the partitions that have delivered.
+(`n` branches), and once a branch has delivered through a partition its own index is ended. Before
+each batch the executor says which partitions the source reads now (`assigned`): each holds the step's
+watermark from its assignment, records or not, until it is revoked (SPEC §4: the minimum over inputs).
 
 Snapshots of all engines are one mapping, each part named `<step>/<part>`.
 """
@@ -93,6 +94,19 @@ class Engines:
         # The branch's own index never delivers once its partitions do: end it (after the partition's
         # records, so none of them is judged against a watermark that ignored them).
         return _merged(emitted, engine.end_of_input(branch))
+
+    def assigned(self, source: str, lanes: frozenset[int]) -> None:
+        """`source` (a Kafka source) reads the partitions `lanes` now: at every node with watermarks it
+        reaches, those partitions hold the watermark and any other partition of it stops holding it."""
+        for node, engine in self.operators.items():
+            if not has_watermarks(node):
+                continue
+            n = len(self.branches[node])
+            branches = {i for i in range(n) if source in self.scans[(node, i)]}
+            if not branches:
+                continue
+            held = {n * (lane + 1) + i for lane in lanes for i in branches}
+            engine.watermarks.hold(held, lambda index, n=n, branches=branches: index >= n and index % n in branches)
 
     def end(self, node: ir.Node, index: int) -> Emitted:
         return self.operators[node].end_of_input(index)

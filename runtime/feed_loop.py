@@ -36,6 +36,7 @@ from flowc.runtime.run_setup import Prepared, SchemaMismatch, check_schemas, pla
 from flowc.runtime.sources import is_feed
 from flowc.runtime.sources.base import inferred
 from flowc.runtime.sources.feed import Feed
+from flowc.runtime.sources.kafka import lane_numbers, source_topics
 
 if TYPE_CHECKING:
     from flowc.runtime.executor import _Run
@@ -156,20 +157,22 @@ def _runner(run: _Run, scan: ir.Scan, feed: Feed, raw: pl.DataFrame,
     return BatchRunner(run.plan, query, Policy(scan.step, feed.positions), run.engines or None, lane), query.frame
 
 
-def _lanes(run: _Run, scan: ir.Scan, raw: pl.DataFrame) -> list[tuple[int | None, pl.DataFrame]]:
+def _lanes(run: _Run, scan: ir.Scan, feed: Feed, raw: pl.DataFrame) -> list[tuple[int | None, pl.DataFrame]]:
     """The batch per Kafka partition (in arrival order within each) when a windowed aggregate or a
-    dedupe is downstream, so each partition keeps its own watermark (SPEC §4); else the batch whole."""
+    dedupe is downstream, so each partition keeps its own watermark (SPEC §4); else the batch whole.
+    Every partition assigned to this process holds those watermarks, delivering in this batch or not."""
     windowed = run.engines and any(has_watermarks(n) for n in run.engines.operators)
     if scan.source.type != "kafka" or not windowed or "_partition" not in raw.columns:
         return [(None, raw)]
-    partitions = raw.get_column("_partition").cast(pl.Int64, strict=False)
-    return [(int(p) if p is not None else None, raw.filter(partitions == p) if p is not None
-             else raw.filter(partitions.is_null())) for p in partitions.unique(maintain_order=True).to_list()]
+    run.engines.assigned(scan.step, feed.lanes())
+    lanes = raw.select(lane_numbers(source_topics(scan.source.config))).to_series()
+    return [(int(lane) if lane is not None else None, raw.filter(lanes == lane) if lane is not None
+             else raw.filter(lanes.is_null())) for lane in lanes.unique(maintain_order=True).to_list()]
 
 
 def _commit(run: _Run, scan: ir.Scan, feed: Feed, raw: pl.DataFrame) -> None:
     result = BatchResult()
-    for lane, part in _lanes(run, scan, raw):
+    for lane, part in _lanes(run, scan, feed, raw):
         runner, frame = _runner(run, scan, feed, part, lane)
         result = _combined(result, runner.run(frame.collect(), run.next_now))
     counts = run.counted(result, raw.height)

@@ -13,6 +13,8 @@ calls, for one feed:
     exhausted()                    True once a bounded feed (http without `interval`) delivered all
     status()                       what `flowc status` shows (lag per partition, pending files, ...)
     close()                        at the end of the run
+    lanes()                        a Kafka feed only: the lane numbers (`kafka.lane_number`) of the
+                                   partitions assigned to this process now, asked before each batch
 
 `poll` returns the raw records as `Reader.frame` would: the source's fields (text formats with scalar
 fields as strings, for the `Scan` lowering to convert), metadata fields (`_key`, `_topic`, ... for

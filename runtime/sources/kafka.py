@@ -59,11 +59,28 @@ def partition_name(topic: str, partition: int) -> str:
     return f"{topic}:{partition}"
 
 
+def source_topics(config: Mapping[str, Any]) -> list[str]:
+    return [str(config["topic"])] if config.get("topic") else [str(t) for t in config.get("topics", ())]
+
+
+def lane_numbers(topics: list[str]) -> pl.Expr:
+    """Each record's partition as one number (its *lane*, which keeps a watermark of its own):
+    `partition * len(topics) + the topic's position`, so with one topic the partition itself, and
+    partitions of several topics never share one. Stable across runs while the topics are."""
+    position = pl.col("_topic").replace_strict(topics, list(range(len(topics))), default=None, return_dtype=pl.Int64)
+    return pl.col("_partition").cast(pl.Int64, strict=False) * len(topics) + position
+
+
+def lane_number(topics: list[str], topic: str, partition: int) -> int:
+    """`lane_numbers` of one partition."""
+    return partition * len(topics) + topics.index(topic)
+
+
 class KafkaFeed:
     def __init__(self, source: Source, pipeline: str) -> None:
         config = source.config
         self.source = source
-        self.topics = [str(config["topic"])] if config.get("topic") else [str(t) for t in config.get("topics", ())]
+        self.topics = source_topics(config)
         self.group_id = str(config.get("group_id") or f"flowc-{pipeline}")
         self.start = str(config.get("start", "earliest"))
         self.format = source.format or "json"
@@ -165,6 +182,11 @@ class KafkaFeed:
 
     def exhausted(self) -> bool:
         return False
+
+    def lanes(self) -> frozenset[int]:
+        """The `lane_number`s of the partitions assigned to this process now."""
+        assigned = self._consumer.assignment() if self._consumer else ()
+        return frozenset(lane_number(self.topics, tp.topic, tp.partition) for tp in assigned if tp.topic in self.topics)
 
     def status(self) -> dict[str, Any]:
         """Per partition: the next offset, the committed one, and the lag from the last fetch's high

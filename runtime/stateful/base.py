@@ -11,7 +11,10 @@ The executor calls, for one operator, in this order only:
 `flowc.compiler.lower_plan.ROW` (Int64, the record's row number in its source); engines keep `ROW` on
 records they pass through (dedupe, enrich, late records) and set it null on records they make
 (aggregate results). `input_index` says which input delivered the batch (0 for one input; the
-position in a union's inputs upstream otherwise), for per-input watermarks.
+position in a union's inputs upstream otherwise), for per-input watermarks. The engines of nodes with
+per-input watermarks (a windowed aggregate, a dedupe) keep them as `watermarks`
+(`flowc.runtime.stateful.windows.Watermarks`), which the executor tells which Kafka partitions this
+process reads (`Watermarks.hold`), between batches.
 
 Outputs are DataFrames in their final column order (the aggregate's: `by` fields, `window_start`,
 `window_end`, compute fields; SPEC §4), or None when empty. A state snapshot is a mapping of part

@@ -2,7 +2,11 @@
 
 Each input has its own watermark: the largest event time it has delivered minus
 `max_out_of_orderness`; before it delivers anything it holds the step at minus infinity, after its end
-at plus infinity. The step's watermark is the minimum over inputs, so it never goes back.
+at plus infinity. The step's watermark is the minimum over inputs. A Kafka partition is an input from
+the moment it is assigned to this process (it holds the step before its first record, as a source
+does) until it is revoked (another process reads it on). The step's watermark never goes back: an
+input that joins later (a partition moved here by a rebalance) cannot reopen what was emitted; its
+records behind the step's watermark are late.
 
 Lateness is decided per record with the watermark of the records before it, earlier records of the
 same batch included: a cumulative max over the batch (shifted by one) gives every record's watermark
@@ -12,6 +16,7 @@ microseconds; minus and plus infinity are the Int64 extremes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -27,20 +32,27 @@ class Watermarks:
     """Per-input largest event time delivered (absent: nothing yet) and ended inputs."""
 
     lag: int  # max_out_of_orderness, microseconds
-    inputs: int  # inputs known from the plan (more appear when they deliver)
+    inputs: int  # inputs known from the plan (more appear when they deliver or are held)
     largest: dict[int, int] = field(default_factory=dict)
     ended: set[int] = field(default_factory=set)
+    waiting: set[int] = field(default_factory=set)  # held before delivering: partitions assigned here
+    released: set[int] = field(default_factory=set)  # no longer holding: partitions revoked from here
+    floor: int = NEG_INF  # the highest step watermark reached
 
     def _of(self, index: int) -> int:
         if index in self.ended:
             return POS_INF
         return self.largest[index] - self.lag if index in self.largest else NEG_INF
 
+    def _known(self) -> set[int]:
+        return set(range(self.inputs)) | set(self.largest) | self.ended | self.waiting
+
     def _indexes(self) -> set[int]:
-        return set(range(self.inputs)) | set(self.largest) | self.ended
+        return self._known() - self.released
 
     def current(self) -> int:
-        return min(self._of(i) for i in self._indexes())
+        self.floor = max(self.floor, min((self._of(i) for i in self._indexes()), default=self.floor))
+        return self.floor
 
     def before(self, index: int) -> pl.Expr:
         """Per record of a batch from input `index` (column TIME, arrival order): the step's watermark
@@ -50,7 +62,15 @@ class Watermarks:
         if index in self.largest:
             seen = pl.max_horizontal(seen, pl.lit(self.largest[index], dtype=pl.Int64))
         own = (seen - self.lag).fill_null(NEG_INF) if self.lag else seen.fill_null(NEG_INF)
-        return pl.min_horizontal(own, pl.lit(others, dtype=pl.Int64)).alias(WM)
+        step = pl.min_horizontal(own, pl.lit(others, dtype=pl.Int64))
+        return pl.max_horizontal(step, pl.lit(self.floor, dtype=pl.Int64)).alias(WM)
+
+    def hold(self, held: set[int], family: Callable[[int], bool]) -> None:
+        """Of the inputs `family` selects (one source's partitions), exactly `held` hold the step now:
+        they are the partitions assigned to this process; the others were revoked."""
+        self.waiting = {i for i in self.waiting if not family(i)} | held
+        self.released = {i for i in self.released if not family(i)} | {
+            i for i in self._known() if family(i) and i not in held}
 
     def delivered(self, index: int, times: pl.Series) -> None:
         top = times.max()
@@ -61,14 +81,17 @@ class Watermarks:
         self.ended.add(index)
 
     def frame(self) -> pl.DataFrame:
-        indexes = sorted(self._indexes())
+        """Which partitions hold the step is not saved: the resumed run's assignment says it."""
+        indexes = sorted(set(range(self.inputs)) | set(self.largest) | self.ended)
         return pl.DataFrame({"input": indexes, "largest": [self.largest.get(i) for i in indexes],
-                             "ended": [i in self.ended for i in indexes]},
-                            schema={"input": pl.Int64, "largest": pl.Int64, "ended": pl.Boolean})
+                             "ended": [i in self.ended for i in indexes], "floor": [self.floor] * len(indexes)},
+                            schema={"input": pl.Int64, "largest": pl.Int64, "ended": pl.Boolean, "floor": pl.Int64})
 
     def restore(self, frame: pl.DataFrame) -> None:
         self.largest = {r["input"]: r["largest"] for r in frame.iter_rows(named=True) if r["largest"] is not None}
         self.ended = {r["input"] for r in frame.iter_rows(named=True) if r["ended"]}
+        floors = frame.get_column("floor").max() if "floor" in frame.columns else None  # older snapshots lack it
+        self.floor = NEG_INF if floors is None else int(floors)  # type: ignore[arg-type]
 
 
 def last_window_end(size: int, every: int) -> pl.Expr:

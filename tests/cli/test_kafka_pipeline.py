@@ -229,3 +229,68 @@ def test_two_processes_with_a_dedupe_on_the_key_write_each_key_once(kafka_broker
     per_process = [[r["id"] for r in lines(o)] for o in outputs]
     assert all(per_process), "both processes took part"
     assert sorted(per_process[0] + per_process[1]) == expected
+
+
+WINDOWED = """\
+version: 1
+pipeline: kp
+settings: {{batch_timeout: 200ms}}
+sources:
+  clicks:
+    type: kafka
+    topic: {topic}
+    bootstrap_servers: "{bootstrap}"
+    schema: {{id: int, ts: datetime}}
+    event_time: {{field: ts, max_out_of_orderness: 0s}}
+    options: {{session.timeout.ms: 2000, heartbeat.interval.ms: 400}}
+steps:
+  - name: per_10s
+    aggregate: {{window: {{type: tumbling, size: 10s}}, compute: {{n: count(), ids: sum(id)}}}}
+sinks:
+  out: {{type: file, path: out/windows.jsonl}}
+  late: {{type: file, from: per_10s.late, path: out/late.jsonl}}
+"""
+
+
+def clicks(ids: range) -> list[bytes]:
+    """Record `i` at `i` seconds past midnight."""
+    return [json.dumps({"id": i, "ts": f"2026-01-01T00:00:{i:02d}Z"}).encode() for i in ids]
+
+
+def produce_to(bootstrap: str, topic: str, partition: int, values: list[bytes]) -> None:
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    for value in values:
+        producer.send(topic, value=value, partition=partition)
+    producer.flush()
+    producer.close()
+
+
+def read_records(spec: Path) -> int:
+    log = spec.parent / ".flow" / "kp" / "events.log"
+    events = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return sum(e["data"]["counts"]["read"] for e in events if e["type"] == "batch_committed")
+
+
+def test_a_window_waits_for_every_partition_and_is_emitted_once(kafka_broker, topic_factory, tmp_path):
+    """SPEC §4 over a real 2-partition topic: partition 0 runs to 00:00:24 while partition 1 is empty,
+    so no window closes (partition 1 holds the watermark); once partition 1 delivers, each window is
+    emitted once with both partitions' records, and none is late."""
+    topic = topic_factory(2)
+    spec = tmp_path / "kp.flow.yaml"
+    spec.write_text(WINDOWED.format(topic=topic, bootstrap=kafka_broker.bootstrap))
+    produce_to(kafka_broker.bootstrap, topic, 0, clicks(range(0, 26, 2)))  # even seconds
+    run = start_run(spec)
+    wait_for(lambda: read_records(spec) >= 13, run)
+    time.sleep(1.0)  # more polls, empty: still nothing may close
+    output = tmp_path / "out" / "windows.jsonl"
+    assert lines(output) == []
+    produce_to(kafka_broker.bootstrap, topic, 1, clicks(range(1, 26, 2)))  # odd seconds
+    wait_for(lambda: len(lines(output)) >= 2, run)
+    time.sleep(0.5)  # a second emission of a window would come right after
+    code, text = stop(run)
+    assert code == 130, text
+    assert [(w["window_start"][11:19], w["n"], w["ids"]) for w in lines(output)] == [
+        ("00:00:00", 10, sum(range(10))), ("00:00:10", 10, sum(range(10, 20)))]
+    assert lines(tmp_path / "out" / "late.jsonl") == []

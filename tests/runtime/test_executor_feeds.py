@@ -2,24 +2,21 @@
 lowering and the plan, the checkpoint records the feed's position before the feed hears `committed`,
 `--limit` counts over all feeds, undecodable records are source record errors, a stop request ends
 the run as `stopped`, an exhausted one-pass feed completes it (ending its stateful inputs), and a
-schemaless feed's schema comes from its first batch. `ListFeed` is a real Feed over a list in memory;
-the last test runs a watched folder (the real WatchFeed)."""
+schemaless feed's schema comes from its first batch. `ListFeed` (feed_cases) is a real Feed over a list in memory;
+the last test runs a watched folder (the real WatchFeed). Kafka partitions: test_partition_watermarks."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
-from pathlib import Path
 
-import polars as pl
+from feed_cases import ListFeed, run_feeds
 from runner_cases import events, records, write_spec
 
-from flowc.compiler.lower_plan import RAW_ERROR, ROW
+from flowc.compiler.lower_plan import RAW_ERROR
 from flowc.compiler.normalize import normalize_spec
-from flowc.dsl import types as t
 from flowc.dsl.loader import load_document
-from flowc.dsl.types import Struct
 from flowc.runtime.events import EventLog
 from flowc.runtime.executor import RunOptions, start
 from flowc.runtime.lifecycle import fold
@@ -27,67 +24,8 @@ from flowc.runtime.run_setup import prepare
 from flowc.runtime.sources import feed as feed_contract
 
 
-class ListFeed:
-    """Records from a list: a dict is a record (values as text, as a text format delivers them), a
-    string is a record that could not be decoded. Bounded feeds are exhausted at the end of the list."""
-
-    def __init__(self, items: list, state_dir: Path, bounded: bool = False, infer: bool = False) -> None:
-        self.items, self.state_dir, self.bounded, self.infer = items, state_dir, bounded, infer
-        self.calls: list = []
-        self.next = 0
-        self.schema: Struct | None = None
-
-    def open(self, position) -> None:
-        self.calls.append(("open", position))
-        self.next = position["next"] if position else 0
-
-    def poll(self, max_records: int, timeout: float) -> pl.DataFrame | None:
-        taken = self.items[self.next:self.next + max_records]
-        if not taken:
-            return None
-        first, self.next = self.next, self.next + len(taken)
-        self.calls.append(("poll", max_records, len(taken)))
-        names = sorted({k for item in taken if isinstance(item, dict) for k in item})
-        if self.infer:
-            self.schema = Struct(tuple((n, t.INT) for n in names))
-        columns = {n: [str(i[n]) if isinstance(i, dict) else None for i in taken] for n in names}
-        return pl.DataFrame({**columns, ROW: list(range(first, self.next)),
-                             RAW_ERROR: [None if isinstance(i, dict) else f"bad json: {i}" for i in taken]},
-                            schema={**{n: pl.String for n in names}, ROW: pl.Int64, RAW_ERROR: pl.String})
-
-    def position(self) -> dict:
-        return {"next": self.next}
-
-    def committed(self, position) -> None:
-        last = EventLog.open(self.state_dir).events[-1]  # the checkpoint must be durable before this
-        self.calls.append(("committed", position, last.type, last.data["sources"]))
-
-    def positions(self, rows: pl.Expr) -> pl.Expr:
-        return pl.format("mem:{}", rows)
-
-    def exhausted(self) -> bool:
-        return self.bounded and self.next >= len(self.items)
-
-    def status(self) -> dict:
-        return {"pending": len(self.items) - self.next}
-
-    def close(self) -> None:
-        self.calls.append(("close",))
-
-
 def test_the_raw_error_column_is_the_one_the_scan_lowering_reads():
     assert feed_contract.RAW_ERROR == RAW_ERROR
-
-
-def run_feeds(spec_path: Path, feeds: dict, limit: int | None = None, stop_when=None):
-    document, _ = load_document(str(spec_path))
-    spec, problems = normalize_spec(document)
-    assert not problems, problems
-    log = EventLog.open(spec.settings.state_dir)
-    prepared = prepare(spec, document.text, fold(log.events).schema)
-    drained = stop_when or (lambda: all(f.next >= len(f.items) for f in feeds.values()))
-    return start(prepared, log, RunOptions(limit=limit, should_stop=drained,
-                                           open_feed=lambda source, base_dir, pipeline: feeds[source.name]))
 
 
 HTTP = """
@@ -308,61 +246,3 @@ def test_flowc_run_on_a_watched_folder_stops_on_sigterm_with_exit_130(tmp_path):
     assert [r["n"] for r in records(out)] == [1, 2]
     log = events(tmp_path)
     assert log[-1]["type"] == "stopped" and log[-2]["type"] == "checkpoint_saved"
-
-
-KAFKA_WINDOWS = """
-settings: {batch_size: 1}
-sources:
-  clicks:
-    type: kafka
-    topic: clicks
-    bootstrap_servers: "127.0.0.1:9"
-    format: json
-    schema: {k: string, ts: datetime}
-    event_time: {field: ts}
-steps:
-  - name: per_minute
-    aggregate:
-      window: {type: tumbling, size: 1m}
-      compute: {n: count()}
-sinks:
-  out: {type: file, path: out.jsonl}
-  late: {type: file, from: per_minute.late, path: late.jsonl}
-"""
-
-
-def click(partition: int, offset: int, second: int) -> dict:
-    """A Kafka record of `clicks` at `second` seconds past midnight, as the feed delivers it."""
-    ts = f"2026-01-01T00:{second // 60:02d}:{second % 60:02d}Z"
-    return {"k": "x", "ts": ts, "_key": None, "_topic": "clicks", "_partition": partition, "_offset": offset,
-            "_timestamp": ts}
-
-
-# partition 0 races ahead to 00:01:30 while partition 1 is still in the first minute
-RACING_PARTITIONS = (click(0, 0, 10), click(1, 0, 20), click(0, 1, 90), click(1, 1, 40), click(1, 2, 70))
-
-
-def test_each_kafka_partition_has_its_own_watermark(tmp_path):
-    """SPEC §4: partition 0 racing ahead to 00:01:30 must not close the first minute while partition 1
-    is still at 00:00:20; its record at 00:00:40 is on time, and the window closes once partition 1
-    passes 00:01 (one watermark per source would have made that record late)."""
-    items = list(RACING_PARTITIONS)
-    feed = ListFeed(items, tmp_path / ".flow" / "p")
-    outcome = run_feeds(write_spec(tmp_path, KAFKA_WINDOWS), {"clicks": feed})
-    assert outcome.status == "stopped" and outcome.totals.late == 0
-    assert records(tmp_path / "out.jsonl") == [
-        {"window_start": "2026-01-01T00:00:00.000000Z", "window_end": "2026-01-01T00:01:00.000000Z", "n": 3}]
-    assert not (tmp_path / "late.jsonl").exists() or records(tmp_path / "late.jsonl") == []
-
-
-def test_partition_watermarks_survive_a_resume(tmp_path):
-    items = list(RACING_PARTITIONS)
-    spec_path = write_spec(tmp_path, KAFKA_WINDOWS)
-    first = ListFeed(items, tmp_path / ".flow" / "p")
-    assert run_feeds(spec_path, {"clicks": first}, stop_when=lambda: first.next >= 3).status == "stopped"
-    assert not (tmp_path / "out.jsonl").exists() or records(tmp_path / "out.jsonl") == []  # p1 holds it open
-    second = ListFeed(items, tmp_path / ".flow" / "p")
-    outcome = run_feeds(spec_path, {"clicks": second})
-    assert second.calls[0] == ("open", {"next": 3})
-    assert outcome.totals.late == 0
-    assert [r["n"] for r in records(tmp_path / "out.jsonl")] == [3]
