@@ -3,10 +3,12 @@
 Files matching the glob are read in name order, each exactly once across restarts. A file is picked up
 once it is complete: its size and modification time did not change for `scan_every` seconds (two
 scans), or it was renamed into the folder (the safe way to publish a file: write `x.tmp`, rename to `x.csv`). Once
-picked up, a file is read up to its last newline; lines still being written are left for later,
-so a file may keep growing (a log). The unterminated last line of a file is read once the file has
-stopped changing, and the file is then finished. A file that was read to its end is finished as soon
-as a later file (in name order) is ready, and the feed moves on.
+picked up, a file is read up to its last newline; a line still being written is left for later (its
+bytes not counted in the offset), so a file may keep growing (a log) and a writer may pause mid-line.
+An unterminated last line is read as the file's last record only once the file has not changed for
+`tail_grace` seconds (default 5: far longer than a writer pauses between the halves of one line),
+and the file is then finished. A file that was read to its end is finished as soon as a later file
+(in name order) is ready, and the feed moves on.
 
 A watchdog observer on the glob's folder wakes the feed when something changes; a scan every
 `scan_every` seconds (default 0.5) is what decides, so nothing depends on events arriving.
@@ -40,10 +42,11 @@ from flowc.runtime.sources.watch_lines import (
 )
 
 BLOCK = 1 << 20  # bytes read at a time
+TAIL_GRACE = 5.0  # seconds a file must stay unchanged before its unterminated last line is read
 
 
 class WatchFeed:
-    def __init__(self, source: Source, base_dir: str, *, scan_every: float = 0.5,
+    def __init__(self, source: Source, base_dir: str, *, scan_every: float = 0.5, tail_grace: float = TAIL_GRACE,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if source.format not in FORMATS:
             raise ValueError(f"source '{source.name}': a watched file source reads csv, jsonl or text, "
@@ -56,7 +59,7 @@ class WatchFeed:
         self.options = CsvOptions.of(source.config.get("options"))
         self.schema: Struct | None = source.schema
         self.infer_rows = int(source.config.get("infer_rows", 1000))
-        self.scan_every, self.clock = scan_every, clock
+        self.scan_every, self.tail_grace, self.clock = scan_every, tail_grace, clock
         self._row = -1
         self._files: dict[str, list[int]] = {}  # started, unfinished file -> [offset, lines read]
         self._finished: set[str] = set()
@@ -69,6 +72,7 @@ class WatchFeed:
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._next_scan = 0.0
+        self._scanned_at = 0.0
         self._observer: Any = None
         self._batch: tuple[int, list[Item]] = (0, [])
 
@@ -173,7 +177,7 @@ class WatchFeed:
         self._listed, self._seen, self._stable = listed, seen, stable
         for name in [n for n in self._files if n not in seen]:
             self._finish(name)  # removed after it was started: read as far as it existed
-        self._next_scan = now + self.scan_every
+        self._scanned_at, self._next_scan = now, now + self.scan_every
 
     # --- reading ---
 
@@ -220,11 +224,15 @@ class WatchFeed:
                 self._take(name, raw, lines, items)
             self._files[name] = [offset, lines]
             tail = buffer[start:] if len(items) < limit else b""
-            if tail and name in self._stable and offset + len(tail) == self._seen[name][0]:
+            if tail and self._idle(name) >= self.tail_grace and offset + len(tail) == self._seen[name][0]:
                 self._files[name] = [offset + len(tail), lines + 1]
                 self._take(name, tail, lines + 1, items)
                 self._finish(name)  # a line with no newline ends the file: appending after it would split it
         return items
+
+    def _idle(self, name: str) -> float:
+        """How long the scans have seen `name` unchanged (0 for a file changed at the last scan)."""
+        return self._scanned_at - self._seen[name][2] if name in self._seen else 0.0
 
     def _take(self, name: str, raw: bytes, line: int, items: list[Item]) -> None:
         if self.format == "csv" and self.options.header and name not in self._names and line == 1:
@@ -267,3 +275,4 @@ def _folder(pattern: str) -> str:
     parts = pattern.split(os.sep)
     cut = next((i for i, p in enumerate(parts) if glob.has_magic(p)), len(parts) - 1)
     return os.sep.join(parts[:cut]) or os.sep
+

@@ -35,8 +35,9 @@ def source(pattern: str, fmt: str, schema: Struct | None = None, **config) -> So
                   bounded=False)
 
 
-def feed_in(base: str, src: Source, position=None, clock: Clock | None = None, scan_every: float = 0.05) -> WatchFeed:
-    feed = WatchFeed(src, base, scan_every=scan_every, **({"clock": clock} if clock else {}))
+def feed_in(base: str, src: Source, position=None, clock: Clock | None = None, scan_every: float = 0.05,
+            tail_grace: float = 5.0) -> WatchFeed:
+    feed = WatchFeed(src, base, scan_every=scan_every, tail_grace=tail_grace, **({"clock": clock} if clock else {}))
     feed.open(position)
     return feed
 
@@ -119,14 +120,38 @@ def test_partial_last_line_waits_for_its_newline(tmp_path):
     feed.close()
 
 
-def test_an_unterminated_last_line_is_read_once_the_file_is_stable_and_ends_it(tmp_path):
+def test_a_writer_pausing_mid_line_longer_than_the_scans_loses_nothing(tmp_path):
+    clock = Clock()
+    base = str(tmp_path)
+    write(f"{base}/in/a.jsonl", jsonl(1) + '{"id": 2')
+    feed = feed_in(base, source("in/*.jsonl", "jsonl"), clock=clock, scan_every=0.5, tail_grace=5.0)
+    assert feed.poll(10, 0) is None  # first seen
+    got = []
+    for _ in range(9):  # 4.5 s unchanged: nine scans see the half line, none reads it
+        clock.now += 0.5
+        frame = feed.poll(10, 0)
+        got += [] if frame is None else frame["id"].to_list()
+        assert feed.position()["files"] == {"in/a.jsonl": [len(jsonl(1)), 1]}
+    assert got == ["1"]
+    write(f"{base}/in/a.jsonl", "}\n" + jsonl(3), "a")
+    frame, where = collect(feed, 2)
+    feed.close()
+    assert frame["id"].to_list() == ["2", "3"] and frame[RAW_ERROR].to_list() == [None, None]
+    assert where == ["in/a.jsonl:2", "in/a.jsonl:3"] and feed.position()["finished"] == []
+
+
+def test_an_unterminated_last_line_is_read_once_the_file_rested_for_the_grace_and_ends_it(tmp_path):
     clock = Clock()
     base = str(tmp_path)
     write(f"{base}/in/a.csv", "id\n1\n2")
-    feed = feed_in(base, source("in/*.csv", "csv"), clock=clock, scan_every=1.0)
+    feed = feed_in(base, source("in/*.csv", "csv"), clock=clock, scan_every=1.0, tail_grace=5.0)
     feed.poll(10, 0)
     clock.now += 1.5
-    assert feed.poll(10, 0)["id"].to_list() == ["1", "2"]
+    assert feed.poll(10, 0)["id"].to_list() == ["1"]
+    clock.now += 3.4  # unchanged for 4.9 s: not yet
+    assert feed.poll(10, 0) is None and feed.position()["files"] == {"in/a.csv": [5, 2]}
+    clock.now += 1.0  # the first scan after the grace reads it
+    assert feed.poll(10, 0)["id"].to_list() == ["2"]
     assert feed.position()["finished"] == ["in/a.csv"]
     write(f"{base}/in/a.csv", "3\n", "a")  # appended after the file was finished: never read
     clock.now += 1.5
@@ -259,6 +284,7 @@ def test_formats_other_than_lines_are_refused():
 
 LINE = st.one_of(st.integers(0, 10**6).map(lambda i: json.dumps({"id": i})), st.just('{"id": oops'))
 FILES = st.lists(st.lists(LINE, min_size=0, max_size=6), min_size=1, max_size=4)
+GRACE = 3.0
 STEPS = st.lists(st.sampled_from(["write", "poll", "tick", "restart"]), min_size=1, max_size=40)
 
 
@@ -275,10 +301,10 @@ def _run_writes(base, files, steps, cuts, final_newline):
     texts = ["".join(line + "\n" for line in lines) for lines in files]
     if not final_newline and texts[-1]:
         texts[-1] = texts[-1][:-1]
-    written = [0] * len(texts)
+    written, paused = [0] * len(texts), 0.0
     clock = Clock()
     src = source("in/*.jsonl", "jsonl", Struct((("id", t.INT),)))
-    feed = feed_in(base, src, clock=clock, scan_every=1.0)
+    feed = feed_in(base, src, clock=clock, scan_every=1.0, tail_grace=GRACE)
     got: list[tuple[str, str | None, str | None, int]] = []
 
     def take(limit: int) -> None:
@@ -294,20 +320,21 @@ def _run_writes(base, files, steps, cuts, final_newline):
         if step == "write" and current is not None:
             end = cuts.randint(written[current] + 1, len(texts[current]))
             write(f"{base}/in/f{current}.jsonl", texts[current][written[current]:end], "a")
-            written[current] = end
+            written[current], paused = end, 0.0
         elif step == "poll":
             take(cuts.randint(1, 5))
         elif step == "tick" and (current is None or texts[current][:written[current]].endswith("\n")
-                                 or written[current] == 0):
-            clock.now += 0.6  # time passes only while no line is half written
+                                 or written[current] == 0 or paused + 1.1 < GRACE):
+            clock.now += 1.1  # a writer pauses mid-line past the next scans, never for the grace
+            paused += 1.1
         elif step == "restart":
             position = json.loads(json.dumps(feed.position()))
             feed.close()
-            feed = feed_in(base, src, position, clock, scan_every=1.0)
+            feed = feed_in(base, src, position, clock, scan_every=1.0, tail_grace=GRACE)
     for i, text in enumerate(texts):
         write(f"{base}/in/f{i}.jsonl", text[written[i]:], "a")
     for _ in range(3):
-        clock.now += 1.1
+        clock.now += GRACE + 0.1
         take(1000)
     take(1000)
     feed.close()
