@@ -19,11 +19,13 @@ finished files are never read again; a started file resumes at its offset, count
 
 from __future__ import annotations
 
+import contextlib
 import glob
+import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import polars as pl
@@ -125,8 +127,9 @@ class WatchFeed:
 
     def close(self) -> None:
         if self._observer is not None:
-            self._observer.stop()
-            self._observer.join(timeout=5)
+            with _watchdog_silenced():
+                self._observer.stop()
+                self._observer.join(timeout=5)
             self._observer = None
 
     # --- finding files ---
@@ -276,3 +279,33 @@ def _folder(pattern: str) -> str:
     cut = next((i for i, p in enumerate(parts) if glob.has_magic(p)), len(parts) - 1)
     return os.sep.join(parts[:cut]) or os.sep
 
+
+
+class _Silence:
+    """While an observer stops, its inotify thread may wake once more and log that it is inactive (a
+    race inside watchdog, harmless): with no logging configured, that line reached stderr past
+    `--quiet`. The `watchdog` loggers are routed nowhere while any feed closes, then restored."""
+
+    def __init__(self) -> None:
+        self.lock, self.closing, self.propagate = threading.Lock(), 0, True
+        self.nowhere = logging.NullHandler()
+
+    @contextlib.contextmanager
+    def during(self) -> Iterator[None]:
+        logger = logging.getLogger("watchdog")
+        with self.lock:
+            if self.closing == 0:
+                self.propagate, logger.propagate = logger.propagate, False
+                logger.addHandler(self.nowhere)
+            self.closing += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.closing -= 1
+                if self.closing == 0:
+                    logger.removeHandler(self.nowhere)
+                    logger.propagate = self.propagate
+
+
+_watchdog_silenced = _Silence().during

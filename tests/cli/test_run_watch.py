@@ -1,6 +1,7 @@
 """`flowc run` on a watched folder while another process writes a file in place: a line paused half
 written for longer than the folder's rescan interval is read once, whole, when its newline arrives
-(never a record error, never lost), also across a stop and resume."""
+(never a record error, never lost), also across a stop and resume; and `--quiet` stays quiet on
+SIGINT/SIGTERM while the folder is busy (watchdog's shutdown race logged a line on stderr)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -117,3 +119,31 @@ def test_a_run_stopped_while_a_line_is_half_written_resumes_it_whole(tmp_path):
     assert (code, err) == (130, "")
     assert ids_in(out) == list(range(12))
     assert not (tmp_path / "out/dead.jsonl").exists() or (tmp_path / "out/dead.jsonl").read_text() == ""
+
+
+def test_quiet_run_stopped_while_the_folder_is_busy_prints_nothing(tmp_path):
+    spec, log, out = setup(tmp_path)
+    log.write_text(line(0))
+    for attempt, signum in enumerate([signal.SIGINT, signal.SIGTERM, signal.SIGINT, signal.SIGINT]):
+        process = start(spec)
+        if attempt == 0:
+            wait_for(out, 1, process)
+        else:
+            time.sleep(1.0)
+        busy = threading.Event()
+        writer = threading.Thread(target=_churn, args=(tmp_path / "in/scratch.tmp", busy), daemon=True)
+        writer.start()
+        time.sleep(0.3)
+        try:
+            code, stdout, err = stop(process, signum)
+        finally:
+            busy.set()
+            writer.join()
+        assert (code, stdout, err) == (130, "", ""), f"attempt {attempt}"
+
+
+def _churn(path: Path, done: threading.Event) -> None:
+    """Filesystem events in the watched folder (a file the glob does not match) until told to stop."""
+    while not done.is_set():
+        with open(path, "a") as handle:
+            handle.write("x\n")

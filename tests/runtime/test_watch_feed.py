@@ -4,9 +4,11 @@ record errors with file and line, and exactly once across restarts (a property o
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 
 import polars as pl
@@ -344,3 +346,28 @@ def _run_writes(base, files, steps, cuts, final_newline):
     for (_, ident, error, _), (_, line) in zip(got, expected, strict=True):
         assert (ident, error) == ((str(json.loads(line)["id"]), None) if "oops" not in line
                                   else (None, 'malformed JSON (Expecting value): {"id": oops'))
+
+
+def test_closing_while_the_folder_is_busy_logs_nothing(tmp_path, caplog):
+    """watchdog's inotify thread may log that it is inactive when it wakes during the stop: that record
+    must reach no handler (with logging unconfigured, as in `flowc run`, it was a line on stderr)."""
+    base = str(tmp_path)
+    os.makedirs(f"{base}/in")
+    done = threading.Event()
+
+    def churn() -> None:
+        while not done.is_set():
+            write(f"{base}/in/scratch.tmp", "x\n", "a")
+
+    writer = threading.Thread(target=churn, daemon=True)
+    writer.start()
+    try:
+        for _ in range(40):
+            feed = feed_in(base, source("in/*.jsonl", "jsonl"))
+            time.sleep(0.02)
+            feed.close()
+    finally:
+        done.set()
+        writer.join()
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("watchdog")] == []
+    assert logging.getLogger("watchdog").propagate and not logging.getLogger("watchdog").handlers  # restored
