@@ -6,16 +6,14 @@ Exit status: 0 done (or already completed, or stopped by `--limit`), 1 failed (s
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import signal
 import sys
 from typing import Any
 
 import click
-import yaml
 
-from flowc import render
+from flowc import set_option
 from flowc.dsl.diagnostics import Severity
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 130
@@ -44,29 +42,12 @@ class _Log:
             click.echo(f"error: {message}", err=True)
 
 
-def _overrides(document: Any, assignments: tuple[str, ...]) -> Any:
-    """`--set a.b=value`: the document with the value (read as a YAML scalar) at that path."""
-    data = json.loads(json.dumps(document.data))
-    for assignment in assignments:
-        path, eq, text = assignment.partition("=")
-        if not eq or not path:
-            raise click.UsageError(f"--set wants key.path=value, got '{assignment}'")
-        keys = path.split(".")
-        target = data
-        for key in keys[:-1]:
-            target = target.setdefault(key, {})
-            if not isinstance(target, dict):
-                raise click.UsageError(f"--set: '{path}' does not name a mapping entry")
-        target[keys[-1]] = yaml.safe_load(text) if text else ""
-    return dataclasses.replace(document, data=data)
-
-
 @click.command()
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option("--reset", is_flag=True, help="Forget the checkpoint and start over.")
 @click.option("--limit", type=click.IntRange(min=1), help="Read at most N records per source in this run.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
-              help="Override a spec value, e.g. --set settings.batch_size=5000.")
+              help="Override a spec value (KEY a dotted path, VALUE read as YAML), e.g. --set settings.batch_size=5000.")
 @click.option("--dry-run", is_flag=True, help="Compile and print the plan; run nothing.")
 @click.option("--quiet", is_flag=True, help="No progress and no summary.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -93,13 +74,18 @@ def _compile_and_run(spec_path: str, reset: bool, limit: int | None, assignments
     from flowc.compiler.write_paths import escaping_write_paths
     from flowc.dsl.loader import load_document
 
+    overrides = set_option.parse(assignments)  # a malformed one is a usage error, before the spec is read
     document, found = load_document(spec_path)
     if document is not None and not any(d.severity is Severity.ERROR for d in found):
-        document = _overrides(document, assignments)
+        try:
+            document = set_option.apply(document, overrides)
+        except set_option.NotInSpec as problem:
+            log.error(str(problem))
+            return EXIT_FAILED
         found = found + validate_document(document)
     errors = [d for d in found if d.severity is Severity.ERROR]
     if document is None or errors:
-        click.echo(render.render_text(errors, render.sources_of(document, errors)), err=True, nl=False)
+        click.echo(set_option.render_text(errors, document), err=True, nl=False)
         return EXIT_FAILED
     spec, _ = normalize_spec(document)
     escaping = escaping_write_paths(spec)
@@ -128,7 +114,7 @@ def show_mismatch(mismatch: Any, document: Any) -> int:
     from flowc.dsl.redact import redact
 
     shown = [redact(d, document.inserted) for d in mismatch.diagnostics]
-    click.echo(render.render_text(shown, {document.file: document.text}), err=True, nl=False)
+    click.echo(set_option.render_text(shown, document), err=True, nl=False)
     return EXIT_FAILED
 
 
