@@ -280,7 +280,6 @@ def _folder(pattern: str) -> str:
     return os.sep.join(parts[:cut]) or os.sep
 
 
-
 class _Silence:
     """While an observer stops, its inotify thread may wake once more and log that it is inactive (a
     race inside watchdog, harmless): with no logging configured, that line reached stderr past
