@@ -124,9 +124,12 @@ class GenerateFeed:
         deadline = self.clock() + timeout
         while self._due() < 1 and self.clock() < deadline:
             self.sleep(max(min(deadline - self.clock(), 1 / self.rate), 0.0))  # type: ignore[operator]
-        taken = min(wanted, self._due())
-        if taken < 1:
+        if self._due() < 1:
             return None
+        deadline = self.clock() + timeout  # a partial batch waits `batch_timeout` from its first record
+        while self._due() < wanted and self.clock() < deadline:
+            self.sleep(max(min(deadline - self.clock(), (wanted - self._due()) / self.rate), 0.0))  # type: ignore[operator]
+        taken = min(wanted, self._due())
         frame = self.reader.rows(self.next, self.next + taken).collect()
         self.next += taken
         return frame

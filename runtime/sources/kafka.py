@@ -121,15 +121,15 @@ class KafkaFeed:
         self._consumer.subscribe(topics=self.topics, listener=_listener(self))
 
     def poll(self, max_records: int, timeout: float) -> pl.DataFrame | None:
-        """Wait up to `timeout` for records, then take what the client has fetched already, up to
-        `max_records` (kafka-python hands out one fetch response at a time: a few thousand records)."""
-        wanted, deadline = max(1, max_records), time.monotonic() + max(0.0, timeout)
-        batches = self._fetch(int(max(0.0, timeout) * 1000), wanted)
+        """Wait up to `timeout` (`batch_timeout`) for a first record; then gather until `max_records`
+        arrived or `timeout` has passed since that first record (a partial batch, SPEC §1), so records
+        that trickle in make one batch, not one each."""
+        wanted, timeout = max(1, max_records), max(0.0, timeout)
+        batches = self._fetch(int(timeout * 1000), wanted)
         got = sum(len(r) for r in batches.values())
-        while 0 < got < wanted and time.monotonic() < deadline:
-            more = self._fetch(0, wanted - got)
-            if not more:
-                break
+        deadline = time.monotonic() + timeout
+        while 0 < got < wanted and (left := deadline - time.monotonic()) > 0:
+            more = self._fetch(int(left * 1000), wanted - got)
             for tp, part in more.items():
                 batches.setdefault(tp, []).extend(part)
             got += sum(len(r) for r in more.values())

@@ -37,12 +37,13 @@ def test_records_are_released_at_the_rate() -> None:
     fake.now = 1.0
     first = feed.poll(100, 0.0)
     assert first.get_column("n").to_list() == [0, 10, 20, 30] and first.get_column(ROW).to_list() == [0, 1, 2, 3]
-    second = feed.poll(100, 5.0)  # waits until the next record is due, then takes what is due
-    assert second.height >= 1 and fake.now <= 1.0 + 5.0
+    # waits for the next record (due at 1.25 s), then gathers a partial batch for `timeout` after it
+    second = feed.poll(100, 0.5)
+    assert second.get_column("n").to_list() == [40, 50, 60] and fake.now == 1.75
     assert not feed.exhausted()
-    fake.now = 100.0
-    rest = feed.poll(100, 0.0)
-    assert feed.next == 10 and feed.exhausted() and rest.get_column("n").to_list()[-1] == 90
+    third = feed.poll(100, 5.0)  # the last three are due by 2.5 s: the batch is full before the timeout
+    assert third.get_column("n").to_list() == [70, 80, 90] and fake.now == 2.5
+    assert feed.next == 10 and feed.exhausted()
     assert feed.poll(100, 0.0) is None
 
 

@@ -234,3 +234,37 @@ def test_after_a_rebalance_only_partitions_still_owned_are_committed(kafka_broke
         a.close()
         if b is not None:
             b.close()
+
+
+def test_records_that_trickle_in_make_one_partial_batch_per_timeout(kafka_broker, topic):
+    """`batch_timeout` flushes a partial batch (SPEC §1): after the first record, a poll gathers what
+    arrives within the timeout rather than returning each record as a batch of its own."""
+    import threading
+
+    from kafka import KafkaProducer
+
+    feed = open_feed(kafka_source(kafka_broker.bootstrap, topic, group_id=group()))
+
+    def trickle() -> None:
+        producer = KafkaProducer(bootstrap_servers=kafka_broker.bootstrap, acks="all")
+        for value in json_values(30):  # one record every 50 ms: 1.5 s
+            producer.send(topic, value=value).get(timeout=10)
+            time.sleep(0.05)
+        producer.close()
+
+    try:
+        while feed.poll(10, 0.2) is not None or not feed._consumer.assignment():  # joined, nothing queued
+            pass
+        sender = threading.Thread(target=trickle)
+        sender.start()
+        sizes, stop = [], time.monotonic() + 30
+        while sum(sizes) < 30 and time.monotonic() < stop:
+            frame = feed.poll(1000, 1.0)
+            if frame is not None:
+                sizes.append(frame.height)
+        sender.join()
+        assert sum(sizes) == 30
+        assert len(sizes) <= 4, sizes  # 1.5 s of records in batches of 1 s (one per record before)
+        assert max(sizes) >= 10, sizes
+    finally:
+        feed.close()
