@@ -123,13 +123,11 @@ def test_a_run_stopped_while_a_line_is_half_written_resumes_it_whole(tmp_path):
 
 def test_quiet_run_stopped_while_the_folder_is_busy_prints_nothing(tmp_path):
     spec, log, out = setup(tmp_path)
-    log.write_text(line(0))
+    log.write_text("")
     for attempt, signum in enumerate([signal.SIGINT, signal.SIGTERM, signal.SIGINT, signal.SIGINT]):
+        append(log, line(attempt))
         process = start(spec)
-        if attempt == 0:
-            wait_for(out, 1, process)
-        else:
-            time.sleep(1.0)
+        wait_for(out, attempt + 1, process)  # running, its observer started
         busy = threading.Event()
         writer = threading.Thread(target=_churn, args=(tmp_path / "in/scratch.tmp", busy), daemon=True)
         writer.start()
@@ -140,6 +138,7 @@ def test_quiet_run_stopped_while_the_folder_is_busy_prints_nothing(tmp_path):
             busy.set()
             writer.join()
         assert (code, stdout, err) == (130, "", ""), f"attempt {attempt}"
+    assert ids_in(out) == [0, 1, 2, 3]
 
 
 def _churn(path: Path, done: threading.Event) -> None:
