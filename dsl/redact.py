@@ -2,7 +2,9 @@
 
 Spans already point at the reference; a message also quotes names, and a name typed as
 `${FIELD}` or `${PREFIX}_amount` inside an expression would be quoted substituted. `redact` puts the
-reference back inside every quoted part of a diagnostic's text.
+reference back inside every quoted part of a diagnostic's text. A quoted part may also be one token
+of an inserted value (`${LIMIT}` = `1 s3cret` quoted as `unexpected 's3cret'`): a quoted part of two
+or more characters that the value holds as a whole word is replaced by the reference.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 from flowc.dsl.diagnostics import Diagnostic
 
 _QUOTED = re.compile(r"'[^'\n]*'")
+_NUMBER = re.compile(r"[-+]?[0-9][0-9_.eE+-]*")
 
 
 def redact_text(text: str, inserted: tuple[tuple[str, str], ...]) -> str:
@@ -25,6 +28,14 @@ def redact_text(text: str, inserted: tuple[tuple[str, str], ...]) -> str:
         quoted = match.group(0)
         for value, reference in longest_first:
             quoted = quoted.replace(value, reference)
+        if quoted != match.group(0):
+            return quoted
+        inner = quoted[1:-1]
+        if len(inner) >= 2:
+            word = re.compile(rf"(?<!\w){re.escape(inner)}(?!\w)")
+            for value, reference in longest_first:
+                if word.search(value):  # a token of the value, quoted alone
+                    return f"'{reference}'"
         return quoted
 
     return _QUOTED.sub(put_back, text)
@@ -39,3 +50,14 @@ def redact(diagnostic: Diagnostic, inserted: tuple[tuple[str, str], ...]) -> Dia
         help=redact_text(diagnostic.help, inserted) if diagnostic.help else diagnostic.help,
         notes=tuple(redact_text(n, inserted) for n in diagnostic.notes),
     )
+
+
+def redact_message(text: str, inserted: tuple[tuple[str, str], ...]) -> str:
+    """A run's message, which quotes less carefully than a diagnostic (an OS error's path, a client's
+    URL): `redact_text`, after every inserted value of four or more characters that is not a number
+    is replaced by its reference wherever it stands. Shorter values and numbers (a port, a batch
+    size) are no secret, and replacing them everywhere would garble the message."""
+    for value, reference in sorted(inserted, key=lambda pair: -len(pair[0])):
+        if len(value) >= 4 and not _NUMBER.fullmatch(value):
+            text = text.replace(value, reference)
+    return redact_text(text, inserted)

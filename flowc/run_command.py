@@ -25,17 +25,26 @@ class _Log:
     def __init__(self, quiet: bool, log_format: str) -> None:
         self.quiet, self.json = quiet, log_format == "json"
         self.terminal = sys.stderr.isatty()
+        self.inserted: tuple[tuple[str, str], ...] = ()  # what the spec's `${...}` inserted: never shown
 
     def event(self, message: str, **data: Any) -> None:
         if self.quiet:
             return
+        data = {k: self.redacted(v) if isinstance(v, str) else v for k, v in data.items()}  # the state_dir
         if self.json:
             click.echo(json.dumps({"event": message, **data}, default=str), err=True)
         else:
             extra = " ".join(f"{k}={v}" for k, v in data.items())
             click.echo(f"flowc: {message}{' ' + extra if extra else ''}", err=True)
 
+    def redacted(self, message: str) -> str:
+        """`message` without what the spec's `${...}` inserted (a path, a URL with a token in it)."""
+        from flowc.dsl.redact import redact_message
+
+        return redact_message(message, self.inserted)
+
     def error(self, message: str) -> None:
+        message = self.redacted(message)
         if self.json:
             click.echo(json.dumps({"event": "error", "message": message}), err=True)
         else:
@@ -77,6 +86,7 @@ def _compile_and_run(spec_path: str, reset: bool, limit: int | None, assignments
     overrides = set_option.parse(assignments)  # a malformed one is a usage error, before the spec is read
     document, found = load_document(spec_path)
     if document is not None and not any(d.severity is Severity.ERROR for d in found):
+        log.inserted = document.inserted
         try:
             document = set_option.apply(document, overrides)
         except set_option.NotInSpec as problem:
@@ -169,7 +179,8 @@ def _report(outcome: Any, log: _Log, sinks: list[str]) -> int:
             log.event("summary", status=outcome.status, batches=outcome.batches,
                       **dict(summary_rows(outcome.totals, sinks)))
         else:
-            _print_summary(outcome, summary_rows(outcome.totals, sinks), log.terminal)
+            _print_summary(outcome, log.redacted(outcome.reason or ""), summary_rows(outcome.totals, sinks),
+                           log.terminal)
     if outcome.status == "failed":
         return EXIT_FAILED
     if outcome.status == "stopped" and outcome.reason != "--limit reached":
@@ -177,8 +188,8 @@ def _report(outcome: Any, log: _Log, sinks: list[str]) -> int:
     return EXIT_OK
 
 
-def _print_summary(outcome: Any, rows: list[tuple[str, int]], terminal: bool) -> None:
-    title = f"run {outcome.status}" + (f" ({outcome.reason})" if outcome.reason else "") + f", {outcome.batches} batches"
+def _print_summary(outcome: Any, reason: str, rows: list[tuple[str, int]], terminal: bool) -> None:
+    title = f"run {outcome.status}" + (f" ({reason})" if reason else "") + f", {outcome.batches} batches"
     if not terminal:
         click.echo(f"flowc: {title}: " + ", ".join(f"{k}={v}" for k, v in rows), err=True)
         return

@@ -48,3 +48,59 @@ def test_an_empty_value_or_default_is_the_empty_string_not_null(tmp_path):
     result = flowc("run", "--quiet", str(path), env={"A": ""})
     assert result.returncode == 0, result.stderr
     assert result.stdout == '{"n":1,"a":"","b":"","c":"-"}\n'
+
+
+TOKENS = """\
+sources:
+  s:
+    type: inline
+    records:
+      - {a: 1}
+steps:
+  - filter: a > ${LIMIT}
+sinks:
+  o:
+    type: console
+    format: jsonl
+"""
+
+
+def test_a_token_of_an_inserted_value_is_never_quoted_and_the_caret_sits_on_the_reference(tmp_path):
+    path = write(tmp_path, TOKENS)
+    for limit, code, col, shown in [("1 s3cret", "E202", 19, "unexpected '${LIMIT}' in expression"),
+                                    ("1 + s3cret", "E104", 21, "unknown field '${LIMIT}' in filter"),
+                                    ("s3cretfn(1)", "E105", 17, "unknown function '${LIMIT}'")]:
+        result = flowc("validate", str(path), env={"LIMIT": limit})
+        assert result.returncode == 1
+        assert "s3cret" not in result.stdout
+        lines = result.stdout.splitlines()
+        assert lines[0].startswith(f"{path}:9:{col}: error[{code}]: {shown}"), lines[0]
+        assert lines[2] == "9 |   - filter: a > ${LIMIT}"  # the line as written, never the value
+        assert lines[3].index("^") + 1 - len("9 | ") == col
+
+
+RUNTIME = """\
+settings:
+  state_dir: ${STATE}/st
+sources:
+  s:
+    type: file
+    path: ${DIR}/x.jsonl
+    schema: {a: int}
+sinks:
+  o: {type: file, path: out/o.jsonl}
+"""
+
+
+def test_a_run_shows_no_inserted_value_in_its_errors_and_progress(tmp_path):
+    path = write(tmp_path, RUNTIME)
+    missing = flowc("run", str(path), env={"DIR": "hidden_dir", "STATE": "hidden_state"})
+    assert missing.returncode == 1
+    assert "no file matches '${DIR}/x.jsonl'" in missing.stderr
+    (tmp_path / "hidden_dir").mkdir()
+    (tmp_path / "hidden_dir/x.jsonl").write_text('{"a": 1}\n{"a": \n')
+    for log_format in ("text", "json"):
+        failed = flowc("run", "--log-format", log_format, str(path), env={"DIR": "hidden_dir", "STATE": "hidden_state"})
+        assert failed.returncode == 1
+        assert "hidden" not in failed.stderr, failed.stderr
+        assert "${DIR}/x.jsonl:2" in failed.stderr and "${STATE}/st" in failed.stderr
