@@ -41,6 +41,7 @@ from flowc.runtime.resume import (
     ensure_compatible,
     file_sinks,
     first_now,
+    reading,
     remove_outputs,
     stateful_definitions,
 )
@@ -81,7 +82,7 @@ def start(prepared: Prepared, log: ev.EventLog, options: RunOptions) -> RunOutco
     """Run (or resume) `prepared` with the event log of its state directory (the caller holds the lock)."""
     state = fold(log.events)
     if options.reset:
-        remove_outputs(log.events)  # before `reset`, which ends what the log says the pipeline wrote
+        remove_outputs(log.events, reading(prepared))  # before `reset`: it ends what the log says was written
         log.append(ev.RESET, {})
         state = PipelineState()
     if state.status is Status.COMPLETED:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from flowc.compiler import ir
@@ -26,6 +27,7 @@ from flowc.runtime.lifecycle import PipelineState
 from flowc.runtime.run_setup import Prepared, sources_hash
 from flowc.runtime.sinks.backends import BACKENDS, COMPRESSIONS
 from flowc.runtime.sinks.file_writer import FileSinkWriter
+from flowc.runtime.sinks.rotation import rotated_index_pattern
 
 
 class RunRefused(Exception):
@@ -99,8 +101,24 @@ def _form(recorded: Mapping[str, Any]) -> tuple[str, str, str | None, bool] | No
     return form if known else None  # a Kafka or console position has no path: nothing to remove
 
 
-def remove_outputs(events: Iterable[ev.Event]) -> None:
+def remove_outputs(events: Iterable[ev.Event], reading: Iterable[str] = ()) -> None:
     """`--reset`: remove every file, rotated part, staging and temp file of each sink in `written_outputs`;
-    a file sink's `restore(None)` is exactly that (other files in the folders stay)."""
+    a file sink's `restore(None)` is exactly that (other files in the folders stay). A sink whose files
+    the spec now reads (`reading`: its sources' files) is left alone: an input, whatever the log says."""
+    read = {os.path.realpath(path) for path in reading}
     for path, format_, compression, rotated in sorted(written_outputs(events), key=repr):
-        FileSinkWriter(path, format_, compression, {"max_records": 1} if rotated else None).restore(None)
+        if not any(_is_file_of(path, rotated, other) for other in read):
+            FileSinkWriter(path, format_, compression, {"max_records": 1} if rotated else None).restore(None)
+
+
+def _is_file_of(sink_path: str, rotated: bool, path: str) -> bool:
+    sink = Path(os.path.realpath(sink_path))
+    if Path(path).parent != sink.parent:
+        return False
+    name = Path(path).name
+    return bool(rotated_index_pattern(sink).fullmatch(name)) if rotated else name == sink.name
+
+
+def reading(prepared: Prepared) -> list[str]:
+    """The files the bounded sources of `prepared` read."""
+    return [path for reader in prepared.readers.values() for path in getattr(reader, "paths", ())]

@@ -134,3 +134,12 @@ def test_a_sink_written_by_a_run_that_failed_before_its_first_checkpoint_is_remo
     assert (tmp_path / "out/a.jsonl").exists()  # opened, never checkpointed
     run_ok(str(spec(tmp_path, "sinks:\n  z: {type: file, path: out/z.jsonl}\n")), "--reset")
     assert files(tmp_path) == {"p.flow.yaml", "in.jsonl", "out/z.jsonl"}
+
+
+def test_an_old_output_the_spec_now_reads_is_an_input_and_stays(tmp_path):
+    run_ok(str(spec(tmp_path, "sinks:\n  o: {type: file, path: out/a.jsonl}\n")))
+    chained = tmp_path / "p.flow.yaml"
+    chained.write_text("version: 1\npipeline: p\nsources:\n  s: {type: file, path: out/a.jsonl}\n"
+                       "sinks:\n  o: {type: file, path: out/b.jsonl}\n")
+    run_ok(str(chained), "--reset")
+    assert ids(tmp_path / "out/a.jsonl") == ids(tmp_path / "out/b.jsonl") == list(range(10))
