@@ -3,8 +3,9 @@
 Spans already point at the reference; a message also quotes names, and a name typed as
 `${FIELD}` or `${PREFIX}_amount` inside an expression would be quoted substituted. `redact` puts the
 reference back inside every quoted part of a diagnostic's text. A quoted part may also be one token
-of an inserted value (`${LIMIT}` = `1 s3cret` quoted as `unexpected 's3cret'`): a quoted part of two
-or more characters that the value holds as a whole word is replaced by the reference.
+of an inserted value (`${LIMIT}` = `1 s3cret` quoted as `unexpected 's3cret'`): a quoted part of four
+or more characters that the value holds as a whole word is replaced by the reference (a shorter one is
+as likely a name the spec wrote: the sink `out` beside `${NAME}` = `../out-x`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def redact_text(text: str, inserted: tuple[tuple[str, str], ...]) -> str:
         if quoted != match.group(0):
             return quoted
         inner = quoted[1:-1]
-        if len(inner) >= 2:
+        if len(inner) >= 4:  # shorter words are names as often as tokens (a sink `out`, `../out-x`)
             word = re.compile(rf"(?<!\w){re.escape(inner)}(?!\w)")
             for value, reference in longest_first:
                 if word.search(value):  # a token of the value, quoted alone

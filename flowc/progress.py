@@ -62,6 +62,8 @@ class LineProgress:
         self.last: float | None = None
 
     def __call__(self, report: Any) -> None:
+        if report.counts.nothing:  # a checkpoint of no batch
+            return
         now = self.clock()
         if self.last is not None and now - self.last < LINE_INTERVAL:
             return

@@ -94,6 +94,16 @@ def _linked(written: _Written | None, value: pl.DataFrame | bytes, target: Path)
     return True
 
 
+def _free_name(folder: Path, name: str) -> str:
+    """`name`, or `name-<n>` when a folder has it: the snapshot of the recorded checkpoint when a
+    checkpoint of no batch keeps the batch's number, or one a run left before it died (pruned later)."""
+    taken, n = name, 0
+    while (folder / taken).exists():
+        n += 1
+        taken = f"{name}-{n}"
+    return taken
+
+
 class CheckpointStore:
     def __init__(self, state_dir: str | os.PathLike[str]) -> None:
         self.state_dir = Path(state_dir)
@@ -102,7 +112,7 @@ class CheckpointStore:
 
     def save_snapshot(self, batch_no: int, state: Mapping[str, pl.DataFrame | bytes]) -> str:
         make_directory(self.folder)
-        name = f"{batch_no:012d}"
+        name = _free_name(self.folder, f"{batch_no:012d}")
         temp, final = self.folder / f".{name}.tmp", self.folder / name
         shutil.rmtree(temp, ignore_errors=True)
         temp.mkdir()
@@ -120,9 +130,6 @@ class CheckpointStore:
             written[key] = _Written(kept, final / file_name, digest)
         _write_synced(temp / MANIFEST, json.dumps({"batch": batch_no, "parts": manifest}, indent=1).encode())
         fsync_directory(temp)
-        # A folder of this batch can only be left by a run that died before recording it: replace it.
-        if final.exists():
-            shutil.rmtree(final)
         os.replace(temp, final)
         fsync_directory(self.folder)
         self._written = written

@@ -2,7 +2,8 @@
 
 `Committer.record` makes every sink durable, saves the engines' snapshot, then appends
 `batch_committed` and `checkpoint_saved` with one durable write: a checkpoint never names output that
-is not on disk. What the checkpoint records (`Checkpoint`) is taken by the executor when the batch has
+is not on disk. A checkpoint that moved no record (a bounded source's end, the run's end, which close
+the sinks or tell the stateful steps) records `checkpoint_saved` alone, under the last batch's number. What the checkpoint records (`Checkpoint`) is taken by the executor when the batch has
 run; the writes and the record may then run on the sink thread (`runtime/behind.py`).
 """
 
@@ -81,12 +82,13 @@ class Committer:
             self.log.append(ev.ENRICH_RELOADED, {"batch": checkpoint.batch, "step": step, "path": path})
         sinks = {n.step: (w.close() if close else w.durable()) for n, w in self.sinks.items()}
         state = self.store.save_snapshot(checkpoint.batch, checkpoint.state) if checkpoint.state is not None else None
-        self.log.append_all([  # one durable write for the two
+        committed = [] if checkpoint.counts.nothing else [  # a checkpoint of no batch (a source's end)
             (ev.BATCH_COMMITTED, {"batch": checkpoint.batch, "source": checkpoint.source,
-                                  "counts": counts_json(checkpoint.counts)}),
-            (ev.CHECKPOINT_SAVED, {"batch": checkpoint.batch, "state": state, "sinks": sinks,
-                                   "sources": checkpoint.sources, "now": checkpoint.now.isoformat(),
-                                   **checkpoint.feeds})])
+                                  "counts": counts_json(checkpoint.counts)})]
+        self.log.append_all([*committed,  # one durable write for the two
+                             (ev.CHECKPOINT_SAVED, {"batch": checkpoint.batch, "state": state, "sinks": sinks,
+                                                    "sources": checkpoint.sources, "now": checkpoint.now.isoformat(),
+                                                    **checkpoint.feeds})])
         if state is not None:
             self.store.prune(keep=state)
         for node, writer in self.sinks.items():

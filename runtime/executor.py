@@ -284,8 +284,11 @@ class _Run:
         self._report(self.committer.record(self._pending(source, counts), close))
 
     def _pending(self, source: str, counts: Counts) -> Checkpoint:
-        """The checkpoint after the batch just run, as of now (the next batch may run before it is recorded)."""
-        self.batch += 1
+        """The checkpoint after the batch just run, as of now (the next batch may run before it is recorded).
+        A checkpoint that moved no record (a source's end, the run's end) is not a batch: it keeps the
+        last batch's number and records no `batch_committed`."""
+        if not counts.nothing:
+            self.batch += 1
         self.next_now = self.options.clock()
         self.totals = self.totals + counts
         return Checkpoint(

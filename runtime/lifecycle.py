@@ -52,6 +52,11 @@ class Counts:
         return cls(data.get("read", 0), dict(data.get("written", {})), data.get("skipped", 0),
                    data.get("dead_lettered", 0), data.get("late", 0))
 
+    @property
+    def nothing(self) -> bool:
+        """No record read, written, skipped, dead-lettered or late: a checkpoint of no batch."""
+        return not (self.read or any(self.written.values()) or self.skipped or self.dead_lettered or self.late)
+
     def __add__(self, other: Counts) -> Counts:
         written = dict(self.written)
         for sink, n in other.written.items():

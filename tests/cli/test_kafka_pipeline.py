@@ -89,12 +89,22 @@ def wait_for(condition, process: subprocess.Popen | None = None, deadline: float
     pytest.fail("condition not reached in time")
 
 
+def event_types(spec: Path) -> list[str]:
+    log = spec.parent / ".flow" / "kp" / "events.log"
+    return [json.loads(line)["type"] for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def run_starts(spec: Path) -> list[int]:
+    """The positions of the `run_started` events in the spec's event log."""
+    return [i for i, kind in enumerate(event_types(spec)) if kind == "run_started"]
+
+
 def checkpointed(spec: Path, run: int = 1) -> bool:
     """The `run`-th run of the spec has started and saved a checkpoint (so it restored its sinks and
     handles signals). Counting runs matters: a run just launched has not yet logged `run_started`, and
-    the previous run's checkpoint must not pass for its own."""
-    log = spec.parent / ".flow" / "kp" / "events.log"
-    types = [json.loads(line)["type"] for line in log.read_text().splitlines()] if log.exists() else []
+    the previous run's checkpoint must not pass for its own. A run killed before it logged its start
+    does not count: take `run` as `len(run_starts(spec)) + 1` just before launching."""
+    types = event_types(spec)
     starts = [i for i, kind in enumerate(types) if kind == "run_started"]
     return len(starts) >= run and "checkpoint_saved" in types[starts[run - 1]:]
 
@@ -136,12 +146,15 @@ def test_sigkill_then_resume_is_exactly_once_into_a_file(kafka_broker, topic_fac
         run = start_run(spec)
         wait_for(lambda n=at_least: len(lines(output)) >= n, run)
         stop(run, signal.SIGKILL)
+    run_number = len(run_starts(spec)) + 1  # a killed run may not have logged its start
     last = start_run(spec)
-    wait_for(lambda: checkpointed(spec, run=3) and len(lines(output)) >= len(paid(0, 12_000)), last)
+    # more input, so the last run checkpoints even when the killed ones had read everything
+    produce(kafka_broker.bootstrap, topic, orders(12_000, 1000), partitions=2)
+    wait_for(lambda: checkpointed(spec, run=run_number) and len(lines(output)) >= len(paid(0, 13_000)), last)
     time.sleep(0.5)
     code, text = stop(last)
     assert code == 130, text
-    assert sorted(r["id"] for r in lines(output)) == paid(0, 12_000)
+    assert sorted(r["id"] for r in lines(output)) == paid(0, 13_000)
 
 
 def test_kafka_to_kafka_after_sigkill_is_at_least_once(kafka_broker, topic_factory, tmp_path):
@@ -152,9 +165,11 @@ def test_kafka_to_kafka_after_sigkill_is_at_least_once(kafka_broker, topic_facto
     run = start_run(spec)
     wait_for(lambda: len(read_topic(kafka_broker.bootstrap, target, timeout=0.2)) >= 3000, run)
     stop(run, signal.SIGKILL)
+    run_number = len(run_starts(spec)) + 1
     run = start_run(spec)
-    expected = set(paid(0, 10_000))
-    wait_for(lambda: checkpointed(spec, run=2)
+    produce(kafka_broker.bootstrap, source, orders(10_000, 1000), partitions=2)  # so the run checkpoints
+    expected = set(paid(0, 11_000))
+    wait_for(lambda: checkpointed(spec, run=run_number)
              and expected <= {r["id"] for r in read_topic(kafka_broker.bootstrap, target, timeout=0.2)}, run)
     code, text = stop(run)
     assert code == 130, text

@@ -50,12 +50,12 @@ def _run(folder: Path, body: str, *args: str) -> list[str]:
 
 def test_the_summary_line_counts_late_records(tmp_path):
     lines = _run(tmp_path, WINDOWED)
-    assert lines[-1] == "flowc: run completed, 3 batches: read=5, written o=4, skipped=0, dead-lettered=0, late=1"
+    assert lines[-1] == "flowc: run completed, 2 batches: read=5, written o=4, skipped=0, dead-lettered=0, late=1"
 
 
 def test_the_json_summary_counts_late_records(tmp_path):
     events = [json.loads(line) for line in _run(tmp_path, WINDOWED, "--log-format", "json")]
-    assert events[-1] == {"event": "summary", "status": "completed", "batches": 3, "read": 5, "written o": 4,
+    assert events[-1] == {"event": "summary", "status": "completed", "batches": 2, "read": 5, "written o": 4,
                           "skipped": 0, "dead-lettered": 0, "late": 1}
     assert list(events[-1]) == ["event", "status", "batches", "read", "written o", "skipped", "dead-lettered", "late"]
 
@@ -85,7 +85,7 @@ def test_a_sink_that_received_nothing_has_its_row(tmp_path):
 
 def test_the_terminal_table_has_a_late_row(capsys):
     outcome = RunOutcome("completed", Counts(5, {"o": 4}, 1, 2, 3), 3)
-    _print_summary(outcome, summary_rows(outcome.totals, ["o", "z"]), terminal=True)
+    _print_summary(outcome, "", summary_rows(outcome.totals, ["o", "z"]), terminal=True)
     rows = [line.strip("│ ").split("│") for line in capsys.readouterr().err.splitlines() if line.startswith("│")]
     assert [[cell.strip() for cell in row] for row in rows] == [
         ["read", "5"], ["written o", "4"], ["written z", "0"], ["skipped", "1"],
