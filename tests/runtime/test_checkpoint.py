@@ -32,11 +32,17 @@ def test_an_empty_state_is_a_valid_snapshot(tmp_path: Path) -> None:
     assert store.load_snapshot(store.save_snapshot(1, {})) == {}
 
 
-def test_saving_a_batch_again_replaces_the_unrecorded_leftover(tmp_path: Path) -> None:
+def test_saving_a_batch_again_keeps_the_first_snapshot(tmp_path: Path) -> None:
+    """A checkpoint of no batch keeps the batch's number: its snapshot must not replace the one the
+    recorded checkpoint names (a crash in between would leave that checkpoint without its state)."""
     store = CheckpointStore(tmp_path)
-    store.save_snapshot(4, state_of(1))
-    ref = store.save_snapshot(4, state_of(2))
-    assert store.load_snapshot(ref)["dedupe/keys"] == b"\x00\x01" * 2
+    first = store.save_snapshot(4, state_of(1))
+    second = store.save_snapshot(4, state_of(2))
+    assert first != second
+    assert store.load_snapshot(first)["dedupe/keys"] == b"\x00\x01"
+    assert store.load_snapshot(second)["dedupe/keys"] == b"\x00\x01" * 2
+    store.prune(keep=second)
+    assert [p.name for p in (tmp_path / second).parent.iterdir()] == [Path(second).name]
 
 
 def test_prune_keeps_only_the_recorded_snapshot_and_drops_temp_leftovers(tmp_path: Path) -> None:
