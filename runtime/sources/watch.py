@@ -19,19 +19,18 @@ finished files are never read again; a started file resumes at its offset, count
 
 from __future__ import annotations
 
-import contextlib
 import glob
-import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import polars as pl
 
 from flowc.compiler.spec import Source
 from flowc.dsl.types import Struct
+from flowc.runtime.quiet_watchdog import watchdog_silenced
 from flowc.runtime.sources.records import Item, frame_of, positions_of
 from flowc.runtime.sources.watch_lines import (
     FORMATS,
@@ -127,7 +126,7 @@ class WatchFeed:
 
     def close(self) -> None:
         if self._observer is not None:
-            with _watchdog_silenced():
+            with watchdog_silenced():
                 self._observer.stop()
                 self._observer.join(timeout=5)
             self._observer = None
@@ -278,33 +277,3 @@ def _folder(pattern: str) -> str:
     parts = pattern.split(os.sep)
     cut = next((i for i, p in enumerate(parts) if glob.has_magic(p)), len(parts) - 1)
     return os.sep.join(parts[:cut]) or os.sep
-
-
-class _Silence:
-    """While an observer stops, its inotify thread may wake once more and log that it is inactive (a
-    race inside watchdog, harmless): with no logging configured, that line reached stderr past
-    `--quiet`. The `watchdog` loggers are routed nowhere while any feed closes, then restored."""
-
-    def __init__(self) -> None:
-        self.lock, self.closing, self.propagate = threading.Lock(), 0, True
-        self.nowhere = logging.NullHandler()
-
-    @contextlib.contextmanager
-    def during(self) -> Iterator[None]:
-        logger = logging.getLogger("watchdog")
-        with self.lock:
-            if self.closing == 0:
-                self.propagate, logger.propagate = logger.propagate, False
-                logger.addHandler(self.nowhere)
-            self.closing += 1
-        try:
-            yield
-        finally:
-            with self.lock:
-                self.closing -= 1
-                if self.closing == 0:
-                    logger.removeHandler(self.nowhere)
-                    logger.propagate = self.propagate
-
-
-_watchdog_silenced = _Silence().during

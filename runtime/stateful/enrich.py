@@ -37,6 +37,7 @@ from flowc.compiler import ir
 from flowc.compiler.plan import Plan
 from flowc.compiler.polars_types import to_polars
 from flowc.dsl import types as t
+from flowc.runtime.quiet_watchdog import watchdog_silenced
 from flowc.runtime.stateful.base import Emitted, StateParts
 from flowc.runtime.stateful.enrich_table import LoadedTable, joinable, load_table, table_path
 
@@ -150,5 +151,6 @@ class TableWatcher(FileSystemEventHandler):
         return True
 
     def stop(self) -> None:
-        self.observer.stop()
-        self.observer.join(timeout=5)
+        with watchdog_silenced():
+            self.observer.stop()
+            self.observer.join(timeout=5)

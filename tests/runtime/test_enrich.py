@@ -317,3 +317,35 @@ sinks:
     assert done.returncode == 1
     assert ("EnrichTableError: enrich 'enrich_2': table 't.csv' has duplicate keys in 'code': 'de'; each key may "
             "appear once") in done.stderr
+
+
+def test_stopping_a_table_watcher_while_its_folder_is_busy_logs_nothing(tmp_path, caplog):
+    """The enrich table's watchdog observer has the watched folders' shutdown race: the record it may
+    log while stopping must reach no handler (`flowc run --quiet` printed it on stderr)."""
+    import logging
+    import threading
+    import time
+
+    from flowc.runtime.stateful.enrich import TableWatcher
+
+    table = tmp_path / "table.csv"
+    table.write_text("k,v\n1,a\n")
+    done = threading.Event()
+
+    def churn() -> None:
+        while not done.is_set():
+            with open(tmp_path / "scratch.tmp", "a") as handle:
+                handle.write("x\n")
+
+    writer = threading.Thread(target=churn, daemon=True)
+    writer.start()
+    try:
+        for _ in range(40):
+            watcher = TableWatcher(str(table))
+            time.sleep(0.02)
+            watcher.stop()
+    finally:
+        done.set()
+        writer.join()
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("watchdog")] == []
+    assert logging.getLogger("watchdog").propagate and not logging.getLogger("watchdog").handlers  # restored
