@@ -178,11 +178,12 @@ def is_crashed(state: PipelineState, lock_holder: int | None) -> bool:
 
 
 def describe_status(state: PipelineState, lock_holder: int | None) -> str:
-    """One line for `flowc status`: the folded status, or `crashed` when its process is gone."""
+    """One line for `flowc status`: the folded status (SPEC §9's states), marked crashed when its process
+    is gone."""
     resume_from = f"batch {state.checkpoint.batch}" if state.checkpoint else "the start"
     if is_crashed(state, lock_holder):
-        return (f"crashed (the log says {state.status.value} since {state.last_at} but no process holds "
-                f"the lock; 'flowc run' resumes from {resume_from})")
+        return (f"{state.status.value}, crashed (the log says {state.status.value} since {state.last_at} but "
+                f"no process holds the lock; 'flowc run' resumes from {resume_from})")
     if state.status in _LIVE:
         return f"{state.status.value} (pid {lock_holder})"
     if state.status is Status.FAILED:

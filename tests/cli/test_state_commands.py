@@ -96,7 +96,7 @@ def test_status_shows_a_dead_run_a_failure_and_a_torn_line(tmp_path):
     state_dir = tmp_path / ".flow/p"
     log = history(state_dir, *COMPLETED[:4])
     dead = flowc("status", str(path))
-    assert "status:     crashed (the log says running since" in dead.output
+    assert "status:     running, crashed (the log says running since" in dead.output
     assert "'flowc run' resumes from batch 1)" in dead.output
     shown = json.loads(flowc("status", "--format", "json", str(path)).output)
     assert (shown["status"], shown["crashed"]) == ("running", True)  # SPEC §9's states, and the fact beside

@@ -113,7 +113,7 @@ def test_a_live_status_without_a_lock_holder_shows_as_crashed(status: Status) ->
     state = fold(events_of(ev.RUN_STARTED, ev.BATCH_COMMITTED, ev.CHECKPOINT_SAVED,
                            *REACH[status][1:]))
     assert is_crashed(state, None) and not is_crashed(state, 4242)
-    assert describe_status(state, None).startswith(f"crashed (the log says {status.value} since")
+    assert describe_status(state, None).startswith(f"{status.value}, crashed (the log says {status.value} since")
     assert describe_status(state, None).endswith("'flowc run' resumes from batch 1)")
     assert describe_status(state, 4242) == f"{status.value} (pid 4242)"
 
