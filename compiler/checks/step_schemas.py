@@ -148,9 +148,11 @@ def _enrich(config: s.Enrich, scope: Scope) -> Struct | None:
     if scope.schema is None:
         return None
     if config.table.schema is not None:
-        # in `fields` order when listed (as the plan and the engine add them), else the table's order
-        names = [f.name for f in config.fields] or [n for n, _ in config.table.schema.fields]
-        added = tuple((n, config.table.schema.field(n) or ANY) for n in names if n != config.right_on.name)
+        # in `fields` order when listed (as the plan and the engine add them; a listed key too), else the
+        # table's order without the key
+        key = config.right_on.name
+        names = [f.name for f in config.fields] or [n for n, _ in config.table.schema.fields if n != key]
+        added = tuple((n, config.table.schema.field(n) or ANY) for n in names)
     elif config.fields:
         added = tuple((f.name, ANY) for f in config.fields)  # names known, types only once the table is read
     else:

@@ -2,7 +2,7 @@
 
 Output: the input's fields in their order (a listed field of the same name takes the table's value in
 place), then the added fields in `fields` order (all the table's but the key, in table order, when none
-are listed). `how: left` gives nulls where no key matches (also in overwritten fields), `inner` drops
+are listed). A listed key is added like any field: the matched row's key value, in the table's type. `how: left` gives nulls where no key matches (also in overwritten fields), `inner` drops
 the record. Keys of different numeric types (or datetime units) are matched by value; other type
 pairs fail the run (`flowc validate` reports them when it knows both types: E314).
 
@@ -39,7 +39,7 @@ from flowc.compiler.polars_types import to_polars
 from flowc.dsl import types as t
 from flowc.runtime.quiet_watchdog import watchdog_silenced
 from flowc.runtime.stateful.base import Emitted, StateParts
-from flowc.runtime.stateful.enrich_table import LoadedTable, joinable, load_table, table_path
+from flowc.runtime.stateful.enrich_table import KEY_COPY, LoadedTable, joinable, load_table, table_path
 
 TABLE = "table"  # snapshot part: the table's content hash
 _KEY = "__flowc_enrich_key"
@@ -118,9 +118,9 @@ def enrich_frame(frame: pl.DataFrame, table: pl.DataFrame, node: ir.Enrich) -> p
     else:
         left = frame.with_columns(pl.col(node.left_on).alias(_KEY))
         table = joinable(table, key_type, node)
-    added = table.columns[1:]
+    added = {node.right_on if c == KEY_COPY else c: c for c in table.columns[1:]}  # output name: table column
     hidden = {name: f"__flowc_enrich_{i}" for i, name in enumerate(added)}
-    lookup = table.rename({node.right_on: _KEY, **hidden})
+    lookup = table.rename({node.right_on: _KEY, **{added[name]: h for name, h in hidden.items()}})
     joined = left.join(lookup, on=_KEY, how="inner" if node.how == "inner" else "left", maintain_order="left")
     columns = [pl.col(hidden[c]).alias(c) if c in hidden else pl.col(c) for c in frame.columns]
     columns += [pl.col(hidden[c]).alias(c) for c in added if c not in frame.schema]

@@ -24,6 +24,7 @@ from flowc.compiler.polars_types import to_polars
 from flowc.compiler.spec import thaw
 
 _SHOWN = 5  # duplicated key values named in the message
+KEY_COPY = "__flowc_enrich_key_value"  # the table's key as an added field, when `fields` lists it
 
 
 class EnrichTableError(ValueError):
@@ -33,7 +34,7 @@ class EnrichTableError(ValueError):
 @dataclass(frozen=True, slots=True)
 class LoadedTable:
     path: str  # as the spec writes it
-    frame: pl.DataFrame  # the key column, then the added fields
+    frame: pl.DataFrame  # the key column, then the added fields (a listed key as KEY_COPY)
     digest: str  # "sha256:<hex>" of the file's bytes
 
 
@@ -86,7 +87,9 @@ def _shaped(frame: pl.DataFrame, node: ir.Enrich, types: Mapping[str, pl.DataTyp
     if missing:
         names = ", ".join(f"'{n}'" for n in missing)
         raise _error(node, f"has no field {names}; its fields are {', '.join(frame.columns)}")
-    frame = frame.select(node.right_on, *(n for n in wanted if n != node.right_on))
+    # a listed key is an added field too (SPEC §4: `fields` overwrite), kept as a copy in the table's own
+    # type: the key column itself is cast to the input key's type to be joined
+    frame = frame.select(node.right_on, *(pl.col(n).alias(KEY_COPY) if n == node.right_on else n for n in wanted))
     frame = frame.filter(pl.col(node.right_on).is_not_null())
     duplicated = frame.filter(pl.col(node.right_on).is_duplicated()).get_column(node.right_on).unique(
         maintain_order=True)
@@ -98,8 +101,8 @@ def _shaped(frame: pl.DataFrame, node: ir.Enrich, types: Mapping[str, pl.DataTyp
 
 
 def added_fields(node: ir.Enrich, columns: list[str]) -> tuple[str, ...]:
-    """The fields the step adds: those listed, else every table field but the key."""
-    return tuple(n for n in node.fields if n != node.right_on) or tuple(n for n in columns if n != node.right_on)
+    """The fields the step adds: those listed (the key too, when listed), else every table field but the key."""
+    return node.fields or tuple(n for n in columns if n != node.right_on)
 
 
 def _typed(frame: pl.DataFrame, node: ir.Enrich, dtypes: dict[str, pl.DataType]) -> pl.DataFrame:

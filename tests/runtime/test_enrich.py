@@ -349,3 +349,59 @@ def test_stopping_a_table_watcher_while_its_folder_is_busy_logs_nothing(tmp_path
         writer.join()
     assert [r.getMessage() for r in caplog.records if r.name.startswith("watchdog")] == []
     assert logging.getLogger("watchdog").propagate and not logging.getLogger("watchdog").handlers  # restored
+
+
+KEY_LISTED = """version: 1
+pipeline: k
+sources:
+  s:
+    type: inline
+    schema: {id: int, cid: int}
+    records: [{id: 1, cid: 1}, {id: 2, cid: 5}, {id: 7, cid: 5}]
+steps:
+  - enrich: {table: {type: file, path: cust.csv%s}, on: {left: id, right: cid}, fields: [%s], how: left}
+sinks:
+  out: {type: file, path: out.jsonl}
+"""
+
+
+@pytest.mark.parametrize("schema, fields, expected", [
+    ("", "name, cid", ['{"id":1,"cid":1,"name":"Ann"}', '{"id":2,"cid":2,"name":"Bob"}',
+                       '{"id":7,"cid":null,"name":null}']),
+    # a declared float key: the listed key comes in the table's own type, the join still by value
+    (", schema: {cid: float, name: string}", "cid, name",
+     ['{"id":1,"cid":1.0,"name":"Ann"}', '{"id":2,"cid":2.0,"name":"Bob"}', '{"id":7,"cid":null,"name":null}']),
+])
+def test_through_flowc_run_a_listed_right_key_overwrites_the_input_field(tmp_path, schema, fields, expected):
+    """SPEC §4: `fields` overwrite input fields of the same name, unmatched keys give nulls (`left`), the
+    table's key included when listed (it was left out: the input's cid 5 stayed)."""
+    (tmp_path / "p.flow.yaml").write_text(KEY_LISTED % (schema, fields))
+    (tmp_path / "cust.csv").write_text("cid,tier,name\n1,gold,Ann\n2,silver,Bob\n")
+    done = subprocess.run([sys.executable, "-m", "flowc", "run", "--quiet", "p.flow.yaml"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out.jsonl").read_text().splitlines() == expected
+
+
+def test_a_listed_key_not_in_the_input_comes_in_fields_order(tmp_path):
+    geo = engine(tmp_path, fields=["code", "name"])
+    out = geo.process(orders(["de", "zz"])).output
+    assert out.columns == ["id", "country", ROW, "code", "name"]
+    assert out.rows() == [(0, "de", 10, "de", "Germany"), (1, "zz", 11, None, None)]
+
+
+def test_flowc_validate_knows_a_listed_key_of_a_declared_table_downstream(tmp_path):
+    (tmp_path / "p.flow.yaml").write_text("""version: 1
+pipeline: k
+sources:
+  s: {type: inline, schema: {id: int}, records: [{id: 1}]}
+steps:
+  - enrich: {table: {type: file, path: t.csv, schema: {cid: int, name: string}}, on: {left: id, right: cid},
+             fields: [cid]}
+  - filter: cid > 1
+sinks:
+  out: {type: file, path: out.jsonl}
+""")
+    done = subprocess.run([sys.executable, "-m", "flowc", "validate", "p.flow.yaml"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "no problems" in done.stdout, done.stdout
