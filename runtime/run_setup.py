@@ -27,7 +27,8 @@ from flowc.compiler.spec import Config, Enrich, Source, Spec, thaw
 from flowc.dsl.diagnostics import Diagnostic, Severity
 from flowc.dsl.types import Struct, Type, parse_type
 from flowc.dsl.units import parse_size
-from flowc.runtime.sinks.file_writer import FileSinkWriter, polars_columns
+from flowc.runtime.sinks.columns import sink_columns
+from flowc.runtime.sinks.file_writer import FileSinkWriter
 from flowc.runtime.sources import Reader, is_feed, open_reader
 from flowc.runtime.sources.files import FileReader
 
@@ -195,5 +196,5 @@ def open_sinks(plan: Plan, base_dir: str, console: TextIO | None) -> dict[ir.Sin
                       "max_bytes": parse_size(size) if isinstance(size, str) else size}
         path = os.path.join(base_dir, str(sink.config.get("path", "")))
         writers[node] = FileSinkWriter(path, sink.format or "jsonl", sink.config.get("compression"), rotate,
-                                       columns=polars_columns(plan.schemas.get(node)))  # for an empty output
+                                       **sink_columns(plan, node))  # for an empty output, and the dead letter's
     return writers

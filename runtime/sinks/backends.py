@@ -14,6 +14,7 @@ needs it. `sync` makes everything appended so far durable and says how much that
 
 from __future__ import annotations
 
+import csv
 import gzip
 import os
 import shutil
@@ -108,6 +109,15 @@ class AppendBackend:
                                    f"{state['length']}: it was changed outside flowc")
         cut_file(target, state["length"])
         self._length = state["length"]
+
+    def written_columns(self, path: Path) -> list[str] | None:
+        """The names in the header row of the csv file in progress (None: not csv, or no file)."""
+        target = self.target(path)
+        if not self.csv or not target.exists():
+            return None
+        with (gzip.open(target, "rb") if self.gzip else open(target, "rb")) as handle:
+            first = handle.readline().rstrip(b"\r\n").decode()
+        return next(csv.reader([first]), []) if first else []  # no header: records of no fields
 
     def abandon(self) -> None:
         if self._handle is not None:
@@ -224,6 +234,12 @@ class ParquetBackend:
                     entry.unlink()
             fsync_directory(folder)
         self._parts = [list(part) for part in state["parts"]] if state else []
+
+    def written_columns(self, path: Path) -> pl.Schema | None:
+        """The schema of the parquet file in progress: its first part's (None: no part yet)."""
+        if not self._parts:
+            return None
+        return pl.Schema(pl.read_ipc_schema(artifact(path, ".parts") / self._parts[0][0]))
 
     def abandon(self) -> None:
         self._parts, self._unsynced = [], []

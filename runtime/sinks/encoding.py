@@ -53,6 +53,12 @@ def _as_json_text(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.is_null()).then(None).otherwise(encoded)
 
 
+def as_text(expr: pl.Expr, dtype: pl.DataType, json: bool) -> pl.Expr:
+    """`expr` with its datetimes and durations as ISO text, and (`json`) a nested value as JSON text."""
+    expr = _as_text(expr, dtype)
+    return _as_json_text(expr) if json else expr
+
+
 def prepare_text(df: pl.DataFrame, csv: bool) -> pl.DataFrame:
     if not df.width:  # records with no fields: `select([])` would also drop the rows (height 0)
         return df

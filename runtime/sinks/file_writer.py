@@ -34,8 +34,6 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
-from flowc.compiler.polars_types import to_polars
-from flowc.dsl.types import Struct
 from flowc.runtime.durable import fsync_directory, make_directory
 from flowc.runtime.sinks.backends import (
     ARTIFACT_SUFFIXES,
@@ -44,13 +42,9 @@ from flowc.runtime.sinks.backends import (
     SinkRestoreError,
     remove,
 )
+from flowc.runtime.sinks.columns import align, schema_change
 from flowc.runtime.sinks.encoding import encode_jsonl, record_ends
 from flowc.runtime.sinks.rotation import Rotation, rotated_index_pattern, rotated_path, split_batch
-
-
-def polars_columns(schema: Struct | None) -> pl.Schema | None:
-    """The Polars schema of records of `schema` (a plan's node schema; None: unknown)."""
-    return pl.Schema({name: to_polars(type_) for name, type_ in schema.fields}) if schema is not None else None
 
 
 class Encoded(NamedTuple):
@@ -60,7 +54,8 @@ class Encoded(NamedTuple):
 
 class FileSinkWriter:
     def __init__(self, path: str | os.PathLike[str], format: str, compression: str | None = None,
-                 rotate: Rotation | Mapping[str, Any] | None = None, columns: pl.Schema | None = None) -> None:
+                 rotate: Rotation | Mapping[str, Any] | None = None, columns: pl.Schema | None = None,
+                 align: bool = False) -> None:
         if format not in BACKENDS:
             raise ValueError(f"unknown file sink format {format!r}")
         if compression not in COMPRESSIONS[format]:
@@ -70,6 +65,8 @@ class FileSinkWriter:
         self._backend = BACKENDS[format](format, compression)
         self._schema: pl.Schema | None = None  # of the batches written
         self._columns = columns  # of a file with no records (None: unknown, the batches' if any)
+        self._align = align and format in ("csv", "parquet")  # every batch to `columns` (sinks/columns.py)
+        self._restart = False  # the file in progress has other columns than the spec now writes: finish it
         self._complete: list[dict[str, Any]] = []
         self._records = 0  # in the current file
         self._bytes = 0  # encoded, uncompressed bytes in the current file (for max_bytes)
@@ -87,6 +84,7 @@ class FileSinkWriter:
         run on another thread (the executor's, while this writer's thread writes the batch before)."""
         if df.height == 0:
             return Encoded(None, None)
+        df = self._aligned(df)
         data = self._backend.encode(df)
         return Encoded(data, self._record_ends(df, data))
 
@@ -94,10 +92,14 @@ class FileSinkWriter:
         """Append `df` (`encoded`: its `encode`, when made beforehand)."""
         if self._closed:
             raise ValueError(f"the writer of {self.path} is closed")
+        df = self._aligned(df)
         self._check_schema(df.schema)
         if df.height == 0:
             return
         make_directory(self.path.parent)
+        if self._restart and self._records:
+            self._finish_current()
+        self._restart = False
         data, ends = encoded or self.encode(df)
         for segment in split_batch(df.height, ends, self._records, self._bytes, self.rotation):
             if segment.new_file:
@@ -109,6 +111,9 @@ class FileSinkWriter:
             self._backend.append(self._current, rows, piece, self._records == 0, self._schema)
             self._records += rows.height
             self._bytes += stop - start
+
+    def _aligned(self, df: pl.DataFrame) -> pl.DataFrame:
+        return align(df, self._columns) if self._align and self._columns is not None else df
 
     def _check_schema(self, schema: pl.Schema) -> None:
         if self._schema is None:
@@ -184,6 +189,7 @@ class FileSinkWriter:
             self._backend.restore(self.file_path(index), current)
         self._complete, self._closed = complete, closed
         self._records, self._bytes = (current["records"], current["bytes"]) if current else (0, 0)
+        self._restart = bool(current) and not closed and self._columns_changed(self.file_path(index))
         if self.path.parent.exists():
             fsync_directory(self.path.parent)
 
@@ -195,6 +201,21 @@ class FileSinkWriter:
         if recorded != wanted:  # the same path in another form: resuming would mix two forms in its files
             raise SinkRestoreError(f"{self.path} was written as {_form(*recorded)}, and the spec now writes "
                                    f"{_form(*wanted)}: give the sink another path, or start over with --reset")
+
+    def _columns_changed(self, path: Path) -> bool:
+        """Whether the file in progress at `path` holds other columns than the spec now writes (SPEC §9
+        lets a resumed spec change stateless steps): true for a rotated sink, which then starts its next
+        file; a sink of one file cannot append such records to it, and refuses the resume."""
+        if self.format not in ("csv", "parquet") or self._columns is None:
+            return False
+        written = self._backend.written_columns(path)
+        change = schema_change(written, self._columns) if written is not None else None
+        if change is None or self.rotation is not None:
+            return change is not None
+        kind = "header row" if self.format == "csv" else "schema"
+        raise SinkRestoreError(f"{self.path} holds records with the columns {', '.join(written)}, and the spec now "
+                               f"{change}: a {self.format} file has one {kind}, so the resumed run cannot add to it; "
+                               "give the sink another path to keep both, or start over with --reset")
 
     @staticmethod
     def _check_complete(path: Path, entry: Mapping[str, Any]) -> None:

@@ -122,7 +122,7 @@ def test_a_resumed_run_that_sees_no_batch_leaves_the_same_empty_files(tmp_path):
     assert pl.read_parquet(resumed / "out" / "e.parquet").schema == pl.Schema(COLUMNS)
 
 
-def test_a_dead_letter_csv_sink_without_known_columns_is_an_empty_file(tmp_path):
+def test_an_empty_dead_letter_csv_sink_has_the_header_of_every_errors_record(tmp_path):
     spec = tmp_path / "d.flow.yaml"
     spec.write_text(textwrap.dedent("""
     version: 1
@@ -138,4 +138,5 @@ def test_a_dead_letter_csv_sink_without_known_columns_is_an_empty_file(tmp_path)
       o: {type: file, path: out/o.jsonl}
     """))
     _run(spec)
-    assert (tmp_path / "out" / "dead.csv").read_bytes() == b""  # not a lone "\\n" (a header of one nameless column)
+    # the source's and the validate's .errors: the union of their records' columns (runtime/sinks/columns.py)
+    assert (tmp_path / "out" / "dead.csv").read_bytes() == b"a,_error,_source\n"
