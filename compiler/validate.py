@@ -24,6 +24,7 @@ from flowc.compiler.checks.graph_shape import (
     ensure_steps_read,
 )
 from flowc.compiler.checks.names import ensure_known_inputs, ensure_unique_names
+from flowc.compiler.checks.sink_paths import ensure_distinct_sink_paths
 from flowc.compiler.checks.sql import ensure_sql_row_wise
 from flowc.compiler.checks.tests_section import ensure_test_names
 from flowc.compiler.checks.windows import ensure_event_time_reaches_windows, ensure_window_parameters
@@ -49,6 +50,7 @@ CHECKS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
     ensure_file_formats,
     ensure_sink_compressions,
     ensure_sink_formats_writable,
+    ensure_distinct_sink_paths,
     ensure_watched_formats,
     ensure_sql_row_wise,
     ensure_test_names,

@@ -177,6 +177,12 @@ _ALL = (
        "A source with `watch: true` reads its files as they grow, up to their last complete line, so its "
        "files must be lines: csv, jsonl or text, uncompressed. A JSON array or a Parquet file is whole only "
        "once written; read such files without `watch`."),
+    _e("E319", "sink '{name}' writes {what}, a file of sink '{other}' (line {other_line}); give each file sink "
+               "its own path",
+       "Each file sink writes its files exactly once and, on resume, cuts them back to what it checkpointed: "
+       "two sinks (the `dead_letter` sink too) writing one file would interleave their records, and a resume "
+       "of one would cut off the other's. Paths that name one file (`out/a.jsonl`, `./out/a.jsonl`) and a "
+       "rotated sink's numbered files (`out/a.000001.jsonl`) count."),
     # --- E4xx: structure (the JSON Schema) ---
     _e("E401", "unknown key '{key}' in {where}{suggestion}",
        "The key is not part of the language here; a misspelled key would otherwise be silently ignored."),
