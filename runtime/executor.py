@@ -90,7 +90,8 @@ def start(prepared: Prepared, log: ev.EventLog, options: RunOptions) -> RunOutco
     ensure_compatible(prepared, log, state)
     positions = state.checkpoint.sources if state.checkpoint else {}
     try:
-        prepared, opened = infer_feed_schemas(prepared, positions, options.open_feed, options.should_stop)
+        prepared, opened = infer_feed_schemas(prepared, positions, options.open_feed, options.should_stop,
+                                              options.limit)
     except ValueError as error:  # a feed that cannot be opened (a Kafka client setting): before the run starts
         raise RunRefused(str(error)) from error
     now = first_now(log, state) or options.clock()

@@ -53,11 +53,13 @@ class OpenFeeds:
 
 
 def infer_feed_schemas(prepared: Prepared, positions: Mapping[str, Any], opener: FeedOpener,
-                       should_stop: Callable[[], bool]) -> tuple[Prepared, OpenFeeds]:
+                       should_stop: Callable[[], bool], limit: int | None = None) -> tuple[Prepared, OpenFeeds]:
     """`prepared` with the schema of every feed that had none taken from its first batch (the plan
     rebuilt with it); gives up waiting when a stop is requested (the schema then stays unknown).
+    The first batches together hold at most `limit` records (`--limit`; at least one each, to infer).
     Raises `SchemaMismatch` when the expressions do not type-check against the inferred schemas."""
     opened = OpenFeeds()
+    remaining = limit
     schemas = dict(prepared.schemas)
     missing = [s.source for s in prepared.plan.scans if is_feed(s.source) and s.step not in schemas]
     for source in missing:
@@ -65,9 +67,12 @@ def infer_feed_schemas(prepared: Prepared, positions: Mapping[str, Any], opener:
         feed.open(positions.get(source.name))
         opened.feeds[source.name] = feed
         while not should_stop() and not feed.exhausted():
-            first = feed.poll(prepared.spec.settings.batch_size, prepared.spec.settings.batch_timeout / 1e6)
+            size = prepared.spec.settings.batch_size
+            size = size if remaining is None else max(min(size, remaining), 1)
+            first = feed.poll(size, prepared.spec.settings.batch_timeout / 1e6)
             if first is not None and first.height:
                 opened.pending[source.name] = first
+                remaining = None if remaining is None else remaining - first.height
                 schemas[source.name] = _schema_of(source, feed, first)
                 break
         if source.name not in schemas and feed.exhausted():
@@ -129,8 +134,8 @@ def _loop(run: _Run, scans: dict[str, ir.Scan], feeds: dict[str, Feed], pending:
     settings = run.prepared.spec.settings
     remaining = run.options.limit
     timeout = settings.batch_timeout / 1_000_000
-    while True:
-        live = [name for name in feeds if name not in run.exhausted]
+    while True:  # (first batches polled to infer a schema first: they count against the limit first)
+        live = sorted((name for name in feeds if name not in run.exhausted), key=lambda name: name not in pending)
         if not live:
             return None
         for name in live:
