@@ -33,12 +33,8 @@ from flowc.runtime.sources.csv_lines import (
     inferred_csv_schema,
 )
 from flowc.runtime.sources.feed import RAW_ERROR
-from flowc.runtime.sources.jsonl_lines import (
-    inferred_json_schema,
-    inferred_jsonl_schema,
-    json_array_rows,
-    json_elements,
-)
+from flowc.runtime.sources.json_file import inferred_json_schema, json_array_rows, read_json_file
+from flowc.runtime.sources.jsonl_lines import inferred_jsonl_schema
 from flowc.runtime.sources.line_blocks import compressed, count_lines, gzipped
 from flowc.runtime.sources.line_chunks import Chunk, chunks, jsonl_chunks, text_chunks
 
@@ -239,7 +235,7 @@ class FileReader:
             return _lines(path)
         if self.format == "parquet":
             return pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
-        return len(json_elements(path))
+        return read_json_file(path).records
 
     def count(self) -> int:
         if self._rows_counted is not None:
@@ -250,9 +246,11 @@ class FileReader:
         first_line = 2 if self.format == "csv" and self._csv_options()["has_header"] else 1
         shown = [os.path.relpath(p, self.base_dir) for p in self.paths]
         result: pl.Expr | None = None
-        for start, name in zip(self._starts, shown, strict=True):
+        for start, name, path in zip(self._starts, shown, self.paths, strict=True):
             if self.format in _LINE_FORMATS:
                 text = pl.format(f"{name}:{{}}", rows - start + first_line)
+            elif self.format == "json" and (malformed := read_json_file(path).malformed) is not None:
+                text = pl.lit(f"{name}:{malformed.line}")  # its one row: the file, where its parse stopped
             else:
                 text = pl.format(f"{name}[{{}}]", rows - start)
             result = text if result is None else pl.when(rows >= start).then(text).otherwise(result)

@@ -155,36 +155,3 @@ def _is_object(line: bytes) -> bool:
         return isinstance(json.loads(line), dict)
     except ValueError:
         return False
-
-
-def json_array_rows(path: str, dtypes: Mapping[str, pl.DataType]) -> pl.DataFrame:
-    """The elements of a JSON file holding one array (one object: one record) as rows of `dtypes`
-    with `RAW_ERROR`: Polars reads the whole file at once; when it cannot (an element that is not an
-    object of `dtypes`, a value of another type), each element is read as a JSON line
-    (`parsed_lines`), so that element alone is a record error (`json: <reason>: <element>`)."""
-    try:
-        frame = pl.read_json(path, schema=dict(dtypes))
-        return frame.with_columns(pl.lit(None, pl.String).alias(RAW_ERROR))
-    except pl.exceptions.PolarsError:
-        pass
-    elements = json_elements(path)
-    data = b"".join(json.dumps(element, ensure_ascii=False).encode() + _NL for element in elements)
-    rows = parsed_lines(data, dtypes, list(dtypes)).drop(BLANK)  # a dumped element is never blank
-    return rows.with_columns(pl.col(RAW_ERROR).str.replace(r"^jsonl: ", "json: "))
-
-
-def inferred_json_schema(path: str, rows: int) -> pl.Schema:
-    """Polars' dtypes for the first `rows` objects of a JSON file holding one array (or one object);
-    other elements are left out, as malformed JSON lines are (`inferred_jsonl_schema`)."""
-    elements = json_elements(path)
-    objects = [json.dumps(e, ensure_ascii=False).encode() for e in elements if isinstance(e, dict)][:rows]
-    if not objects:
-        raise pl.exceptions.ComputeError("the file holds no JSON object")
-    return pl.read_ndjson(_NL.join(objects), infer_schema_length=None).schema
-
-
-def json_elements(path: str) -> list:
-    """The values of a JSON file: the elements of its one array, or the one value it holds."""
-    with open(path, "rb") as handle:
-        document = json.load(handle)
-    return document if isinstance(document, list) else [document]

@@ -1,15 +1,17 @@
 """Running a plan through the real batch runner, and random pipelines for the optimizer's property test.
 
 `run_plan` feeds every source's fused query through `BatchRunner` batch by batch, exactly as
-`flowc run` does, and gathers what each sink receives (dead-letter sink included), or the failure.
+`flowc run` reads it the exact way (a file in chunks of the batch size, only the fields the plan reads), and gathers what each sink receives (dead-letter sink included), or the failure.
 `pipelines()` draws well-typed chains of filter/map/select/drop/rename/explode/validate (a select keeps
 fields or computes them; a select or map sometimes sets only constants) over a random schema (perhaps a struct field, null or not, that maps set dotted targets in) with inline records (some
-values that do not convert, some expressions that can fail), as spec text; sometimes a second sink
+values that do not convert, some expressions that can fail), or the same records in a JSON lines file
+with some lines that do not parse, as spec text; sometimes a second sink
 reads an earlier step (fan-out) and a third a step's `.errors`.
 """
 
 from __future__ import annotations
 
+import json
 import textwrap
 from datetime import UTC, datetime
 
@@ -22,7 +24,7 @@ from flowc.compiler.plan import Plan
 from flowc.compiler.validate import validate_document
 from flowc.dsl.diagnostics import Severity
 from flowc.dsl.loader import load_text
-from flowc.runtime.batching import BatchRunner, source_query
+from flowc.runtime.batching import BatchRunner, prefetched_batches, source_query
 from flowc.runtime.envelope import Policy, RecordFailed
 from flowc.runtime.run_setup import Prepared, prepare
 
@@ -47,9 +49,14 @@ def run_plan(prepared: Prepared, plan: Plan, batch_size: int) -> dict[str, objec
     try:
         for scan in plan.scans:
             reader = prepared.readers[scan.step]
-            query = source_query(plan, scan, reader.frame(prepared.schemas[scan.step], None, None), NOW)
+            schema, fields = prepared.schemas[scan.step], [name for name, _ in plan.schemas[scan].fields]
+            chunked = reader.chunks(schema, None, None, batch_size, fields) if hasattr(reader, "chunks") else None
+            raw = reader.frame(schema, None, None) if chunked is None else chunked.template
+            query = source_query(plan, scan, raw, NOW)
             runner = BatchRunner(plan, query, Policy(scan.step, reader.positions))
-            for batch in query.frame.collect_batches(chunk_size=batch_size, maintain_order=True):
+            batches = (query.frame.collect_batches(chunk_size=batch_size, maintain_order=True) if chunked is None
+                       else prefetched_batches(plan, scan, chunked.frames, NOW, False))
+            for batch in batches:
                 if batch.height:
                     result = runner.run(batch, NOW)
                     for node, frames in result.outputs.items():
@@ -70,6 +77,7 @@ def _rows(frames: list[pl.DataFrame]) -> list[tuple]:
 
 NAMES = ("a", "b", "c", "d", "s", "t", "u", "xs")
 TYPES = ("int", "float", "string", "bool", "list<int>", "struct")
+MALFORMED = ('{"a": "x", b}', "not json", "[1, 2]")  # JSON lines a reader cannot decode: `parse` errors
 STRUCT = {"tier": "string"}  # the type "struct" stands for; dotted map targets set fields in and below it
 
 
@@ -195,13 +203,19 @@ def _computed_select(draw, schema: dict[str, str]) -> dict:
 
 @st.composite
 def pipelines(draw) -> tuple[str, int]:
-    """(spec text, batch size)."""
+    """(spec text, batch size, the source's files by name: none for inline records)."""
     names = draw(st.lists(st.sampled_from(NAMES), min_size=2, max_size=5, unique=True))
     textual = draw(st.integers(0, 2)) == 0  # only text fields: none can fail to convert, so scans get pruned
     schema = {n: "string" if textual else draw(st.sampled_from(TYPES)) for n in names}
     records = [{n: _value(draw, t) for n, t in schema.items()} for _ in range(draw(st.integers(0, 8)))]
     declared = {n: (dict(STRUCT) if t == "struct" else t) for n, t in schema.items()}
-    source = {"type": "inline", "schema": declared, "records": records}
+    source: dict = {"type": "inline", "schema": declared, "records": records}
+    files: dict[str, str] = {}
+    if draw(st.booleans()):  # the same records as a JSON lines file, perhaps with lines that do not parse
+        lines = [json.dumps(r) for r in records]
+        for bad in draw(st.lists(st.sampled_from(MALFORMED), max_size=2)):
+            lines.insert(draw(st.integers(0, len(lines))), bad)
+        source, files = {"type": "file", "path": "src.jsonl", "schema": declared}, {"src.jsonl": "\n".join(lines) + "\n"}
     steps = [s for s in (_step(draw, schema) for _ in range(draw(st.integers(1, 6)))) if s is not None]
     policy = draw(st.sampled_from(["fail", "skip", "dead_letter"]))
     steps = steps or [{"filter": "true"}]
@@ -215,7 +229,7 @@ def pipelines(draw) -> tuple[str, int]:
     doc = {"version": 1, "pipeline": "p",
            "settings": {"on_error": policy, "dead_letter": {"type": "file", "path": "dead.jsonl"}},
            "sources": {"src": source}, "steps": steps, "sinks": sinks}
-    return yaml.safe_dump(doc, sort_keys=False), draw(st.sampled_from([1, 3, 100]))
+    return yaml.safe_dump(doc, sort_keys=False), draw(st.sampled_from([1, 3, 100])), files
 
 
 def spec_text(body: str) -> str:
