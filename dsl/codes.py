@@ -147,8 +147,9 @@ _ALL = (
        "Each step's keys must fit its operator, and no two outputs of a step may share a name: a field "
        "listed twice in `select`, an explode `as` or `index` naming a field the input already has (or the "
        "list field, for `index`), a `map` target that replaces an earlier one's value, a `select` target "
-       "with another target inside it, or an aggregate computing a field its output already has (a `by` "
-       "field, `window_start`, `window_end`) would fail the run or silently lose a value."),
+       "with another target inside it, an aggregate computing a field its output already has (a `by` "
+       "field, `window_start`, `window_end`), or a windowed aggregate grouping by a field named "
+       "`window_start` or `window_end` would fail the run or silently lose a value."),
     _e("E311", "'{name}' has no '.late' output: only a windowed aggregate has late records",
        "Late records exist only where a window decides lateness; read `<step>.errors` for record errors."),
     _e("E312", "{where} '{name}' is {got}; event time must be a datetime",

@@ -55,11 +55,16 @@ def repeated_names(names: tuple[s.Name, ...], operator: str) -> list[Problem]:
 def aggregate_collisions(config: s.Aggregate) -> list[Problem]:
     """A `compute` name that the output already has: a `by` field, or a window's `window_start` or
     `window_end` (SPEC §4: the output is the `by` fields, the window's bounds, then what is computed);
-    and a `by` field listed twice."""
+    a `by` field listed twice; and, when windowed, a `by` field named like a window bound (its value
+    and the bound would be two output fields of one name: audit 4 F4, a DuplicateError at run)."""
     taken = {b.name: "a 'by' field" for b in config.by}
-    if config.window is not None:
-        taken |= {"window_start": "the window's start", "window_end": "the window's end"}
     found = repeated_names(config.by, "aggregate 'by'")
+    if config.window is not None:
+        bounds = {"window_start": "the window's start", "window_end": "the window's end"}
+        found += [(b.span, f"aggregate groups by '{b.name}', but a windowed aggregate's output has "
+                           f"'{b.name}' ({bounds[b.name]}); rename the field before the aggregate")
+                  for b in config.by if b.name in bounds]
+        taken |= bounds
     found += [(c.expression.span, f"aggregate computes '{c.name}', but '{c.name}' is {taken[c.name]} of its "
                                   f"output; name the computed field otherwise") for c in config.compute if c.name in taken]
     return found
