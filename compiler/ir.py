@@ -124,9 +124,12 @@ class Union:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Sql:
+    """A row-wise Polars SQL query over `input`; a record it fails on (a CAST) is a record error."""
+
     input: Node
     query: str
     step: str
+    on_error: str = FAIL
     span: Span | None = field(default=None, compare=False, repr=False)
 
 
@@ -212,7 +215,7 @@ class SinkNode:
 Node = (Scan | Filter | Map | Select | Drop | Rename | Explode | Validate | Union | Sql | Aggregate | Dedupe | Enrich
         | Late | Errors | SinkNode)
 STATEFUL = (Aggregate, Dedupe, Enrich)
-FAILING = (Scan, Filter, Map, Select, Validate)  # node types that can produce record errors
+FAILING = (Scan, Filter, Map, Select, Validate, Sql)  # node types that can produce record errors
 
 
 def timed(node: Node) -> str | None:

@@ -22,6 +22,7 @@ import polars as pl
 from flowc.compiler import ir
 from flowc.compiler.lower_assign import built, set_targets
 from flowc.compiler.lower_expr import lower, lower_predicate
+from flowc.compiler.lower_sql import SqlBatch
 from flowc.compiler.lowered import InternalError, LowerContext, Lowered, first_error
 from flowc.compiler.plan import Plan
 from flowc.compiler.polars_types import to_polars
@@ -182,9 +183,13 @@ def _empty(schema: Struct) -> pl.LazyFrame:
 
 @lower_node.register
 def _sql(node: ir.Sql, ctx: NodeContext) -> Staged:
-    """The query sees the record without hidden columns; positions are unknown after it."""
-    out = pl.SQLContext(input=ctx.inputs[0].drop(ROW)).execute(node.query)
-    return Staged(out.with_columns(pl.lit(None, dtype=pl.Int64).alias(ROW)))
+    """The query sees the record without hidden columns; a record it fails on (a CAST) is a record error
+    with its position (`lower_sql`); positions are unknown after it."""
+    batch = SqlBatch(node.query, ERROR, HIDDEN)
+    frame = ctx.inputs[0]
+    checked = frame.map_batches(batch.errors, schema={**frame.collect_schema(), ERROR: pl.String})
+    return Staged(checked, True, _fields(ctx.plan.schemas[node.input]),
+                  lambda rows: batch.finish(rows).with_columns(pl.lit(None, dtype=pl.Int64).alias(ROW)))
 
 
 @lower_node.register

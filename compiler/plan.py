@@ -215,7 +215,8 @@ def _union(step: s.Step, inputs: tuple, schemas: tuple, policy: str) -> Built:
 def _sql(step: s.Step, inputs: tuple, schemas: tuple, policy: str) -> Built:
     query = step.config.query  # type: ignore[union-attr]
     schema = None if schemas[0] is None else ps.queried(schemas[0], query)
-    return ir.Sql(input=inputs[0], query=query, step=step.name, span=step.span), {}, schema
+    node = ir.Sql(input=inputs[0], query=query, step=step.name, on_error=policy, span=step.span)
+    return node, {}, schema
 
 
 _STEPS = {s.Filter: _filter, s.Map: _map, s.Select: _select, s.Drop: _drop, s.Rename: _rename,

@@ -7,6 +7,7 @@ place and appends new ones, `rename` renames in place, `explode` replaces the li
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from flowc.dsl import types as t
@@ -90,7 +91,13 @@ def query_schema(schema: Struct, query: str) -> tuple[Struct | None, str | None]
         return Struct(tuple((name, from_polars(dtype)) for name, dtype in out.items())), None
     except Exception as error:  # any refusal of Polars' is the query's problem
         text = str(error).strip()
-        return None, (text.splitlines()[0] if text else type(error).__name__)
+        return None, (_first_sentence(text.splitlines()[0]) if text else type(error).__name__)
+
+
+def _first_sentence(line: str) -> str:
+    """Polars' reason without the hints it appends ("It's possible that ... try renaming the columns
+    with `.alias(...)`": Python API advice that a SQL query cannot follow)."""
+    return re.split(r"\.\s+(?=[A-Z])", line, maxsplit=1)[0]
 
 
 def enveloped(schema: Struct) -> Struct:

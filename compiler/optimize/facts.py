@@ -50,10 +50,10 @@ def expression_fails(plan: Plan, node: ir.Node, expr: ast.Expr) -> bool:
 
 
 def can_fail(plan: Plan, node: ir.Node) -> bool:
-    """True when `node` can produce record errors (a `validate` always can; a scan when its reader may
-    meet a record it cannot decode, a value may not convert to its schema type, or it has an event
-    time; a windowed aggregate or a dedupe on event time)."""
-    if isinstance(node, ir.Validate) or ir.timed(node) is not None:  # timed: an event time may be null
+    """True when `node` can produce record errors (a `validate` and a `sql` step (a CAST) always can; a
+    scan when its reader may meet a record it cannot decode, a value may not convert to its schema
+    type, or it has an event time; a windowed aggregate or a dedupe on event time)."""
+    if isinstance(node, ir.Validate | ir.Sql) or ir.timed(node) is not None:  # timed: an event time may be null
         return True
     if isinstance(node, ir.Scan):
         schema = plan.schemas.get(node)
