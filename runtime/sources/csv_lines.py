@@ -15,13 +15,14 @@ after a closing quote) or whose field count (separators outside quoted fields, p
 header's gets `RAW_ERROR` = `csv: <reason>: <the line>`, and its fields are null; the `Scan` lowering
 turns that into a `parse` record error under the source's policy.
 
-The zip holds only while every record is one line, and Polars' parser agrees with this reading only
+The zip holds only while every row is one line, and Polars' parser agrees with this reading only
 on lines whose fields are unquoted without a quote or quoted whole (`plainly_quoted`): a quote inside
 an unquoted field toggles its quoting (it reads `a",b"` as one field), and an odd one makes it read
 on into the next line. So a file holding other lines is parsed from a copy in which each of them is
 written plainly quoted, or replaced by an empty row when it is malformed (its error still comes from
-the original line). A quoted field that spans lines is therefore not supported: its lines are record
-errors.
+the original line). A record whose quoted field spans lines (`csv_records`) is an empty row on each
+of its lines in that copy; its fields, parsed by Polars from the record written plainly quoted, are
+put on its first line, and the other lines hold no record (`BLANK`), so row i is still line i.
 """
 
 from __future__ import annotations
@@ -34,18 +35,27 @@ import re
 import tempfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import polars as pl
 
 from flowc.compiler.source_types import SLOW_PATH
 from flowc.compiler.text_encoding import UTF8
+from flowc.runtime.sources.csv_records import (  # BLANK, EXCERPT: imported from here by the other readers
+    BLANK,
+    EXCERPT,
+    Joined,
+    joined_records,
+    plain,
+    record_blocks,
+    spliced,
+)
 from flowc.runtime.sources.feed import RAW_ERROR
 from flowc.runtime.sources.line_blocks import GZIP, ZSTD, compressed, line_blocks
 
-EXCERPT = 1000  # characters of a malformed line kept in its error
 _LINE = "__flowc_line"
-BLANK = "__flowc_blank"  # a blank line holds no record (as in a watched folder's files, docs/sources.md)
+_COPY_LINES = 1 << 16  # lines per block written to a parseable copy
 
 
 _BLOCK = 1 << 22  # bytes read at a time by the whole-file scans below (not mapped: mapped pages count in the RSS)
@@ -133,26 +143,41 @@ def _utf8_copy(path: str, encoding: str) -> str:
     return copy
 
 
-def _parseable_copy(path: str, quote: str, separator: str, width: int) -> str:
-    """A copy of `path` made of its `_parseable_lines`."""
+def _parseable_copy(path: str, quote: str, separator: str, width: int, header: bool) -> tuple[str, list[Joined]]:
+    """A copy of `path` made of its `_parseable_lines`, and its records over several lines (their
+    `line`: the row, header excluded)."""
     handle, copy = _temp_copy()
-    with open(path, "rb") as source, os.fdopen(handle, "wb") as out:
-        out.writelines(_parseable_lines(source, quote, separator, width))
-    return copy
+    joins: list[Joined] = []
+    row = 0
+    with os.fdopen(handle, "wb") as out:
+        if header:  # the first block holds the whole first line (`line_blocks`)
+            _, first = next(line_blocks(path, 0, 1), (0, b""))
+            out.writelines(_parseable_lines([first.split(b"\n", 1)[0] + b"\n"], quote, separator, width))
+        blocks = record_blocks(line_blocks(path, 1 if header else 0, _COPY_LINES), quote, separator)
+        for _, data, found in blocks:
+            spanned = {line for join in found for line in join.spanned}
+            out.writelines(_parseable_lines(io.BytesIO(data), quote, separator, width, spanned))
+            joins += [replace(join, line=join.line + row) for join in found]
+            row += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    return copy, joins
 
 
-def _parseable_lines(lines: Iterable[bytes], quote: str, separator: str, width: int) -> Iterator[bytes]:
+def _parseable_lines(lines: Iterable[bytes], quote: str, separator: str, width: int,
+                     spanned: set[int] = frozenset()) -> Iterator[bytes]:
     """`lines`, each holding the quote character without being plainly quoted written plainly quoted
-    (`_plain`), or as an empty row of `width` fields when it is malformed."""
+    (`plain`), or as an empty row of `width` fields when it is malformed or one of the lines
+    `spanned` by a record over several lines."""
     field = re.compile(_field(quote, separator, quote_inside=True))
-    plain = re.compile(_line_of(_field(quote, separator, quote_inside=False), separator))
+    plainly = re.compile(_line_of(_field(quote, separator, quote_inside=False), separator))
     empty = separator * (width - 1)
-    for raw in lines:
+    for number, raw in enumerate(lines):
         text = raw.decode("utf-8", "surrogateescape")
         body = text.rstrip("\r\n")
-        if quote in body and not plain.fullmatch(body):
+        if number in spanned:
+            text = empty + text[len(body):]
+        elif quote in body and not plainly.fullmatch(body):
             fields = _fields(body, field, separator)
-            body = empty if fields is None or len(fields) != width else _plain(fields, quote, separator)
+            body = empty if fields is None or len(fields) != width else plain(fields, quote, separator)
             text = body + text[len(text.rstrip("\r\n")):]
         yield text.encode("utf-8", "surrogateescape")
 
@@ -171,12 +196,6 @@ def _fields(body: str, field: re.Pattern, separator: str) -> list[str] | None:
         pos += 1
 
 
-def _plain(fields: list[str], quote: str, separator: str) -> str:
-    """The fields joined plainly quoted: an unquoted field holding the quote is quoted whole."""
-    return separator.join(f"{quote}{f.replace(quote, quote * 2)}{quote}" if quote in f and not f.startswith(quote)
-                          else f for f in fields)
-
-
 def header_width(path: str, options: Mapping[str, Any]) -> int:
     return len(pl.scan_csv(path, infer_schema=False, glob=False, **options).collect_schema())
 
@@ -190,34 +209,43 @@ def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) 
         path, options = _utf8_copy(path, options["encoding"]), {**options, "encoding": UTF8}
     width = len(names) if names is not None else header_width(path, options)
     quoted = bool(quote) and _has_byte(path, quote.encode())
-    parsed_path = path
+    parsed_path, joins = path, []
     if quoted and _has_irregular_quotes(path, quote, separator):
-        parsed_path = _parseable_copy(path, quote, separator, width)
+        parsed_path, joins = _parseable_copy(path, quote, separator, width, options["has_header"])
     fields = pl.scan_csv(parsed_path, infer_schema=False, new_columns=names, glob=False,
                          truncate_ragged_lines=True, **options)
     lines = pl.scan_lines(path, name=_LINE)
     if options["has_header"]:
         lines = lines.slice(1)
-    return _checked(fields, lines, width, quote if quoted else "", separator)
+    checked = _checked(fields, lines, width, quote if quoted else "", separator)
+    columns = fields.collect_schema().names()
+    return spliced(checked, joins, columns, options, columns)
 
 
-def checked_block(data: bytes, names: list[str], options: Mapping[str, Any], columns: list[str]) -> pl.DataFrame:
-    """Whole lines of a CSV file (no header) read as `checked_csv` reads the file: the columns
-    `columns` of `names` plus `RAW_ERROR` and `BLANK`, one row per line (`line_chunks.chunks`)."""
+def checked_block(data: bytes, names: list[str], options: Mapping[str, Any], columns: list[str],
+                  joins: list[Joined] | None = None) -> pl.DataFrame:
+    """Whole lines of a CSV file (no header, from a record's start) read as `checked_csv` reads the
+    file: the columns `columns` of `names` plus `RAW_ERROR` and `BLANK`, one row per line
+    (`line_chunks.chunks`). `joins`: its records over several lines, when known (`record_blocks`)."""
     quote = options.get("quote_char") or ""
     separator = options["separator"]
     if options.get("encoding", UTF8) != UTF8:
         data = data.decode(options["encoding"], "replace").encode()
+        joins = None  # found in the undecoded bytes
     parse = {key: value for key, value in options.items() if key not in ("has_header", "encoding")}
     quoted = bool(quote) and quote.encode() in data
     parsed = data
     if quoted and _has_irregular_quotes(data, quote, separator):
+        if joins is None:
+            joins = joined_records(data, quote, separator, final=True)[0]
+        spanned = {line for join in joins for line in join.spanned}
         # lines end at b"\n" only, as a file's do (`bytes.splitlines` would also cut at a lone CR)
-        parsed = b"".join(_parseable_lines(io.BytesIO(data), quote, separator, len(names)))
+        parsed = b"".join(_parseable_lines(io.BytesIO(data), quote, separator, len(names), spanned))
     fields = pl.scan_csv(parsed, has_header=False, schema=dict.fromkeys(names, pl.String), missing_columns="insert",
                          extra_columns="ignore", truncate_ragged_lines=True, **parse).select(columns)
     lines = pl.scan_lines(data, name=_LINE)
-    return _checked(fields, lines, len(names), quote if quoted else "", separator).collect(engine="in-memory")
+    checked = _checked(fields, lines, len(names), quote if quoted else "", separator)
+    return spliced(checked, joins or [], names, options, columns).collect(engine="in-memory")
 
 
 def _checked(fields: pl.LazyFrame, lines: pl.LazyFrame, width: int, quote: str, separator: str) -> pl.LazyFrame:

@@ -192,8 +192,9 @@ class FileReader:
                 if left is not None and left <= 0:
                     return
                 frame = finish(path, _numbered(piece.frame, offset + piece.first_row))
-                if left is not None:
-                    frame, left = frame.head(left), left - piece.rows
+                if left is not None:  # records, not lines: a blank line, or one a CSV record spans after its first, holds none
+                    taken = frame.head(left).collect()
+                    frame, left = taken.lazy(), left - taken.height
                 end = piece.first_row + piece.rows
                 yield frame
             offset += end

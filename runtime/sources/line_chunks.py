@@ -34,6 +34,7 @@ import polars as pl
 
 from flowc.compiler.source_types import NeedsExactReading
 from flowc.runtime.sources.csv_lines import checked_block, plainly_quoted
+from flowc.runtime.sources.csv_records import Joined, record_blocks
 from flowc.runtime.sources.jsonl_lines import parsed_lines
 from flowc.runtime.sources.line_blocks import line_blocks
 
@@ -66,7 +67,10 @@ def chunks(path: str, names: list[str], options: Mapping[str, Any], *, first_row
     `ahead`: blocks read and parsed ahead, on as many threads (2 measured no faster on 2 cores, and
     holds a block more).
     `exact`: each block is read the exact way (`csv_lines.checked_block`: any line, with `RAW_ERROR`
-    and `BLANK`), and `quote` is not checked."""
+    and `BLANK`), and `quote` is not checked. Blocks are then cut at records' ends (`record_blocks`: a
+    quoted field may span lines), and a read from `first_row` > 0 starts on the line before it, a
+    checkpointed record's first line, so that it starts on a record's start: that record is left out
+    and the lines it spans after it hold no record (`BLANK`)."""
     if rows_per_chunk < 1 or first_row < 0 or ahead < 1:
         raise ValueError(f"rows_per_chunk, ahead must be >= 1 and first_row >= 0, got {rows_per_chunk}, {ahead}, "
                          f"{first_row}")
@@ -74,18 +78,23 @@ def chunks(path: str, names: list[str], options: Mapping[str, Any], *, first_row
     parse = {key: value for key, value in options.items() if key not in _OWN_OPTIONS}
     wanted = list(names if columns is None else columns)
 
-    def parsed(start: int, data: bytes) -> pl.DataFrame:
+    def parsed(start: int, data: bytes, joins: list[Joined] | None = None) -> pl.DataFrame:
         if exact:
-            return checked_block(data, names, options, wanted)
+            return checked_block(data, names, options, wanted, joins)
         block = pl.scan_csv(data, has_header=False, schema=schema, missing_columns="insert", **parse)
         frame = block.select(wanted).collect(engine="in-memory")  # one in-memory block: no streaming setup
         if quote and quote in data and not rows_are_lines(data, quote, options["separator"], frame.height):
             raise NeedsExactReading(f"{path}: a quoted line after byte {start} needs the exact reading")
         return frame
 
-    blocks = line_blocks(path, first_row + (1 if has_header else 0), rows_per_chunk / BLOCKS_PER_CHUNK)
+    back = 1 if exact and first_row > 0 else 0
+    blocks: Iterator[tuple] = line_blocks(path, first_row - back + (1 if has_header else 0),
+                                          rows_per_chunk / BLOCKS_PER_CHUNK)
+    if exact:
+        blocks = record_blocks(blocks, options.get("quote_char") or "", options["separator"])
+    frames = _parsed_blocks(blocks, parsed, ahead)
     row = first_row
-    for frame in _exactly(_parsed_blocks(blocks, parsed, ahead), rows_per_chunk):
+    for frame in _exactly(_dropped(frames, back), rows_per_chunk):
         yield Chunk(row, frame.height, frame.lazy())
         row += frame.height
 
@@ -167,6 +176,13 @@ def _parsed_blocks(blocks: Iterator[tuple[int, bytes]], parsed: Any, ahead: int)
         pool.shutdown(wait=True)
         if (close := getattr(blocks, "close", None)) is not None:
             close()  # release the file now
+
+
+def _dropped(frames: Iterator[pl.DataFrame], rows: int) -> Iterator[pl.DataFrame]:
+    """`frames` without their first `rows` rows (the first frame holds them)."""
+    for frame in frames:
+        yield frame.slice(rows) if rows else frame
+        rows = 0
 
 
 def _exactly(blocks: Iterator[pl.DataFrame], rows: int) -> Iterator[pl.DataFrame]:

@@ -35,34 +35,55 @@ def _python_csv(line: str) -> list[str] | None:
         return None
 
 
+def _python_records(lines: list[str]) -> dict[int, tuple[list[str] | None, int]]:
+    """The records of a file's data lines (each with its ending) as `csv.reader(strict=True)` reads
+    them, by the line each starts on: (fields, lines spanned), fields None where the reader fails (a
+    quote that does not close, text after a closing quote): that line alone is a record error, and the
+    next line is read anew. A blank line holds no record."""
+    records, i = {}, 0
+    while i < len(lines):
+        if not lines[i].rstrip("\r\n"):
+            i += 1
+            continue
+        reader = csv.reader(iter(lines[i:]), strict=True)
+        try:
+            fields = next(reader)
+            spanned = reader.line_num
+        except csv.Error:
+            fields, spanned = _python_csv(lines[i]), 1  # None, or the line alone when it read on
+        records[i] = (fields, spanned)
+        i += spanned
+    return records
+
+
 _FIELD = st.sampled_from(["", "1", "ab", "x y", '"x,y"', '"a""b"', '""', '"q"', '"', 'a"b', '"a"b', 'n"20', '"20.5',
-                          ' "s"', 'a""b', '"a"b"c"', '"l1\nl2"', 'x"', '"\n"'])
+                          ' "s"', 'a""b', '"a"b"c"', '"l1\nl2"', 'x"', '"\n"', '"l1\n""q""\n,l3"', '"open\n'])
 
 
 @given(lines=st.lists(st.lists(_FIELD, min_size=1, max_size=4).map(",".join), max_size=8), crlf=st.booleans())
 @example(lines=['20,n"20,"20.5', "3,y,4.5"], crlf=False)  # Polars: "not properly escaped" (the run failed)
 @example(lines=['"aa",a",aaaa"'], crlf=False)  # Polars: 2 fields (`a",aaaa"` one); csv: 3
 @example(lines=['1,a"b,2', "3,4,5"], crlf=True)  # an odd quote inside a field: Polars read on into the next line
-def test_each_line_is_read_as_pythons_csv_reads_it_or_is_a_record_error(tmp_path_factory, lines, crlf):
+@example(lines=['1,"multi', 'line",2', "3,4,5"], crlf=True)  # a quoted field over two lines: one record
+@example(lines=['1,"a', 'b"x,2', "3,4,5"], crlf=False)  # text after the closing quote: line 1 alone is an error
+@example(lines=['1,"a', "3,4,5"], crlf=False)  # never closed: each line is read alone
+def test_each_record_is_read_as_pythons_csv_reads_it_or_is_a_record_error(tmp_path_factory, lines, crlf):
     folder = tmp_path_factory.mktemp("csv")
     ending = "\r\n" if crlf else "\n"
     text = ending.join(["a,b,c", *lines]) + ending
     (folder / "in.csv").write_bytes(text.encode())
-    physical = text.split("\n")[1:-1]  # the data lines as the file holds them (a quoted newline splits one)
+    physical = [line + "\n" for line in text.split("\n")[1:-1]]  # as the file holds them (a quoted newline splits one)
     read = {row[ROW]: row for row in _exact(folder).iter_rows(named=True)}
-    for number, line in enumerate(physical):
-        line = line.removesuffix("\r")
-        if not line:
-            assert number not in read  # a blank line holds no record
-            continue
-        fields = _python_csv(line)
+    expected = _python_records(physical)
+    assert set(read) == set(expected)  # a blank line and the lines a record spans after its first hold none
+    for number, (fields, spanned) in expected.items():
         row = read[number]
         if fields is None or len(fields) != 3:
-            assert row[RAW_ERROR] is not None, (line, row)
+            assert row[RAW_ERROR] is not None, (physical[number:number + spanned], row)
             assert (row["a"], row["b"], row["c"]) == (None, None, None)
         else:
-            assert row[RAW_ERROR] is None, (line, row)
-            assert [row["a"] or "", row["b"] or "", row["c"] or ""] == fields, line  # "" or null: csv cannot tell
+            assert row[RAW_ERROR] is None, (physical[number:number + spanned], row)
+            assert [row["a"] or "", row["b"] or "", row["c"] or ""] == fields  # "" or null: csv cannot tell
 
 
 def test_a_quote_inside_a_field_or_after_a_closing_quote_in_a_run(tmp_path):
@@ -84,13 +105,17 @@ def test_a_quote_inside_a_field_or_after_a_closing_quote_in_a_run(tmp_path):
 
 @given(lines=st.lists(st.lists(_FIELD, min_size=1, max_size=4).map(",".join), max_size=10), crlf=st.booleans(),
        rows=st.integers(1, 4), after=st.none() | st.integers(0, 6))
+@example(lines=['"l1\nl2"', "1", '2,"x', 'y",z', "3,4,5"], crlf=False, rows=1, after=2)
 @example(lines=['1,a"b,2', "", '"x', "3,4,5"], crlf=False, rows=1, after=None)
 @example(lines=['1,a"b"c,2', "3,x\ry,4", "5,6,7"], crlf=False, rows=3, after=None)  # a lone CR is not a line end
 def test_the_exact_reading_in_chunks_gives_the_whole_files_records(tmp_path_factory, lines, crlf, rows, after):
     folder = tmp_path_factory.mktemp("csv")
     ending = "\r\n" if crlf else "\n"
     (folder / "in.csv").write_bytes((ending.join(["a,b,c", *lines]) + ending).encode())
-    whole = _exact(folder).slice(0 if after is None else after + 1)
+    exact = _exact(folder)
+    if after is not None:  # a checkpoint is a record's row: a resume starts after that record's lines
+        after = exact[ROW][after % exact.height] if exact.height else None
+    whole = exact.filter(pl.col(ROW) > (-1 if after is None else after))
     source = Source(name="s", type="file", config=Config({"path": "in.csv"}), schema=SCHEMA, event_time=None,
                     format="csv")
     chunked = FileReader(source, str(folder)).chunks(SCHEMA, after, None, rows)  # not a fast query: exact
