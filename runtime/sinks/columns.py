@@ -63,8 +63,9 @@ def union_columns(schemas: Sequence[pl.Schema]) -> pl.Schema:
 
 
 def align(df: pl.DataFrame, columns: pl.Schema) -> pl.DataFrame:
-    """`df` with exactly `columns`: missing ones null, others dropped, a type that differs converted."""
-    if df.schema == columns:
+    """`df` with exactly `columns`: missing ones null, a type that differs converted. A column the plan
+    does not know is not dropped: `df` stays as it is, and the writer refuses a batch of other columns."""
+    if df.schema == columns or any(name not in columns for name in df.columns):
         return df
     exprs = []
     for name, dtype in columns.items():

@@ -12,6 +12,7 @@ import polars as pl
 from click.testing import CliRunner
 
 from flowc.cli import cli
+from flowc.runtime.sinks.columns import align, union_columns
 
 SPEC = """\
 version: 1
@@ -104,3 +105,50 @@ def test_an_empty_parquet_dead_letter_has_the_union_schema(tmp_path):
     assert frame.height == 0
     assert frame.columns == ["id", "x", "l", "w", "_error", "_source"]
     assert frame.schema["x"] == pl.String
+
+
+LATE = """\
+version: 1
+pipeline: late
+settings:
+  batch_size: 2
+  on_error: dead_letter
+  dead_letter: {type: file, path: out/dead.csv}
+sources:
+  s:
+    type: inline
+    schema: {id: int, t: datetime, x: string}
+    event_time: {field: t}
+    records:
+      - {id: 1, t: "2024-01-01T00:10:00Z", x: "1"}
+      - {id: 2, t: "2024-01-01T00:20:00Z", x: "b"}
+      - {id: 3, t: "2024-01-01T00:00:00Z", x: "3"}
+steps:
+  - map: {v: to_int(x)}
+  - aggregate: {window: {type: tumbling, size: 5m}, compute: {n: count()}}
+sinks:
+  o: {type: file, path: out/o.jsonl}
+"""
+
+
+def test_late_records_and_errors_share_a_csv_dead_letter(tmp_path):
+    spec = tmp_path / "late.flow.yaml"
+    spec.write_text(LATE)
+    result = CliRunner().invoke(cli, ["run", str(spec), "--quiet"])
+    assert result.exit_code == 0, result.output
+    frame = pl.read_csv(tmp_path / "out/dead.csv", infer_schema=False)
+    assert frame.columns == ["id", "t", "x", "v", "_error", "_source"]
+    assert frame.select("id", "v").rows() == [("2", None), ("3", "3")]
+    assert [json.loads(e)["code"] for e in frame["_error"]] == ["conversion", "late"]
+
+
+def test_union_columns_put_the_envelope_last_and_differing_types_as_text():
+    envelope = {"_error": pl.Struct({"step": pl.String}), "_source": pl.Struct({"name": pl.String})}
+    union = union_columns([pl.Schema({"a": pl.Int64, "l": pl.List(pl.Int64), **envelope}),
+                           pl.Schema({"b": pl.Null, "a": pl.Int64, "l": pl.Int64, **envelope}),
+                           pl.Schema({"b": pl.Float64, **envelope})])
+    assert union == pl.Schema({"a": pl.Int64, "l": pl.String, "b": pl.Float64, **envelope})
+    frame = pl.DataFrame({"l": [[1, 2], None]}, schema={"l": pl.List(pl.Int64)})
+    assert align(frame, pl.Schema({"a": pl.Int64, "l": pl.String})).rows() == [(None, "[1,2]"), (None, None)]
+    unknown = pl.DataFrame({"a": [1], "z": [2]})  # a column the plan does not know is kept, not dropped
+    assert align(unknown, pl.Schema({"a": pl.Int64, "l": pl.String})).equals(unknown)

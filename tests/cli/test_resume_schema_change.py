@@ -101,3 +101,10 @@ def test_an_unchanged_spec_of_every_type_resumes_into_the_same_files(tmp_path):
     assert result.exit_code == 0, result.output
     assert pl.read_parquet(tmp_path / "out/t.parquet")["id"].to_list() == list(range(7))
     assert len((tmp_path / "out/t.csv").read_text().splitlines()) == 8
+
+
+def test_a_gzipped_csv_sink_reads_its_header_to_refuse(tmp_path):
+    result = _first_then(tmp_path, "{b: id * 2, c: id}", "{c: id, b: id * 2}", {"z": "out/sc.csv.gz"})
+    assert result.exit_code == 1
+    assert ("holds records with the columns id, b, c, and the spec now reorders the columns (id, b, c -> id, c, b): "
+            "a csv file has one header row") in " ".join(result.output.split())
