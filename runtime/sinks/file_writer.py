@@ -1,7 +1,7 @@
 """The exactly-once file sink writer (SPEC §7); see docs/guarantees.md for the whole protocol.
 
     writer = FileSinkWriter("out/a.jsonl.gz", "jsonl", "gzip", rotate={"max_records": 1000},
-                            columns=polars_columns(plan.schemas[sink_node]))
+                            **sink_columns(plan, sink_node))   # runtime/sinks/columns.py
     writer.restore(checkpointed_position)   # None on a fresh start: clears old output
     writer.write(batch) ...
     position = writer.durable()             # record it in the checkpoint, then writer.release(position)
@@ -172,7 +172,9 @@ class FileSinkWriter:
     def restore(self, position: Mapping[str, Any] | None) -> None:
         """Make the output exactly what it was at `position` (None: nothing written yet). A position of
         another path is a sink the spec moved (SPEC §9: sinks may change): the new path starts empty,
-        from the resume point on, and the old file is left as it is."""
+        from the resume point on, and the old file is left as it is. A csv or parquet file in progress
+        whose columns are not `columns` (a stateless step changed) is finished at the first write
+        when the sink rotates, and refused otherwise (`_columns_changed`)."""
         if position is not None and position["path"] != str(self.path):
             position = None
         self._check_compatible(position)
