@@ -125,7 +125,19 @@ def run_test(spec: Spec, test: SpecTest, text: str) -> TestResult:
         except SchemaMismatch as mismatch:  # a type error against the schemas inferred from the data
             return TestResult(test.name, error=str(mismatch))
         except Exception as error:  # one broken test must not hide the results of the others
-            return TestResult(test.name, error=f"{type(error).__name__}: {error}")
+            return TestResult(test.name, error=_reason(error))
+
+
+def _reason(error: Exception) -> str:
+    """The error's own message when it is one of a run's (a file, a table, Polars), else with its class
+    (a bug: the class helps a bug report)."""
+    import polars as pl
+
+    from flowc.runtime.failure_text import failure_reason
+
+    if isinstance(error, OSError | ValueError | pl.exceptions.PolarsError):
+        return failure_reason(error)
+    return f"{type(error).__name__}: {error}"
 
 
 def _run(spec: Spec, test: SpecTest, text: str, outputs: dict[str, str],

@@ -34,6 +34,7 @@ from flowc.runtime.commit import BatchReport, Checkpoint, Committer, counts_json
 from flowc.runtime.control import PauseGate
 from flowc.runtime.engines import EngineBuilder, Engines, build_engine
 from flowc.runtime.envelope import Policy, RecordFailed
+from flowc.runtime.failure_text import failure_reason
 from flowc.runtime.feed_loop import FeedOpener, OpenFeeds, infer_feed_schemas, poll_feeds
 from flowc.runtime.lifecycle import Counts, PipelineState, Status, fold
 from flowc.runtime.resume import (
@@ -104,7 +105,7 @@ def start(prepared: Prepared, log: ev.EventLog, options: RunOptions) -> RunOutco
     except (OSError, ValueError) as error:  # a sink that cannot be opened (a Kafka client setting, a folder)
         for feed in opened.feeds.values():
             feed.close()
-        reason = f"{type(error).__name__}: {error}" if not isinstance(error, ValueError) else str(error)
+        reason = failure_reason(error)
         log.append(ev.FAILED, {"reason": reason})
         return RunOutcome("failed", state.totals, state.checkpoint.batch if state.checkpoint else 0, reason)
     return run.run()
@@ -187,7 +188,7 @@ class _Run:
         except RecordFailed as failure:
             return self._fail(str(failure))
         except (pl.exceptions.PolarsError, OSError, ValueError, SnapshotCorrupt) as error:
-            return self._fail(f"{type(error).__name__}: {error}")
+            return self._fail(failure_reason(error))
         except Exception as error:  # a bug: record the failure so the log does not say 'running', then show it
             self._fail(f"internal error: {type(error).__name__}: {error}")
             raise

@@ -315,8 +315,8 @@ sinks:
     (tmp_path / "t.csv").write_text("code,name\nde,Germany\nde,France\n")
     done = subprocess.run([*command, "--reset"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
-    assert ("EnrichTableError: enrich 'enrich_2': table 't.csv' has duplicate keys in 'code': 'de'; each key may "
-            "appear once") in done.stderr
+    assert ("run failed: enrich 'enrich_2': table 't.csv' has duplicate keys in 'code': 'de'; each key may "
+            "appear once") in done.stderr  # no Python class name (audit 4 F6a)
 
 
 def test_stopping_a_table_watcher_while_its_folder_is_busy_logs_nothing(tmp_path, caplog):
