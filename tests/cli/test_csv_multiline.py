@@ -105,3 +105,22 @@ def test_without_dead_letter_the_run_succeeds(tmp_path):
                                              "on_error: fail"))
     _run(spec)
     assert _records(tmp_path / "out.jsonl") == [{"id": 1, "t": "multi\nline"}, {"id": 3, "t": "ok"}]
+
+
+@pytest.mark.parametrize("batch_size", [7, 100_000])
+def test_a_quote_not_closed_within_1_mib_is_an_error_on_its_line_and_the_lines_after_it_are_records(tmp_path,
+                                                                                                   batch_size):
+    filler = [f"{i},{'x' * 60}" for i in range(100, 100 + 20_000)]  # 1.2 MiB
+    (tmp_path / "in.csv").write_text("\n".join(["id,t", '1,"open', *filler, '4,z"', "3,ok"]) + "\n")
+    _run(_spec(tmp_path, batch_size))
+    assert [r["id"] for r in _records(tmp_path / "out.jsonl")] == [*range(100, 100 + 20_000), 4, 3]
+    assert _errors(tmp_path) == [("in.csv:2", 'csv: unterminated quote: 1,"open')]  # the quote closing on line 20003
+    # would have made one 1.2 MiB record of lines 2-20003
+
+
+def test_a_run_limited_to_one_record_goes_on_past_a_blank_line(tmp_path):
+    (tmp_path / "in.csv").write_text("id,t\n1,a\n\n3,c\n")
+    spec = _spec(tmp_path, 1)
+    for _ in range(3):  # the blank line was a row of its own: each run read it and nothing else
+        _run(spec, "--limit", "1")
+    assert _records(tmp_path / "out.jsonl") == [{"id": 1, "t": "a"}, {"id": 3, "t": "c"}]
