@@ -254,6 +254,30 @@ def test_a_dead_lettering_scan_that_can_fail_reads_every_column():
     assert result.plan.scans[0].columns is None
 
 
+def test_a_nested_field_of_a_jsonl_file_is_read_even_when_unread(tmp_path):
+    """A nested value of another kind makes its line a parse error (audit 4 F1's mistake, in pruning):
+    leaving the nested fields out of the scan skipped no line where the unoptimized plan skips two."""
+    (tmp_path / "in.jsonl").write_text('{"a": "x", "u": {"t": "2026-01-01T00:00:00Z"}}\n'
+                                       '{"a": "y", "u": {"t": "bad"}}\n{"a": "z", "l": {"k": 1}}\n')
+    text = textwrap.dedent("""\
+        version: 1
+        pipeline: p
+        settings: {on_error: skip}
+        sources:
+          s: {type: file, path: in.jsonl, schema: {a: string, u: {t: datetime}, l: "list<int>", b: string}}
+        steps:
+          - select: [a]
+        sinks:
+          out: {type: file, path: out.jsonl}
+        """)
+    prepared = prepared_of(text, str(tmp_path / "p.flow.yaml"))
+    result = optimize(prepared.plan)
+    assert result.plan.scans[0].columns is None  # read whole, as a scan of a typed field left out is
+    delivered = run_plan(prepared, result.plan, 1)
+    assert delivered == run_plan(prepared, prepared.plan, 1)
+    assert delivered["out"] == [(("a", "x"),)] and delivered["counts"]["skipped"] == 2
+
+
 def test_csv_projection_reaches_the_reader(tmp_path):
     (tmp_path / "wide.csv").write_text("a,b,c,d\n1,x,y,z\n2,u,v,w\n")
     text = textwrap.dedent("""\
