@@ -11,8 +11,10 @@ reader (CSV, JSONL and Parquet scans read only those columns).
 
 Precondition: a dropped assignment cannot fail. A node that can fail and dead-letters needs its whole
 input (its error envelope carries that record). A field left out of a scan must be one whose value
-cannot fail to convert (otherwise a bad value in it would no longer be a record error), and a scan
-that can fail keeps every field when it dead-letters, for the same envelope reason. A scan keeps at
+cannot fail to convert or decode (otherwise a bad value in it would no longer be a record error: a
+JSONL file's nested field is decoded by the reader, `facts.column_fails`), and a scan that can fail
+(a file's malformed line can, whatever its fields) keeps every field when it dead-letters, for the
+same envelope reason. A scan keeps at
 least one field even when no reader needs any (a `select` of constants): records are rows of the
 columns read, and a reading of no columns has no rows.
 """
