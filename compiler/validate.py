@@ -1,4 +1,4 @@
-"""What `flowc validate` reports: structure first, then, on a well-formed document, every semantic check.
+"""What `flowc validate` reports: structure first, then every semantic check the structure allows.
 
 Validation reads no file but the spec, unless `with_data` asks to sample local data files for the
 schemas of sources that declare none.
@@ -57,19 +57,78 @@ CHECKS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
 )
 
 
+# Structural errors that leave the rest of the spec meaning what it says: the semantic checks still run.
+# (An unknown key is ignored by normalisation; a name that breaks the pattern is still a name.)
+_LOCAL_STRUCTURE_ERRORS = frozenset({"E401", "E410"})
+
+
 def validate_document(doc: Document, *, with_data: bool = False) -> list[Diagnostic]:
-    """Every diagnostic of `doc`, sorted by position (file, line, column, code)."""
+    """Every diagnostic of `doc`, sorted by position (file, line, column, code).
+
+    SPEC §10: every problem, not the first. After structural errors that are local (an unknown key,
+    a bad name, anything wrong in a sink) every semantic check runs as well; after others (a missing
+    or mistyped key of a source or step, an unknown operator) the rest of the spec cannot be trusted to
+    mean anything, so only the expressions' own syntax errors (E2xx) are added, which depend on nothing
+    else. Either way, what is found in an element (a source, step, sink) with a structural error is
+    left out: it is likely an echo of that error."""
     found = check_structure(doc)
-    if any(d.severity is Severity.ERROR for d in found):
-        return sorted(found, key=Diagnostic.sort_key)
-    spec, problems = normalize_spec(doc)
-    found.extend(problems)
+    structural = [d for d in found if d.severity is Severity.ERROR]
+    if not structural:
+        found.extend(_semantic(doc, with_data))
+    else:
+        element = _element_finder(doc)
+        # a sink's mistakes cannot change what the sources and steps mean
+        local = all(d.code in _LOCAL_STRUCTURE_ERRORS or element(d)[:1] == ("sinks",) for d in structural)
+        broken = {element(d) for d in structural}  # their other problems may be echoes of the structural one
+        found.extend(d for d in _beyond_structure(doc, with_data, local) if element(d) not in broken)
+    return sorted((redact(d, doc.inserted) for d in _unique(found)), key=Diagnostic.sort_key)
+
+
+def _element_finder(doc: Document) -> Callable[[Diagnostic], tuple]:
+    """The spec element a diagnostic is written in: a source, a step, a sink, or another top-level key
+    (by the lines each occupies)."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    starts: list[tuple[int, tuple]] = []
+    for key, value in data.items():
+        paths: list[tuple] = [(key,)]
+        if key in ("sources", "sinks") and isinstance(value, dict):
+            paths += [(key, name) for name in value]
+        elif key == "steps" and isinstance(value, list):
+            paths += [(key, i) for i in range(len(value))]
+        for path in paths:
+            span = doc.key_span(path) if not isinstance(path[-1], int) else doc.span(path)
+            if span is not None:
+                starts.append((span.line, path))
+    starts.sort(key=lambda start: start[0])
+
+    def element(diagnostic: Diagnostic) -> tuple:
+        line = diagnostic.span.line if diagnostic.span is not None else 0
+        return max((start for start in starts if start[0] <= line), key=lambda start: start[0], default=(0, ()))[1]
+
+    return element
+
+
+def _semantic(doc: Document, with_data: bool) -> list[Diagnostic]:
+    spec, found = normalize_spec(doc)
     if spec is not None:
         graph = build_graph(spec)
         for check in CHECKS:
             found.extend(check(graph))
         found.extend(ensure_fields(graph, with_data=with_data))
-    return sorted((redact(d, doc.inserted) for d in _unique(found)), key=Diagnostic.sort_key)
+    return found
+
+
+def _beyond_structure(doc: Document, with_data: bool, local: bool) -> list[Diagnostic]:
+    """What the checks after the structure find in a spec that has structural errors. They are written
+    for well-formed specs: one that trips on the malformed part adds nothing (the structural errors
+    are reported either way)."""
+    try:
+        if local:  # its problems; notes on the spec (e.g. unchecked fields) wait for a clean structure
+            return [d for d in _semantic(doc, with_data) if d.severity is not Severity.NOTE]
+        _, problems = normalize_spec(doc)
+    except Exception:  # best effort on a document the schema already rejected
+        return []
+    return [d for d in problems if d.code.startswith("E2")]
 
 
 def validate_path(path: str, *, env: Mapping[str, str] | None = None,
