@@ -115,10 +115,10 @@ def _plural(n: int, word: str) -> str:
 
 @cli.command()
 def schema() -> None:
-    """Print the JSON Schema of the .flow.yaml language (for editors and CI)."""
-    from flowc.schemas import load_schema
+    """Print the JSON Schema of the .flow.yaml language (for editors and CI), `${VAR}` references included."""
+    from flowc.schemas import editor_schema
 
-    click.echo(json.dumps(load_schema(), indent=2))
+    click.echo(json.dumps(editor_schema(), indent=2))
 
 
 
