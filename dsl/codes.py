@@ -81,6 +81,11 @@ _ALL = (
     _e("E104", "unknown field '{name}' in {where}{suggestion}",
        "The field is not in the schema of the step's input. Check the spelling or the upstream steps."),
     _e("E105", "unknown function '{name}'{suggestion}", "The function is not in flowc's function library."),
+    _e("E107", "'{name}' is a path into the field '{parent}', but {where} names top-level fields; copy it out first "
+               "with `map: {{{leaf}: {name}}}`",
+       "Field lists (`select: [..]`, `drop`, `rename`, `explode`, aggregate `by`, `dedupe` keys, enrich `on`, "
+       "event time fields) take the names of top-level fields; a nested path like `user.tier` is an expression. "
+       "Copy the value into a top-level field with `map` first (or use `select: {tier: user.tier}`)."),
     _e("E106", "{problem}",
        "Aggregate functions (`count`, `sum`, ...) are only allowed at the top of an `aggregate` compute entry."),
     # --- E2xx: expressions ---

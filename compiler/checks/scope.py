@@ -7,6 +7,7 @@ needs no schema is checked: unknown functions (E105) and aggregates outside `com
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from flowc.compiler.spec import Expression, Name
@@ -16,9 +17,10 @@ from flowc.dsl.ast import Call, walk
 from flowc.dsl.diagnostics import Diagnostic
 from flowc.dsl.functions import FUNCTIONS
 from flowc.dsl.span import Span
-from flowc.dsl.types import Struct, Type
+from flowc.dsl.types import ListOf, Struct, Type
 
 _HELP_LIMIT = 20  # fields listed in a "fields available here" help
+_PATH = re.compile(r"^(?P<parent>[^.\[]+)[.\[]")  # `user.tier`, `items[0]`: a path into a field
 
 
 @dataclass
@@ -54,11 +56,24 @@ class Scope:
         if self.schema is None:
             return None
         found = self.schema.field(name.name)
+        if found is None and self._nested(name, where):
+            return None
         if found is None:
             names = [n for n, _ in self.schema.fields]
             self.report("E104", name.span, help=self.available(), name=name.name, where=where,
                         suggestion=codes.did_you_mean(name.name, names))
         return found
+
+    def _nested(self, name: Name, where: str) -> bool:
+        """E107 when `name` is a path into a struct field (`user.tier`): a field list names top-level
+        fields only, and "unknown field 'user.tier'; did you mean 'user'?" misled (audit 4 F6e)."""
+        path = _PATH.match(name.name)
+        if path is None or not isinstance(self.schema.field(path["parent"]), Struct | ListOf):  # type: ignore[union-attr]
+            return False
+        leaf = re.split(r"[.\[\]]", name.name.rstrip("]"))[-1] or path["parent"]
+        self.report("E107", name.span, name=name.name, parent=path["parent"], where=where,
+                    leaf=leaf if leaf.isidentifier() else "value")
+        return True
 
     def fields(self, names: tuple[Name, ...], where: str) -> None:
         for name in names:
