@@ -4,7 +4,8 @@ Per test, the spec is rewritten (`harness_spec`): every source becomes an inline
 test's records for it (none when the test does not name it), keeping its schema and event time, so
 conversions and windows behave as in the real pipeline; every sink becomes a Parquet file in a
 temporary folder (Parquet keeps the types for the comparison); each `<step>.errors` / `<step>.late`
-named in `expect` gets a temporary sink reading it; the state directory is temporary. The rewritten
+named in `expect` gets a temporary sink reading it (`dead_letter` names the dead-letter sink, which
+receives the side outputs nothing reads); the state directory is temporary. The rewritten
 spec runs in this process with the real runner (`prepare` + `start`), `now()` pinned by the test's
 `now:`, and each named output is compared with its expectation (`flowc.test_compare`).
 
@@ -54,8 +55,8 @@ def harness_spec(spec: Spec, test: SpecTest, folder: str) -> tuple[Spec, dict[st
     outputs = {}
     names = {k.name for k in spec.sinks}
     for i, expected in enumerate(test.expect):
-        if expected.name in names:
-            outputs[expected.name] = expected.name
+        if expected.name in names or (expected.name == "dead_letter" and spec.settings.dead_letter):
+            outputs[expected.name] = expected.name  # the dead-letter sink's node is named `dead_letter` too
             continue
         # A side output: a sink reading it, as a user's sink would (which makes the step dead-letter).
         sink = Sink(f"__expect_{i}", "file", expected.name, Config({}))

@@ -10,10 +10,13 @@ from flowc.dsl.diagnostics import Diagnostic
 
 
 def ensure_test_names(graph: Graph) -> list[Diagnostic]:
-    """E101 for a test input that is no source, or an expectation that is no sink or side output."""
+    """E101 for a test input that is no source, or an expectation that is no sink, side output or
+    (`dead_letter`, when the spec has one) the dead-letter sink."""
     spec = graph.spec
     sources = [s.name for s in spec.sources]
     outputs = [s.name for s in spec.sinks] + expectable_side_outputs(graph)
+    if spec.settings.dead_letter is not None:
+        outputs.append("dead_letter")  # what reaches the dead-letter sink
     found = []
     for test in spec.tests:
         for data in test.inputs:
