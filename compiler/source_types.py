@@ -16,6 +16,7 @@ import polars as pl
 from flowc.compiler.lowered import Lowered
 from flowc.compiler.polars_types import to_polars
 from flowc.compiler.source_durations import duration_of
+from flowc.compiler.source_nested import nested_from_text, reads_nested_text
 from flowc.dsl import types as t
 from flowc.dsl.types import Type
 
@@ -31,6 +32,10 @@ def convert(name: str, raw: pl.DataType | None, wanted: Type) -> Lowered:
         return Lowered(pl.lit(None, dtype=target))
     if raw == target:
         return Lowered(pl.col(name))
+    if reads_nested_text(raw, wanted):  # an inline source's nested datetime, date or duration
+        nested = nested_from_text(name, wanted)
+        marked = pl.when(nested.error.is_not_null()).then(pl.lit(SLOW_PATH))
+        return Lowered(nested.value, marked) if _FAST_ONLY.get() else nested
     if wanted == t.DURATION and raw != pl.Null:  # text like `90s` or `PT1M30S`; a number has no unit
         return duration_of(name, raw)
     if raw == pl.String and wanted in _READERS:

@@ -13,6 +13,7 @@ from flowc.compiler.checks.source_schemas import records_schema
 from flowc.compiler.lower_expr import lower
 from flowc.compiler.lower_plan import ROW
 from flowc.compiler.lowered import LowerContext
+from flowc.compiler.source_nested import textual
 from flowc.compiler.spec import Source, thaw
 from flowc.compiler.typecheck import check_expression
 from flowc.dsl import types as t
@@ -43,11 +44,16 @@ class InlineReader:
         return records_schema(tuple(self.records[:infer_rows]), open_type=t.STRING)  # as validation types them
 
     def frame(self, schema: Struct, after: int | None, limit: int | None) -> pl.LazyFrame:
-        dtypes = raw_dtypes(schema)
+        # nested datetimes, dates and durations stay text, read by the scan as top-level ones are
+        dtypes = {name: textual(dtype) for name, dtype in raw_dtypes(schema).items()}
         columns = {
             name: [(_text(r.get(name)) if is_scalar(type_) else r.get(name)) for r in self.records]
             for name, type_ in schema.fields
         }
+        for name, type_ in schema.fields:  # YAML's .inf and .nan are floats, which no text of a float reads as
+            values = [r.get(name) for r in self.records]
+            if type_ == t.FLOAT and all(v is None or type(v) in (int, float) for v in values):
+                dtypes[name], columns[name] = pl.Float64(), values
         # built beside the row numbers, so that records of no fields are still rows
         rows = pl.DataFrame({ROW: pl.Series(range(len(self.records)), dtype=pl.UInt32)})
         frame = rows.hstack(pl.DataFrame(columns, schema=dtypes, strict=False)) if columns else rows

@@ -1,0 +1,106 @@
+"""Nested values of a source read from text (SPEC §3: datetime, date and duration inside structs and
+lists), as `source_types.convert` reads a top-level field: the same texts convert, and a value that
+does not is a record error naming its path (`conversion: field 'u.t': cannot convert 'x' to datetime`).
+
+A reader whose nested values hold text where the schema has a datetime, date or duration (an inline
+source: YAML has no timestamps) gives them the dtype `textual(dtype)`. Polars cannot build those
+values as the declared dtype itself (`could not append value ... of type: str`), and its JSON
+reader reads other texts than the language does. The values are few (records written in a spec, a
+test's inputs), so they are read in Python, with the language's own readers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from flowc.compiler.lowered import Lowered
+from flowc.compiler.polars_types import to_polars
+from flowc.dsl import types as t
+from flowc.dsl.lib_convert import render_value
+from flowc.dsl.lib_time import ISO_REGEX, timestamp_from_parts
+from flowc.dsl.types import ListOf, Struct, Type
+from flowc.dsl.units import duration_from_text
+
+_TEMPORAL = (pl.Datetime, pl.Date, pl.Duration)
+_HINT = " (durations are read from text such as '90s' or 'PT1M30S')"
+_ISO = re.compile(ISO_REGEX)
+
+
+def textual(dtype: pl.DataType) -> pl.DataType:
+    """`dtype` with String where a nested datetime, date or duration is (a scalar is unchanged)."""
+    if isinstance(dtype, pl.List):
+        return pl.List(_text_leaves(dtype.inner))
+    if isinstance(dtype, pl.Struct):
+        return _text_leaves(dtype)
+    return dtype
+
+
+def _text_leaves(dtype: pl.DataType) -> pl.DataType:
+    if isinstance(dtype, pl.List):
+        return pl.List(_text_leaves(dtype.inner))
+    if isinstance(dtype, pl.Struct):
+        return pl.Struct([pl.Field(f.name, _text_leaves(f.dtype)) for f in dtype.fields])
+    return pl.String() if isinstance(dtype, _TEMPORAL) else dtype
+
+
+def reads_nested_text(raw: pl.DataType, wanted: Type) -> bool:
+    """Whether column dtype `raw` is `wanted`'s nested dtype with text in place of its temporal values."""
+    target = to_polars(wanted)
+    return isinstance(wanted, ListOf | Struct) and raw != target and raw == textual(target)
+
+
+def nested_from_text(name: str, wanted: Type) -> Lowered:
+    """Column `name` (dtype `textual` of `wanted`'s) as `wanted`, each value read by `_read`."""
+    target = to_polars(wanted)
+
+    def read(column: pl.Series) -> pl.Series:
+        pairs = [_read(value, wanted, name) for value in column.to_list()]
+        values = pl.Series("value", [value for value, _ in pairs], dtype=target)
+        return pl.DataFrame([values, pl.Series("error", [error for _, error in pairs], dtype=pl.String)]).to_struct()
+
+    pair = pl.col(name).map_batches(read, return_dtype=pl.Struct({"value": target, "error": pl.String}),
+                                    is_elementwise=True)
+    return Lowered(pair.struct.field("value"), pair.struct.field("error"))
+
+
+def _read(value: Any, type_: Type, path: str) -> tuple[Any, str | None]:
+    """`value` (a nested value, its temporal parts text) as a value of `type_`, or (None, its error)."""
+    if value is None:
+        return None, None
+    if isinstance(type_, Struct) and isinstance(value, Mapping):
+        fields = {}
+        for name, field_type in type_.fields:
+            fields[name], error = _read(value.get(name), field_type, f"{path}.{name}")
+            if error is not None:
+                return None, error
+        return fields, None
+    if isinstance(type_, ListOf) and isinstance(value, list):
+        items = []
+        for i, item in enumerate(value):
+            read, error = _read(item, type_.item, f"{path}[{i}]")
+            if error is not None:
+                return None, error
+            items.append(read)
+        return items, None
+    if type_ in (t.DATETIME, t.DATE):
+        stamp = _timestamp(value)
+        if stamp is None:
+            return None, f"conversion: field '{path}': cannot convert {render_value(value)} to datetime"
+        return (stamp if type_ == t.DATETIME else stamp.date()), None
+    if type_ == t.DURATION:
+        micros = duration_from_text(value) if isinstance(value, str) else None
+        if micros is None:
+            return None, f"conversion: field '{path}': cannot convert {render_value(value)} to duration{_HINT}"
+        return timedelta(microseconds=micros), None
+    return value, None  # Polars built it as declared
+
+
+def _timestamp(value: object) -> datetime | None:
+    """`value` read as the language's `parse_timestamp` reads text (ISO-8601, UTC)."""
+    match = _ISO.match(value) if isinstance(value, str) else None
+    return timestamp_from_parts(match.groupdict()) if match else None
