@@ -99,8 +99,8 @@ class Engines:
         """`source` (a Kafka source) reads the partitions `lanes` now: at every node with watermarks it
         reaches, those partitions hold the watermark and any other partition of it stops holding it."""
         for node, engine in self.operators.items():
-            if not has_watermarks(node):
-                continue
+            if not has_watermarks(node) or (isinstance(node, ir.Dedupe) and node.event_time is None):
+                continue  # a dedupe on batch time: one clock for all partitions, none to wait for
             n = len(self.branches[node])
             branches = {i for i in range(n) if source in self.scans[(node, i)]}
             if not branches:

@@ -143,3 +143,21 @@ def test_the_floor_is_part_of_the_snapshot():
     restored.hold({1, 2}, in_family)
     assert restored.current() == 90 * SECOND
     assert marks(restored, 2, [20]) == [90 * SECOND]
+
+
+def test_a_dedupe_on_batch_time_is_not_held_by_an_idle_partition():
+    """Without event time a dedupe's clock is the batch time, one for all partitions: an assigned
+    partition that never delivers must not hold it (its key state would never be forgotten)."""
+    from flowc.compiler import ir
+    from flowc.compiler.spec import Config, Source
+    from flowc.runtime.engines import Engines
+    from flowc.runtime.stateful import dedupe
+
+    scan = ir.Scan(source=Source("events", "kafka", Config({}), None, None))
+    timed = ir.Dedupe(input=scan, key=("k",), within=10, step="timed", event_time="ts", max_out_of_orderness=0)
+    untimed = ir.Dedupe(input=scan, key=("k",), within=10, step="untimed", event_time=None, max_out_of_orderness=0)
+    operators = {node: dedupe.build(node, plan=None) for node in (timed, untimed)}
+    engines = Engines(None, operators, ())
+    engines.assigned("events", frozenset({0, 1}))
+    assert operators[timed].watermarks.waiting == {1, 2}
+    assert operators[untimed].watermarks.waiting == set()
