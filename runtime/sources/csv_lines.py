@@ -120,6 +120,11 @@ def _has_irregular_quotes(source: str | bytes, quote: str, separator: str) -> bo
     return bool(pl.scan_lines(source, name=_LINE).select(irregular.any()).collect().item())
 
 
+def _zstd(path: str) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(4) == ZSTD
+
+
 def _temp_copy() -> tuple[int, str]:
     """A private temporary file (mode 0600), removed when the process exits (a killed one leaves it)."""
     handle, copy = tempfile.mkstemp(prefix="flowc-csv-", suffix=".csv")
@@ -205,8 +210,9 @@ def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) 
     (the line is empty: the caller drops it after numbering, so row numbers stay line numbers)."""
     quote = options.get("quote_char") or ""
     separator = options["separator"]
-    if options.get("encoding", UTF8) != UTF8:
-        path, options = _utf8_copy(path, options["encoding"]), {**options, "encoding": UTF8}
+    # a gzip or zlib file is read from its text: its quotes are looked for in it, not in its compressed bytes
+    if options.get("encoding", UTF8) != UTF8 or (compressed(path) and not _zstd(path)):
+        path, options = _utf8_copy(path, options.get("encoding", UTF8)), {**options, "encoding": UTF8}
     width = len(names) if names is not None else header_width(path, options)
     quoted = bool(quote) and _has_byte(path, quote.encode())
     parsed_path, joins = path, []

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import textwrap
+import zlib
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,18 @@ def test_a_run_limited_to_one_record_goes_on_past_a_blank_line(tmp_path):
     for _ in range(3):  # the blank line was a row of its own: each run read it and nothing else
         _run(spec, "--limit", "1")
     assert _records(tmp_path / "out.jsonl") == [{"id": 1, "t": "a"}, {"id": 3, "t": "c"}]
+
+
+def test_a_zlib_file_read_whole_and_a_gzip_files_inferred_schema(tmp_path):
+    (tmp_path / "in.csv.z").write_bytes(zlib.compress(DATA.encode()))  # quotes are found in its text, not its bytes
+    spec = _spec(tmp_path, 3, "in.csv.z")
+    spec.write_text(spec.read_text().replace("path: in.csv.z,", "path: in.csv.z, format: csv,"))
+    _run(spec)
+    assert _records(tmp_path / "out.jsonl") == GOOD
+    assert _errors(tmp_path) == [(p.replace(".csv", ".csv.z"), m) for p, m in ERRORS]
+    (tmp_path / "g").mkdir()
+    (tmp_path / "g" / "in.csv.gz").write_bytes(gzip.compress(b'id,t\n1,"multi\nline"\n3,ok\n'))
+    spec = _spec(tmp_path / "g", 3, "in.csv.gz")
+    spec.write_text(spec.read_text().replace(", schema: {id: int, t: string}", ""))  # inferred from the file
+    _run(spec)
+    assert _records(tmp_path / "g" / "out.jsonl") == [{"id": 1, "t": "multi\nline"}, {"id": 3, "t": "ok"}]
