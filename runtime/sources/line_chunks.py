@@ -9,10 +9,12 @@ by Polars a block ahead on a worker thread. The parsed blocks are then re-cut in
 with `bytes.count` and copying its bytes out, as before, held the GIL for ~0.6 s per 5M rows (W1)
 and ~1 s on a 900 MB file.
 
-Every record must be exactly one line, so that line i after the header is row i, the position used
-for checkpoints and `file:line` errors: a block holding the quote character is read only when it
-parses to one row per line and every line of it is plainly quoted (`rows_are_lines`);
-otherwise the chunk that would hold the block's first row raises `NeedsExactReading`.
+Line i after the header is row i, the position used for checkpoints and `file:line` errors. In the
+fast reading every record must be exactly one line: a block holding the quote character is read
+only when it parses to one row per line and every line of it is plainly quoted (`rows_are_lines`);
+otherwise the chunk that would hold the block's first row raises `NeedsExactReading`. The exact
+reading also reads a record whose quoted field spans lines, on its first line's row
+(`csv_records`: its other lines are rows that hold no record, and blocks end at records' ends).
 
 Each block is parsed as the whole file would be with the columns `names` given as its schema
 (`scan_csv(path, has_header=False, schema=..., missing_columns="insert")`): string columns, a short
