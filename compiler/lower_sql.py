@@ -23,6 +23,12 @@ _CONVERSION = re.compile(r"conversion from `(?P<source>[^`]+)` to `(?P<target>[^
 _MESSAGE_CHARS = 300
 
 
+def queried(record: pl.LazyFrame, query: str) -> pl.LazyFrame:
+    """`query` over `record` (as `input`). Polars' SQL reads a literal like `2.5` as a decimal, and
+    arithmetic with it stays decimal: such columns come out as floats, flowc's type for them."""
+    return pl.SQLContext(input=record).execute(query).with_columns(pl.selectors.decimal().cast(pl.Float64))
+
+
 class SqlBatch:
     """One batch's run of `query`: `errors` (a `LazyFrame.map_batches` function) gives each input row
     its error column; `finish` gives the query's output over the rows without one.
@@ -54,11 +60,11 @@ class SqlBatch:
         if self.output is not None:
             return self.output.lazy()
         record = rows.drop([c for c in self.hidden if c in rows.collect_schema()])
-        return pl.SQLContext(input=record).execute(self.query)
+        return queried(record, self.query)
 
     def _failure(self, record: pl.DataFrame) -> pl.exceptions.PolarsError | None:
         try:
-            output = pl.SQLContext(input=record.lazy()).execute(self.query).collect()
+            output = queried(record.lazy(), self.query).collect()
         except pl.exceptions.PolarsError as error:
             return error
         self.output = output

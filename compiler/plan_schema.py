@@ -83,11 +83,12 @@ def query_schema(schema: Struct, query: str) -> tuple[Struct | None, str | None]
     unknown column, types an operator does not take, two output columns of one name)."""
     import polars as pl  # here, not at the top: only a spec with a `sql` step needs Polars to validate
 
+    from flowc.compiler.lower_sql import queried
     from flowc.compiler.polars_types import from_polars, to_polars
 
     empty = pl.DataFrame(schema={n: to_polars(ft) for n, ft in schema.fields})
     try:
-        out = pl.SQLContext(input=empty.lazy()).execute(query).collect_schema()
+        out = queried(empty.lazy(), query).collect_schema()
         return Struct(tuple((name, from_polars(dtype)) for name, dtype in out.items())), None
     except Exception as error:  # any refusal of Polars' is the query's problem
         text = str(error).strip()

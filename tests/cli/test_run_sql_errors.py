@@ -73,3 +73,14 @@ def test_fail_names_the_step_the_record_and_the_reason(tmp_path):
     assert ("run failed: step 'q' failed on the record at s records[0]: sql: cannot cast \"x\" from str to i32 "
             "(column 'b')") in done.stderr
     assert "InvalidOperationError" not in done.stderr
+
+
+def test_a_decimal_literal_gives_a_float_field(tmp_path):
+    """Polars' SQL reads `2.5` as a decimal; flowc has no decimal type, so the column is a float (it was
+    E307 'no flowc type for Polars dtype Decimal')."""
+    done = run(tmp_path, "skip", "SELECT a, a * 2.5 AS x, 0.1 AS c FROM input WHERE a < 3")
+    assert done.returncode == 0, done.stderr
+    assert records(tmp_path / "out.jsonl") == [{"a": 1, "x": 2.5, "c": 0.1}, {"a": 2, "x": 5.0, "c": 0.1}]
+    plan = subprocess.run([sys.executable, "-m", "flowc", "plan", "--format", "json", "p.flow.yaml"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert plan.returncode == 0, plan.stderr
