@@ -24,6 +24,17 @@ from flowc.runtime.sources.base import is_scalar, numbered, raw_dtypes
 _GENERATED_AT = datetime(1970, 1, 1, tzinfo=UTC)  # what `now()` gives in a generator: data must replay equal
 
 
+def _floats(values: list[object]) -> list[float | None] | None:
+    """`values` as floats when all are numbers (an int too large for a float is not: as text, it is a
+    conversion error, not a null), else None."""
+    if not all(v is None or type(v) in (int, float) for v in values):
+        return None
+    try:
+        return [None if v is None else float(v) for v in values]
+    except OverflowError:
+        return None
+
+
 def _text(value: object) -> object:
     """A scalar as the text a file would hold, so inline records are read like every other source."""
     if value is None or isinstance(value, str):
@@ -51,9 +62,8 @@ class InlineReader:
             for name, type_ in schema.fields
         }
         for name, type_ in schema.fields:  # YAML's .inf and .nan are floats, which no text of a float reads as
-            values = [r.get(name) for r in self.records]
-            if type_ == t.FLOAT and all(v is None or type(v) in (int, float) for v in values):
-                dtypes[name], columns[name] = pl.Float64(), values
+            if type_ == t.FLOAT and (floats := _floats([r.get(name) for r in self.records])) is not None:
+                dtypes[name], columns[name] = pl.Float64(), floats
         # built beside the row numbers, so that records of no fields are still rows
         rows = pl.DataFrame({ROW: pl.Series(range(len(self.records)), dtype=pl.UInt32)})
         frame = rows.hstack(pl.DataFrame(columns, schema=dtypes, strict=False)) if columns else rows

@@ -117,3 +117,17 @@ def test_flowc_test_inputs_with_a_nested_datetime(tmp_path):
     result = _invoke("test", str(spec))
     assert result.exit_code == 0, result.output
     assert "PASS nested" in result.output
+
+
+def test_an_int_too_large_for_a_float_is_still_a_conversion_error(tmp_path):
+    spec = _write(tmp_path, f"""
+        settings: {{on_error: dead_letter, dead_letter: {{type: file, path: dead.jsonl}}}}
+        sources:
+          s: {{type: inline, schema: {{a: float}}, records: [{{a: 1.5}}, {{a: {"9" * 400}}}]}}
+        sinks:
+          o: {{type: file, path: o.jsonl}}
+        """)
+    result = _invoke("run", str(spec), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert len(_records(tmp_path / "o.jsonl")) == 1
+    assert [d["_error"]["code"] for d in _records(tmp_path / "dead.jsonl")] == ["conversion"]
