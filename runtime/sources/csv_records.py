@@ -56,12 +56,20 @@ OPEN = _Open()
 
 
 @cache
-def _patterns(quote: str, separator: str) -> tuple[re.Pattern, re.Pattern]:
-    q, s = re.escape(quote), re.escape(separator)
-    # possessive: `"ab""` at a line's end is open (the doubled quote is text), not `"ab"` and a stray quote
-    quoted = re.compile(f"{q}[^{q}]*+(?:{q}{q}[^{q}]*+)*+{q}")
-    unquoted = re.compile(f"[^{s}\n]*")  # it does not begin with the quote (the caller's check)
-    return quoted, unquoted
+def _unquoted(separator: str) -> re.Pattern:
+    return re.compile(f"[^{re.escape(separator)}\n]*")  # it does not begin with the quote (the caller's check)
+
+
+def _closing(text: str, start: int, quote: str) -> int:
+    """The offset just past the quote closing the quoted field whose text starts at `start` (a doubled
+    quote is text; a quote at the end of `text` closes it: a line break or nothing follows), or -1
+    with the offset to search on from when more text is appended, as (-1 - offset)."""
+    at = start
+    while (found := text.find(quote, at)) >= 0:
+        if not text.startswith(quote, found + 1):
+            return found + 1
+        at = found + 2
+    return -1 - at
 
 
 def joined_records(data: bytes, quote: str, separator: str, *, final: bool) -> tuple[list[Joined], int]:
@@ -104,12 +112,13 @@ def _record(lines: list[bytes], i: int, count: int, quote: str, separator: str,
             final: bool) -> Joined | _Open | None:
     """The record starting on line `i` if it spans lines and is well formed; OPEN if `data` ends
     inside it (and not `final`); else None: line `i` is judged alone."""
-    quoted, unquoted = _patterns(quote, separator)
+    unquoted = _unquoted(separator)
     text, last, size, pos = _decoded(lines[i]), i, len(lines[i]), 0
     fields = []
     while True:
         if text.startswith(quote, pos):
-            while (match := quoted.match(text, pos)) is None:  # the field is open at the end of line `last`
+            end = _closing(text, pos + 1, quote)
+            while end < 0:  # the field is open at the end of line `last`: read on from where the search stopped
                 if last + 1 >= count:
                     return OPEN if not final else None
                 last += 1
@@ -117,10 +126,11 @@ def _record(lines: list[bytes], i: int, count: int, quote: str, separator: str,
                 if size > MAX_RECORD:
                     return None
                 text += "\n" + _decoded(lines[last])
+                end = _closing(text, -1 - end, quote)
         else:
-            match = unquoted.match(text, pos)
-        pos = match.end()
-        fields.append(match.group())
+            end = unquoted.match(text, pos).end()
+        fields.append(text[pos:end])
+        pos = end
         if pos == len(text) or text[pos:] == "\r":  # the record's end (a CRLF's CR aside)
             break
         if text[pos] != separator:
