@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from flowc.compiler.lower_plan import ROW
+from flowc.compiler.source_nested import textual
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
 from flowc.runtime.sources.base import inferred, is_scalar, raw_dtypes
@@ -80,7 +81,9 @@ def frame_of(items: Sequence[Item], schema: Struct, first_row: int) -> pl.DataFr
                          for i in items]
     columns[ROW] = list(range(first_row, first_row + len(items)))
     columns[RAW_ERROR] = [i.error for i in items]
-    return pl.DataFrame(columns, schema={**raw_dtypes(schema), ROW: pl.Int64, RAW_ERROR: pl.String}, strict=False)
+    # nested datetimes, dates and durations stay text, read by the scan as top-level ones are (JSON has no timestamps)
+    dtypes = {name: textual(dtype) for name, dtype in raw_dtypes(schema).items()}
+    return pl.DataFrame(columns, schema={**dtypes, ROW: pl.Int64, RAW_ERROR: pl.String}, strict=False)
 
 
 def positions_of(rows: pl.Expr, first_row: int, items: Sequence[Item]) -> pl.Expr:

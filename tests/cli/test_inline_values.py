@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+import subprocess
+import sys
 import textwrap
+import time
 from pathlib import Path
 
 import polars as pl
@@ -131,3 +135,29 @@ def test_an_int_too_large_for_a_float_is_still_a_conversion_error(tmp_path):
     assert result.exit_code == 0, result.output
     assert len(_records(tmp_path / "o.jsonl")) == 1
     assert [d["_error"]["code"] for d in _records(tmp_path / "dead.jsonl")] == ["conversion"]
+
+
+def test_a_watched_folders_json_lines_with_nested_datetimes(tmp_path):
+    """Polled sources (a watched folder, http, kafka json) build their frame as inline records do."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text('{"u": {"t": "2026-01-01T01:00:00+01:00", "d": "90s"}}\n'
+                                              '{"u": {"t": "bad", "d": "1s"}}\n')
+    spec = _write(tmp_path, """
+        settings: {batch_timeout: 100ms, on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
+        sources:
+          s: {type: file, path: "in/*.jsonl", watch: true, schema: {u: {t: datetime, d: duration}}}
+        sinks:
+          o: {type: file, path: o.jsonl}
+        """)
+    process = subprocess.Popen([sys.executable, "-m", "flowc", "run", str(spec), "--quiet"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "dead.jsonl").exists() or not (tmp_path / "dead.jsonl").read_text():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=60)
+    assert _records(tmp_path / "o.jsonl") == [{"u": {"t": "2026-01-01T00:00:00.000000Z", "d": "PT1M30S"}}]
+    assert [(d["_source"]["position"], d["_error"]["message"]) for d in _records(tmp_path / "dead.jsonl")] == [
+        ("in/a.jsonl:2", "field 'u.t': cannot convert 'bad' to datetime")]
