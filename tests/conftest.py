@@ -1,5 +1,8 @@
+import contextlib
 import os
+import signal
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # CI runs every property with hundreds of examples, the same ones on every run (derandomized: a red
@@ -15,3 +18,34 @@ settings.register_profile("explore", max_examples=3000, deadline=None, suppress_
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 pytest_plugins = ["kafka_broker"]  # the lazy, session-scoped Tansu broker fixture (tests/kafka_broker.py)
+
+
+def _flowc_children() -> set[int]:
+    """This process's children that run flowc (Linux: each thread's /proc children list)."""
+    found = set()
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/children") as children:
+                pids = children.read().split()
+        except OSError:
+            continue
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    if b"flowc" in cmdline.read():
+                        found.add(int(pid))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_flowc_left_running():
+    """A test that failed while a `flowc run` it started was running (a wait that timed out) must not
+    leave it running: against a broker gone at the end of the session, or beside the next tests."""
+    before = _flowc_children()
+    yield
+    for pid in _flowc_children() - before:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
