@@ -399,18 +399,7 @@ def test_a_source_without_schema_that_no_test_feeds_keeps_the_real_sources_schem
     assert result.exit_code == 0, result.output  # without the generator's schema, 'n' would be unknown
 
 
-DEAD_LETTER = """
-settings: {on_error: dead_letter, dead_letter: {type: file, path: out/dead.jsonl}}
-sources:
-  orders:
-    type: inline
-    schema: {id: int, amount: float}
-    records: []
-steps:
-  - validate: {positive: amount > 0}
-sinks:
-  report: {type: file, path: out/report.jsonl}
-"""
+DEAD_LETTER = "\nsettings: {on_error: dead_letter, dead_letter: {type: file, path: out/dead.jsonl}}" + ERRORS
 
 
 def test_an_expectation_can_name_the_dead_letter_sink(tmp_path):
@@ -420,8 +409,8 @@ def test_an_expectation_can_name_the_dead_letter_sink(tmp_path):
         inputs:
           orders: [{id: 1, amount: 2}, {id: 2, amount: -1}]
         expect:
-          report: [{id: 1}]
-          dead_letter: [{id: 2, _error: {code: validate, step: validate_1}}]
+          good: [{id: 1}]
+          dead_letter: [{id: 2, _error: {code: validate, step: check}}]
       - name: a wrong expectation of them fails
         inputs:
           orders: [{id: 2, amount: -1}]
@@ -435,8 +424,7 @@ def test_an_expectation_can_name_the_dead_letter_sink(tmp_path):
 
 
 def test_dead_letter_is_no_expectation_without_a_dead_letter_sink(tmp_path):
-    body = DEAD_LETTER.replace("settings: {on_error: dead_letter, dead_letter: {type: file, path: out/dead.jsonl}}\n",
-                               "settings: {on_error: skip}\n")
+    body = "\nsettings: {on_error: skip}" + ERRORS
     tests = "tests:\n  - name: t\n    expect:\n      dead_letter: []\n"
     result = flowc("test", str(write(tmp_path, body, tests)))
     assert result.exit_code == 1 and "error[E101]" in result.output and "'dead_letter'" in result.output
