@@ -90,7 +90,7 @@ def _read(value: Any, type_: Type, path: str) -> tuple[Any, str | None]:
     if type_ in (t.DATETIME, t.DATE):
         stamp = _timestamp(value)
         if stamp is None:
-            return None, f"conversion: field '{path}': cannot convert {render_value(value)} to datetime"
+            return None, f"conversion: field '{path}': cannot convert {render_value(value)} to {type_}"
         return (stamp if type_ == t.DATETIME else stamp.date()), None
     if type_ == t.DURATION:
         micros = duration_from_text(value) if isinstance(value, str) else None

@@ -57,6 +57,8 @@ def _from_text(name: str, wanted: Type) -> Lowered:
     if general.error is None:
         return Lowered(general.value.dt.date() if wanted == t.DATE else general.value)
     error = pl.lit(f"conversion: field '{name}': ") + general.error.str.strip_prefix("conversion: ")
+    if wanted == t.DATE:  # read as a timestamp, then cut to its day: the error names the declared type
+        error = error.str.replace(" to datetime", " to date", literal=True)
     if result == t.DATETIME:
         value = _common_iso_first(name, general.value)
     elif result in _FAST:

@@ -161,3 +161,22 @@ def test_a_watched_folders_json_lines_with_nested_datetimes(tmp_path):
     assert _records(tmp_path / "o.jsonl") == [{"u": {"t": "2026-01-01T00:00:00.000000Z", "d": "PT1M30S"}}]
     assert [(d["_source"]["position"], d["_error"]["message"]) for d in _records(tmp_path / "dead.jsonl")] == [
         ("in/a.jsonl:2", "field 'u.t': cannot convert 'bad' to datetime")]
+
+
+def test_a_date_that_does_not_parse_says_date(tmp_path):
+    """A `date` field is read as a timestamp cut to its day; its error names the declared type."""
+    spec = _write(tmp_path, """
+        settings: {on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
+        sources:
+          s:
+            type: inline
+            schema: {d: date, u: {d: date}}
+            records: [{d: "2026-02-28", u: {d: "2026-02-28"}}, {d: "2026-02-30", u: {d: "2026-02-28"}},
+                      {d: "2026-02-28", u: {d: "x"}}]
+        sinks:
+          o: {type: file, path: o.jsonl}
+        """)
+    result = _invoke("run", str(spec), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert [d["_error"]["message"] for d in _records(tmp_path / "dead.jsonl")] == [
+        "field 'd': cannot convert '2026-02-30' to date", "field 'u.d': cannot convert 'x' to date"]
