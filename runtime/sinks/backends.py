@@ -155,7 +155,8 @@ class JsonBackend(AppendBackend):
 
 def _write_array(staging: Path, handle: Any, compress: bool) -> None:
     """Stream JSON lines into `[\\n line,\\n line\\n]\\n`, a chunk at a time."""
-    out = gzip.GzipFile(fileobj=handle, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) if compress else handle
+    # filename="": the header would otherwise keep the temporary name (`gunzip -N` restores it)
+    out = gzip.GzipFile(filename="", fileobj=handle, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) if compress else handle
     remaining = staging.stat().st_size
     if not remaining:
         out.write(b"[]\n")

@@ -116,3 +116,18 @@ def test_a_sink_path_naming_a_format_no_sink_writes_is_an_error_not_a_traceback(
     assert (f"{spec}:7:29: error[E316]: sink 'lines' cannot write format 'text' (from the extension of "
             "'out/l.txt.gz'); set 'format' to one of 'jsonl', 'json', 'csv', 'parquet'") in result.output
     assert "E315" not in result.output and not (tmp_path / "out").exists()
+
+
+def test_gzip_outputs_store_no_file_name_in_their_header(tmp_path: Path) -> None:
+    """A `.json.gz` file is written under a temporary name and renamed: the gzip header must not keep
+    that name (FNAME, flag bit 3), which `gunzip -N` would restore (audit 4 F6f)."""
+    spec = write_spec(tmp_path, """
+        j: {type: file, path: out/a.json.gz}
+        l: {type: file, path: out/b.jsonl.gz}
+        c: {type: file, path: out/c.csv.gz}
+        """)
+    assert flowc("run", str(spec), "--quiet").exit_code == 0
+    for name in ("a.json.gz", "b.jsonl.gz", "c.csv.gz"):
+        data = (tmp_path / "out" / name).read_bytes()
+        assert data[:2] == GZIP_MAGIC and not data[3] & 0x08, name
+    assert [r["i"] for r in json.loads(gunzipped(tmp_path / "out" / "a.json.gz"))] == [0, 1, 2, 3, 4]
