@@ -30,7 +30,7 @@ import polars as pl
 
 from flowc.compiler.spec import Source
 from flowc.dsl.types import Struct
-from flowc.runtime.quiet_watchdog import watchdog_silenced
+from flowc.runtime.quiet_watchdog import silence_watchdog
 from flowc.runtime.sources.records import Item, frame_of, positions_of
 from flowc.runtime.sources.watch_lines import (
     FORMATS,
@@ -126,9 +126,8 @@ class WatchFeed:
 
     def close(self) -> None:
         if self._observer is not None:
-            with watchdog_silenced():
-                self._observer.stop()
-                self._observer.join(timeout=5)
+            self._observer.stop()
+            self._observer.join(timeout=5)
             self._observer = None
 
     # --- finding files ---
@@ -149,6 +148,7 @@ class WatchFeed:
                         feed._moved.add(os.path.abspath(os.fsdecode(event.dest_path)))
                 feed._wake.set()
 
+        silence_watchdog()
         self._observer = Observer()
         self._observer.schedule(_Handler(), folder, recursive="**" in self.pattern)
         self._observer.start()

@@ -37,7 +37,7 @@ from flowc.compiler import ir
 from flowc.compiler.plan import Plan
 from flowc.compiler.polars_types import to_polars
 from flowc.dsl import types as t
-from flowc.runtime.quiet_watchdog import watchdog_silenced
+from flowc.runtime.quiet_watchdog import silence_watchdog
 from flowc.runtime.stateful.base import Emitted, StateParts
 from flowc.runtime.stateful.enrich_table import KEY_COPY, LoadedTable, joinable, load_table, table_path
 
@@ -133,6 +133,7 @@ class TableWatcher(FileSystemEventHandler):
     def __init__(self, path: str) -> None:
         self.path = os.path.abspath(path)
         self.changed = threading.Event()
+        silence_watchdog()
         self.observer = Observer()
         self.observer.schedule(self, os.path.dirname(self.path), recursive=False)
         self.observer.start()
@@ -151,6 +152,5 @@ class TableWatcher(FileSystemEventHandler):
         return True
 
     def stop(self) -> None:
-        with watchdog_silenced():
-            self.observer.stop()
-            self.observer.join(timeout=5)
+        self.observer.stop()
+        self.observer.join(timeout=5)

@@ -319,7 +319,7 @@ sinks:
             "appear once") in done.stderr  # no Python class name (audit 4 F6a)
 
 
-def test_stopping_a_table_watcher_while_its_folder_is_busy_logs_nothing(tmp_path, caplog):
+def test_stopping_a_table_watcher_while_its_folder_is_busy_logs_nothing(tmp_path):
     """The enrich table's watchdog observer has the watched folders' shutdown race: the record it may
     log while stopping must reach no handler (`flowc run --quiet` printed it on stderr)."""
     import logging
@@ -347,8 +347,7 @@ def test_stopping_a_table_watcher_while_its_folder_is_busy_logs_nothing(tmp_path
     finally:
         done.set()
         writer.join()
-    assert [r.getMessage() for r in caplog.records if r.name.startswith("watchdog")] == []
-    assert logging.getLogger("watchdog").propagate and not logging.getLogger("watchdog").handlers  # restored
+    assert not logging.getLogger("watchdog").propagate  # what it logs reaches no handler of the root
 
 
 KEY_LISTED = """version: 1
