@@ -74,9 +74,15 @@ def _shown(format: str, record: dict[str, Any]) -> str:
 
 
 def _kv_value(value: Any) -> str:
-    """A value of a `key=value` pair: a string bare unless it is empty or holds a space, `=`, a quote or
-    a control character (then JSON-quoted, so a line stays one record); null and the rest as JSON."""
-    if isinstance(value, str) and value and not any(c.isspace() or c in '="\\' or not c.isprintable() for c in value):
+    """A value of a `key=value` pair, logfmt style so a line splits on spaces and then on its first
+    `=`: a list or struct as the compact JSON a JSON lines file holds (`[1,2]`), then that text or a
+    string bare unless it is empty or holds a space, `=`, a quote, a backslash or a control character
+    (then JSON-quoted); null, numbers and booleans as JSON."""
+    if isinstance(value, list | dict):
+        value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    elif not isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if value and not any(c.isspace() or c in '="\\' or not c.isprintable() for c in value):
         return value
     return json.dumps(value, ensure_ascii=False)
 

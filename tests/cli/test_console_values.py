@@ -6,6 +6,7 @@ acceptance audit)."""
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 from click.testing import CliRunner
@@ -48,9 +49,35 @@ def test_console_json_and_kv_show_the_same_values(tmp_path):
     objects = json.loads("[" + _run(tmp_path, "json").replace("}\n{", "},\n{") + "]")
     assert objects == [json.loads(line) for line in (tmp_path / "f.jsonl").read_text().splitlines()]
     kv = _run(tmp_path, "kv").splitlines()
-    assert kv[0] == ('t=2024-01-01T00:00:00.000000Z d=PT1M s="a,\\"b\\" c" l=[1, null] n={"x": 1} f=1.5')
+    assert kv[0] == ('t=2024-01-01T00:00:00.000000Z d=PT1M s="a,\\"b\\" c" l=[1,null] n="{\\"x\\":1}" f=1.5')
     assert kv[1] == 't=null d=P1DT2H s="" l=[] n=null f=null'
     assert kv[2].startswith("t=null d=null s=plain ")
+
+
+def test_console_kv_lines_split_on_spaces_and_hold_the_file_sinks_compact_json(tmp_path):
+    # audit 5 G7: `c=[1, 2] d={"x": "q r"}` split into `2]`, `"q`, `r"}`; lists and structs are now
+    # the compact JSON a JSON lines file holds, quoted (logfmt style) when it holds a space or a quote
+    path = tmp_path / "k.flow.yaml"
+    path.write_text(textwrap.dedent("""\
+        version: 1
+        pipeline: k
+        sources:
+          s: {type: inline, records: [{a: null, b: "", c: [1, 2], d: {x: "q r", y: [true]}, e: "x=y", f: 1.5}]}
+        sinks:
+          f: {type: file, path: f.jsonl}
+          k: {type: console, format: kv}
+        """))
+    result = CliRunner().invoke(cli, ["run", str(path), "--quiet", "--reset"])
+    assert result.exit_code == 0, result.output
+    line = result.stdout.splitlines()[0]
+    assert line == 'a=null b="" c=[1,2] d="{\\"x\\":\\"q r\\",\\"y\\":[true]}" e="x=y" f=1.5'
+    # a logfmt reader: a bare value runs to the next space, a quoted one is a JSON string
+    found = re.findall(r'(\w+)=("(?:[^"\\]|\\.)*"|[^ ="]+)', line)
+    assert " ".join(f"{k}={v}" for k, v in found) == line
+    pairs = {k: json.loads(v) if v.startswith('"') else v for k, v in found}
+    file_record = json.loads((tmp_path / "f.jsonl").read_text())
+    assert json.loads(pairs["c"]) == file_record["c"] and '"c":[1,2]' in (tmp_path / "f.jsonl").read_text()
+    assert json.loads(pairs["d"]) == file_record["d"] and pairs["e"] == "x=y" and pairs["b"] == ""
 
 
 def test_console_table_shows_json_values(tmp_path):
