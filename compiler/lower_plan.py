@@ -28,7 +28,7 @@ from flowc.compiler.plan import Plan
 from flowc.compiler.polars_types import to_polars
 from flowc.compiler.source_types import convert, fast_only, slow_path_signal
 from flowc.compiler.spec import Assignment
-from flowc.dsl.types import Struct
+from flowc.dsl.types import ListOf, Struct, Type
 
 ROW = "__flowc_row"  # Int64: the record's row number in its source (null after a `sql` step)
 ERROR = "__flowc_error"  # String: "<code>: <message>" on rows with a record error
@@ -167,14 +167,36 @@ def _union(node: ir.Union, ctx: NodeContext) -> Staged:
     """Only the inputs that delivered this batch are given; fields are aligned to the union's schema."""
     schema = ctx.plan.schemas[node]
     assert schema is not None, "a union's inputs have known schemas"
-    frames = [f.select(*_aligned(f, schema), ROW, *([BRANCH] if BRANCH in f.collect_schema() else []))
+    frames = [f.select(*_aligned(f, schema), _row(f), *([BRANCH] if BRANCH in f.collect_schema() else []))
               for f in ctx.inputs]
     return Staged(pl.concat(frames, how="vertical") if frames else _empty(schema))
 
 
+def _row(frame: pl.LazyFrame) -> pl.Expr:
+    """ROW, or null for an input without it (a side output's records carry their position in `_source`)."""
+    return pl.col(ROW) if ROW in frame.collect_schema() else pl.lit(None, dtype=pl.Int64).alias(ROW)
+
+
 def _aligned(frame: pl.LazyFrame, schema: Struct) -> list[pl.Expr]:
     present = frame.collect_schema()
-    return [(pl.col(n) if n in present else pl.lit(None)).cast(to_polars(t)).alias(n) for n, t in schema.fields]
+    return [(_conformed(pl.col(n), present[n], t) if n in present else pl.lit(None).cast(to_polars(t))).alias(n)
+            for n, t in schema.fields]
+
+
+def _conformed(value: pl.Expr, have: pl.DataType, want: Type) -> pl.Expr:
+    """`value` (of dtype `have`) as `want`: structs field by field, by name (a missing field null),
+    lists element by element; Polars casts only structs of the same fields."""
+    wanted = to_polars(want)
+    if have == wanted:
+        return value
+    if isinstance(want, Struct) and isinstance(have, pl.Struct):
+        inner = {f.name: f.dtype for f in have.fields}
+        fields = [(_conformed(value.struct.field(n), inner[n], t) if n in inner else pl.lit(None).cast(to_polars(t)))
+                  .alias(n) for n, t in want.fields]
+        return pl.when(value.is_null()).then(pl.lit(None, dtype=wanted)).otherwise(pl.struct(fields))
+    if isinstance(want, ListOf) and isinstance(have, pl.List):
+        return value.list.eval(_conformed(pl.element(), have.inner, want.item)).cast(wanted)
+    return value.cast(wanted)
 
 
 def _empty(schema: Struct) -> pl.LazyFrame:
