@@ -88,6 +88,13 @@ def render_json(diagnostics: Iterable[Diagnostic]) -> str:
     return json.dumps([_json_object(d) for d in diagnostics], indent=2, ensure_ascii=False) + "\n"
 
 
+def render_json_lines(diagnostics: Iterable[Diagnostic]) -> str:
+    """One JSON object a line, `{"event": "diagnostic", ...}` with `render_json`'s keys: the shape of
+    `flowc run --log-format json`'s other stderr lines, so a log collector reads JSON only."""
+    return "".join(json.dumps({"event": "diagnostic", **_json_object(d)}, ensure_ascii=False) + "\n"
+                   for d in diagnostics)
+
+
 def _json_object(d: Diagnostic) -> dict:
     span = d.span
     return {

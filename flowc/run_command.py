@@ -43,6 +43,15 @@ class _Log:
 
         return redact_message(message, self.inserted)
 
+    def diagnostics(self, diagnostics: list[Any], document: Any) -> None:
+        """Compile errors: `flowc validate`'s text blocks, or one JSON line each with --log-format json."""
+        if self.json:
+            from flowc.render import render_json_lines
+
+            click.echo(render_json_lines(diagnostics), err=True, nl=False)
+        else:
+            click.echo(set_option.render_text(diagnostics, document), err=True, nl=False)
+
     def error(self, message: str) -> None:
         message = self.redacted(message)
         if self.json:
@@ -95,7 +104,7 @@ def _compile_and_run(spec_path: str, reset: bool, limit: int | None, assignments
         found = found + validate_document(document)
     errors = [d for d in found if d.severity is Severity.ERROR]
     if document is None or errors:
-        click.echo(set_option.render_text(errors, document), err=True, nl=False)
+        log.diagnostics(errors, document)
         return EXIT_FAILED
     spec, _ = normalize_spec(document)
     escaping = escaping_write_paths(spec)
@@ -111,7 +120,7 @@ def _compile_and_run(spec_path: str, reset: bool, limit: int | None, assignments
             recalled = None if reset else recalled_schemas(spec.settings.state_dir)
             click.echo(format_plan(prepare(spec, document.text, recalled, optimize=optimize).plan), nl=False)
         except SchemaMismatch as mismatch:
-            return show_mismatch(mismatch, document)
+            return show_mismatch(mismatch, document, log)
         except (FileNotFoundError, SourceUnreadable) as unreadable:
             log.error(str(unreadable))
             return EXIT_FAILED
@@ -119,12 +128,12 @@ def _compile_and_run(spec_path: str, reset: bool, limit: int | None, assignments
     return _execute(spec, document, log, reset=reset, limit=limit, requested=requested, optimize=optimize)
 
 
-def show_mismatch(mismatch: Any, document: Any) -> int:
+def show_mismatch(mismatch: Any, document: Any, log: _Log | None = None) -> int:
     """The type errors found against the schemas the run inferred, shown as `flowc validate` shows errors."""
     from flowc.dsl.redact import redact
 
     shown = [redact(d, document.inserted) for d in mismatch.diagnostics]
-    click.echo(set_option.render_text(shown, document), err=True, nl=False)
+    (log or _Log(False, "text")).diagnostics(shown, document)
     return EXIT_FAILED
 
 
@@ -154,7 +163,7 @@ def _execute(spec: Any, document: Any, log: _Log, *, reset: bool, limit: int | N
                 if progress is not None:
                     progress.close()
     except SchemaMismatch as mismatch:
-        return show_mismatch(mismatch, document)
+        return show_mismatch(mismatch, document, log)
     except LockHeld as held:
         log.error(f"another flowc process (pid {held.pid}) is running this pipeline ({state_dir})")
         return EXIT_FAILED

@@ -38,9 +38,9 @@ def write(folder: Path) -> Path:
     return path
 
 
-def run(path: Path, *assignments: str) -> subprocess.CompletedProcess:
+def run(path: Path, *assignments: str, log_format: str = "json") -> subprocess.CompletedProcess:
     flags = [arg for a in assignments for arg in ("--set", a)]
-    return subprocess.run([*FLOWC, "run", "--reset", "--log-format", "json", str(path), *flags],
+    return subprocess.run([*FLOWC, "run", "--reset", "--log-format", log_format, str(path), *flags],
                           capture_output=True, text=True, timeout=120)
 
 
@@ -56,7 +56,7 @@ def test_values_are_yaml_1_2_and_list_items_are_reached_by_index(tmp_path):
 
 
 def test_a_value_of_the_wrong_type_is_shown_in_its_argument(tmp_path):
-    result = run(write(tmp_path), "settings.batch_size=abc")
+    result = run(write(tmp_path), "settings.batch_size=abc", log_format="text")
     assert result.returncode == 1
     assert result.stderr == (
         "--set settings.batch_size=abc: error[E403]: 'batch_size' in settings must be an integer, got 'abc'\n"
@@ -66,7 +66,7 @@ def test_a_value_of_the_wrong_type_is_shown_in_its_argument(tmp_path):
 
 
 def test_an_unknown_key_is_shown_in_its_argument_with_a_suggestion(tmp_path):
-    result = run(write(tmp_path), "settings.batch_size=5", "settings.batchsize=5")
+    result = run(write(tmp_path), "settings.batch_size=5", "settings.batchsize=5", log_format="text")
     assert result.returncode == 1
     assert result.stderr.splitlines()[:4] == [
         "--set settings.batchsize=5: error[E401]: unknown key 'batchsize' in settings; did you mean 'batch_size'?",
@@ -77,7 +77,7 @@ def test_an_unknown_key_is_shown_in_its_argument_with_a_suggestion(tmp_path):
 
 
 def test_a_replaced_value_is_not_reported_at_the_line_it_replaced(tmp_path):
-    result = run(write(tmp_path), "sources.s.records=5")
+    result = run(write(tmp_path), "sources.s.records=5", log_format="text")
     assert result.returncode == 1
     assert result.stderr.startswith("--set sources.s.records=5: error[E403]: 'records' in source 's' must be a "
                                     "list, got 5\n")
@@ -85,7 +85,7 @@ def test_a_replaced_value_is_not_reported_at_the_line_it_replaced(tmp_path):
 
 
 def test_an_expression_error_in_a_value_points_inside_the_argument(tmp_path):
-    result = run(write(tmp_path), "steps.0.map.c=concat(a, nope)")
+    result = run(write(tmp_path), "steps.0.map.c=concat(a, nope)", log_format="text")
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert lines[0] == "--set steps.0.map.c=concat(a, nope): error[E104]: unknown field 'nope' in map"
