@@ -37,8 +37,8 @@ def comparable(a: Type, b: Type) -> bool:
 
 
 def with_sampled_table(step: s.Step, spec_file: str, rows: int) -> s.Step:
-    """`step` with its enrich table's schema sampled from the file (`--with-data`), when it declares
-    none and the file can be read; unchanged otherwise (the table then goes unchecked)."""
+    """`step` with its enrich table's schema sampled from the file, when it declares none and the file
+    can be read; unchanged otherwise (the table then goes unchecked until the run reads it)."""
     config = step.config
     if not isinstance(config, s.Enrich) or config.table.schema is not None or config.table.type != "file":
         return step

@@ -63,7 +63,8 @@ def propagate_schemas(graph: Graph, *, with_data: bool = False, known: Mapping[s
         else:
             if step.name in tables:
                 step = with_table_schema(step, tables[step.name])
-            elif with_data:  # an enrich table's fields, for the key check (SPEC §4); else no file is read
+            else:  # an enrich table's fields, when its file can be read: the key's type and `fields` are
+                # checked at validation (issue 5: "key mismatch in types reported at compile time")
                 step = with_sampled_table(step, graph.spec.file, graph.spec.settings.infer_rows)
             schemas[step.name] = output_schema(step, Scope(inputs[0] if inputs else None, found))
         side = enveloped(inputs[0]) if len(inputs) == 1 and inputs[0] is not None else None

@@ -68,15 +68,19 @@ def test_added_fields_come_in_fields_order_with_the_table_types():
         (("id", t.INT), ("k", t.INT), ("pop", t.FLOAT), ("name", t.STRING)))
 
 
-def test_with_data_samples_the_table_and_without_it_nothing_is_read(tmp_path):
-    (tmp_path / "t.csv").write_text("code,name\nde,Germany\n")
+def test_a_table_file_that_exists_is_sampled_for_the_key_check_and_a_missing_one_is_not_an_error(tmp_path):
+    """Issue 5: a key type mismatch is reported at compile time, by `flowc validate` too, with or without
+    --with-data, when the table's file can be read; without the file (CI linting specs alone) the table
+    goes unchecked until the run reads it."""
     text = spec("42", "{type: file, path: t.csv}")
     file = str(tmp_path / "p.flow.yaml")
-    assert [f for f in found(text, file=file) if f[2] in ("E314", "E104")] == []
-    assert [f[3] for f in found(text, with_data=True, file=file) if f[2] == "E314"] == [
-        "enrich key 'k' is int but 'code' in table 't.csv' is string; convert one of them so that they can match"]
+    assert [f for f in found(text, file=file) if f[2] in ("E314", "E104")] == []  # no file yet
+    (tmp_path / "t.csv").write_text("code,name\nde,Germany\n")
+    mismatch = ["enrich key 'k' is int but 'code' in table 't.csv' is string; convert one of them so that they can match"]
+    assert [f[3] for f in found(text, file=file) if f[2] == "E314"] == mismatch
+    assert [f[3] for f in found(text, with_data=True, file=file) if f[2] == "E314"] == mismatch
     (tmp_path / "t.csv").write_text("code,name\n1,one\n")
-    assert [f for f in found(text, with_data=True, file=file) if f[2] == "E314"] == []
+    assert [f for f in found(text, file=file) if f[2] == "E314"] == []
 
 
 def test_with_data_leaves_an_unreadable_table_unchecked(tmp_path):
