@@ -1,7 +1,7 @@
 """What `flowc validate` reports: structure first, then every semantic check the structure allows.
 
-Validation reads no file but the spec, unless `with_data` asks to sample local data files for the
-schemas of sources that declare none.
+Validation reads no data file unless `with_data` asks to sample local data files for the schemas of
+sources that declare none; an `enrich` table's file is sampled whenever it exists, for the key check.
 """
 
 from __future__ import annotations
