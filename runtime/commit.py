@@ -3,8 +3,9 @@
 `Committer.record` makes every sink durable, saves the engines' snapshot, then appends
 `batch_committed` and `checkpoint_saved` with one durable write: a checkpoint never names output that
 is not on disk. A checkpoint that moved no record (a bounded source's end, the run's end, which close
-the sinks or tell the stateful steps) records `checkpoint_saved` alone, under the last batch's number. What the checkpoint records (`Checkpoint`) is taken by the executor when the batch has
-run; the writes and the record may then run on the sink thread (`runtime/behind.py`).
+the sinks or tell the stateful steps) records `checkpoint_saved` alone, under the last batch's number.
+What the checkpoint records (`Checkpoint`) is taken by the executor when the batch has run; the writes
+and the record may then run on the sink thread (`runtime/behind.py`).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import polars as pl
 
 from flowc.compiler.lower_plan import ROW
 from flowc.compiler.polars_types import from_polars, to_polars
+from flowc.compiler.source_nested import textual
 from flowc.dsl import types as t
 from flowc.dsl.types import ListOf, Struct, Type
 
@@ -56,6 +57,13 @@ class SourceUnreadable(OSError):
 def raw_dtypes(schema: Struct) -> dict[str, pl.DataType]:
     """How a text format reads `schema`: scalars as strings (converted later), nested types as declared."""
     return {name: pl.String() if is_scalar(type_) else to_polars(type_) for name, type_ in schema.fields}
+
+
+def built_dtypes(schema: Struct) -> dict[str, pl.DataType]:
+    """How records built from Python values (inline, watched JSON lines, HTTP) hold `schema`: as
+    `raw_dtypes`, with nested datetimes, dates and durations as text (YAML and JSON values have no
+    timestamps), which the scan reads as it reads top-level ones."""
+    return {name: textual(dtype) for name, dtype in raw_dtypes(schema).items()}
 
 
 def numbered(frame: pl.LazyFrame, after: int | None, limit: int | None) -> pl.LazyFrame:

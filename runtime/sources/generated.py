@@ -13,13 +13,12 @@ from flowc.compiler.checks.source_schemas import records_schema
 from flowc.compiler.lower_expr import lower
 from flowc.compiler.lower_plan import ROW
 from flowc.compiler.lowered import LowerContext
-from flowc.compiler.source_nested import textual
 from flowc.compiler.spec import Source, thaw
 from flowc.compiler.typecheck import check_expression
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
 from flowc.dsl.units import parse_rate
-from flowc.runtime.sources.base import is_scalar, numbered, raw_dtypes
+from flowc.runtime.sources.base import built_dtypes, is_scalar, numbered
 
 _GENERATED_AT = datetime(1970, 1, 1, tzinfo=UTC)  # what `now()` gives in a generator: data must replay equal
 
@@ -55,8 +54,7 @@ class InlineReader:
         return records_schema(tuple(self.records[:infer_rows]), open_type=t.STRING)  # as validation types them
 
     def frame(self, schema: Struct, after: int | None, limit: int | None) -> pl.LazyFrame:
-        # nested datetimes, dates and durations stay text, read by the scan as top-level ones are
-        dtypes = {name: textual(dtype) for name, dtype in raw_dtypes(schema).items()}
+        dtypes = built_dtypes(schema)
         columns = {
             name: [(_text(r.get(name)) if is_scalar(type_) else r.get(name)) for r in self.records]
             for name, type_ in schema.fields

@@ -16,10 +16,9 @@ from typing import Any
 import polars as pl
 
 from flowc.compiler.lower_plan import ROW
-from flowc.compiler.source_nested import textual
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
-from flowc.runtime.sources.base import inferred, is_scalar, raw_dtypes
+from flowc.runtime.sources.base import built_dtypes, inferred, is_scalar
 from flowc.runtime.sources.feed import RAW_ERROR
 
 EXCERPT = 200  # characters of raw text quoted in an error message
@@ -81,8 +80,7 @@ def frame_of(items: Sequence[Item], schema: Struct, first_row: int) -> pl.DataFr
                          for i in items]
     columns[ROW] = list(range(first_row, first_row + len(items)))
     columns[RAW_ERROR] = [i.error for i in items]
-    # nested datetimes, dates and durations stay text, read by the scan as top-level ones are (JSON has no timestamps)
-    dtypes = {name: textual(dtype) for name, dtype in raw_dtypes(schema).items()}
+    dtypes = built_dtypes(schema)
     return pl.DataFrame(columns, schema={**dtypes, ROW: pl.Int64, RAW_ERROR: pl.String}, strict=False)
 
 
