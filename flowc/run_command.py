@@ -176,7 +176,7 @@ def _execute(spec: Any, document: Any, log: _Log, *, reset: bool, limit: int | N
 
 
 def _report(outcome: Any, log: _Log, sinks: list[str]) -> int:
-    from flowc.runtime.run_summary import summary_rows
+    from flowc.runtime.run_summary import summary_counts, summary_rows
 
     if outcome.status == "already_completed":
         log.event("the pipeline already completed; nothing to do (use --reset to run it again)")
@@ -186,7 +186,7 @@ def _report(outcome: Any, log: _Log, sinks: list[str]) -> int:
     if not log.quiet:
         if log.json:
             log.event("summary", status=outcome.status, batches=outcome.batches,
-                      **dict(summary_rows(outcome.totals, sinks)))
+                      **summary_counts(outcome.totals, sinks))
         else:
             _print_summary(outcome, log.redacted(outcome.reason or ""), summary_rows(outcome.totals, sinks),
                            log.terminal)

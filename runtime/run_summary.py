@@ -16,3 +16,11 @@ def summary_rows(totals: Counts, sinks: Iterable[str] = ()) -> list[tuple[str, i
     rows += [(f"written {sink}", n) for sink, n in sorted(written.items())]
     rows += [("skipped", totals.skipped), ("dead-lettered", totals.dead_lettered), ("late", totals.late)]
     return rows
+
+
+def summary_counts(totals: Counts, sinks: Iterable[str] = ()) -> dict[str, object]:
+    """The counts as `--log-format json` prints them: the keys and shape of the event log's `counts`
+    (`written` per sink, every sink in `sinks` present), so one parser reads both."""
+    written = {**dict.fromkeys(sinks, 0), **totals.written}
+    return {"read": totals.read, "written": written, "skipped": totals.skipped,
+            "dead_lettered": totals.dead_lettered, "late": totals.late}

@@ -99,8 +99,8 @@ def test_not_a_terminal_json_lines(tmp_path):
     events = [json.loads(x) for x in result.stderr.splitlines()]
     assert events[0] == {"event": "run started", "pipeline": "p", "state_dir": f"{tmp_path}/.flow/p"}
     assert events[1]["event"] == "batch committed" and events[1]["batch"] == 1
-    assert events[-1] == {"event": "summary", "status": "completed", "batches": 3, "read": 10, "written all": 10,
-                          "written out": 5, "skipped": 0, "dead-lettered": 0, "late": 0}
+    assert events[-1] == {"event": "summary", "status": "completed", "batches": 3, "read": 10,
+                          "written": {"all": 10, "out": 5}, "skipped": 0, "dead_lettered": 0, "late": 0}
 
 
 def test_quiet_prints_nothing(tmp_path):

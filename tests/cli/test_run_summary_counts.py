@@ -55,9 +55,9 @@ def test_the_summary_line_counts_late_records(tmp_path):
 
 def test_the_json_summary_counts_late_records(tmp_path):
     events = [json.loads(line) for line in _run(tmp_path, WINDOWED, "--log-format", "json")]
-    assert events[-1] == {"event": "summary", "status": "completed", "batches": 2, "read": 5, "written o": 4,
-                          "skipped": 0, "dead-lettered": 0, "late": 1}
-    assert list(events[-1]) == ["event", "status", "batches", "read", "written o", "skipped", "dead-lettered", "late"]
+    assert events[-1] == {"event": "summary", "status": "completed", "batches": 2, "read": 5, "written": {"o": 4},
+                          "skipped": 0, "dead_lettered": 0, "late": 1}
+    assert list(events[-1]) == ["event", "status", "batches", "read", "written", "skipped", "dead_lettered", "late"]
 
 
 def test_the_progress_lines_count_late_records(tmp_path):
