@@ -1,0 +1,345 @@
+"""Acceptance tests for SPEC §4 "Aggregation" and windows, written from SPEC.md alone and run through the
+`flowc` command. Expected results are worked out by hand in the comments (times in seconds after
+2026-01-01T00:00:00Z, which is aligned to the epoch at every minute)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+FLOWC = [sys.executable, "-m", "flowc"]
+BASE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def flowc(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*FLOWC, *args], capture_output=True, text=True, timeout=60)
+
+
+def write_spec(folder: Path, body: str) -> Path:
+    path = folder / "p.flow.yaml"
+    path.write_text("version: 1\npipeline: p\n" + textwrap.dedent(body))
+    return path
+
+
+def run_ok(path: Path, *args: str) -> None:
+    done = flowc("run", "--quiet", "--reset", *args, str(path))
+    assert done.returncode == 0, done.stderr
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def at(seconds: int) -> str:
+    return (BASE + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def secs(text: str) -> int:
+    """A written datetime back to seconds after BASE (whatever ISO-8601 spelling the sink chose)."""
+    return int((datetime.fromisoformat(text.replace("Z", "+00:00")) - BASE).total_seconds())
+
+
+def inline(records: list[tuple]) -> str:
+    """(k, t seconds, v) triples as inline records: a YAML flow list on one line."""
+    return "[" + ", ".join(f"{{k: {k}, t: \"{at(t)}\", v: {v}}}" for k, t, v in records) + "]"
+
+
+def windows(records: list[dict], *compute: str) -> list[tuple]:
+    return [(r["k"], secs(r["window_start"]), secs(r["window_end"]), *(r[c] for c in compute)) for r in records]
+
+
+# --- tumbling, with out-of-order and late records ---------------------------------------------------
+
+# max_out_of_orderness 10s, so the watermark is the largest time so far minus 10s.
+TUMBLING_EVENTS = [
+    ("a", 5, 1),     # wm -5
+    ("b", 20, 2),    # wm 10
+    ("a", 50, 3),    # wm 40
+    ("a", 65, 4),    # wm 55
+    ("a", 30, 5),    # wm before it 55 < 60: joins [0, 60)
+    ("b", 75, 6),    # wm 65: [0, 60) is emitted
+    ("a", 58, 7),    # wm before it 65 >= 60: late
+    ("a", 119, 8),   # wm 109
+    ("b", 121, 9),   # wm 111
+    ("a", 60, 10),   # exactly at 60: belongs to [60, 120), still open (111 < 120)
+]
+TUMBLING_SPEC = f"""
+sources:
+  s:
+    type: inline
+    schema: {{k: string, t: datetime, v: int}}
+    event_time: {{field: t, max_out_of_orderness: 10s}}
+    records: {inline(TUMBLING_EVENTS)}
+steps:
+  - name: agg
+    aggregate:
+      by: [k]
+      window: {{type: tumbling, size: 1m}}
+      compute:
+        n: count()
+        total: sum(v)
+        first_v: first(v)
+        last_v: last(v)
+        all_v: collect(v)
+sinks:
+  out: {{type: file, path: out.jsonl, from: agg}}
+  late: {{type: file, path: late.jsonl, from: agg.late}}
+"""
+
+
+@pytest.mark.parametrize("batch_size", ["1", "3", "100000"])
+def test_tumbling_window_results_late_records_and_order(tmp_path, batch_size):
+    path = write_spec(tmp_path, TUMBLING_SPEC)
+    run_ok(path, "--set", f"settings.batch_size={batch_size}")
+    out = lines(tmp_path / "out.jsonl")
+    assert [list(r) for r in out] == [["k", "window_start", "window_end", "n", "total", "first_v", "last_v",
+                                       "all_v"]] * 5
+    assert windows(out, "n", "total", "first_v", "last_v", "all_v") == [
+        ("a", 0, 60, 3, 9, 1, 5, [1, 3, 5]),
+        ("b", 0, 60, 1, 2, 2, 2, [2]),
+        ("a", 60, 120, 3, 22, 4, 10, [4, 8, 10]),
+        ("b", 60, 120, 1, 6, 6, 6, [6]),
+        ("b", 120, 180, 1, 9, 9, 9, [9]),
+    ]
+    late = lines(tmp_path / "late.jsonl")
+    assert [(r["k"], secs(r["t"]), r["v"]) for r in late] == [("a", 58, 7)]
+
+
+def test_allowed_lateness_window_time_and_late_to_dead_letter(tmp_path):
+    # window.time with max_out_of_orderness 0s beside it; allowed_lateness 30s: [0, 60) is emitted when
+    # the watermark reaches 90.
+    events = [("x", 10, 1), ("x", 70, 2), ("x", 20, 3), ("x", 95, 4), ("x", 30, 5), ("x", 100, 6)]
+    path = write_spec(tmp_path, f"""
+    settings:
+      dead_letter: {{type: file, path: dead.jsonl}}
+    sources:
+      s:
+        type: inline
+        schema: {{k: string, t: datetime, v: int}}
+        records: {inline(events)}
+    steps:
+      - aggregate:
+          by: [k]
+          window: {{type: tumbling, size: 1m, time: t, max_out_of_orderness: 0s, allowed_lateness: 30s}}
+          compute: {{n: count(), vs: collect(v)}}
+    sinks:
+      out: {{type: file, path: out.jsonl}}
+    """)
+    run_ok(path, "--set", "settings.batch_size=1")
+    assert windows(lines(tmp_path / "out.jsonl"), "n", "vs") == [("x", 0, 60, 2, [1, 3]), ("x", 60, 120, 3, [2, 4, 6])]
+    [dead] = lines(tmp_path / "dead.jsonl")
+    assert dead["v"] == 5 and dead["_error"]["code"] == "late" and dead["_error"]["step"] == "aggregate_1"
+
+
+# --- sliding -------------------------------------------------------------------------------------------
+
+def test_sliding_window_joins_open_windows_and_is_late_only_when_all_emitted(tmp_path):
+    # size 2m every 1m, max_out_of_orderness 0s. A record at t is in [m-60, m+60) and [m, m+120), m = t//60*60.
+    events = [
+        ("g", 30, 1),    # [-60, 60), [0, 120); wm 30
+        ("g", 90, 2),    # [0, 120), [60, 180); wm 90: [-60, 60) emitted
+        ("g", 50, 3),    # [-60, 60) emitted, [0, 120) open: joins [0, 120) only, not late
+        ("g", 200, 4),   # [120, 240), [180, 300); wm 200: [0, 120), [60, 180) emitted
+        ("g", 100, 5),   # both its windows emitted: late
+        ("g", 170, 6),   # [60, 180) emitted, [120, 240) open: joins it
+    ]
+    path = write_spec(tmp_path, f"""
+    sources:
+      s:
+        type: inline
+        schema: {{k: string, t: datetime, v: int}}
+        event_time: {{field: t, max_out_of_orderness: 0s}}
+        records: {inline(events)}
+    steps:
+      - name: agg
+        aggregate:
+          by: [k]
+          window: {{type: sliding, size: 2m, every: 1m}}
+          compute: {{vs: collect(v), total: sum(v)}}
+    sinks:
+      out: {{type: file, path: out.jsonl, from: agg}}
+      late: {{type: file, path: late.jsonl, from: agg.late}}
+    """)
+    run_ok(path, "--set", "settings.batch_size=2")
+    assert windows(lines(tmp_path / "out.jsonl"), "vs", "total") == [
+        ("g", -60, 60, [1], 1),
+        ("g", 0, 120, [1, 2, 3], 6),
+        ("g", 60, 180, [2], 2),
+        ("g", 120, 240, [4, 6], 10),
+        ("g", 180, 300, [4], 4),
+    ]
+    assert [r["v"] for r in lines(tmp_path / "late.jsonl")] == [5]
+
+
+@pytest.mark.parametrize("window", ["{type: sliding, size: 90s, every: 1m}",
+                                    "{type: sliding, size: 1001m, every: 1m}"])
+def test_sliding_window_size_rules_are_compile_errors(tmp_path, window):
+    path = write_spec(tmp_path, f"""
+    sources:
+      s: {{type: inline, schema: {{t: datetime}}, records: [], event_time: {{field: t, max_out_of_orderness: 0s}}}}
+    steps:
+      - aggregate: {{window: {window}, compute: {{n: count()}}}}
+    sinks:
+      out: {{type: file, path: out.jsonl}}
+    """)
+    done = flowc("validate", str(path))
+    assert done.returncode == 1, done.stdout
+
+
+# --- session -------------------------------------------------------------------------------------------
+
+def test_session_windows_merge_end_at_last_plus_gap_and_late_rules(tmp_path):
+    # gap 30s, max_out_of_orderness 60s (wm = max - 60).
+    events = [
+        ("u", 10, 11),   # u: [10, 40); wm -50
+        ("s", 0, 1),     # A [0, 30)
+        ("s", 20, 2),    # A [0, 50)
+        ("s", 100, 3),   # B [100, 130); wm 40
+        ("s", 75, 4),    # 75 + 30 > 100: joins B -> [75, 130)
+        ("s", 150, 5),   # 150 >= 130: C [150, 180); wm 90: u and A emitted
+        ("s", 125, 6),   # within B (< 130) and C (125 + 30 > 150): merges them -> [75, 180)
+        ("s", 40, 7),    # wm 90 >= 40 + 30: late
+        ("s", 300, 8),   # D [300, 330); wm 240: [75, 180) emitted
+        ("s", 260, 9),   # 260 + 30 > 240 and touches no session: E [260, 290)
+        ("s", 170, 10),  # wm 240 >= 200: late
+    ]
+    path = write_spec(tmp_path, f"""
+    sources:
+      s:
+        type: inline
+        schema: {{k: string, t: datetime, v: int}}
+        event_time: {{field: t, max_out_of_orderness: 1m}}
+        records: {inline(events)}
+    steps:
+      - name: sessions
+        aggregate:
+          by: [k]
+          window: {{type: session, gap: 30s}}
+          compute: {{vs: collect(v), n: count()}}
+    sinks:
+      out: {{type: file, path: out.jsonl, from: sessions}}
+      late: {{type: file, path: late.jsonl, from: sessions.late}}
+    """)
+    run_ok(path, "--set", "settings.batch_size=1")
+    assert windows(lines(tmp_path / "out.jsonl"), "vs", "n") == [
+        ("u", 10, 40, [11], 1),
+        ("s", 0, 50, [1, 2], 2),
+        ("s", 75, 180, [3, 4, 5, 6], 4),
+        ("s", 260, 290, [9], 1),
+        ("s", 300, 330, [8], 1),
+    ]
+    assert [r["v"] for r in lines(tmp_path / "late.jsonl")] == [7, 10]
+
+
+def test_session_record_joining_an_emitted_session_is_late(tmp_path):
+    # gap 30s, wm = max: S [0, 30); 35 starts S2 [35, 65) and emits S; 20 is not late by the watermark
+    # rule (35 < 20 + 30) but would join the emitted S: late.
+    path = write_spec(tmp_path, f"""
+    sources:
+      s:
+        type: inline
+        schema: {{k: string, t: datetime, v: int}}
+        event_time: {{field: t, max_out_of_orderness: 0s}}
+        records: {inline([("w", 0, 1), ("w", 35, 2), ("w", 20, 3)])}
+    steps:
+      - name: sessions
+        aggregate: {{by: [k], window: {{type: session, gap: 30s}}, compute: {{vs: collect(v)}}}}
+    sinks:
+      out: {{type: file, path: out.jsonl, from: sessions}}
+      late: {{type: file, path: late.jsonl, from: sessions.late}}
+    """)
+    run_ok(path)
+    assert windows(lines(tmp_path / "out.jsonl"), "vs") == [("w", 0, 30, [1]), ("w", 35, 65, [2])]
+    assert [r["v"] for r in lines(tmp_path / "late.jsonl")] == [3]
+
+
+# --- every aggregation function, without a window ---------------------------------------------------
+
+def test_every_aggregation_function_over_a_bounded_input(tmp_path):
+    path = write_spec(tmp_path, """
+    sources:
+      s:
+        type: inline
+        schema: {g: string, x: int, y: string}
+        records:
+          - {g: a, x: 3, y: b}
+          - {g: a, x: null, y: null}
+          - {g: a, x: 1, y: a}
+          - {g: a, x: 3, y: b}
+          - {g: b, x: null, y: null}
+          - {g: c, x: 2, y: a}
+          - {g: c, x: 5, y: B}
+          - {g: c, x: 7, y: "é"}
+          - {g: c, x: 1, y: Z}
+    steps:
+      - aggregate:
+          by: [g]
+          compute:
+            n: count()
+            nx: count(x)
+            ny: count_distinct(y)
+            total: sum(x)
+            mean: avg(x)
+            lo: min(x)
+            hi: max(x)
+            lo_y: min(y)
+            hi_y: max(y)
+            first_x: first(x)
+            last_x: last(x)
+            xs: collect(x)
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """)
+    run_ok(path, "--set", "settings.batch_size=2")
+    got = {r["g"]: r for r in lines(tmp_path / "out.jsonl")}
+    assert list(got["a"]) == ["g", "n", "nx", "ny", "total", "mean", "lo", "hi", "lo_y", "hi_y", "first_x",
+                              "last_x", "xs"]
+    a, b, c = got["a"], got["b"], got["c"]
+    assert (a["n"], a["nx"], a["ny"], a["total"], a["lo"], a["hi"]) == (4, 3, 2, 7, 1, 3)
+    assert a["mean"] == pytest.approx(7 / 3) and isinstance(a["total"], int)
+    assert (a["lo_y"], a["hi_y"], a["first_x"], a["last_x"], a["xs"]) == ("a", "b", 3, 3, [3, None, 1, 3])
+    assert b == {"g": "b", "n": 1, "nx": 0, "ny": 0, "total": None, "mean": None, "lo": None, "hi": None,
+                 "lo_y": None, "hi_y": None, "first_x": None, "last_x": None, "xs": [None]}
+    assert (c["lo_y"], c["hi_y"], c["mean"], c["first_x"], c["last_x"]) == ("B", "é", 3.75, 2, 1)
+
+
+def test_first_and_last_keep_nulls(tmp_path):
+    path = write_spec(tmp_path, """
+    sources:
+      s: {type: inline, schema: {g: string, x: int}, records: [{g: a, x: null}, {g: a, x: 1}, {g: a, x: null}]}
+    steps:
+      - aggregate: {by: [g], compute: {f: first(x), l: last(x), lo: min(x)}}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """)
+    run_ok(path)
+    assert lines(tmp_path / "out.jsonl") == [{"g": "a", "f": None, "l": None, "lo": 1}]
+
+
+def test_null_event_time_is_a_record_error_of_the_source(tmp_path):
+    path = write_spec(tmp_path, f"""
+    sources:
+      s:
+        type: inline
+        schema: {{k: string, t: datetime, v: int}}
+        event_time: {{field: t, max_out_of_orderness: 0s}}
+        records:
+          - {{k: a, t: "{at(1)}", v: 1}}
+          - {{k: a, t: null, v: 2}}
+          - {{k: a, t: "not a time", v: 3}}
+          - {{k: a, t: "{at(2)}", v: 4}}
+    steps:
+      - aggregate: {{by: [k], window: {{type: tumbling, size: 1m}}, compute: {{vs: collect(v)}}}}
+    sinks:
+      out: {{type: file, path: out.jsonl}}
+      bad: {{type: file, path: bad.jsonl, from: s.errors}}
+    """)
+    run_ok(path)
+    assert windows(lines(tmp_path / "out.jsonl"), "vs") == [("a", 0, 60, [1, 4])]
+    assert [r["v"] for r in lines(tmp_path / "bad.jsonl")] == [2, 3]
