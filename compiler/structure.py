@@ -196,6 +196,9 @@ class _Checker:
     def on_minimum(self, error: ValidationError, path: Path) -> Iterator[Diagnostic]:
         yield self.invalid(path, f"expected at least {error.validator_value}")
 
+    def on_exclusiveMinimum(self, error: ValidationError, path: Path) -> Iterator[Diagnostic]:
+        yield self.invalid(path, f"expected more than {error.validator_value}")
+
     def on_maxLength(self, error: ValidationError, path: Path) -> Iterator[Diagnostic]:
         limit = error.validator_value
         yield self.invalid(path, f"expected at most {limit} character{'s' if limit != 1 else ''}")

@@ -82,12 +82,15 @@ def parse_size(text: str | int) -> int | None:
     return int(match.group(1)) * _BYTES[match.group(2)] if match else None
 
 
-def parse_rate(text: str) -> float | None:
-    """Events per second in a rate such as `10/s`, `600/m` or `0.5/s`.
+def parse_rate(text: str | float) -> float | None:
+    """Events per second in a rate such as `10/s`, `600/m` or `0.5/s`; a bare positive number (`rate: 100`,
+    as a user of generators and rate limiters writes it) counts per second.
 
-    >>> parse_rate("10/s"), parse_rate("120/m")
-    (10.0, 2.0)
+    >>> parse_rate("10/s"), parse_rate("120/m"), parse_rate(4), parse_rate(0.5)
+    (10.0, 2.0, 4.0, 0.5)
     """
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        return float(text) if text > 0 else None
     match = _RATE.match(text.strip()) if isinstance(text, str) else None
     return float(match.group(1)) / _PER_SECOND[match.group(2)] if match else None
 

@@ -116,7 +116,7 @@ class GenerateFeed:
         self.schema = self.reader.schema(0)
         count, rate = source.config.get("count"), source.config.get("rate")
         self.count = int(count) if count is not None else None
-        self.rate = parse_rate(str(rate)) if rate is not None else None
+        self.rate = parse_rate(rate) if rate is not None else None
         self.clock, self.sleep = clock, sleep
         self.next = self.first = 0
         self.started = 0.0

@@ -50,7 +50,7 @@ class HttpFeed:
         self._stop = threading.Event()
         self.client = Client(
             name=self.name, method=str(config.get("method", "GET")).upper(), headers=headers,
-            retry=_retry(config.get("retry") or {}), rate=parse_rate(str(config.get("rate_limit", ""))),
+            retry=_retry(config.get("retry") or {}), rate=parse_rate(config.get("rate_limit", "")),
             timeout=timeout, max_body=max_body, shown_url=source.written.get("url", self.url), stop=self._stop,
             secrets=(*headers.values(), self.url, *_query_values(self.url)))
         self._cond = threading.Condition()
