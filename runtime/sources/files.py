@@ -47,7 +47,8 @@ class FileReader:
         self.source, self.base_dir = source, base_dir
         pattern = str(source.config.get("path", ""))
         self.pattern = pattern
-        self.paths = sorted(glob.glob(os.path.join(base_dir, pattern)), key=lambda p: (os.path.basename(p), p))
+        self.paths = sorted(glob.glob(os.path.join(base_dir, pattern), recursive=True),
+                            key=lambda p: (os.path.basename(p), p))
         self.format = source.format or ""
         self._rows_counted: int | None = None  # the rows of a file read to its end in chunks
 
