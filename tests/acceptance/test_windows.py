@@ -343,3 +343,134 @@ def test_null_event_time_is_a_record_error_of_the_source(tmp_path):
     run_ok(path)
     assert windows(lines(tmp_path / "out.jsonl"), "vs") == [("a", 0, 60, [1, 4])]
     assert [r["v"] for r in lines(tmp_path / "bad.jsonl")] == [2, 3]
+
+
+# --- the SPEC's own example, and watermarks over a union ---------------------------------------------
+
+ORDERS_SPEC = """
+settings:
+  batch_size: 3
+  state_dir: .flow/order-analytics
+  on_error: dead_letter
+  dead_letter: {type: file, path: out/dead.jsonl}
+
+sources:
+  orders:
+    type: file
+    path: data/orders/*.csv
+    format: csv
+    schema: {order_id: int, ts: datetime, status: string, amount: float, qty: int, country: string}
+    event_time: {field: ts, max_out_of_orderness: 30s}
+
+steps:
+  - filter: status in ("paid", "shipped") and amount > 10
+  - map:
+      total: amount * qty
+      country: upper(coalesce(country, "zz"))
+  - name: per_minute
+    aggregate:
+      by: [country]
+      window: {type: tumbling, size: 1m}
+      compute:
+        orders: count()
+        revenue: sum(total)
+        avg_basket: avg(total)
+
+sinks:
+  report:
+    type: file
+    path: out/revenue.jsonl
+    format: jsonl
+"""
+
+ORDERS_1 = """order_id,ts,status,amount,qty,country
+1,2026-01-01T00:00:05Z,paid,20,2,de
+2,2026-01-01T00:00:10Z,cancelled,50,1,de
+3,2026-01-01T00:00:20Z,shipped,15.5,2,zz
+4,2026-01-01T00:00:40Z,paid,5,3,fr
+"""
+ORDERS_2 = """order_id,ts,status,amount,qty,country
+5,2026-01-01T00:01:10Z,paid,11,1,fr
+6,2026-01-01T00:00:50Z,paid,12,1,de
+7,yesterday,paid,12,1,de
+8,2026-01-01T00:02:00Z,paid,100,1,de
+9,2026-01-01T00:00:30Z,paid,30,1,de
+"""
+
+
+def test_the_spec_example_pipeline(tmp_path):
+    # 2 cancelled and 4 too small are filtered; 6 is out of order but within 30s (wm 40 < 60); 7's ts
+    # does not parse (a source record error); after 8 the watermark is 90, so 9 (window end 60) is late.
+    (tmp_path / "data/orders").mkdir(parents=True)
+    (tmp_path / "data/orders/2026-01-01a.csv").write_text(ORDERS_1)
+    (tmp_path / "data/orders/2026-01-01b.csv").write_text(ORDERS_2)
+    (tmp_path / "orders.flow.yaml").write_text("version: 1\npipeline: order-analytics\n" + ORDERS_SPEC)
+    run_ok(tmp_path / "orders.flow.yaml")
+    report = lines(tmp_path / "out/revenue.jsonl")
+    assert [list(r) for r in report] == [["country", "window_start", "window_end", "orders", "revenue",
+                                          "avg_basket"]] * 4
+    assert [(r["country"], secs(r["window_start"]), secs(r["window_end"]), r["orders"], r["revenue"],
+             r["avg_basket"]) for r in report] == [
+        ("DE", 0, 60, 2, 52.0, 26.0),
+        ("ZZ", 0, 60, 1, 31.0, 31.0),
+        ("FR", 60, 120, 1, 11.0, 11.0),
+        ("DE", 120, 180, 1, 100.0, 100.0),
+    ]
+    dead = lines(tmp_path / "out/dead.jsonl")
+    assert sorted((d["order_id"] if isinstance(d.get("order_id"), int) else d["_error"]["code"]) for d in dead
+                  if d["_error"]["code"] == "late") == [9]
+    assert len(dead) == 2 and "yesterday" in json.dumps(dead)
+    assert (tmp_path / ".flow/order-analytics/events.log").exists()
+
+
+def test_a_union_step_watermark_is_the_minimum_of_its_inputs(tmp_path):
+    # a races ahead to 200s while b is still at 5s and 30s: whatever the interleaving, b's records are
+    # not late, because the union's watermark is the minimum over its inputs.
+    path = write_spec(tmp_path, f"""
+    sources:
+      a:
+        type: inline
+        schema: {{k: string, t: datetime, v: int}}
+        event_time: {{field: t, max_out_of_orderness: 0s}}
+        records: {inline([("x", 0, 1), ("x", 200, 2)])}
+      b:
+        type: inline
+        schema: {{k: string, t: datetime, v: int}}
+        event_time: {{field: t, max_out_of_orderness: 0s}}
+        records: {inline([("x", 5, 3), ("x", 30, 4)])}
+    steps:
+      - union: [a, b]
+      - name: agg
+        aggregate: {{by: [k], window: {{type: tumbling, size: 1m}}, compute: {{n: count(), total: sum(v)}}}}
+    sinks:
+      out: {{type: file, path: out.jsonl, from: agg}}
+      late: {{type: file, path: late.jsonl, from: agg.late}}
+    """)
+    run_ok(path, "--set", "settings.batch_size=1")
+    assert windows(lines(tmp_path / "out.jsonl"), "n", "total") == [("x", 0, 60, 3, 8), ("x", 180, 240, 1, 2)]
+    assert lines(tmp_path / "late.jsonl") == []
+
+
+def test_aggregate_arguments_are_expressions_and_no_by_gives_window_fields_first(tmp_path):
+    path = write_spec(tmp_path, f"""
+    sources:
+      s:
+        type: inline
+        schema: {{k: string, t: datetime, v: int}}
+        event_time: {{field: t, max_out_of_orderness: 0s}}
+        records: {inline([("A", 1, 2), ("a", 2, 3), ("b", 3, 4), ("B", 90, 5)])}
+    steps:
+      - aggregate:
+          window: {{type: tumbling, size: 1h}}
+          compute:
+            weighted: sum(v * 10)
+            keys: count_distinct(lower(k))
+            big: count(if(v > 2, v, null))
+    sinks:
+      out: {{type: file, path: out.jsonl}}
+    """)
+    run_ok(path)
+    [rec] = lines(tmp_path / "out.jsonl")
+    assert list(rec) == ["window_start", "window_end", "weighted", "keys", "big"]
+    assert (secs(rec["window_start"]), secs(rec["window_end"])) == (0, 3600)
+    assert (rec["weighted"], rec["keys"], rec["big"]) == (140, 2, 3)
