@@ -5,9 +5,11 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -474,3 +476,91 @@ def test_aggregate_arguments_are_expressions_and_no_by_gives_window_fields_first
     assert list(rec) == ["window_start", "window_end", "weighted", "keys", "big"]
     assert (secs(rec["window_start"]), secs(rec["window_end"])) == (0, 3600)
     assert (rec["weighted"], rec["keys"], rec["big"]) == (140, 2, 3)
+
+
+def test_window_state_survives_a_stop_and_resume(tmp_path):
+    # Run 1 reads 5s and 70s: [0, 60) is emitted, [60, 120) holds 70s when SIGINT stops the run. Run 2
+    # resumes with 50s (late: the watermark is 70), 80s and 130s, which emits [60, 120) with 70s and 80s.
+    path = write_spec(tmp_path, """
+    settings: {batch_timeout: 50ms}
+    sources:
+      s:
+        type: file
+        path: in/*.jsonl
+        watch: true
+        schema: {t: datetime, v: int}
+        event_time: {field: t, max_out_of_orderness: 0s}
+    steps:
+      - name: agg
+        aggregate: {window: {type: tumbling, size: 1m}, compute: {vs: collect(v)}}
+    sinks:
+      out: {type: file, path: out.jsonl, from: agg}
+      late: {type: file, path: late.jsonl, from: agg.late}
+    """)
+    (tmp_path / "in").mkdir()
+    out = tmp_path / "out.jsonl"
+
+    def run_until(count: int, new_file: str, records: list[tuple[int, int]]) -> None:
+        (tmp_path / "in/next.tmp").write_text("".join(json.dumps({"t": at(t), "v": v}) + "\n" for t, v in records))
+        (tmp_path / "in/next.tmp").rename(tmp_path / "in" / new_file)
+        proc = subprocess.Popen([*FLOWC, "run", "--quiet", str(path)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 20
+            while not (out.exists() and len(out.read_text().splitlines()) >= count):
+                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr and proc.stderr.read()
+                time.sleep(0.05)
+            time.sleep(0.3)  # the run has checkpointed the batch it wrote
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=20) == 130
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    run_until(1, "a.jsonl", [(5, 1), (70, 2)])
+    run_until(2, "b.jsonl", [(50, 3), (80, 4), (130, 5)])
+    assert [(secs(r["window_start"]), r["vs"]) for r in lines(out)] == [(0, [1]), (60, [2, 4])]
+    assert [r["v"] for r in lines(tmp_path / "late.jsonl")] == [3]
+
+
+def test_session_allowed_lateness_keeps_a_session_open(tmp_path):
+    # gap 10s, allowed_lateness 30s, wm = max: S [0, 10) is emitted when the watermark reaches 40.
+    # 50s: wm 50 emits S. 5s: wm 50 >= 5 + 10 + 30: late. Before that, 8s at wm 35 (< 8 + 40) joins S.
+    events = [("k", 0, 1), ("k", 35, 2), ("k", 8, 3), ("k", 50, 4), ("k", 5, 5)]
+    path = write_spec(tmp_path, f"""
+    sources:
+      s:
+        type: inline
+        schema: {{k: string, t: datetime, v: int}}
+        event_time: {{field: t, max_out_of_orderness: 0s}}
+        records: {inline(events)}
+    steps:
+      - name: sessions
+        aggregate: {{by: [k], window: {{type: session, gap: 10s, allowed_lateness: 30s}}, compute: {{vs: collect(v)}}}}
+    sinks:
+      out: {{type: file, path: out.jsonl, from: sessions}}
+      late: {{type: file, path: late.jsonl, from: sessions.late}}
+    """)
+    run_ok(path, "--set", "settings.batch_size=1")
+    assert windows(lines(tmp_path / "out.jsonl"), "vs") == [("k", 0, 18, [1, 3]), ("k", 35, 45, [2]),
+                                                              ("k", 50, 60, [4])]
+    assert [r["v"] for r in lines(tmp_path / "late.jsonl")] == [5]
+
+
+def test_day_windows_are_aligned_to_the_epoch_in_utc(tmp_path):
+    path = write_spec(tmp_path, """
+    sources:
+      s:
+        type: inline
+        schema: {t: datetime, v: int}
+        event_time: {field: t, max_out_of_orderness: 0s}
+        records: [{t: "2026-03-04T23:59:59+02:00", v: 1}, {t: "2026-03-05T13:00:00Z", v: 2}]
+    steps:
+      - aggregate: {window: {type: tumbling, size: 1d}, compute: {total: sum(v)}}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """)
+    run_ok(path)
+    got = [(r["window_start"][:19], r["window_end"][:19], r["total"]) for r in lines(tmp_path / "out.jsonl")]
+    assert got == [("2026-03-04T00:00:00", "2026-03-05T00:00:00", 1), ("2026-03-05T00:00:00", "2026-03-06T00:00:00", 2)]
