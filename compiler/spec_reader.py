@@ -96,15 +96,15 @@ def read_expression(at: At, problems: list[Diagnostic]) -> Expression:
 
     value = at.value
     scalar = at.doc.scalar_maps.get(at.path) if isinstance(value, str) else None
-    if not isinstance(value, str):
-        return Expression(_constant_text(value), expression_from_scalar(value), at.span, None)
     try:
-        expr = parse_expression(value)
+        # a YAML number out of the int64 / finite float range (`99999999999999999999`, `.inf`) is a
+        # constant that cannot be: a diagnostic at the scalar, like a literal in an expression
+        expr = parse_expression(value) if isinstance(value, str) else expression_from_scalar(value)
     except ExpressionSyntaxError as err:
         span = scalar.span(err.pos) if scalar is not None else at.span
         problems.append(codes.diagnostic(err.code, span, **err.args))
         expr = None
-    return Expression(value, expr, at.span, scalar)
+    return Expression(value if isinstance(value, str) else _constant_text(value), expr, at.span, scalar)
 
 
 def _constant_text(value: object) -> str:

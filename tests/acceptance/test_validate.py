@@ -271,3 +271,17 @@ def test_github_warning_is_a_warning_annotation(tmp_path):
     done = flowc("validate", "--format", "github", "p.flow.yaml", cwd=tmp_path)
     assert done.returncode == 0
     assert any(x.startswith("::warning file=p.flow.yaml,line=") for x in done.stdout.splitlines()), done.stdout
+
+
+def test_yaml_number_constant_out_of_range_is_a_diagnostic_not_a_crash(tmp_path):
+    """A YAML scalar that is a number is a constant (SPEC §5); one no int64/float can hold is an error
+    at that scalar (flowc used to crash with a traceback)."""
+    lines = spec_lines(["  - map:", "      big: 99999999999999999999", "      inf: .inf", "      ok: 5"])
+    write(tmp_path, lines)
+    for command in ["validate", "run"]:
+        done = flowc(command, "p.flow.yaml", cwd=tmp_path)
+        output = done.stdout + done.stderr
+        assert done.returncode == 1, output
+        assert "Traceback" not in output
+        found = {(int(d["line"]), int(d["col"])) for d in diagnostics(output) if d["sev"] == "error"}
+        assert found == {position(lines, "99999999999999999999"), position(lines, ".inf")}, output
