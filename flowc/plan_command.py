@@ -6,7 +6,7 @@ query (`flowc.runtime.batching.source_query`), shown with `LazyFrame.explain()`,
 into a Parquet scan shows as `SELECTION:` and a pruned read as `PROJECT k/n COLUMNS`. Sources without a
 declared schema are sampled as `flowc run` samples them (the first `infer_rows` records).
 
-`--format json` is stable (documented in docs/plan.md); `--format mermaid` draws the optimised graph.
+`--format json` is stable (documented in docs/plan.md); `--format mermaid` draws both graphs.
 Exit status: 0 printed, 1 spec errors (also type errors against the sampled schemas, shown as
 `flowc validate` shows errors; or a source that cannot be read), 2 usage.
 """
@@ -75,7 +75,7 @@ def plan(spec_path: str, output_format: str) -> None:
     if output_format == "json":
         click.echo(json.dumps(report, indent=2))
     elif output_format == "mermaid":
-        click.echo(mermaid(report["after"]["nodes"]), nl=False)
+        click.echo(mermaid(report), nl=False)
     else:
         click.echo(text(report), nl=False)
 
@@ -170,22 +170,30 @@ def _cut(line: str) -> str:
     return line if len(line) <= TEXT_WIDTH else line[:TEXT_WIDTH - 1] + "…"
 
 
-def mermaid(nodes: list[dict[str, Any]]) -> str:
-    """A `flowchart` of the graph: one box per node (operator and step), an arrow per input; the edges
-    into side outputs (`.errors`) are dotted."""
+def mermaid(report: dict[str, Any]) -> str:
+    """A `flowchart` of the graph before and after optimisation, each in its own subgraph (SPEC §10: the
+    plan is both graphs): one box per node (operator and step), an arrow per input; the edges into side
+    outputs (`.errors`) are dotted. The optimised graph keeps the plan's ids (`n0`); the written one
+    prefixes them (`b_n0`), as one flowchart has one namespace of ids."""
     lines = ["flowchart TD"]
-    for n in nodes:
-        label = f"{n['op']} {n['step']}"
-        detail = n["text"].partition("] ")[2].removeprefix(f"{n['step']} ") if n["op"] not in ("Scan", "Errors") \
-            else ""
-        if n["op"] == "Scan" and n["columns"] is not None:
-            detail = "columns: " + ", ".join(n["columns"])
-        shown = label + (f"<br/>{_escape(detail)}" if detail else "")
-        lines.append(f'  {n["id"]}["{shown}"]')
-    for n in nodes:
-        arrow = "-.->" if n["op"] == "Errors" else "-->"
-        lines += [f"  {i} {arrow} {n['id']}" for i in n["inputs"]]
-    return "\n".join(lines) + "\n"
+    edges: list[str] = []
+    for graph, title, prefix in (("before", "before optimisation", "b_"), ("after", "after optimisation", "")):
+        lines.append(f'  subgraph {graph} ["{title}"]')
+        for n in report[graph]["nodes"]:
+            lines.append(f'    {prefix}{n["id"]}["{_mermaid_label(n)}"]')
+            arrow = "-.->" if n["op"] == "Errors" else "-->"
+            edges += [f"  {prefix}{i} {arrow} {prefix}{n['id']}" for i in n["inputs"]]
+        lines.append("  end")
+    return "\n".join(lines + edges) + "\n"
+
+
+def _mermaid_label(n: dict[str, Any]) -> str:
+    label = f"{n['op']} {n['step']}"
+    detail = n["text"].partition("] ")[2].removeprefix(f"{n['step']} ") if n["op"] not in ("Scan", "Errors") \
+        else ""
+    if n["op"] == "Scan" and n["columns"] is not None:
+        detail = "columns: " + ", ".join(n["columns"])
+    return label + (f"<br/>{_escape(detail)}" if detail else "")
 
 
 def _escape(label: str) -> str:

@@ -138,6 +138,10 @@ def test_plan_mermaid(folder):
     first = done.stdout.lstrip().splitlines()[0]
     assert re.match(r"^(flowchart|graph) (TD|TB|LR|BT|RL)\b", first), done.stdout
     assert "-->" in done.stdout and "select_4" in done.stdout
+    lowered = done.stdout.lower()
+    # SPEC §10: the plan is the graph before and after optimisation, in every format
+    assert "before" in lowered and "after" in lowered, done.stdout
+    assert "filter_3" in done.stdout  # fused away after optimisation, still drawn before it
 
 
 def test_plan_of_invalid_spec_exits_1_with_diagnostic(tmp_path):
