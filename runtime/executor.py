@@ -49,6 +49,7 @@ from flowc.runtime.resume import (
 from flowc.runtime.run_setup import Prepared, open_sinks, schema_json, sources_hash
 from flowc.runtime.sinks.backends import SinkRestoreError
 from flowc.runtime.sources import is_feed, open_feed
+from flowc.runtime.sources.file_rows import limit_end, records_between
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,8 +215,8 @@ class _Run:
         runner = None
         for fast in (True, False):
             limit = self.options.limit
-            if limit is not None:  # what this run may still read
-                limit = max(limit - ((position.row if position.row is not None else -1) - first), 0)
+            if limit is not None and position.row is not None:  # what this run may still read (records)
+                limit = max(limit - records_between(reader, None if first < 0 else first, position.row), 0)
             size, schema = self.prepared.spec.settings.batch_size, self.prepared.schemas[scan.step]
             with fast_conversions() if fast else nullcontext():  # the reader's part of the query too
                 fields = [name for name, _ in self.plan.schemas[scan].fields]  # pruned by the optimizer
@@ -238,11 +239,13 @@ class _Run:
                     close()  # a chunked read's worker thread
             if batch is None:  # read to the end (else the fast query failed: read on the exact way)
                 break
-        total = reader.count()
-        consumed = first + 1 + (self.options.limit or 0)
-        if self.options.limit is not None and total > consumed:
+        end = limit_end(reader, None if first < 0 else first, self.options.limit)
+        if end is not None:  # the limit cut the source short: its last records may have been filtered out
+            if (tail := records_between(reader, position.row, end)) > 0:
+                position.row = end
+                self.checkpoint(scan.step, self.counted(BatchResult(), tail))
             return True
-        self._finish_source(scan, runner, total)
+        self._finish_source(scan, runner, reader.count())
         return False
 
     def between_batches(self) -> None:
@@ -254,7 +257,7 @@ class _Run:
         position = self.positions[scan.step]
         result = runner.run(batch, self.next_now)
         last = int(batch.get_column(ROW).max())
-        read = last - (position.row if position.row is not None else -1)
+        read = records_between(self.prepared.readers[scan.step], position.row, last)
         position.row = last
         encoded = self.committer.encode(result)  # here, while the sink thread writes the batch before
         self.behind.drain()
@@ -271,7 +274,7 @@ class _Run:
         """Count what filters fused into the scan dropped after the last batch, mark the source done, and
         tell the stateful nodes whose inputs have now all ended (what they emit goes out in this batch)."""
         position = self.positions[scan.step]
-        tail = total - ((position.row if position.row is not None else -1) + 1)
+        tail = records_between(self.prepared.readers[scan.step], position.row, total - 1)
         position.done = True
         position.row = total - 1 if total else position.row
         self.end_inputs(scan.step, runner, max(tail, 0))

@@ -64,3 +64,135 @@ sinks:
   out: {type: file, path: out.jsonl}
 """)
     assert run(tmp_path, "--limit", "5") == [0, 1, 2, 3, 4]
+
+
+# --- file sources: `--limit N` reads N records (a blank line is none), `read` says N, a resume goes on
+# right after the N-th record, in the fast and the exact reading alike ---
+
+def _file_spec(folder: Path, data: str, text: str, schema: str, keep: str = "true", batch_size: int = 4) -> None:
+    (folder / data).write_text(text)
+    (folder / "p.flow.yaml").write_text(f"""version: 1
+pipeline: p
+settings: {{batch_size: {batch_size}, on_error: dead_letter, dead_letter: {{type: file, path: dead.jsonl}}}}
+sources:
+  s: {{type: file, path: {data}, schema: {schema}}}
+steps:
+  - filter: {keep}
+sinks:
+  out: {{type: file, path: out.jsonl}}
+""")
+
+
+def _limited(folder: Path, *args: str) -> tuple[list, list, dict]:
+    """Run in-process; the ids written and dead-lettered so far, and the run's last event."""
+    from click.testing import CliRunner
+
+    from flowc.cli import cli
+
+    done = CliRunner().invoke(cli, ["run", "--quiet", str(folder / "p.flow.yaml"), *args], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    out = [json.loads(line)["id"] for line in (folder / "out.jsonl").read_text().splitlines()]
+    dead = folder / "dead.jsonl"
+    dead_ids = [json.loads(line)["_source"]["position"] for line in dead.read_text().splitlines()] if dead.exists() else []
+    log = [json.loads(line) for line in (folder / ".flow" / "p" / "events.log").read_text().splitlines()]
+    return out, dead_ids, log[-1]
+
+
+def _csv(ids: range, blank_after: set[int], bad: dict[int, str] | None = None) -> str:
+    lines = ["id,v"]
+    for i in ids:
+        lines.append((bad or {}).get(i, f"{i},{i}.5"))
+        if i in blank_after:
+            lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _jsonl(ids: range, blank_after: set[int], bad: dict[int, str] | None = None) -> str:
+    lines = []
+    for i in ids:
+        lines.append((bad or {}).get(i, json.dumps({"id": i, "v": f"{i}.5"})))
+        if i in blank_after:
+            lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+FORMATS = {"csv": ("in.csv", _csv), "jsonl": ("in.jsonl", _jsonl)}
+BLANKS = {0, 1, 4, 5, 6, 9, 12, 19}  # a blank line after each of these records (two in a row after 4..6)
+SCHEMA = "{id: int, v: float}"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("limit", [1, 5, 7, 13])
+def test_a_limit_reads_n_records_of_a_file_with_blank_lines_and_a_resume_goes_on_after_them(tmp_path, fmt, limit):
+    data, make = FORMATS[fmt]
+    _file_spec(tmp_path, data, make(range(20), BLANKS), SCHEMA)
+    out, _, last = _limited(tmp_path, "--limit", str(limit))
+    assert out == list(range(limit))
+    assert (last["type"], last["data"]["reason"], last["data"]["counts"]["read"]) == ("stopped", "--limit reached", limit)
+    out, _, last = _limited(tmp_path, "--limit", "3")
+    assert out == list(range(limit + 3)) and last["data"]["counts"]["read"] == limit + 3
+    out, _, last = _limited(tmp_path)
+    assert out == list(range(20))
+    assert (last["type"], last["data"]["counts"]["read"]) == ("completed", 20)  # records, not lines
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("bad_at", [2, 11])  # before the limit's end (it is read the exact way) and after it
+def test_a_limit_across_the_switch_to_the_exact_reading_reads_n_records(tmp_path, fmt, bad_at):
+    data, make = FORMATS[fmt]
+    bad = {bad_at: f"{bad_at},x" if fmt == "csv" else json.dumps({"id": bad_at, "v": "x"})}
+    _file_spec(tmp_path, data, make(range(20), BLANKS, bad), SCHEMA)
+    out, dead, last = _limited(tmp_path, "--limit", "9")
+    assert out == [i for i in range(9) if i != bad_at]
+    assert dead == ([f"{data}:{_line(fmt, bad_at)}"] if bad_at < 9 else [])
+    assert last["data"]["counts"]["read"] == 9
+    out, dead, last = _limited(tmp_path)
+    assert out == [i for i in range(20) if i != bad_at] and dead == [f"{data}:{_line(fmt, bad_at)}"]
+    assert (last["type"], last["data"]["counts"]["read"]) == ("completed", 20)
+
+
+def _line(fmt: str, record: int) -> int:
+    """The 1-based line of record `record` in `_csv`/`_jsonl` files with BLANKS."""
+    return record + 1 + sum(1 for b in BLANKS if b < record) + (1 if fmt == "csv" else 0)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_records_a_filter_drops_at_the_limit_s_end_are_read_and_not_read_again(tmp_path, fmt):
+    data, make = FORMATS[fmt]
+    _file_spec(tmp_path, data, make(range(20), BLANKS), SCHEMA, keep="id < 5 or id > 8")
+    out, _, last = _limited(tmp_path, "--limit", "8")  # records 5..7 filtered out: the last batch ends at 4
+    assert out == [0, 1, 2, 3, 4] and last["data"]["counts"]["read"] == 8
+    out, _, last = _limited(tmp_path, "--limit", "2")  # records 8 and 9, not 5 and 6 again
+    assert out == [0, 1, 2, 3, 4, 9] and last["data"]["counts"]["read"] == 10
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_limit_of_every_record_before_trailing_blank_lines_completes_the_run(tmp_path, fmt):
+    data, make = FORMATS[fmt]
+    _file_spec(tmp_path, data, make(range(6), {5}) + "\n\n", SCHEMA)
+    out, _, last = _limited(tmp_path, "--limit", "6")
+    assert out == list(range(6)) and (last["type"], last["data"]["counts"]["read"]) == ("completed", 6)
+
+
+def test_a_limit_on_a_json_array_file_and_a_resume(tmp_path):
+    elements = [{"id": i, "v": i + 0.5} for i in range(10)]
+    elements[3] = {"id": 3, "v": "x"}
+    _file_spec(tmp_path, "in.json", json.dumps(elements, indent=1), SCHEMA)
+    out, dead, last = _limited(tmp_path, "--limit", "5")
+    assert out == [0, 1, 2, 4] and dead == ["in.json[3]"] and last["data"]["counts"]["read"] == 5
+    out, dead, last = _limited(tmp_path)
+    assert out == [0, 1, 2, *range(4, 10)] and dead == ["in.json[3]"]
+    assert (last["type"], last["data"]["counts"]["read"]) == ("completed", 10)
+
+
+def test_a_limit_on_a_parquet_file_and_a_resume(tmp_path):
+    import polars as pl
+
+    pl.DataFrame({"id": range(10), "v": [i + 0.5 for i in range(10)]}).write_parquet(tmp_path / "in.parquet")
+    _file_spec(tmp_path, "in.parquet", "", SCHEMA)
+    (tmp_path / "in.parquet").unlink()
+    pl.DataFrame({"id": range(10), "v": [i + 0.5 for i in range(10)]}).write_parquet(tmp_path / "in.parquet")
+    out, _, last = _limited(tmp_path, "--limit", "6")
+    assert out == list(range(6)) and last["data"]["counts"]["read"] == 6
+    out, _, last = _limited(tmp_path)
+    assert out == list(range(10)) and (last["type"], last["data"]["counts"]["read"]) == ("completed", 10)
