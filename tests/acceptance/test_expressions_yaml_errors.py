@@ -180,3 +180,82 @@ def test_sum_overflow_fails_the_run(tmp_path):
         """)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "overflow" in (done.stdout + done.stderr).lower()
+
+
+LAZY = """\
+version: 1
+pipeline: lazy
+sources:
+  o:
+    type: inline
+    schema: {id: int, ok: bool, s: string, d: int, big: int}
+    records:
+      - {id: 1, ok: true, s: "5", d: 2, big: 1}
+      - {id: 2, ok: false, s: "abc", d: 0, big: 9223372036854775807}
+      - {id: 3, ok: null, s: "x", d: 0, big: 9223372036854775807}
+      - {id: 4, ok: true, s: "-7", d: -2, big: 3}
+steps:
+  - filter: id > 0
+  - map:
+      a: if(ok, to_int(s), 0)
+      b: coalesce(ok, false) and to_int(s) > 0
+      c: not coalesce(ok, false) or to_int(s) > 0
+      d2: case when ok then to_int(s) * 2 when s == "abc" then 1 else -1 end
+      e: coalesce(if(ok, null, 1), to_int(s))
+      f: if(ok, big + 1, big)
+      g: if(ok, to_float(s) // d, -1.0)
+  - filter: ok
+  - map: {v: to_int(s) + big}
+sinks:
+  out: {type: file, path: out.jsonl}
+"""
+
+
+@pytest.mark.parametrize("batch_size", [100, 1, 3])
+def test_only_evaluated_branches_fail_per_record(tmp_path, batch_size):
+    """SPEC §5: `if`, `case`, `and`, `or`, `coalesce` evaluate per record only the branch they need,
+    so rows of one batch that take the other branch fail nothing (default policy `fail`)."""
+    spec = tmp_path / "p.flow.yaml"
+    spec.write_text(LAZY)
+    done = flowc("run", str(spec), "--quiet", "--set", f"settings.batch_size={batch_size}", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = read_jsonl(tmp_path / "out.jsonl")
+    picked = [{k: r[k] for k in ["id", "a", "b", "c", "d2", "e", "f", "g", "v"]} for r in out]
+    assert picked == [
+        {"id": 1, "a": 5, "b": True, "c": True, "d2": 10, "e": 5, "f": 2, "g": 2.0, "v": 6},
+        {"id": 4, "a": -7, "b": False, "c": False, "d2": -14, "e": -7, "f": 4, "g": 3.0, "v": -4},
+    ]
+
+
+def test_failing_expression_is_not_moved_across_a_filter(tmp_path):
+    """SPEC §5: rewrites never move an expression that can fail across a filter: a filter before a
+    failing map protects it; a failing map before a filter still fails the records it would drop."""
+    spec = tmp_path / "p.flow.yaml"
+    spec.write_text(textwrap.dedent("""\
+        version: 1
+        pipeline: moves
+        sources:
+          o:
+            type: inline
+            schema: {id: int, s: string}
+            records: [{id: 1, s: "5"}, {id: 2, s: "abc"}]
+        steps:
+          - name: guard
+            filter: s != "abc"
+          - name: conv
+            map: {v: to_int(s)}
+          - name: conv2
+            from: o
+            map: {v: to_int(s)}
+          - name: after
+            filter: s != "abc"
+        sinks:
+          out: {type: file, path: out.jsonl, from: conv}
+          out2: {type: file, path: out2.jsonl, from: after}
+          errs: {type: file, path: errs.jsonl, from: conv2.errors}
+        """))
+    done = flowc("run", str(spec), "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [(r["id"], r["v"]) for r in read_jsonl(tmp_path / "out.jsonl")] == [(1, 5)]
+    assert [(r["id"], r["v"]) for r in read_jsonl(tmp_path / "out2.jsonl")] == [(1, 5)]
+    assert [(r["id"], r["_error"]["step"]) for r in read_jsonl(tmp_path / "errs.jsonl")] == [(2, "conv2")]
