@@ -99,7 +99,8 @@ def _bounded(type_: str, at: At) -> bool:
 
 def normalize_sink(name: str, at: At, input_name: str | None, input_span, problems: Problems) -> s.Sink:
     type_ = str(at.get("type", ""))
-    config = {k: v for k, v in (at.value or {}).items() if k not in _SINK_KEYS}
+    # a sink that is not a mapping is a structural error already reported; read it as empty
+    config = {k: v for k, v in (at.value if isinstance(at.value, dict) else {}).items() if k not in _SINK_KEYS}
     if type_ == "file" and (compression := file_compression(config.get("compression"), str(config.get("path", "")))):
         config["compression"] = compression  # the runtime reads the implied one where it reads a written one
     return s.Sink(

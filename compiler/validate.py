@@ -66,8 +66,8 @@ def validate_document(doc: Document, *, with_data: bool = False) -> list[Diagnos
     """Every diagnostic of `doc`, sorted by position (file, line, column, code).
 
     SPEC §10: every problem, not the first. After structural errors that are local (an unknown key,
-    a bad name, anything wrong in a sink) every semantic check runs as well; after others (a missing
-    or mistyped key of a source or step, an unknown operator) the rest of the spec cannot be trusted to
+    a bad name, anything wrong in a sink or a setting) every semantic check runs as well; after others
+    (a missing or mistyped key of a source or step, an unknown operator) the rest of the spec cannot be trusted to
     mean anything, so only the expressions' own syntax errors (E2xx) are added, which depend on nothing
     else. Either way, what is found in an element (a source, step, sink) with a structural error is
     left out: it is likely an echo of that error."""
@@ -77,8 +77,10 @@ def validate_document(doc: Document, *, with_data: bool = False) -> list[Diagnos
         found.extend(_semantic(doc, with_data))
     else:
         element = _element_finder(doc)
-        # a sink's mistakes cannot change what the sources and steps mean
-        local = all(d.code in _LOCAL_STRUCTURE_ERRORS or element(d)[:1] == ("sinks",) for d in structural)
+        # a sink's or a setting's mistakes cannot change what the sources and steps mean (a bad setting
+        # is read as its default)
+        local = all(d.code in _LOCAL_STRUCTURE_ERRORS or element(d)[:1] in (("sinks",), ("settings",))
+                    for d in structural)
         broken = {element(d) for d in structural}  # their other problems may be echoes of the structural one
         found.extend(d for d in _beyond_structure(doc, with_data, local) if element(d) not in broken)
     return sorted((redact(d, doc.inserted) for d in _unique(found)), key=Diagnostic.sort_key)
@@ -91,7 +93,7 @@ def _element_finder(doc: Document) -> Callable[[Diagnostic], tuple]:
     starts: list[tuple[int, tuple]] = []
     for key, value in data.items():
         paths: list[tuple] = [(key,)]
-        if key in ("sources", "sinks") and isinstance(value, dict):
+        if key in ("sources", "sinks", "settings") and isinstance(value, dict):
             paths += [(key, name) for name in value]
         elif key == "steps" and isinstance(value, list):
             paths += [(key, i) for i in range(len(value))]
@@ -122,9 +124,12 @@ def _beyond_structure(doc: Document, with_data: bool, local: bool) -> list[Diagn
     """What the checks after the structure find in a spec that has structural errors. They are written
     for well-formed specs: one that trips on the malformed part adds nothing (the structural errors
     are reported either way)."""
-    try:
-        if local:  # its problems; notes on the spec (e.g. unchecked fields) wait for a clean structure
+    if local:  # its problems; notes on the spec (e.g. unchecked fields) wait for a clean structure
+        try:
             return [d for d in _semantic(doc, with_data) if d.severity is not Severity.NOTE]
+        except Exception:  # best effort: the expressions' own syntax errors below still hold
+            pass
+    try:
         _, problems = normalize_spec(doc)
     except Exception:  # best effort on a document the schema already rejected
         return []

@@ -285,3 +285,28 @@ def test_yaml_number_constant_out_of_range_is_a_diagnostic_not_a_crash(tmp_path)
         assert "Traceback" not in output
         found = {(int(d["line"]), int(d["col"])) for d in diagnostics(output) if d["sev"] == "error"}
         assert found == {position(lines, "99999999999999999999"), position(lines, ".inf")}, output
+
+
+@pytest.mark.parametrize(("settings", "tokens"), [
+    (["  batch_size: -5", "  batch_timeout: 5 minutes", "  on_error: ignore"], ["-5", "5 minutes", "ignore"]),
+    (["  dead_letter: 5", "  batch_size: x"], ["5", "x"]),
+], ids=["bad values", "bad types"])
+def test_bad_settings_do_not_hide_the_other_problems(tmp_path, settings, tokens):
+    """SPEC §10: every problem, not the first: a setting with a bad value changes nothing the graph or
+    the expressions mean, so their problems are reported beside it."""
+    lines = [
+        "version: 1",
+        "pipeline: p",
+        "settings:",
+        *settings,
+        *HEAD[2:],
+        "  - filter: amout > 1",
+        "sinks:",
+        "  out: {type: file, path: out.jsonl, from: nowhere}",
+    ]
+    write(tmp_path, lines)
+    done = flowc("validate", "p.flow.yaml", cwd=tmp_path)
+    assert done.returncode == 1
+    found = {(int(d["line"]), int(d["col"])) for d in diagnostics(done.stdout + done.stderr)}
+    for token in [*tokens, "amout", "nowhere"]:
+        assert position(lines, token) in found, (token, done.stdout)
