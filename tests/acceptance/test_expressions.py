@@ -143,6 +143,16 @@ CASES: list[tuple[str, object]] = [
     ('format_timestamp(ts + 1d, "%Y-%m-%d")', "2026-01-02"),
     ("ts2 - ts == 5m", True), ("ts - ts2 < 0s", True), ("ts2 > ts", True), ("ts + 5m == ts2", True),
     ("ts2 - ts > 4m", True), ("(ts2 - ts) + 1m == 6m", True),
+    ("day_of_week(ts)", 4),  # 2026-01-01 is a Thursday; ISO numbering (Monday 1), as Polars and Flink
+    ('format_timestamp(parse_timestamp("2026-01-02T03:04:05+02:00"), "%H:%M")', "01:04"),
+    ("ts - 5m < ts", True), ("5m + 30s == 330s", True), ("ts + null", None),
+    # more precedence
+    ("-items[0]", -10), ("not i in (1, 2)", True), ("i + 1 is null", False), ("-i is not null", True),
+    ("i + 1 between 2 and 3 * 3", True), ("not i between 1 and 3", True), ("i * 2 in (14, 15)", True),
+    ("1 - 2 - 3", -4), ("2 * 3 // 4", 1), ("8 // 2 // 2", 2), ("-3 % 5", 2), ("- -3", 3),
+    ("not not not true", False), ("true and not false", True), ("i == 7 and not n is not null", True),
+    ('"a" + "b" == "ab"', True), ('len("a" + "bc")', 3),
+    ("len(items)", 3), ("items[-3]", 10), ("user.age + 1", 31),
 ]
 
 
