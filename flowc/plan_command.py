@@ -8,7 +8,9 @@ declared schema are sampled as `flowc run` samples them (the first `infer_rows` 
 
 `--format json` is stable (documented in docs/plan.md); `--format mermaid` draws both graphs.
 Exit status: 0 printed, 1 spec errors (also type errors against the sampled schemas, shown as
-`flowc validate` shows errors; or a source that cannot be read), 2 usage.
+`flowc validate` shows errors; or a source without a declared schema that cannot be read), 2 usage.
+A file source with a declared schema and no file yet is planned all the same; its stage says that
+its Polars plan waits for the files.
 """
 
 from __future__ import annotations
@@ -88,7 +90,13 @@ def _stages(prepared: Any, after: Any) -> list[Stage]:
         reader = prepared.readers.get(scan.step)
         if reader is None:  # a polled source: its query is built batch by batch
             continue
-        raw = reader.frame(prepared.schemas[scan.step], None, None)
+        try:
+            raw = reader.frame(prepared.schemas[scan.step], None, None)
+        except FileNotFoundError as missing:  # a declared schema needs no file: the graph still shows
+            later = _downstream(after, (scan,))
+            stages.append(Stage(scan.step, (after.id(scan),), f"(no Polars plan: {missing})",
+                                tuple(after.id(n) for n in after.nodes if n in later)))
+            continue
         query = source_query(after, scan, raw, _PLANNED_AT)
         shown = stable(query.frame.explain().replace(prepared.base_dir + os.sep, ""))
         later = _downstream(after, query.chain)

@@ -143,13 +143,25 @@ def test_spec_errors_print_diagnostics_and_exit_1(tmp_path):
 def test_a_source_that_cannot_be_read_exits_1(tmp_path):
     path = write_spec(tmp_path, """
         sources:
-          s: {type: file, path: missing/*.csv, format: csv, schema: {a: int}}
+          s: {type: file, path: missing/*.csv, format: csv}
         sinks:
           out: {type: file, path: out.jsonl}
         """)
     result = flowc(str(path))
     assert result.exit_code == 1
     assert "no file matches 'missing/*.csv'" in result.output
+
+
+def test_a_declared_schema_plans_without_the_files(tmp_path):
+    path = write_spec(tmp_path, """
+        sources:
+          s: {type: file, path: missing/*.csv, format: csv, schema: {a: int}}
+        sinks:
+          out: {type: file, path: out.jsonl}
+        """)
+    result = flowc(str(path))
+    assert result.exit_code == 0, result.output
+    assert "(no Polars plan: source 's': no file matches 'missing/*.csv')" in result.output
 
 
 def test_usage_errors_exit_2(tmp_path):
