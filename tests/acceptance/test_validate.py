@@ -263,7 +263,11 @@ def test_strict_makes_warnings_errors(tmp_path):
     write(tmp_path, spec_lines(DANGLING))
     done = flowc("validate", "--strict", "p.flow.yaml", cwd=tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert diagnostics(done.stdout + done.stderr), done.stdout + done.stderr
+    assert [d["sev"] for d in diagnostics(done.stdout + done.stderr)] == ["error"], done.stdout + done.stderr
+    github = flowc("validate", "--strict", "--format", "github", "p.flow.yaml", cwd=tmp_path)
+    assert github.returncode == 1 and github.stdout.startswith("::error file=p.flow.yaml,line="), github.stdout
+    as_json = flowc("validate", "--strict", "--format", "json", "p.flow.yaml", cwd=tmp_path)
+    assert as_json.returncode == 1 and '"error"' in as_json.stdout and '"warning"' not in as_json.stdout
 
 
 def test_github_warning_is_a_warning_annotation(tmp_path):
