@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from flowc.compiler.spec import Expression, Name
 from flowc.compiler.typecheck import AGGREGATES, SPECIAL_FORMS, Problem, check_expression, check_predicate
 from flowc.dsl import codes
-from flowc.dsl.ast import Call, walk
+from flowc.dsl.ast import Call, Field, walk
 from flowc.dsl.diagnostics import Diagnostic
 from flowc.dsl.functions import FUNCTIONS
 from flowc.dsl.span import Span
@@ -89,6 +89,10 @@ class Scope:
     def _report_problems(self, expression: Expression, problems: tuple[Problem, ...]) -> None:
         for problem in problems:
             help = self.available() if problem.code == "E104" and self._top_level_miss(problem) else None
+            if problem.code == "E104" and _bare_word(expression, problem):
+                # `map: {channel: web}` reads the field `web` (SPEC §5): the likely intent is the text
+                quoting = f"""to write the text instead, quote it inside the YAML: '"{problem.args['name']}"'"""
+                help = f"{help}; {quoting}" if help else quoting
             self.found.append(codes.diagnostic(problem.code, expression.locate(problem.pos), help=help,
                                                **problem.args))
 
@@ -106,3 +110,11 @@ class Scope:
             elif node.name not in FUNCTIONS and node.name not in SPECIAL_FORMS:
                 self.report("E105", expression.locate(node.pos), name=node.name,
                             suggestion=codes.did_you_mean(node.name, sorted({*FUNCTIONS, *SPECIAL_FORMS})))
+
+
+def _bare_word(expression: Expression, problem: Problem) -> bool:
+    """The whole expression is one unknown plain name that resembles no field (`channel: web`)."""
+    where = str(problem.args.get("where", ""))
+    return (isinstance(expression.expr, Field) and not problem.args.get("suggestion")
+            and expression.text.strip() == problem.args.get("name")
+            and not where.startswith(("filter", "validate")))  # a predicate is no text

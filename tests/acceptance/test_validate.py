@@ -314,3 +314,16 @@ def test_bad_settings_do_not_hide_the_other_problems(tmp_path, settings, tokens)
     found = {(int(d["line"]), int(d["col"])) for d in diagnostics(done.stdout + done.stderr)}
     for token in [*tokens, "amout", "nowhere"]:
         assert position(lines, token) in found, (token, done.stdout)
+
+
+def test_bare_word_that_is_no_field_hints_at_expression_quotes(tmp_path):
+    """SPEC §5: `map: {channel: web}` reads the field `web`; a string constant needs expression quotes.
+    When no field is called so, the error says how to write the text."""
+    lines = spec_lines(["  - map: {channel: web, kind: '\"web\"'}"])
+    write(tmp_path, lines)
+    done = flowc("validate", "p.flow.yaml", cwd=tmp_path)
+    assert done.returncode == 1
+    [found] = diagnostics(done.stdout + done.stderr)
+    assert (int(found["line"]), int(found["col"])) == position(lines, "web")
+    assert "'web'" in found["message"]
+    assert """'"web"'""" in "\n".join(found["after"]), found
