@@ -113,8 +113,9 @@ class FileReader:
         are not read so. `fields`: the columns the query reads (default all); the others are not parsed.
 
         JSON lines and text files always are (their parse is the same in a fast query and in the exact
-        reading), and Parquet files (slices of their scan). CSV files are (`_csv_chunks`). zlib and
-        zstd files never are (Polars decompresses them whole); gzip files are, as a stream."""
+        reading), and Parquet files (slices of their scan). CSV files are (`_csv_chunks`). Compressed
+        files are read as their text (`line_blocks`: gzip and zlib as a stream, zstd whole); JSON files
+        are split into their elements (`_json_chunks`)."""
         if not self.paths:
             return None
         first = 0 if after is None else after + 1
@@ -129,8 +130,6 @@ class FileReader:
                 lambda _, frame: frame, first, limit))
         if self.format == "parquet":
             return Chunked(numbered(self._scan(schema), None, 0), self._parquet_chunks(schema, first, limit, rows))
-        if any(compressed(path) and not gzipped(path) for path in self.paths):  # zlib, zstd: Polars reads them whole
-            return None
         if self.format == "jsonl":
             dtypes = raw_dtypes(schema)
             read = set(dtypes if fields is None else fields)

@@ -2,14 +2,17 @@
 
 A plain file is read with `pread` (`PositionalFile`, not a mapping: mapped pages count in the RSS),
 cut just past the last newline of each block (`rfind` in its last bytes: lines are not counted in
-Python). A gzip file is decompressed as a stream (Python's `gzip`, whose zlib releases the GIL) and
-cut the same way, so its records are the lines of the decompressed text, as Polars reads them.
+Python). A gzip or zlib file is decompressed as a stream (Python's `gzip`, `zlib`, which release the
+GIL) and cut the same way, so its records are the lines of the decompressed text, as Polars reads
+them. A zstd file (no codec in Python's library) is decompressed whole by Polars.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import os
+import zlib
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -23,8 +26,7 @@ _FIND_BELOW = 32  # newlines left between the bounds: find them one by one
 GZIP = b"\x1f\x8b"
 
 
-# Compressed files, which Polars' readers decompress (gzip, zlib, zstd). Only gzip is read in blocks
-# (`line_blocks`); the others are read whole by Polars.
+# Compressed files, which Polars' readers decompress (gzip, zlib, zstd); `line_blocks` reads them all.
 ZSTD = b"\x28\xb5\x2f\xfd"
 _COMPRESSED = (GZIP, b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda", ZSTD)
 
@@ -47,6 +49,10 @@ def line_blocks(path: str, skip: int, lines_per_block: float, *, skip_bom: bool 
     `skip_bom`: a byte order mark at the start of the file is not part of its first line."""
     if gzipped(path):
         with closing(gzip.open(path, "rb")) as stream:
+            yield from _stream_blocks(stream, skip, lines_per_block, skip_bom)
+        return
+    if compressed(path):
+        with closing(_ZlibStream(path) if not zstd(path) else io.BytesIO(_zstd_text(path))) as stream:
             yield from _stream_blocks(stream, skip, lines_per_block, skip_bom)
         return
     with open(path, "rb", buffering=0) as handle:
@@ -91,6 +97,42 @@ def _stream_blocks(stream: BinaryIO, skip: int, lines_per_block: float, skip_bom
             return
         yield pos, held[:end]
         pos, held = pos + end, held[end:]
+
+
+def zstd(path: str) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(4) == ZSTD
+
+
+def _zstd_text(path: str) -> bytes:
+    """A zstd file's text, decompressed by Polars (which reads its lines as UTF-8, as its readers do)."""
+    import polars as pl
+
+    lines = pl.scan_lines(path, name="line", glob=False)
+    text = lines.select(pl.len(), pl.col("line").str.join("\n")).collect()
+    return (text.item(0, "line") + "\n").encode() if text.item(0, "len") else b""
+
+
+class _ZlibStream(io.RawIOBase):
+    """A zlib file's text as a stream of `read(n)`, decompressed as it is read."""
+
+    def __init__(self, path: str) -> None:
+        self._file = open(path, "rb")  # noqa: SIM115 (closed with the stream)
+        self._inflate = zlib.decompressobj()
+        self._held = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while (size < 0 or len(self._held) < size) and not self._inflate.eof:
+            packed = self._file.read(SKIP_BLOCK)
+            self._held += self._inflate.decompress(packed) if packed else self._inflate.flush()
+            if not packed:
+                break
+        taken, self._held = (self._held, b"") if size < 0 else (self._held[:size], self._held[size:])
+        return taken
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
 
 
 def count_lines(path: str) -> int:

@@ -354,8 +354,7 @@ _COMPRESSED_CASES = [("in.csv.gz", "id,name,amount\n" + "".join(f"{i},n{i},{i}.5
 @pytest.mark.parametrize("how", ["gzip", "zlib"])
 @pytest.mark.parametrize(("name", "text"), _COMPRESSED_CASES)
 def test_a_compressed_file_is_read_and_resumed_as_its_text_is(tmp_path, name, text, how):
-    """gzip is decompressed as a stream in blocks (`line_blocks`); zlib is read whole by Polars. Either
-    way the rows are the text's lines: a run stopped by --limit resumes after them (their count was
+    """gzip and zlib are decompressed as a stream in blocks (`line_blocks`). Either way the rows are the text's lines: a run stopped by --limit resumes after them (their count was
     taken from the compressed bytes before, and the resumed run read nothing)."""
     import gzip
     import zlib
@@ -370,6 +369,4 @@ def test_a_compressed_file_is_read_and_resumed_as_its_text_is(tmp_path, name, te
                     format=name.split(".")[1])
     with fast_conversions():
         chunked = FileReader(source, str(tmp_path)).chunks(schema, 2, None, 3)
-    assert (chunked is None) == (how == "zlib")
-    if chunked is not None:
-        assert [frame.collect()["id"].to_list() for frame in chunked.frames] == [["3", "4", "5"], ["6", "7", "8"]]
+    assert [frame.collect()["id"].to_list() for frame in chunked.frames] == [["3", "4", "5"], ["6", "7", "8"]]
