@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import glob
 import importlib
 import json
 import sys
@@ -71,6 +72,8 @@ def validate(paths: tuple[Path, ...], output_format: str, strict: bool, with_dat
 
 
 def _spec_files(paths: tuple[Path, ...]) -> list[str]:
+    """The spec files PATHS name: files, folders (their `**/*.flow.yaml`), and glob patterns that the
+    shell left unexpanded (`'specs/**/*.flow.yaml'`, as CI configurations quote them). Each file once."""
     files: list[str] = []
     for path in paths:
         if path.is_dir():
@@ -80,9 +83,14 @@ def _spec_files(paths: tuple[Path, ...]) -> list[str]:
             files.extend(found)
         elif path.exists():
             files.append(str(path))
+        elif glob.has_magic(str(path)):
+            found = sorted(p for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+            if not found:
+                raise click.UsageError(f"no file matches '{path}'")
+            files.extend(found)
         else:
             raise click.UsageError(f"'{path}' does not exist")
-    return files
+    return list(dict.fromkeys(files))
 
 
 def _strictly(d: Diagnostic) -> Diagnostic:

@@ -327,3 +327,17 @@ def test_bare_word_that_is_no_field_hints_at_expression_quotes(tmp_path):
     assert (int(found["line"]), int(found["col"])) == position(lines, "web")
     assert "'web'" in found["message"]
     assert """'"web"'""" in "\n".join(found["after"]), found
+
+
+def test_quoted_glob_pattern_and_each_file_once(tmp_path):
+    """`flowc validate 'specs/**/*.flow.yaml'` (a CI job quotes the pattern, so no shell expands it)
+    checks what it matches; a file named twice (a folder and a file in it) is checked once."""
+    bad = spec_lines(["  - filter: amout > 1"])
+    write(tmp_path / "specs" / "x", bad, name="a.flow.yaml")
+    write(tmp_path / "specs", bad, name="b.flow.yaml")
+    done = flowc("validate", "specs/**/*.flow.yaml", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert sorted(Path(d["file"]).name for d in diagnostics(done.stdout)) == ["a.flow.yaml", "b.flow.yaml"]
+    twice = flowc("validate", "specs", "specs/b.flow.yaml", cwd=tmp_path)
+    assert sorted(Path(d["file"]).name for d in diagnostics(twice.stdout)) == ["a.flow.yaml", "b.flow.yaml"]
+    assert flowc("validate", "specs/**/*.nope.yaml", cwd=tmp_path).returncode == 2
