@@ -259,3 +259,30 @@ def test_failing_expression_is_not_moved_across_a_filter(tmp_path):
     assert [(r["id"], r["v"]) for r in read_jsonl(tmp_path / "out.jsonl")] == [(1, 5)]
     assert [(r["id"], r["v"]) for r in read_jsonl(tmp_path / "out2.jsonl")] == [(1, 5)]
     assert [(r["id"], r["_error"]["step"]) for r in read_jsonl(tmp_path / "errs.jsonl")] == [(2, "conv2")]
+
+
+def test_failing_expression_is_not_moved_across_a_validate(tmp_path):
+    spec = tmp_path / "p.flow.yaml"
+    spec.write_text(textwrap.dedent("""\
+        version: 1
+        pipeline: vm
+        settings: {on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
+        sources:
+          o:
+            type: inline
+            schema: {id: int, s: string}
+            records: [{id: 1, s: "5"}, {id: 2, s: "abc"}, {id: 3, s: "0"}]
+        steps:
+          - name: chk
+            validate: {numeric: 'matches(s, "^[0-9]+$")', nonzero: s != "0"}
+          - name: conv
+            map: {v: 100 // to_int(s)}
+        sinks:
+          out: {type: file, path: out.jsonl}
+        """))
+    done = flowc("run", str(spec), "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [(r["id"], r["v"]) for r in read_jsonl(tmp_path / "out.jsonl")] == [(1, 20)]
+    dead = read_jsonl(tmp_path / "dead.jsonl")
+    assert [(r["id"], r["_error"]["step"]) for r in dead] == [(2, "chk"), (3, "chk")]
+    assert "numeric" in dead[0]["_error"]["message"] and "nonzero" in dead[1]["_error"]["message"]
