@@ -1,0 +1,238 @@
+"""Acceptance tests of SPEC §10 `flowc run` (exit codes, signals, resume, options, summary), written
+from SPEC.md alone, run through the `flowc` command."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+FLOWC = [shutil.which("flowc")] if shutil.which("flowc") else [sys.executable, "-m", "flowc"]
+
+
+def flowc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*FLOWC, *args], capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+def spec(folder: Path, body: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "p.flow.yaml"
+    path.write_text("version: 1\npipeline: p\n" + textwrap.dedent(body))
+    return path
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def events(folder: Path) -> list[dict]:
+    return lines(folder / ".flow/p/events.log")
+
+
+FIVE = """
+settings: {batch_size: 2}
+sources:
+  s: {type: inline, records: [{n: 1}, {n: 2}, {n: 3}, {n: 4}, {n: 5}]}
+sinks:
+  out: {type: file, path: out.jsonl}
+"""
+
+BIG = """
+settings: {batch_size: 2000}
+sources:
+  s: {type: generate, count: 400000, fields: {n: _n, sq: _n * _n}}
+steps:
+  - filter: n % 7 != 3
+  - map: {h: sha256(to_string(n))}
+sinks:
+  out: {type: file, path: out.jsonl}
+  csv: {type: file, path: out.csv}
+"""
+
+
+def test_exit_0_and_a_summary_with_the_counts(tmp_path):
+    path = spec(tmp_path, FIVE)
+    done = flowc("run", str(path))
+    assert done.returncode == 0, done.stderr
+    assert "read=5" in done.stderr and "out=5" in done.stderr
+    assert [r["n"] for r in lines(tmp_path / "out.jsonl")] == [1, 2, 3, 4, 5]
+    assert done.stdout == ""  # the progress and summary are not data: stderr
+
+
+def test_exit_1_for_a_spec_that_does_not_compile(tmp_path):
+    path = spec(tmp_path, FIVE.replace("type: inline", "type: nonsense"))
+    done = flowc("run", str(path))
+    assert done.returncode == 1
+    assert "nonsense" in done.stderr
+    assert not (tmp_path / ".flow/p/events.log").exists() or "run_started" not in (
+        tmp_path / ".flow/p/events.log").read_text()
+
+
+def test_exit_1_for_a_run_that_fails(tmp_path):
+    path = spec(tmp_path, FIVE.replace("sinks:", "steps:\n  - map: {m: to_int(\"z\")}\nsinks:"))
+    done = flowc("run", str(path))
+    assert done.returncode == 1
+    assert "z" in done.stderr
+
+
+@pytest.mark.parametrize("args", [["--bogus"], ["--limit", "x"], ["--limit", "0"], ["--set", "no_equals"],
+                                  ["--log-format", "xml"]])
+def test_exit_2_for_usage_errors(tmp_path, args):
+    path = spec(tmp_path, FIVE)
+    done = flowc("run", str(path), *args)
+    assert done.returncode == 2, (args, done.stderr)
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_exit_2_without_a_spec():
+    assert flowc("run").returncode == 2
+
+
+def test_missing_spec_file_is_an_error_not_a_crash(tmp_path):
+    done = flowc("run", str(tmp_path / "nope.flow.yaml"))
+    assert done.returncode in (1, 2)
+    assert "nope.flow.yaml" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_quiet_prints_nothing(tmp_path):
+    done = flowc("run", str(spec(tmp_path, FIVE)), "--quiet")
+    assert done.returncode == 0
+    assert done.stdout == "" and done.stderr == ""
+
+
+def test_log_format_json_every_line_is_json(tmp_path):
+    done = flowc("run", str(spec(tmp_path, FIVE)), "--log-format", "json")
+    assert done.returncode == 0
+    logged = [json.loads(x) for x in done.stderr.splitlines()]
+    assert logged and all(isinstance(x, dict) for x in logged)
+    assert logged[-1]["read"] == 5 and logged[-1]["written"] == {"out": 5}
+
+
+def test_log_format_json_failures_are_json_too(tmp_path):
+    path = spec(tmp_path, FIVE.replace("sinks:", "steps:\n  - map: {m: to_int(\"z\")}\nsinks:"))
+    done = flowc("run", str(path), "--log-format", "json")
+    assert done.returncode == 1
+    logged = [json.loads(x) for x in done.stderr.splitlines()]
+    assert any("z" in json.dumps(x) for x in logged)
+
+
+def test_set_overrides_the_batch_size(tmp_path):
+    path = spec(tmp_path, FIVE)
+    assert flowc("run", str(path), "--quiet", "--set", "settings.batch_size=1").returncode == 0
+    assert [e["type"] for e in events(tmp_path)].count("batch_committed") == 5
+    assert [r["n"] for r in lines(tmp_path / "out.jsonl")] == [1, 2, 3, 4, 5]
+
+
+def test_set_may_change_a_sink_path(tmp_path):
+    path = spec(tmp_path, FIVE)
+    assert flowc("run", str(path), "--quiet", "--set", "sinks.out.path=other.jsonl").returncode == 0
+    assert not (tmp_path / "out.jsonl").exists()
+    assert len(lines(tmp_path / "other.jsonl")) == 5
+
+
+def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path):
+    path = spec(tmp_path, FIVE)
+    done = flowc("run", str(path), "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "out" in done.stdout and "s" in done.stdout
+    assert not (tmp_path / "out.jsonl").exists()
+    assert not (tmp_path / ".flow/p/events.log").exists() or "run_started" not in (
+        tmp_path / ".flow/p/events.log").read_text()
+    assert flowc("run", str(path), "--quiet").returncode == 0
+    assert len(lines(tmp_path / "out.jsonl")) == 5
+
+
+def test_dry_run_of_a_bad_spec_exits_1(tmp_path):
+    path = spec(tmp_path, FIVE.replace("type: inline", "type: nonsense"))
+    assert flowc("run", str(path), "--dry-run").returncode == 1
+
+
+def test_limit_reads_at_most_n_records_and_the_next_run_goes_on(tmp_path):
+    path = spec(tmp_path, FIVE)
+    done = flowc("run", str(path), "--limit", "3")
+    assert done.returncode == 0, done.stderr
+    assert [r["n"] for r in lines(tmp_path / "out.jsonl")] == [1, 2, 3]
+    again = flowc("run", str(path), "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert [r["n"] for r in lines(tmp_path / "out.jsonl")] == [1, 2, 3, 4, 5]
+
+
+def test_limit_is_per_source(tmp_path):
+    path = spec(tmp_path, """
+        sources:
+          a: {type: inline, records: [{n: 1}, {n: 2}, {n: 3}]}
+          b: {type: inline, records: [{n: 10}, {n: 20}, {n: 30}]}
+        steps:
+          - union: [a, b]
+        sinks:
+          out: {type: file, path: out.jsonl}
+        """)
+    assert flowc("run", str(path), "--quiet", "--limit", "2").returncode == 0
+    assert sorted(r["n"] for r in lines(tmp_path / "out.jsonl")) == [1, 2, 10, 20]
+
+
+def test_completed_run_changes_nothing_and_reset_reruns(tmp_path):
+    path = spec(tmp_path, FIVE)
+    assert flowc("run", str(path), "--quiet").returncode == 0
+    before = (tmp_path / "out.jsonl").read_bytes(), (tmp_path / ".flow/p/events.log").read_bytes()
+    again = flowc("run", str(path))
+    assert again.returncode == 0
+    assert "completed" in again.stderr and "--reset" in again.stderr
+    assert ((tmp_path / "out.jsonl").read_bytes(), (tmp_path / ".flow/p/events.log").read_bytes()) == before
+    reset = flowc("run", str(path), "--reset", "--quiet")
+    assert reset.returncode == 0
+    assert (tmp_path / "out.jsonl").read_bytes() == before[0]  # rewritten, not appended
+    assert events(tmp_path)[-1]["type"] == "completed"
+
+
+def test_reset_after_changing_the_data_reads_it_again(tmp_path):
+    path = spec(tmp_path, FIVE)
+    assert flowc("run", str(path), "--quiet").returncode == 0
+    path.write_text(path.read_text().replace("{n: 5}", "{n: 6}"))
+    assert flowc("run", str(path), "--quiet", "--reset").returncode == 0
+    assert [r["n"] for r in lines(tmp_path / "out.jsonl")] == [1, 2, 3, 4, 6]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_finishes_the_batch_exits_130_and_resume_loses_and_duplicates_nothing(tmp_path, sig):
+    reference, stopped = tmp_path / "ref", tmp_path / "stopped"
+    assert flowc("run", str(spec(reference, BIG)), "--quiet").returncode == 0
+    path = spec(stopped, BIG)
+    process = subprocess.Popen([*FLOWC, "run", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        deadline = time.monotonic() + 30
+        log = stopped / ".flow/p/events.log"
+        while time.monotonic() < deadline and process.poll() is None:
+            if log.exists() and log.read_text().count('"batch_committed"') >= 3:
+                break
+            time.sleep(0.02)
+        process.send_signal(sig)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+    assert process.returncode == 130, err
+    assert "stopped" in err
+    history = events(stopped)
+    assert history[-1]["type"] == "stopped"
+    assert history[-2]["type"] == "checkpoint_saved"
+    partial = lines(stopped / "out.jsonl")
+    assert 0 < len(partial) < len(lines(reference / "out.jsonl"))
+    assert len(partial) == history[-1]["data"]["counts"]["written"]["out"]
+    status = json.loads(flowc("status", str(path), "--format", "json").stdout)
+    assert status["status"] == "stopped"
+    resumed = flowc("run", str(path), "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    for name in ("out.jsonl", "out.csv"):
+        assert (stopped / name).read_bytes() == (reference / name).read_bytes(), name
+    assert [e["type"] for e in events(stopped)].count("run_started") == 2
