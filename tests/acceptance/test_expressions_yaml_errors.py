@@ -37,9 +37,9 @@ pipeline: forms
 sources:
   data:
     type: inline
-    schema: {web: string, i: int, NO: string}
+    schema: {web: string, i: int, NO: string, "on": int, "yes": int, "off": int}
     records:
-      - {web: field-value, i: 4, NO: norway}
+      - {web: field-value, i: 4, NO: norway, "on": 1, "yes": 2, "off": 3}
 steps:
   - map: {channel: web, lit: '"web"'}
   - map:
@@ -63,6 +63,17 @@ steps:
         "y")
       list_expr: "[1, 2]"
       country: NO
+  - map:
+      y_on: on
+      y_yes: yes
+      y_off: off + 1
+      y_octal: 0o17
+      y_hex: 0x1F
+      y_tilde: ~
+      y_null: Null
+      y_true: TRUE
+      y_plus: +12
+      y_half: -.5
 sinks:
   out: {type: file, path: out.jsonl}
 """
@@ -86,6 +97,9 @@ def forms(tmp_path_factory) -> dict:
     ("block", "big"), ("folded", "xy"), ("list_expr", [1, 2]),
     ("country", "norway"),       # YAML 1.2: NO is a string, so the expression reads field `NO`
     ("web", "field-value"), ("i", 4),
+    # YAML 1.2 core schema (SPEC §1): on/yes/off are strings, so they name fields; ~ and Null are null
+    ("y_on", 1), ("y_yes", 2), ("y_off", 4), ("y_octal", 15), ("y_hex", 31), ("y_tilde", None),
+    ("y_null", None), ("y_true", True), ("y_plus", 12), ("y_half", -0.5),
 ])
 def test_yaml_scalar_forms(forms, field, expected):
     assert field in forms, sorted(forms)
