@@ -17,7 +17,7 @@ from functools import cached_property
 import polars as pl
 
 from flowc.compiler.lower_plan import ROW
-from flowc.compiler.source_types import SLOW_PATH, NeedsExactReading, fast_only
+from flowc.compiler.source_types import fast_only
 from flowc.compiler.spec import Source
 from flowc.compiler.text_encoding import UTF8, codec_of
 from flowc.dsl import types as t
@@ -33,7 +33,7 @@ from flowc.runtime.sources.csv_lines import (
     inferred_csv_schema,
 )
 from flowc.runtime.sources.feed import RAW_ERROR
-from flowc.runtime.sources.file_rows import EmptyRows
+from flowc.runtime.sources.file_rows import Ledger, numbered_chunks, row_numbered
 from flowc.runtime.sources.json_file import JsonShape, inferred_json_schema, json_array
 from flowc.runtime.sources.jsonl_lines import inferred_jsonl_schema
 from flowc.runtime.sources.line_blocks import compressed, count_lines, gzipped
@@ -51,10 +51,7 @@ class FileReader:
         self.paths = sorted(glob.glob(os.path.join(base_dir, pattern), recursive=True),
                             key=lambda p: (os.path.basename(p), p))
         self.format = source.format or ""
-        self._rows_counted: int | None = None  # the rows of a file read to its end in chunks
-        self._empty = EmptyRows()  # rows read in chunks that hold no record (blank lines)
-        self._chunked = False  # the last read was in chunks, which took the limit in records
-        self._limit_end: int | None = None  # its last record's row, when records remain after it
+        self._ledger = Ledger()  # what the chunked reads learned: rows holding no record, the limit's end
         self._json: dict[str, JsonShape] = {}  # each JSON file's rows, once parsed
 
     # --- schema ---
@@ -100,7 +97,7 @@ class FileReader:
     def frame(self, schema: Struct, after: int | None, limit: int | None) -> pl.LazyFrame:
         if not self.paths:
             raise FileNotFoundError(f"source '{self.source.name}': no file matches '{self.pattern}'")
-        self._chunked = False
+        self._ledger.chunked = False
         frame = numbered(self._scan(schema), after, limit)
         if self.format == "csv":  # dropped after numbering: a blank line keeps its row (= line) number
             frame = _without_blank_lines(frame)
@@ -119,13 +116,12 @@ class FileReader:
         if not self.paths:
             return None
         first = 0 if after is None else after + 1
-        self._chunked, self._limit_end = True, None
-        self._empty.forget(first)
+        self._ledger.start(first)
         if self.format == "json":
             dtypes = raw_dtypes(schema)
             columns = [name for name in dtypes if fields is None or name in set(fields)]
             template = pl.LazyFrame(schema={**{name: dtypes[name] for name in columns}, RAW_ERROR: pl.String})
-            return Chunked(_numbered(template, 0), self._numbered_chunks(
+            return Chunked(row_numbered(template, 0), self._numbered_chunks(
                 lambda path, start: self._json_chunks(path, dtypes, columns, start, rows),
                 lambda _, frame: frame, first, limit))
         if self.format == "parquet":
@@ -136,11 +132,11 @@ class FileReader:
             columns = [name for name in dtypes if name in read]
             template = pl.LazyFrame(schema={**{name: dtypes[name] for name in columns}, RAW_ERROR: pl.String,
                                             BLANK: pl.Boolean})
-            return Chunked(_without_blank_lines(_numbered(template, 0)), self._numbered_chunks(
+            return Chunked(_without_blank_lines(row_numbered(template, 0)), self._numbered_chunks(
                 lambda path, start: jsonl_chunks(path, dtypes, first_row=start, rows_per_chunk=rows, columns=columns),
                 lambda _, frame: _without_blank_lines(frame), first, limit))
         if self.format == "text":
-            return Chunked(_numbered(pl.LazyFrame(schema={"line": pl.String}), 0), self._numbered_chunks(
+            return Chunked(row_numbered(pl.LazyFrame(schema={"line": pl.String}), 0), self._numbered_chunks(
                 lambda path, start: text_chunks(path, first_row=start, rows_per_chunk=rows),
                 lambda _, frame: frame, first, limit))
         if self.format != "csv":
@@ -189,9 +185,9 @@ class FileReader:
         for start in range(first, end, rows):
             yield numbered(scan, start - 1, min(rows, end - start))
         if end < total:
-            self._limit_end = end - 1
+            self._ledger.limit_end = end - 1
         else:
-            self._rows_counted = total
+            self._ledger.rows_counted = total
 
     def _json_chunks(self, path: str, dtypes: dict[str, pl.DataType], columns: list[str], start: int,
                      rows: int) -> Iterator[Chunk]:
@@ -206,53 +202,17 @@ class FileReader:
     def _numbered_chunks(self, pieces: Callable[[str, int], Iterator[Chunk]],
                          finish: Callable[[str, pl.LazyFrame], pl.LazyFrame], first: int,
                          limit: int | None) -> Iterator[pl.LazyFrame]:
-        """Each file's chunks (`pieces(path, first row)`), finished (`finish(path, frame)`), with `ROW`
-        (row numbers run on across the files), from row `first`, at most `limit` records in all: a
-        blank line, or a line a CSV record spans after its first, holds none (noted in `_empty`). The
-        files read to their end give the source's row count: `count` need not read them again.
-
-        Once `limit` records are taken, the rows after them are read on until one holds a record
-        (then `_limit_end` is the last record's row: the limit cut the read short) or the files end
-        (the source is read: blank lines after its last record are not one more run's work)."""
-        left, offset = limit, 0  # offset: the rows of the files before this one
-        self._limit_end = first - 1 if limit == 0 else None
-        for path in self.paths:
-            if first - offset > 0 and first - offset >= (held := self._count(path)):
-                offset += held  # wholly before the resume point
-                continue
-            end = max(first - offset, 0)
-            for piece in pieces(path, end):
-                numbered_piece = _numbered(piece.frame, offset + piece.first_row)
-                if BLANK in piece.frame.collect_schema().names():
-                    self._empty.note(numbered_piece)
-                frame = finish(path, numbered_piece)
-                end = piece.first_row + piece.rows
-                if left is None:
-                    yield frame
-                    continue
-                taken = frame.collect()
-                if left:
-                    head = taken.head(left)
-                    left -= head.height
-                    if left == 0:
-                        self._limit_end = int(head.get_column(ROW)[-1])
-                    yield head.lazy()
-                    taken = taken.slice(head.height)
-                if left == 0 and _holds_records(taken, path):  # past the limit: a record remains
-                    return
-            offset += end
-        self._limit_end = None
-        self._rows_counted = offset
+        return numbered_chunks(self.paths, self._count, pieces, finish, first, limit, self._ledger)
 
     def records_in(self, after: int | None, last: int) -> int:
         """How many records rows `after + 1` to `last` hold (a blank line holds none)."""
-        return self._empty.records(after, last)
+        return self._ledger.empty.records(after, last)
 
     def limit_end(self, after: int | None, limit: int) -> int | None:
         """The row of the last record the limited read from row `after` took, when records remain after
         it; None when the source was read to its end. In chunks the reader knows; a frame's limit is rows."""
-        if self._chunked:
-            return self._limit_end
+        if self._ledger.chunked:
+            return self._ledger.limit_end
         end = (-1 if after is None else after) + limit
         return end if self.count() > end + 1 else None
 
@@ -304,8 +264,8 @@ class FileReader:
         return self._json[path]
 
     def count(self) -> int:
-        if self._rows_counted is not None:
-            return self._rows_counted
+        if self._ledger.rows_counted is not None:
+            return self._ledger.rows_counted
         return sum(self._count(p) for p in self.paths)
 
     def positions(self, rows: pl.Expr) -> pl.Expr:
@@ -344,15 +304,3 @@ class Chunked:
 def _without_blank_lines(frame: pl.LazyFrame) -> pl.LazyFrame:
     """A numbered frame of lines without its blank ones: they hold no record, and keep their number."""
     return frame.filter(~pl.col(BLANK)).drop(BLANK)
-
-
-def _holds_records(rows: pl.DataFrame, path: str) -> bool:
-    """Whether `rows` (after the limit) hold a record. A row the fast reading left for the exact one to
-    judge (SLOW_PATH) may be a blank line: the exact reading reads on from the limit's end."""
-    if RAW_ERROR in rows.columns and (rows.get_column(RAW_ERROR) == SLOW_PATH).any():
-        raise NeedsExactReading(f"{path}: the rows after --limit need the exact reading")
-    return rows.height > 0
-
-
-def _numbered(frame: pl.LazyFrame, first_row: int) -> pl.LazyFrame:
-    return frame.with_row_index(ROW, offset=first_row).with_columns(pl.col(ROW).cast(pl.Int64))
