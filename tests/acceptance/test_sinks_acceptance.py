@@ -218,18 +218,20 @@ version: 1
 pipeline: g
 settings: {{batch_size: 1000}}
 sources:
-  s: {{type: generate, count: 300000, fields: {{n: _n, s: 'concat("r", to_string(_n))'}}}}
+  s: {{type: generate, count: 150000, fields: {{n: _n, s: 'concat("r", to_string(_n))'}}}}
 steps:
   - map: {{m: n * 2}}
 sinks:
   a: {{type: file, path: a.jsonl{rotate}}}
   b: {{type: file, path: b.csv.gz}}
-  c: {{type: file, path: c.parquet, rotate: {{max_records: 50000}}}}
+  c: {{type: file, path: c.parquet, rotate: {{max_records: 25000}}}}
+  d: {{type: file, path: d.json, rotate: {{max_records: 45000}}}}
+  e: {{type: file, path: e.jsonl.gz, rotate: {{max_bytes: 512KB}}}}
 """
 
 
 def test_kill_minus_9_then_resume_leaves_every_file_as_an_uninterrupted_run(tmp_path):
-    for variant, rotate in (("plain", ""), ("rotated", ", rotate: {max_records: 70000}")):
+    for variant, rotate in (("plain", ""), ("rotated", ", rotate: {max_records: 35000}")):
         reference, crashed = tmp_path / variant / "ref", tmp_path / variant / "crash"
         for folder in (reference, crashed):
             folder.mkdir(parents=True)
