@@ -152,7 +152,26 @@ def translate(error: UnexpectedInput, text: str, lark: Lark) -> ExpressionSyntax
     if _is_comparison(token, text) and match_example(error, lark) == "E206":
         return syntax_error("E206", token.start_pos, token.end_pos)
     return syntax_error("E202", token.start_pos, token.end_pos, token=describe_token(token),
-                        expected=expected_words(error.accepts, literal))
+                        expected=expected_words(error.accepts, literal) + _habit_hint(text, token.start_pos,
+                                                                                     token.end_pos))
+
+
+# SQL habits (`a > 1 AND b`, `x IS NULL`, `NOT ok`, `a <> b`): the keywords are lowercase (capitals are a
+# field name) and "not equal" is `!=`
+_KEYWORDS = frozenset({"and", "or", "not", "in", "is", "null", "true", "false", "between", "case", "when",
+                       "then", "else", "end"})
+
+
+def _habit_hint(text: str, start: int, end: int) -> str:
+    """A hint when the unexpected token, or the word just before it, is a keyword in capitals, or the
+    token is the `>` of `<>`."""
+    if text[start:end] == ">" and text[:start].rstrip().endswith("<"):
+        return "; use '!=' for not equal"
+    before = re.findall(r"[A-Za-z_]+", text[:start])[-1:]
+    for word in [text[start:end], *before]:
+        if word != word.lower() and word.lower() in _KEYWORDS:
+            return f"; keywords are lowercase: '{word.lower()}'"
+    return ""
 
 
 def _bad_character(text: str, at: int) -> ExpressionSyntaxError:

@@ -341,3 +341,21 @@ def test_quoted_glob_pattern_and_each_file_once(tmp_path):
     twice = flowc("validate", "specs", "specs/b.flow.yaml", cwd=tmp_path)
     assert sorted(Path(d["file"]).name for d in diagnostics(twice.stdout)) == ["a.flow.yaml", "b.flow.yaml"]
     assert flowc("validate", "specs/**/*.nope.yaml", cwd=tmp_path).returncode == 2
+
+
+def test_sql_habits_get_a_hint(tmp_path):
+    """SQL users write `AND`, `IS NULL`, `NOT`, `<>`, `=`: each is an error at its spot that says what
+    to write (keywords are lowercase; `!=`, `==`)."""
+    # (step, the text the error points at, what the message suggests)
+    cases = [("  - filter: amount > 1 AND qty > 1", "AND", "'and'"), ("  - filter: name IS NULL", "IS", "'is'"),
+             ("  - filter: NOT amount > 1", "amount", "'not'"), ("  - filter: qty <> 1", "> 1", "'!='"),
+             ("  - filter: qty = 1", "= 1", "'=='")]
+    lines = spec_lines([step for step, _, _ in cases])
+    write(tmp_path, lines)
+    done = flowc("validate", "p.flow.yaml", cwd=tmp_path)
+    assert done.returncode == 1
+    found = {(int(d["line"]), int(d["col"])): d["message"] for d in diagnostics(done.stdout)}
+    for number, (step, token, hint) in enumerate(cases, start=len(HEAD) + 1):
+        at = (number, step.index(token, step.index(":") + 1) + 1)
+        assert at in found, (step, done.stdout)
+        assert hint in found[at], found[at]
