@@ -4,7 +4,9 @@ A file source's row i is its line i (CSV, JSON lines: the position of checkpoint
 errors), so a blank line, or a line a CSV record spans after its first, is a row that holds no record.
 `--limit N` reads N records and the summary's `read` counts records (SPEC §10): the runner asks the
 reader how many records the rows between two positions hold (`records_in`), and the reader notes each
-such row as its chunks are read (`note`), before the batch holding them is committed.
+such row as its chunks are read (`note`), before the batch holding them is committed. A limited read
+in chunks (`numbered_chunks`) takes N records and tells where the N-th is (`Ledger.limit_end`), so the
+runner checkpoints right after it even when a filter dropped the records before it.
 """
 
 from __future__ import annotations

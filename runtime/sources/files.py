@@ -34,7 +34,7 @@ from flowc.runtime.sources.csv_lines import (
 )
 from flowc.runtime.sources.feed import RAW_ERROR
 from flowc.runtime.sources.file_rows import Ledger, numbered_chunks, row_numbered
-from flowc.runtime.sources.json_file import JsonShape, inferred_json_schema, json_array
+from flowc.runtime.sources.json_file import JsonArray, JsonShape, inferred_json_schema, json_array
 from flowc.runtime.sources.jsonl_lines import inferred_jsonl_schema
 from flowc.runtime.sources.line_blocks import compressed, count_lines, gzipped
 from flowc.runtime.sources.line_chunks import Chunk, chunks, jsonl_chunks, text_chunks
@@ -53,6 +53,7 @@ class FileReader:
         self.format = source.format or ""
         self._ledger = Ledger()  # what the chunked reads learned: rows holding no record, the limit's end
         self._json: dict[str, JsonShape] = {}  # each JSON file's rows, once parsed
+        self._split: tuple[str, JsonArray] | None = None  # the JSON file read last: the exact reading's too
 
     # --- schema ---
 
@@ -192,12 +193,16 @@ class FileReader:
     def _json_chunks(self, path: str, dtypes: dict[str, pl.DataType], columns: list[str], start: int,
                      rows: int) -> Iterator[Chunk]:
         """A JSON file's records from row `start` on, `rows` per chunk: the file is split into its
-        elements once (`json_array`), and each chunk's elements parsed when it is read."""
-        split = json_array(path)
+        elements once (`json_array`; kept while it is read, for the exact reading after a fast one),
+        and each chunk's elements parsed when it is read."""
+        if self._split is None or self._split[0] != path:
+            self._split = (path, json_array(path))
+        split = self._split[1]
         self._json[path] = shape = split.shape
         for first in range(start, shape.records, rows):
             taken = min(rows, shape.records - first)
             yield Chunk(first, taken, split.rows(first, taken, dtypes, columns).lazy())
+        self._split = None  # read to its end: its text is not held while the next files are read
 
     def _numbered_chunks(self, pieces: Callable[[str, int], Iterator[Chunk]],
                          finish: Callable[[str, pl.LazyFrame], pl.LazyFrame], first: int,
