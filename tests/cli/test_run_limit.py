@@ -221,3 +221,21 @@ def test_a_limit_on_a_compressed_file_with_blank_lines_reads_n_records_and_resum
     assert out == list(range(7)) and last["data"]["counts"]["read"] == 7
     out, _, last = _limited(tmp_path)
     assert out == list(range(20)) and (last["type"], last["data"]["counts"]["read"]) == ("completed", 20)
+
+
+@pytest.mark.parametrize("files", [
+    {"in-a.jsonl": '{"id":0}\n\n{"id":1}\n\n', "in-b.jsonl": '\n{"id":2}\n{"id":3}\n\n{"id":4}\n'},  # a glob of two
+    {"a.csv": 'id,v\n0,a\n1,"x\ny"\n\n2,b\n3,"p\nq\nr"\n4,c\n\n'},  # records over several lines
+])
+def test_runs_limited_to_a_few_records_cross_files_and_records_over_several_lines(tmp_path, files):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    path = "'in-*.jsonl'" if len(files) > 1 else "a.csv"
+    _file_spec(tmp_path, "unused.txt", "", "{id: int}" if len(files) > 1 else "{id: int, v: string}", batch_size=2)
+    spec = (tmp_path / "p.flow.yaml").read_text().replace("path: unused.txt", f"path: {path}")
+    (tmp_path / "p.flow.yaml").write_text(spec)
+    for limit, read in (("2", 2), ("2", 4), ("1", 5)):
+        out, _, last = _limited(tmp_path, "--limit", limit)
+        assert out == list(range(read)) and last["data"]["counts"]["read"] == read  # `counts`: the pipeline's
+    out, _, last = _limited(tmp_path)
+    assert out == list(range(5)) and (last["type"], last["data"]["counts"]["read"]) == ("completed", 5)
