@@ -6,6 +6,7 @@ every object it builds gets the span of the text it came from.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -102,9 +103,26 @@ def read_expression(at: At, problems: list[Diagnostic]) -> Expression:
         expr = parse_expression(value) if isinstance(value, str) else expression_from_scalar(value)
     except ExpressionSyntaxError as err:
         span = scalar.span(err.pos) if scalar is not None else at.span
-        problems.append(codes.diagnostic(err.code, span, **err.args))
+        problems.append(codes.diagnostic(err.code, span, help=_text_hint(value, err.code, at.path), **err.args))
         expr = None
     return Expression(value if isinstance(value, str) else _constant_text(value), expr, at.span, scalar)
+
+
+_WORDS = re.compile(r"[^\W\d]\w*( +\w+)+")
+_KEYWORDS = frozenset({"and", "or", "not", "in", "is", "null", "true", "false", "between", "case", "when", "then",
+                       "else", "end"})
+
+
+def _text_hint(value: object, code: str, path: tuple) -> str | None:
+    """`label: web shop` is two field names side by side (E202): the likely intent is the text (not in
+    a predicate, which is no text)."""
+    if code != "E202" or not isinstance(value, str) or not _WORDS.fullmatch(value.strip()):
+        return None
+    if "filter" in path or "validate" in path:
+        return None
+    if _KEYWORDS & {word.lower() for word in value.split()}:
+        return None
+    return f"""to write the text instead, quote it inside the YAML: '"{value.strip()}"'"""
 
 
 def _constant_text(value: object) -> str:

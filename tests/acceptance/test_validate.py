@@ -51,13 +51,13 @@ def write(folder: Path, lines: list[str], name: str = "p.flow.yaml") -> Path:
 
 
 def diagnostics(text: str) -> list[dict]:
-    """Each header line of text output, with the two lines after it (source line, caret)."""
+    """Each header line of text output, with the lines after it (gutter, source line, caret, help)."""
     lines = text.splitlines()
     found = []
     for k, line in enumerate(lines):
         match = HEADER.match(line)
         if match:
-            found.append({**match.groupdict(), "after": lines[k + 1:k + 4]})
+            found.append({**match.groupdict(), "after": lines[k + 1:k + 5]})
     return found
 
 
@@ -319,14 +319,16 @@ def test_bad_settings_do_not_hide_the_other_problems(tmp_path, settings, tokens)
 def test_bare_word_that_is_no_field_hints_at_expression_quotes(tmp_path):
     """SPEC §5: `map: {channel: web}` reads the field `web`; a string constant needs expression quotes.
     When no field is called so, the error says how to write the text."""
-    lines = spec_lines(["  - map: {channel: web, kind: '\"web\"'}"])
+    lines = spec_lines(["  - map: {channel: web, kind: '\"web\"', label: web shop}"])
     write(tmp_path, lines)
     done = flowc("validate", "p.flow.yaml", cwd=tmp_path)
     assert done.returncode == 1
-    [found] = diagnostics(done.stdout + done.stderr)
+    found, words = diagnostics(done.stdout + done.stderr)
     assert (int(found["line"]), int(found["col"])) == position(lines, "web")
     assert "'web'" in found["message"]
-    assert """'"web"'""" in "\n".join(found["after"]), found
+    assert """quote it inside the YAML: '"web"'""" in found["after"][3], found
+    assert (int(words["line"]), int(words["col"])) == position(lines, "shop")
+    assert """quote it inside the YAML: '"web shop"'""" in words["after"][3], words
 
 
 def test_quoted_glob_pattern_and_each_file_once(tmp_path):
