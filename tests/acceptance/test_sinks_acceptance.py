@@ -263,3 +263,60 @@ def test_kill_minus_9_then_resume_leaves_every_file_as_an_uninterrupted_run(tmp_
                     (crashed / name).read_bytes()), name
             else:
                 assert (reference / name).read_bytes() == (crashed / name).read_bytes(), name
+
+
+def test_csv_rotation_repeats_the_header_and_creates_missing_folders(tmp_path):
+    records = "[" + ", ".join(f"{{n: {i}, s: ssss}}" for i in range(5)) + "]"
+    ran(spec(tmp_path, "{type: file, path: out/sub/x.csv, rotate: {max_bytes: 25}}", batch_size=3, records=records))
+    files = rotated(tmp_path / "out/sub", "x", ".csv")
+    assert [p.name for p in files] == ["x.000001.csv", "x.000002.csv"]
+    assert files[0].read_text() == "n,s\n0,ssss\n1,ssss\n2,ssss\n"  # 25 bytes: the limit, not past it
+    assert files[1].read_text() == "n,s\n3,ssss\n4,ssss\n"
+
+
+def test_late_records_without_a_reader_or_dead_letter_sink_are_dropped_and_counted(tmp_path):
+    # SPEC §4: "else they are dropped and counted" (§6's "a dead_letter sink is required ... when a
+    # .late output is unread and late records are possible" would make this a compile error; flowc
+    # follows §4)
+    path = tmp_path / "p.flow.yaml"
+    path.write_text(textwrap.dedent("""\
+        version: 1
+        pipeline: p
+        settings: {batch_size: 1}
+        sources:
+          s:
+            type: inline
+            event_time: {field: ts}
+            schema: {ts: datetime}
+            records: [{ts: "2026-01-01T00:00:10Z"}, {ts: "2026-01-01T00:02:00Z"}, {ts: "2026-01-01T00:00:20Z"}]
+        steps:
+          - aggregate: {window: {type: tumbling, size: 1m}, compute: {c: count()}}
+        sinks:
+          out: {type: file, path: out.jsonl}
+        """))
+    done = flowc("run", str(path))
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(x)["c"] for x in (tmp_path / "out.jsonl").read_text().splitlines()] == [1, 1]
+    assert "late=1" in done.stderr
+
+
+def test_kafka_sink_writes_json_values_with_key_and_headers(kafka_broker, topic_factory, tmp_path):
+    from kafka import KafkaConsumer, TopicPartition
+
+    topic = topic_factory(1)
+    sink = (f"{{type: kafka, topic: {topic}, bootstrap_servers: '{kafka_broker.bootstrap}', key: 'to_string(id)', "
+            "headers: {who: name}, format: json}")
+    ran(spec(tmp_path, sink))
+    consumer = KafkaConsumer(bootstrap_servers=kafka_broker.bootstrap, enable_auto_commit=False)
+    try:
+        consumer.assign([TopicPartition(topic, 0)])
+        consumer.seek_to_beginning()
+        got, deadline = [], time.monotonic() + 20
+        while len(got) < 5 and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=200).values():
+                got.extend(records)
+    finally:
+        consumer.close()
+    assert [json.loads(r.value) for r in got] == EXPECTED
+    assert [r.key for r in got] == [b"1", b"2", b"3", b"4", b"5"]
+    assert [dict(r.headers)["who"] for r in got] == [b"ann", b"bob", b"c, d", b"dan", b"eve"]
