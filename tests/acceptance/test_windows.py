@@ -564,3 +564,22 @@ def test_day_windows_are_aligned_to_the_epoch_in_utc(tmp_path):
     run_ok(path)
     got = [(r["window_start"][:19], r["window_end"][:19], r["total"]) for r in lines(tmp_path / "out.jsonl")]
     assert got == [("2026-03-04T00:00:00", "2026-03-05T00:00:00", 1), ("2026-03-05T00:00:00", "2026-03-06T00:00:00", 2)]
+
+
+def test_late_records_without_a_reader_or_dead_letter_are_dropped_and_counted(tmp_path):
+    path = write_spec(tmp_path, f"""
+    sources:
+      s:
+        type: inline
+        schema: {{k: string, t: datetime, v: int}}
+        event_time: {{field: t, max_out_of_orderness: 0s}}
+        records: {inline([("a", 5, 1), ("a", 125, 2), ("a", 6, 3)])}
+    steps:
+      - aggregate: {{by: [k], window: {{type: tumbling, size: 1m}}, compute: {{vs: collect(v)}}}}
+    sinks:
+      out: {{type: file, path: out.jsonl}}
+    """)
+    done = flowc("run", "--reset", str(path))
+    assert done.returncode == 0, done.stderr
+    assert windows(lines(tmp_path / "out.jsonl"), "vs") == [("a", 0, 60, [1]), ("a", 120, 180, [2])]
+    assert "late=1" in done.stderr.splitlines()[-1]
