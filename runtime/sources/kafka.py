@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +42,12 @@ from flowc.runtime.sources.kafka_decode import METADATA_DTYPES, decode
 log = logging.getLogger(__name__)
 
 DEFAULT_CLIENT = {"session_timeout_ms": 10_000, "heartbeat_interval_ms": 3_000, "fetch_max_wait_ms": 100}
+# kafka-python moves a group join on only while `poll` runs, and a join polled with gaps (a feed among
+# several polled in turn, each waiting up to `batch_timeout`) may never finish: a feed that has not
+# joined polls without gaps, for at most this long (a join on the test broker takes ~session/2) --
+# unless another feed of this process is in its group, which must be polled to rejoin as well.
+JOIN_WAIT = 30.0
+_MEMBERS: Counter[str] = Counter()  # the open feeds of this process per group_id
 
 
 def client_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -95,6 +102,7 @@ class KafkaFeed:
         self._last: tuple[int, list[str]] = (0, [])  # the last batch's first row and positions
         self._commit_failures = 0
         self._fresh: set[Any] = set()  # partitions assigned since the last poll that this process knows
+        self._joined = False  # the group gave this process its partitions (possibly none) since the last revoke
 
     def use_schema(self, schema: Struct) -> None:
         """The schema recorded in the event log for a source that declares none (SPEC §3: frozen)."""
@@ -119,6 +127,7 @@ class KafkaFeed:
             raise ConnectionError(f"kafka source '{self.source.name}': cannot reach "
                                   f"{','.join(self._servers)}: {error}") from error
         self._consumer.subscribe(topics=self.topics, listener=_listener(self))
+        _MEMBERS[self.group_id] += 1
 
     def poll(self, max_records: int, timeout: float) -> pl.DataFrame | None:
         """Wait up to `timeout` (`batch_timeout`) for a first record; then gather until `max_records`
@@ -147,6 +156,10 @@ class KafkaFeed:
 
     def _fetch(self, timeout_ms: int, max_records: int) -> dict[Any, list[Any]]:
         batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        deadline = time.monotonic() + JOIN_WAIT
+        alone = _MEMBERS[self.group_id] == 1
+        while not batches and not self._joined and alone and time.monotonic() < deadline:
+            batches = self._consumer.poll(timeout_ms=100, max_records=max_records)
         if self._fresh:
             self._skip_behind_group(batches)
         return batches
@@ -206,12 +219,14 @@ class KafkaFeed:
         if self._consumer is not None:
             self._consumer.close(autocommit=False)
             self._consumer = None
+            _MEMBERS[self.group_id] -= 1
 
     # --- rebalances ---
 
     def assigned(self, partitions: list[Any]) -> None:
         """Start each newly assigned partition this process knows where it left (no IO allowed here:
         kafka-python runs listeners on its network thread); `poll` then checks the group's offset."""
+        self._joined = True
         for tp in partitions:
             known = self._next.get(partition_name(tp.topic, tp.partition))
             if known is not None:
@@ -237,6 +252,7 @@ class KafkaFeed:
 
     def revoked(self, partitions: list[Any]) -> None:
         # Nothing to flush or commit: the runner holds the returned records and checkpoints them.
+        self._joined = False  # a rebalance: the rejoin needs `poll` without gaps again
         log.info("kafka partitions revoked: %s", sorted(partition_name(tp.topic, tp.partition) for tp in partitions))
 
 
