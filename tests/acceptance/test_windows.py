@@ -583,3 +583,45 @@ def test_late_records_without_a_reader_or_dead_letter_are_dropped_and_counted(tm
     assert done.returncode == 0, done.stderr
     assert windows(lines(tmp_path / "out.jsonl"), "vs") == [("a", 0, 60, [1]), ("a", 120, 180, [2])]
     assert "late=1" in done.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("batch_size", ["1", "2", "1000"])
+def test_every_aggregation_function_in_a_window_across_batches(tmp_path, batch_size):
+    # One tumbling window [0, 60) per key, its records spread over batches: partial results must merge.
+    rows = [("a", 1, 3, "b"), ("a", 2, None, None), ("b", 3, None, None), ("a", 4, 1, "a"), ("a", 5, 3, "b"),
+            ("b", 6, 2, "é"), ("a", 7, None, "c"), ("b", 8, 2, "B")]
+    records = ", ".join(f'{{k: {k}, t: "{at(t)}", x: {"null" if x is None else x}, y: {"null" if y is None else y}}}'
+                        for k, t, x, y in rows)
+    path = write_spec(tmp_path, f"""
+    sources:
+      s:
+        type: inline
+        schema: {{k: string, t: datetime, x: int, y: string}}
+        event_time: {{field: t, max_out_of_orderness: 0s}}
+        records: [{records}]
+    steps:
+      - aggregate:
+          by: [k]
+          window: {{type: tumbling, size: 1m}}
+          compute:
+            n: count()
+            nx: count(x)
+            ny: count_distinct(y)
+            total: sum(x)
+            mean: avg(x)
+            lo: min(y)
+            hi: max(x)
+            first_x: first(x)
+            last_x: last(x)
+            xs: collect(x)
+    sinks:
+      out: {{type: file, path: out.jsonl}}
+    """)
+    run_ok(path, "--set", f"settings.batch_size={batch_size}")
+    got = [{k: v for k, v in r.items() if k not in ("window_start", "window_end")} for r in lines(tmp_path / "out.jsonl")]
+    assert got == [
+        {"k": "a", "n": 5, "nx": 3, "ny": 3, "total": 7, "mean": 7 / 3, "lo": "a", "hi": 3, "first_x": 3,
+         "last_x": None, "xs": [3, None, 1, 3, None]},
+        {"k": "b", "n": 3, "nx": 2, "ny": 2, "total": 4, "mean": 2.0, "lo": "B", "hi": 2, "first_x": None,
+         "last_x": 2, "xs": [None, 2, 2]},
+    ]
