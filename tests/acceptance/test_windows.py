@@ -625,3 +625,32 @@ def test_every_aggregation_function_in_a_window_across_batches(tmp_path, batch_s
         {"k": "b", "n": 3, "nx": 2, "ny": 2, "total": 4, "mean": 2.0, "lo": "B", "hi": 2, "first_x": None,
          "last_x": 2, "xs": [None, 2, 2]},
     ]
+
+
+def test_window_time_may_be_a_field_a_map_computes(tmp_path):
+    path = write_spec(tmp_path, """
+    sources:
+      s: {type: inline, records: [{ts: "2026-01-01T00:00:10Z", v: 1}, {ts: "2026-01-01T00:01:10Z", v: 2}]}
+    steps:
+      - map: {at: parse_timestamp(ts)}
+      - aggregate:
+          window: {type: tumbling, size: 1m, time: at, max_out_of_orderness: 5s}
+          compute: {vs: collect(v)}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """)
+    run_ok(path)
+    assert [(secs(r["window_start"]), r["vs"]) for r in lines(tmp_path / "out.jsonl")] == [(0, [1]), (60, [2])]
+
+
+def test_a_window_without_event_time_is_a_compile_error(tmp_path):
+    path = write_spec(tmp_path, """
+    sources:
+      s: {type: inline, records: [{v: 1}]}
+    steps:
+      - aggregate: {window: {type: tumbling, size: 1m}, compute: {n: count()}}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """)
+    done = flowc("validate", str(path))
+    assert done.returncode == 1, done.stdout
