@@ -13,6 +13,7 @@ from typing import Any
 
 from flowc.compiler.spec import Expression, Name
 from flowc.dsl import codes
+from flowc.dsl import types as t
 from flowc.dsl.diagnostics import Diagnostic
 from flowc.dsl.source import Document, Path
 from flowc.dsl.span import Span
@@ -136,7 +137,8 @@ def _constant_text(value: object) -> str:
 def struct_from_yaml(at: At) -> Struct | None:
     """A `schema:` mapping as a `Struct`: type names through `parse_type`, nested mappings as structs.
 
-    Fields whose type does not parse are left out (the JSON Schema reports them as E409)."""
+    A field whose type does not parse (the JSON Schema reports it as E409) gets the type of `null`, which
+    fits every use: the rest of the spec is still checked, without echoes of that error."""
     if not isinstance(at.value, dict):
         return None
     fields: list[tuple[str, Type]] = []
@@ -147,4 +149,6 @@ def struct_from_yaml(at: At) -> Struct | None:
                 fields.append((name, nested))
         elif isinstance(value.value, str) and (parsed := parse_type(value.value)) is not None:
             fields.append((name, parsed))
+        else:  # reported as E409; the field stays, of a type that fits every use, so it echoes nothing
+            fields.append((name, t.NULL))
     return Struct(tuple(fields))

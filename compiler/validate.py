@@ -58,8 +58,9 @@ CHECKS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
 
 
 # Structural errors that leave the rest of the spec meaning what it says: the semantic checks still run.
-# (An unknown key is ignored by normalisation; a name that breaks the pattern is still a name.)
-_LOCAL_STRUCTURE_ERRORS = frozenset({"E401", "E410"})
+# (An unknown key is ignored by normalisation; a name that breaks the pattern is still a name; a field of
+# an unknown type is kept, of a type that fits every use.)
+_LOCAL_STRUCTURE_ERRORS = frozenset({"E401", "E409", "E410"})
 
 
 def validate_document(doc: Document, *, with_data: bool = False) -> list[Diagnostic]:

@@ -361,3 +361,24 @@ def test_sql_habits_get_a_hint(tmp_path):
         at = (number, step.index(token, step.index(":") + 1) + 1)
         assert at in found, (step, done.stdout)
         assert hint in found[at], found[at]
+
+
+def test_schema_type_typo_does_not_hide_the_other_problems(tmp_path):
+    """SPEC §10: every problem: a misspelt type in a source's schema is reported, and so are the
+    unrelated problems after it, with no echo of it where the field is used."""
+    lines = [
+        *HEAD[:5],
+        "    schema: {status: string, amount: flaot, qty: int, name: string}",
+        *HEAD[6:],
+        "  - filter: amout > 1 and amount > 2",
+        "  - map: {x: amount * 2, y: name > 3}",
+        "sinks:",
+        "  out: {type: file, path: out.jsonl, from: nowhere}",
+        "  o2: {type: file, path: o2.jsonl}",
+    ]
+    write(tmp_path, lines)
+    done = flowc("validate", "p.flow.yaml", cwd=tmp_path)
+    assert done.returncode == 1
+    found = {(int(d["line"]), int(d["col"])) for d in diagnostics(done.stdout) if d["sev"] == "error"}
+    assert found == {position(lines, "flaot"), position(lines, "amout"), position(lines, "name > 3"),
+                     position(lines, "nowhere")}, done.stdout
