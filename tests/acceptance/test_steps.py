@@ -353,18 +353,22 @@ def test_sql_row_wise_query(tmp_path):
 
 
 def test_sql_batch_dependent_constructs_are_compile_errors(tmp_path):
-    for query in ("SELECT c, count(*) AS k FROM input GROUP BY c", "SELECT n FROM input ORDER BY n",
-                  "SELECT n FROM input LIMIT 1", "SELECT DISTINCT c FROM input",
-                  "SELECT sum(n) AS t FROM input", "SELECT n, row_number() OVER (ORDER BY n) AS r FROM input"):
-        done = _validate(tmp_path, f"""
+    queries = ("SELECT c, count(*) AS k FROM input GROUP BY c", "SELECT n FROM input ORDER BY n",
+               "SELECT n FROM input LIMIT 1", "SELECT DISTINCT c FROM input",
+               "SELECT sum(n) AS t FROM input", "SELECT n, row_number() OVER (ORDER BY n) AS r FROM input")
+    for i, query in enumerate(queries):  # one file each, validated together (SPEC §10: files or folders)
+        (tmp_path / f"q{i}.flow.yaml").write_text("version: 1\npipeline: p\n" + textwrap.dedent(f"""
         sources:
           s: {{type: inline, records: [{{n: 1, c: a}}]}}
         steps:
           - sql: {query}
         sinks:
           out: {{type: file, path: out.jsonl}}
-        """)
-        assert done.returncode == 1, query
+        """))
+    done = flowc("validate", *(str(tmp_path / f"q{i}.flow.yaml") for i in range(len(queries))))
+    assert done.returncode == 1
+    failed = {line.split(":")[0] for line in done.stdout.splitlines() if "error[" in line}
+    assert failed == {str(tmp_path / f"q{i}.flow.yaml") for i in range(len(queries))}, done.stdout
 
 
 # --- §4 enrich ---------------------------------------------------------------------------------------
