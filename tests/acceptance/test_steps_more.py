@@ -177,3 +177,50 @@ def test_csv_row_with_the_wrong_number_of_fields_is_a_record_error(tmp_path):
     assert lines(tmp_path / "out.jsonl") == [{"a": 1, "b": "x"}, {"a": 3, "b": "z"}]
     [bad] = lines(tmp_path / "bad.jsonl")
     assert "2,y,extra" in json.dumps(bad) and "in.csv" in json.dumps(bad)
+
+
+def test_an_expression_that_can_fail_is_not_moved_across_a_filter(tmp_path):
+    # map then filter: the record the filter would drop still fails its conversion first (an error of
+    # map_1); filter then map: the record the filter drops is never converted (no error).
+    path = write_spec(tmp_path, """
+    settings:
+      on_error: dead_letter
+      dead_letter: {type: file, path: dead.jsonl}
+    sources:
+      s: {type: inline, records: [{k: 1, s: "10"}, {k: -1, s: abc}, {k: 2, s: "20"}]}
+    steps:
+      - map: {n: to_int(s)}
+      - filter: k > 0
+      - name: guarded
+        from: s
+        filter: k > 0
+      - name: converted
+        map: {n: to_int(s)}
+    sinks:
+      first: {type: file, path: first.jsonl, from: filter_2}
+      second: {type: file, path: second.jsonl, from: converted}
+    """)
+    run_ok(path)
+    assert [r["n"] for r in lines(tmp_path / "first.jsonl")] == [10, 20]
+    assert [r["n"] for r in lines(tmp_path / "second.jsonl")] == [10, 20]
+    [dead] = lines(tmp_path / "dead.jsonl")
+    assert dead["_error"]["step"] == "map_1" and dead["k"] == -1
+
+
+def test_a_conversion_before_validate_fails_in_its_own_step(tmp_path):
+    path = write_spec(tmp_path, """
+    settings:
+      on_error: dead_letter
+      dead_letter: {type: file, path: dead.jsonl}
+    sources:
+      s: {type: inline, records: [{s: "5"}, {s: x}, {s: "-5"}]}
+    steps:
+      - map: {n: to_int(s)}
+      - validate: {positive: n > 0}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """)
+    run_ok(path)
+    assert [r["n"] for r in lines(tmp_path / "out.jsonl")] == [5]
+    dead = lines(tmp_path / "dead.jsonl")
+    assert sorted((d["s"], d["_error"]["step"]) for d in dead) == [("-5", "validate_2"), ("x", "map_1")]
