@@ -224,3 +224,27 @@ def test_a_conversion_before_validate_fails_in_its_own_step(tmp_path):
     assert [r["n"] for r in lines(tmp_path / "out.jsonl")] == [5]
     dead = lines(tmp_path / "dead.jsonl")
     assert sorted((d["s"], d["_error"]["step"]) for d in dead) == [("-5", "validate_2"), ("x", "map_1")]
+
+
+def test_dedupe_forgets_a_key_once_the_watermark_passes_its_span(tmp_path):
+    # within 1m, wm = max: a@0 kept; b@100 moves the watermark past 0 + 60, so a is forgotten and a@50
+    # is kept (no kept record of a remains); a@30 is then 20s from the kept a@50: dropped.
+    path = write_spec(tmp_path, """
+    settings: {batch_size: 1}
+    sources:
+      s:
+        type: inline
+        schema: {k: string, t: datetime, n: int}
+        event_time: {field: t, max_out_of_orderness: 0s}
+        records:
+          - {k: a, t: "2026-01-01T00:00:00Z", n: 1}
+          - {k: b, t: "2026-01-01T00:01:40Z", n: 2}
+          - {k: a, t: "2026-01-01T00:00:50Z", n: 3}
+          - {k: a, t: "2026-01-01T00:00:30Z", n: 4}
+    steps:
+      - dedupe: {key: [k], within: 1m}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """)
+    run_ok(path)
+    assert [r["n"] for r in lines(tmp_path / "out.jsonl")] == [1, 2, 3]
