@@ -146,3 +146,26 @@ def test_inferred_int_then_float_value_is_a_record_error_after_the_sample(tmp_pa
     """))
     assert lines(tmp_path / "out.jsonl") == [{"n": 1}, {"n": 2}, {"n": 3}]
     assert "2.5" in (tmp_path / "bad.jsonl").read_text()
+
+
+def test_csv_empty_unquoted_field_is_null_and_quoted_empty_is_text(tmp_path):
+    (tmp_path / "in.csv").write_text('a,b,c\n1,,x\n,"",y\n')
+    run_ok(write_spec(tmp_path, """
+    sources:
+      s: {type: file, path: in.csv, schema: {a: int, b: string, c: string}}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """))
+    assert lines(tmp_path / "out.jsonl") == [{"a": 1, "b": None, "c": "x"}, {"a": None, "b": "", "c": "y"}]
+
+
+def test_a_format_the_extension_cannot_tell_is_a_compile_error(tmp_path):
+    (tmp_path / "in.dat").write_text('{"n": 1}\n')
+    path = write_spec(tmp_path, """
+    sources:
+      s: {type: file, path: in.dat}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """)
+    done = flowc("validate", str(path))
+    assert done.returncode == 1 and "format" in done.stdout
