@@ -150,3 +150,28 @@ def _wait_for(condition, timeout: float = 20.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def test_rate_limit_spaces_requests_and_method_is_sent(tmp_path):
+    with ScriptedServer() as server:
+        server.route("/paged", paged(RECORDS, size=1, param="page", start=1))
+        path = write_spec(tmp_path, f"""
+        sources:
+          s:
+            type: http
+            url: {server.url("/paged")}
+            method: POST
+            records: data.items
+            rate_limit: 5/s
+            pagination: {{type: page, param: page, start: 1, size_param: size, size: 1}}
+        sinks:
+          out: {{type: file, path: out.jsonl}}
+        """)
+        started = time.monotonic()
+        done = flowc("run", "--quiet", str(path))
+        took = time.monotonic() - started
+        requests = server.requests_to("/paged")
+    assert done.returncode == 0, done.stderr
+    assert lines(tmp_path / "out.jsonl") == RECORDS
+    assert {r.method for r in requests} == {"POST"} and len(requests) >= 5
+    assert took >= (len(requests) - 1) / 5 * 0.9  # at most 5 requests a second
