@@ -67,3 +67,49 @@ def test_structs_with_different_fields_are_aligned_by_name(tmp_path):
         {"id": 1, "s": {"p": 1.0, "q": None}, "items": [{"p": 1.0, "q": None}]},
         {"id": 2, "s": {"p": 1.5, "q": "z"}, "items": [{"p": 2.5, "q": "x"}, None]},
         {"id": 3, "s": None, "items": None}]
+
+
+EMPTY_BRANCH = """
+    sources:
+      orders:
+        type: inline
+        schema: {ts: datetime, n: int}
+        records: [{ts: "2024-01-01T00:05:00Z", n: 1}, {ts: "2024-01-01T00:00:05Z", n: 2}]
+      other: {type: inline, schema: {ts: datetime, n: int}, records: []}
+    steps:
+      - union: [orders, other]
+      - name: agg
+        aggregate:
+          window: {type: tumbling, size: 1m, time: ts}
+          compute: {c: count()}
+    sinks:
+      windows: {type: file, path: w.jsonl, from: agg}
+      o: {type: file, path: o.jsonl, from: agg.late}
+    """
+
+
+def test_an_empty_source_does_not_hold_a_unions_watermark_back(tmp_path):
+    """`other` holds no record, so it ends before `orders` is read: the union's watermark is `orders'`
+    alone, and the record 5 minutes behind it is late (it was not: `other`, read after `orders` as the
+    union lists it, held the watermark at minus infinity until `orders` had been read)."""
+    late = run(tmp_path, EMPTY_BRANCH)
+    assert [(r["n"], r["_error"]["code"]) for r in late] == [(2, "late")]
+    windows = [json.loads(line) for line in (tmp_path / "w.jsonl").read_text().splitlines()]
+    assert [(w["window_start"], w["c"]) for w in windows] == [("2024-01-01T00:05:00.000000Z", 1)]
+
+
+def test_flowc_test_sources_a_test_does_not_name_hold_no_watermark_back(tmp_path):
+    """SPEC §8: sources a test does not name are empty; the late record is found as in a run of `orders` alone."""
+    spec = tmp_path / "u.flow.yaml"
+    spec.write_text("version: 1\npipeline: u\n" + textwrap.dedent(EMPTY_BRANCH) + textwrap.dedent("""
+        tests:
+          - name: late behind an unnamed source
+            inputs:
+              orders: [{ts: "2024-01-01T00:05:00Z", n: 1}, {ts: "2024-01-01T00:00:05Z", n: 2}]
+            expect:
+              o: [{n: 2}]
+              windows: [{c: 1}]
+        """))
+    result = CliRunner().invoke(cli, ["test", str(spec)])
+    assert result.exit_code == 0, result.output
+    assert "1 passed" in result.output
