@@ -47,9 +47,12 @@ class NodeContext:
     carry_error: bool = False  # the input already has an ERROR column (rows a filter must let through)
 
     def hidden(self) -> tuple[str, ...]:
-        """The hidden columns a node that picks its output columns keeps."""
-        branch = (BRANCH,) if BRANCH in self.inputs[0].collect_schema() else ()
-        return (ROW, ERROR, *branch) if self.carry_error else (ROW, *branch)
+        """The hidden columns a node that picks its output columns keeps (a side output's records have
+        no ROW: their position is in `_source`)."""
+        present = self.inputs[0].collect_schema()
+        row = (ROW,) if ROW in present else ()
+        branch = (BRANCH,) if BRANCH in present else ()
+        return (*row, ERROR, *branch) if self.carry_error else (*row, *branch)
 
     def expr(self, node: ir.Node) -> LowerContext:
         return LowerContext(types=self.plan.types.get(node, {}), now=self.now)

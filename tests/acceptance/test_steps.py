@@ -452,3 +452,39 @@ def test_dedupe_within_event_time_span_restarting_on_kept(tmp_path):
       out: {type: file, path: out.jsonl}
     """)
     assert [r["n"] for r in lines(tmp_path / "out.jsonl")] == [1, 2, 4, 7]
+
+
+def test_steps_read_side_outputs_select_map_and_union_them(tmp_path):
+    run_ok(tmp_path, """
+    sources:
+      s:
+        type: inline
+        schema: {t: datetime, v: int}
+        event_time: {field: t, max_out_of_orderness: 0s}
+        records:
+          - {t: "2026-01-01T00:00:05Z", v: 1}
+          - {t: "2026-01-01T00:02:05Z", v: 2}
+          - {t: "2026-01-01T00:00:06Z", v: 3}
+          - {t: "yesterday", v: 4}
+    steps:
+      - name: agg
+        aggregate: {window: {type: tumbling, size: 1m}, compute: {vs: collect(v)}}
+      - name: tag_late
+        from: agg.late
+        select: {v: v, why: _error.code}
+      - name: tag_bad
+        from: s.errors
+        select: {v: v, why: _error.code}
+      - name: picked
+        from: s.errors
+        select: [v]
+      - union: [tag_late, tag_bad]
+    sinks:
+      out: {type: file, path: out.jsonl, from: agg}
+      side: {type: file, path: side.jsonl, from: union_5}
+      picked_out: {type: file, path: picked.jsonl, from: picked}
+    """)
+    assert [r["vs"] for r in lines(tmp_path / "out.jsonl")] == [[1], [2]]
+    side = sorted(lines(tmp_path / "side.jsonl"), key=lambda r: r["v"])
+    assert side == [{"v": 3, "why": "late"}, {"v": 4, "why": "conversion"}]
+    assert lines(tmp_path / "picked.jsonl") == [{"v": 4}]
