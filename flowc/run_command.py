@@ -224,4 +224,10 @@ def install_stop_handlers() -> tuple[list[bool], dict[int, Any]]:
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     for signum in previous:
         signal.signal(signum, handler)
+    # Importing Polars installs its own native SIGINT handler, which makes a query running at that
+    # moment raise KeyboardInterrupt: a Ctrl-C then aborted the batch (click's "Aborted!", exit 1, no
+    # `stopped` event) instead of finishing it. Import it now and put ours back on top.
+    import polars  # noqa: F401
+
+    signal.signal(signal.SIGINT, handler)
     return requested, previous

@@ -236,3 +236,74 @@ def test_signal_finishes_the_batch_exits_130_and_resume_loses_and_duplicates_not
     for name in ("out.jsonl", "out.csv"):
         assert (stopped / name).read_bytes() == (reference / name).read_bytes(), name
     assert [e["type"] for e in events(stopped)].count("run_started") == 2
+
+
+WINDOWED = """
+settings: {batch_size: 4000, on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
+sources:
+  s:
+    type: file
+    path: in.csv
+    schema: {id: int, ts: datetime, k: string, v: int}
+    event_time: {field: ts, max_out_of_orderness: 20s}
+steps:
+  - validate: {nonneg: v >= 0}
+  - name: agg
+    aggregate:
+      by: [k]
+      window: {type: tumbling, size: 1m}
+      compute: {c: count(), s: sum(v), l: last(id)}
+sinks:
+  out: {type: file, path: out.csv, rotate: {max_records: 500}}
+  all: {type: file, path: all.jsonl, from: s}
+"""
+
+
+def windowed_input(n: int) -> str:
+    rows, t = ["id,ts,k,v"], 0
+    for i in range(n):
+        t += i % 4
+        at = max(0, t - (i * 7919) % 41)
+        value = "bad" if i % 997 == 0 else str((i * 31) % 106 - 5)
+        rows.append(f"{i},2026-01-01T{at // 3600 % 24:02d}:{at // 60 % 60:02d}:{at % 60:02d}Z,k{i % 5},{value}")
+    return "\n".join(rows) + "\n"
+
+
+def test_repeated_ctrl_c_during_polars_work_stops_cleanly_and_resumes_exactly(tmp_path):
+    """Ctrl-C lands while Polars is computing a batch (most of a run's time): each one must finish
+    the batch and exit 130 (a KeyboardInterrupt from inside a query once aborted the run, exit 1)."""
+    data = windowed_input(120_000)
+    reference, stopped = tmp_path / "ref", tmp_path / "stopped"
+    for folder in (reference, stopped):
+        spec(folder, WINDOWED)
+        (folder / "in.csv").write_text(data)
+    assert flowc("run", str(reference / "p.flow.yaml"), "--quiet").returncode == 0
+    log, interrupts = stopped / ".flow/p/events.log", 0
+    for _ in range(12):
+        before = log.read_text().count('"batch_committed"') if log.exists() else 0
+        process = subprocess.Popen([*FLOWC, "run", str(stopped / "p.flow.yaml"), "--quiet"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and process.poll() is None:
+                if log.exists() and log.read_text().count('"batch_committed"') >= before + 2:
+                    break
+                time.sleep(0.005)
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                interrupts += 1
+            _, err = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate(timeout=10)
+        assert process.returncode in (0, 130), err
+        if process.returncode == 0:
+            break
+        assert events(stopped)[-1]["type"] == "stopped"
+    assert interrupts >= 3
+    assert process.returncode == 0
+    names = sorted(p.name for p in reference.iterdir() if p.is_file())
+    assert names == sorted(p.name for p in stopped.iterdir() if p.is_file())
+    for name in names:
+        assert (reference / name).read_bytes() == (stopped / name).read_bytes(), name
