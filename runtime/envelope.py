@@ -49,4 +49,5 @@ def split_errors(node: ir.Node, rows: pl.DataFrame, policy: Policy) -> pl.DataFr
         *record,
         pl.struct(step=pl.lit(node.step), code=pl.col("_code"), message=pl.col("_message")).alias("_error"),
         pl.struct(name=pl.lit(policy.source), position=pl.col("_position")).alias("_source"),
+        ROW,  # hidden (sinks drop it), kept so a step reading `.errors` can fail a record in its turn
     )

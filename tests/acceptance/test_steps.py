@@ -488,3 +488,35 @@ def test_steps_read_side_outputs_select_map_and_union_them(tmp_path):
     side = sorted(lines(tmp_path / "side.jsonl"), key=lambda r: r["v"])
     assert side == [{"v": 3, "why": "late"}, {"v": 4, "why": "conversion"}]
     assert lines(tmp_path / "picked.jsonl") == [{"v": 4}]
+
+
+def test_a_step_reading_errors_may_reject_them_in_turn(tmp_path):
+    # validate and a failing conversion on the records of `s.errors`: their own errors name the step and
+    # keep the original record's source position.
+    run_ok(tmp_path, """
+    sources:
+      s:
+        type: inline
+        schema: {t: datetime, v: int}
+        records: [{t: "2026-01-01T00:00:05Z", v: 1}, {t: bad, v: 4}, {t: worse, v: 5}]
+    steps:
+      - name: checked
+        from: s.errors
+        validate: {small: v < 5}
+      - name: converted
+        from: s.errors
+        map: {n: to_int(_error.code)}
+    sinks:
+      good: {type: file, path: good.jsonl, from: s}
+      small: {type: file, path: small.jsonl, from: checked}
+      rejected: {type: file, path: rejected.jsonl, from: checked.errors}
+      failed: {type: file, path: failed.jsonl, from: converted.errors}
+    """)
+    assert [r["v"] for r in lines(tmp_path / "good.jsonl")] == [1]
+    assert [(r["v"], r["_error"]["step"]) for r in lines(tmp_path / "small.jsonl")] == [(4, "s")]
+    [rejected] = lines(tmp_path / "rejected.jsonl")
+    assert (rejected["v"], rejected["_error"]["step"]) == (5, "checked") and "small" in rejected["_error"]["message"]
+    assert rejected["_source"] == {"name": "s", "position": "records[2]"}
+    failed = lines(tmp_path / "failed.jsonl")
+    assert [(r["v"], r["_error"]["step"], r["_source"]["position"]) for r in failed] == [
+        (4, "converted", "records[1]"), (5, "converted", "records[2]")]
