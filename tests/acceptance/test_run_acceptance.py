@@ -45,9 +45,9 @@ sinks:
 """
 
 BIG = """
-settings: {batch_size: 2000}
+settings: {batch_size: 1000}
 sources:
-  s: {type: generate, count: 400000, fields: {n: _n, sq: _n * _n}}
+  s: {type: generate, count: 150000, fields: {n: _n, sq: _n * _n}}
 steps:
   - filter: n % 7 != 3
   - map: {h: sha256(to_string(n))}
