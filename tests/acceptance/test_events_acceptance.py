@@ -184,6 +184,9 @@ def test_a_torn_tail_of_a_stopped_run_resumes_from_the_last_whole_checkpoint(tmp
     resumed = flowc("run", str(path), "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     assert (tmp_path / "out.jsonl").read_bytes() == reference
+    log = lines(log_file)  # the torn line was cut away by the next append: every line is whole
+    assert [e["seq"] for e in log] == list(range(1, len(log) + 1))
+    assert log[-1]["type"] == "completed"
 
 
 def test_a_corrupt_middle_event_is_refused(tmp_path):
