@@ -168,6 +168,9 @@ class WatchFeed:
                 continue  # removed since the listing
             if not os.path.isfile(path):
                 continue
+            if name.endswith(".gz"):  # matched by a wider glob (`in/*`): never read as text, nor skipped unsaid
+                raise ValueError(f"source '{self.source.name}': a watched file source cannot read compressed "
+                                 f"files, and '{name}' matches its path")
             before = self._seen.get(name)
             unchanged = before is not None and before[:2] == (stat.st_size, stat.st_mtime_ns)
             seen[name] = (stat.st_size, stat.st_mtime_ns, before[2] if unchanged else now)

@@ -169,3 +169,20 @@ def test_a_format_the_extension_cannot_tell_is_a_compile_error(tmp_path):
     """)
     done = flowc("validate", str(path))
     assert done.returncode == 1 and "format" in done.stdout
+
+
+def test_a_watched_glob_matching_a_gz_file_fails_naming_it(tmp_path):
+    # A watched source reads growing text files; a compressed one that `in/*` matches was read as text
+    # (its records lost without a word): now the run fails naming it.
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in/a.csv.gz").write_bytes(gzip.compress(b"n,s\n1,x\n"))
+    (tmp_path / "in/b.csv").write_text("n,s\n2,y\n")
+    path = write_spec(tmp_path, """
+    sources:
+      s: {type: file, path: "in/*", format: csv, watch: true}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """)
+    done = subprocess.run([*FLOWC, "run", str(path)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1
+    assert "in/a.csv.gz" in done.stderr and "compressed" in done.stderr
