@@ -175,3 +175,41 @@ def test_rate_limit_spaces_requests_and_method_is_sent(tmp_path):
     assert lines(tmp_path / "out.jsonl") == RECORDS
     assert {r.method for r in requests} == {"POST"} and len(requests) >= 5
     assert took >= (len(requests) - 1) / 5 * 0.9  # at most 5 requests a second
+
+
+def test_the_cursor_survives_a_restart(tmp_path):
+    served = [{"id": "a", "ts": 5}, {"id": "b", "ts": 7}]
+
+    def since(request: Request) -> Reply:
+        bound = request.query.get("since")
+        return Reply(body=[r for r in served if bound is None or r["ts"] >= int(bound)])
+
+    with ScriptedServer() as server:
+        server.route("/feed", since)
+        path = write_spec(tmp_path, f"""
+        settings: {{batch_timeout: 50ms}}
+        sources:
+          s: {{type: http, url: "{server.url("/feed")}", interval: 100ms, cursor_field: ts, cursor_param: since,
+               id_field: id}}
+        sinks:
+          out: {{type: file, path: out.jsonl}}
+        """)
+        out = tmp_path / "out.jsonl"
+        for expected in (2, 3):
+            proc = subprocess.Popen([*FLOWC, "run", "--quiet", str(path)], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+            try:
+                _wait_for(lambda n=expected: out.exists() and len(out.read_text().splitlines()) >= n)
+                time.sleep(0.4)  # a few more polls, and the checkpoint of the last batch
+                proc.send_signal(signal.SIGINT)
+                assert proc.wait(timeout=20) == 130
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            if expected == 2:
+                first_run = len(server.requests_to("/feed"))
+                served.append({"id": "c", "ts": 9})
+        restarted = server.requests_to("/feed")[first_run]
+    assert [r["id"] for r in lines(out)] == ["a", "b", "c"]
+    assert restarted.query.get("since") == "7"
