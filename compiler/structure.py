@@ -47,6 +47,12 @@ _SPECIAL = {
 }
 
 
+def named(path: Path) -> str:
+    """What a name at `path` names: `pipeline: X`, `sources: {X: ..}`, `steps: [{name: X}]`, ..."""
+    kinds = {"pipeline": "pipeline name", "sources": "source name", "steps": "step name", "sinks": "sink name"}
+    return kinds.get(str(path[0]), "name") if path else "name"
+
+
 def infer_format(path: str) -> str | None:
     """The file format a path's extension names (SPEC §7), or None when it names none.
 
@@ -152,7 +158,7 @@ class _Checker:
 
     def bad_name(self, error: ValidationError, path: Path) -> Diagnostic:
         key = error.instance
-        return codes.diagnostic("E410", self.doc.key_span((*path, key)), name=key,
+        return codes.diagnostic("E410", self.doc.key_span((*path, key)), name=key, what=named(path),
                                 pattern=self.defs["name"]["pattern"].strip("^$"))
 
     # --- values ---
@@ -178,7 +184,7 @@ class _Checker:
         code = _SPECIAL[special][0]
         span = self.doc.span(path)
         if code == "E410":
-            return codes.diagnostic(code, span, name=shown(self.doc, path).strip("'"),
+            return codes.diagnostic(code, span, name=shown(self.doc, path).strip("'"), what=named(path),
                                     pattern=self.defs[special]["pattern"].strip("^$"))
         return codes.diagnostic(code, span, value=shown(self.doc, path), where=where(self.doc, path))
 
@@ -247,7 +253,9 @@ class _Checker:
         at = container(self.doc, path)
         if self.special(error) == "step":
             if found or not self.unknown_keys(error.schema, error.instance):
-                yield codes.diagnostic("E407", self.doc.span(path), where=at,
+                # two operators: the second is the one to take out; none: the step as a whole
+                span = self.doc.key_span((*path, found[1])) if len(found) > 1 else self.doc.span(path)
+                yield codes.diagnostic("E407", span, where=at,
                                        got=quoted_list(found, last="and") if found else "none",
                                        help=f"operators: {', '.join(keys)}")
         elif not found:

@@ -21,6 +21,7 @@ from flowc.dsl.operators import ARITHMETIC
 from flowc.dsl.recursion import ensure_recursion_limit
 from flowc.dsl.span import TextRange
 from flowc.dsl.types import ListOf, Struct, Type
+from flowc.dsl.unparse import unparse
 
 AGGREGATES = frozenset({
     "count", "sum", "avg", "min", "max", "first", "last", "collect", "count_distinct",
@@ -154,15 +155,15 @@ class _Checker:
         else:
             result = t.BOOL if comparable(left, right) else None
         if result is None:
-            self.report("E220", node, op=node.op, left=left, right=right)
+            self.report("E220", node, op=node.op, left=operand(node.left, left), right=operand(node.right, right))
         return result
 
-    def compared(self, op: str, operand: ast.Expr, others: tuple[ast.Expr, ...]) -> Type:
-        left = self.check(operand)
+    def compared(self, op: str, operand_node: ast.Expr, others: tuple[ast.Expr, ...]) -> Type:
+        left = self.check(operand_node)
         for other in others:
             right = self.check(other)
             if left is not None and right is not None and not comparable(left, right):
-                self.report("E220", other, op=op, left=left, right=right)
+                self.report("E220", other, op=op, left=operand(operand_node, left), right=operand(other, right))
         return t.BOOL
 
     def in_(self, node: ast.In) -> Type:
@@ -242,3 +243,12 @@ _RULES: dict[type, Callable[[_Checker, ast.Node], Type | None]] = {
     ast.Case: _Checker.case,
     ast.Call: _Checker.call,
 }  # type: ignore[dict-item]
+
+
+def operand(node: ast.Expr, type_: Type) -> str:
+    """`'status' (string)`: the operand's text names the field a type error is about (short ones only)."""
+    try:
+        text = unparse(node)
+    except ValueError:
+        return str(type_)
+    return f"'{text}' ({type_})" if len(text) <= 40 else str(type_)

@@ -155,7 +155,7 @@ _ALL = (
        "with another target inside it, an aggregate computing a field its output already has (a `by` "
        "field, `window_start`, `window_end`), or a windowed aggregate grouping by a field named "
        "`window_start` or `window_end` would fail the run or silently lose a value."),
-    _e("E311", "'{name}' has no '.late' output: only a windowed aggregate has late records",
+    _e("E311", "'{name}.late' does not exist: only a windowed aggregate has a '.late' output, and '{name}' is not one",
        "Late records exist only where a window decides lateness; read `<step>.errors` for record errors."),
     _e("E312", "{where} '{name}' is {got}; event time must be a datetime",
        "Windows and watermarks are computed on a datetime field; convert it with `parse_timestamp` first."),
@@ -204,7 +204,7 @@ _ALL = (
     _e("E408", "unsupported version {value}; this flowc reads version 1", "Only `version: 1` exists."),
     _e("E409", "unknown type {value} for {where}; types are int, float, bool, string, datetime, date, "
                "duration, list<T> and nested mappings", "Schema types name one of the language's types."),
-    _e("E410", "invalid name '{name}'; names match {pattern}",
+    _e("E410", "invalid {what} '{name}'; names match {pattern}",
        "Pipeline, source, step and sink names are lower-case letters, digits, `_` and `-`, starting with a "
        "letter, so that `from:` and side outputs such as `step.errors` can name them."),
     _e("E411", "{where} needs one of {keys}", "One of these keys is required; they are alternatives."),
@@ -243,5 +243,9 @@ def did_you_mean(name: str, candidates: object) -> str:
     """`"; did you mean 'x'?"` for the closest candidate, or `""` when nothing is close."""
     import difflib
 
-    matches = difflib.get_close_matches(name, [str(c) for c in candidates], n=1, cutoff=0.6)
+    names = [str(c) for c in candidates]
+    matches = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    # difflib's ratio misses one typo in a short name (`_m` for `_n`, `ix` for `id`)
+    matches = matches or [c for c in names if len(name) >= 2 and len(c) == len(name)
+                          and sum(a != b for a, b in zip(c, name, strict=True)) == 1]
     return f"; did you mean '{matches[0]}'?" if matches else ""

@@ -7,6 +7,7 @@ has a problem keeps its name with an open type, so one mistake gives one diagnos
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from flowc.compiler import spec as s
@@ -22,6 +23,7 @@ from flowc.compiler.checks.scope import Scope
 from flowc.compiler.checks.source_schemas import ANY
 from flowc.compiler.checks.sql import sql_problems
 from flowc.compiler.plan_schema import dropped, exploded, query_schema, renamed
+from flowc.dsl import codes
 from flowc.dsl import types as t
 from flowc.dsl.span import TextRange
 from flowc.dsl.types import ListOf, Struct, Type
@@ -172,9 +174,24 @@ def _sql(config: s.Sql, scope: Scope) -> Struct | None:
         return None
     schema, problem = query_schema(scope.schema, config.query)
     if problem is not None:  # an unknown column, a type an operator refuses, a name twice: caught here, not mid-run
-        scope.report("E307", config.locate(TextRange(0, len(config.query))),
+        column = _UNKNOWN_COLUMN.match(problem)
+        at = _word_in(config.query, column[1]) if column else None
+        if column and at is not None:  # at the column's name, with a suggestion, like an expression's field
+            problem = f"unknown column '{column[1]}' in the query{codes.did_you_mean(column[1], [n for n, _ in scope.schema.fields])}"
+        scope.report("E307", config.locate(at or TextRange(0, len(config.query))),
                      problem=f"the query cannot run on its input: {problem}")
     return schema
+
+
+_UNKNOWN_COLUMN = re.compile(r'unable to find column "([^"]+)"')
+
+
+def _word_in(query: str, name: str) -> TextRange | None:
+    """Where `name` first stands as a whole word in `query`, outside quotes."""
+    for match in re.finditer(rf"(?<![\w.'\"]){re.escape(name)}(?![\w'\"])", query):
+        if query.count("'", 0, match.start()) % 2 == 0:
+            return TextRange(match.start(), match.end())
+    return None
 
 
 _RULES: dict[type, Callable[..., Struct | None]] = {

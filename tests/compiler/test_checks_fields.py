@@ -213,7 +213,7 @@ def test_generate_fields_are_typed_over_n() -> None:
         sinks:
           o: {type: console}
         """
-    assert [f[3] for f in found(text)] == ["unknown field '_m' in generate field 'bad'"]
+    assert [f[3] for f in found(text)] == ["unknown field '_m' in generate field 'bad'; did you mean '_n'?"]
     assert _schema(text, "g") == Struct((("id", t.INT), ("half", t.FLOAT), ("bad", t.NULL)))
 
 

@@ -69,8 +69,8 @@ sinks:
 """
     assert found(text) == [
         (*at(text, "f.oops"), "E103", "unknown side output 'f.oops'; side outputs are '.errors' and '.late'"),
-        (*at(text, "f.late"), "E311", "'f' has no '.late' output: only a windowed aggregate has late records"),
-        (*at(text, "orders.late"), "E311", "'orders' has no '.late' output: only a windowed aggregate has late records"),
+        (*at(text, "f.late"), "E311", "'f.late' does not exist: only a windowed aggregate has a '.late' output, and 'f' is not one"),
+        (*at(text, "orders.late"), "E311", "'orders.late' does not exist: only a windowed aggregate has a '.late' output, and 'orders' is not one"),
     ]
 
 
