@@ -320,3 +320,14 @@ def test_kafka_sink_writes_json_values_with_key_and_headers(kafka_broker, topic_
     assert [json.loads(r.value) for r in got] == EXPECTED
     assert [r.key for r in got] == [b"1", b"2", b"3", b"4", b"5"]
     assert [dict(r.headers)["who"] for r in got] == [b"ann", b"bob", b"c, d", b"dan", b"eve"]
+
+
+def test_reset_removes_the_rotated_files_of_the_previous_run(tmp_path):
+    path = spec(tmp_path, "{type: file, path: out.jsonl, rotate: {max_records: 1}}")
+    ran(path)
+    assert len(rotated(tmp_path, "out", ".jsonl")) == 5
+    spec(tmp_path, "{type: file, path: out.jsonl, rotate: {max_records: 1}}", records="[{id: 9}, {id: 8}]")
+    ran(path, "--reset")
+    files = rotated(tmp_path, "out", ".jsonl")
+    assert [p.name for p in files] == ["out.000001.jsonl", "out.000002.jsonl"]
+    assert [json.loads(p.read_text()) for p in files] == [{"id": 9}, {"id": 8}]
