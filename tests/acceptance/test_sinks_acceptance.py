@@ -331,3 +331,22 @@ def test_reset_removes_the_rotated_files_of_the_previous_run(tmp_path):
     files = rotated(tmp_path, "out", ".jsonl")
     assert [p.name for p in files] == ["out.000001.jsonl", "out.000002.jsonl"]
     assert [json.loads(p.read_text()) for p in files] == [{"id": 9}, {"id": 8}]
+
+
+def test_kafka_sink_csv_values_are_one_row_each(kafka_broker, topic_factory, tmp_path):
+    from kafka import KafkaConsumer, TopicPartition
+
+    topic = topic_factory(1)
+    ran(spec(tmp_path, f"{{type: kafka, topic: {topic}, bootstrap_servers: '{kafka_broker.bootstrap}', format: csv}}"))
+    consumer = KafkaConsumer(bootstrap_servers=kafka_broker.bootstrap, enable_auto_commit=False)
+    try:
+        consumer.assign([TopicPartition(topic, 0)])
+        consumer.seek_to_beginning()
+        got, deadline = [], time.monotonic() + 20
+        while len(got) < 5 and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=200).values():
+                got.extend(records)
+    finally:
+        consumer.close()
+    assert [r.value.decode().rstrip("\n") for r in got] == ["1,ann,1.5", "2,bob,2.0", '3,"c, d",', "4,dan,4.25",
+                                                          "5,eve,5.0"]
