@@ -303,3 +303,12 @@ def test_compatible_change_resumes(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert sorted(lines(tmp_path / "out.jsonl"), key=lambda r: r["k"]) == [{"k": "a", "total": 9},
                                                                           {"k": "b", "total": 6}]
+
+
+def test_reading_state_of_a_never_run_pipeline_creates_nothing(tmp_path):
+    path = spec(tmp_path, SIMPLE)
+    listed = flowc("events", str(path))
+    assert listed.returncode == 0 and listed.stdout == ""
+    assert status(path)["status"] == "created"
+    assert flowc("run", str(path), "--dry-run").returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.flow.yaml"]
