@@ -473,6 +473,135 @@ CASES: dict[str, Case] = {
         expect:
           «report: []
 """, ("report",)),
+    # required keys per source and sink type: named, at the source's or sink's name
+    "file_source_without_path": Case("""
+        version: 1
+        pipeline: p
+        sources:
+          «s: {type: file, format: csv}
+        sinks: {o: {type: console}}
+    """, ("path",)),
+    "source_without_type": Case("""
+        version: 1
+        pipeline: p
+        sources:
+          «s: {path: in.csv}
+        sinks: {o: {type: console}}
+    """, ("type",)),
+    "kafka_source_without_topic": Case("""
+        version: 1
+        pipeline: p
+        sources:
+          «k: {type: kafka, bootstrap_servers: "localhost:9092", format: json, schema: {id: int}}
+        sinks: {o: {type: console}}
+    """, ("topic",)),
+    "kafka_source_without_servers": Case("""
+        version: 1
+        pipeline: p
+        sources:
+          «k: {type: kafka, topic: t, format: json, schema: {id: int}}
+        sinks: {o: {type: console}}
+    """, ("bootstrap_servers",)),
+    "kafka_source_topic_and_topics": Case("""
+        version: 1
+        pipeline: p
+        sources:
+          k: {type: kafka, topic: t, «topics: [u], bootstrap_servers: "localhost:9092", format: json,
+              schema: {id: int}}
+        sinks: {o: {type: console}}
+    """, ("topic", "topics")),
+    "http_source_without_url": Case("""
+        version: 1
+        pipeline: p
+        sources:
+          «h: {type: http, schema: {id: int}}
+        sinks: {o: {type: console}}
+    """, ("url",)),
+    "http_method_unknown": Case("""
+        version: 1
+        pipeline: p
+        sources:
+          h: {type: http, url: "http://localhost:1/x", method: «FETCH, schema: {id: int}}
+        sinks: {o: {type: console}}
+    """, ("method",)),
+    "inline_source_without_records": Case("""
+        version: 1
+        pipeline: p
+        sources:
+          «s: {type: inline, schema: {id: int}}
+        sinks: {o: {type: console}}
+    """, ("records",)),
+    "file_sink_without_path": Case("""
+        version: 1
+        pipeline: p
+        sources: {s: {type: inline, records: []}}
+        sinks:
+          «o: {type: file, format: jsonl}
+    """, ("path",)),
+    "sink_without_type": Case("""
+        version: 1
+        pipeline: p
+        sources: {s: {type: inline, records: []}}
+        sinks:
+          «o: {path: out.jsonl}
+    """, ("type",)),
+    "kafka_sink_without_topic": Case("""
+        version: 1
+        pipeline: p
+        sources: {s: {type: inline, records: []}}
+        sinks:
+          «k: {type: kafka, bootstrap_servers: "localhost:9092"}
+    """, ("topic",)),
+    "kafka_sink_without_servers": Case("""
+        version: 1
+        pipeline: p
+        sources: {s: {type: inline, records: []}}
+        sinks:
+          «k: {type: kafka, topic: t}
+    """, ("bootstrap_servers",)),
+    "dead_letter_sink_without_path": Case("""
+        version: 1
+        pipeline: p
+        settings:
+          on_error: dead_letter
+          «dead_letter: {type: file}
+        sources: {s: {type: inline, records: []}}
+        sinks: {o: {type: console}}
+    """, ("path",)),
+    "console_limit_negative": Case(SRC + """\
+    sinks:
+      c: {type: console, limit: «-1}
+""", ("limit",)),
+    "errors_of_unknown_step": Case(SRC + """\
+    sinks:
+      out: {type: file, path: out.jsonl}
+      bad: {type: file, path: bad.jsonl, from: «nope.errors}
+""", ("nope",)),
+    "malformed_variable": Case("""
+        version: 1
+        pipeline: p
+        sources: {s: {type: inline, records: []}}
+        sinks:
+          o:
+            type: file
+            path: out/«${}.jsonl
+    """, ("${",)),
+    "duplicate_yaml_key": Case("""
+        version: 1
+        pipeline: p
+        sources: {s: {type: inline, records: []}}
+        sinks:
+          o: {type: console}
+          «o: {type: console, format: json}
+    """, ("o",)),
+    "test_expects_errors_of_unknown_step": Case(SRC + SINK + """\
+    tests:
+      - name: t
+        inputs:
+          orders: [{id: 1}]
+        expect:
+          «nope.errors: []
+""", ("nope",)),
 }
 
 # Each required key, left out: the message names the missing key (its position is the mapping that lacks it)
@@ -552,6 +681,32 @@ CLEAN: dict[str, str] = {
           b: {type: file, path: out/b.jsonl.gz}
           c: {type: file, path: out/c.json}
           d: {type: file, path: out/d.parquet, compression: zstd, rotate: {max_bytes: 100MB, max_records: 10}}
+    """,
+    "bounded_and_batch_time_need_no_event_time": """\
+        version: 1
+        pipeline: order-analytics_2
+        sources:
+          s: {type: inline, schema: {user: string, ts: datetime, amount: float}, records: []}
+        steps:
+          - dedupe: {key: [user], within: 1h}
+          - name: totals
+            aggregate: {by: [user], compute: {n: count(), total: sum(amount)}}
+        sinks: {o: {type: console}}
+    """,
+    "window_time_without_source_event_time": """\
+        version: 1
+        pipeline: p
+        sources:
+          s: {type: inline, schema: {user: string, ts: datetime}, records: []}
+        steps:
+          - name: w
+            aggregate:
+              by: [user]
+              window: {type: sliding, size: 10m, every: 1m, time: ts, max_out_of_orderness: 5s}
+              compute: {n: count()}
+        sinks:
+          o: {type: console}
+          late: {type: console, from: w.late}
     """,
 }
 

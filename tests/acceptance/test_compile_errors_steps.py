@@ -285,6 +285,76 @@ CASES: dict[str, Case] = {
     steps:
       - union: «[a, b]
 """ + SINK, ("v",)),
+    # more of §4 and §5
+    "unbounded_file_no_window": Case("""\
+    version: 1
+    pipeline: p
+    sources:
+      f: {type: file, path: "in/*.jsonl", watch: true, schema: {user: string, ts: datetime}}
+    steps:
+      - «aggregate: {by: [user], compute: {n: count()}}
+""" + SINK, ("window",)),
+    "sliding_without_every": Case(steps("""\
+      - from: orders
+        aggregate:
+          «window: {type: sliding, size: 10m}
+          compute: {n: count()}
+"""), ("every",)),
+    "tumbling_with_gap": Case(steps("""\
+      - from: orders
+        aggregate:
+          window: {type: tumbling, size: 1m, «gap: 5m}
+          compute: {n: count()}
+"""), ("gap",)),
+    "window_time_bad_out_of_orderness": Case(steps("""\
+      - from: plain
+        aggregate:
+          window: {type: tumbling, size: 1m, time: ts, max_out_of_orderness: «a bit}
+          compute: {n: count()}
+"""), ("max_out_of_orderness",)),
+    "agg_nested": Case(steps("""\
+      - from: orders
+        aggregate:
+          compute: {s: sum(«count())}
+"""), ("count",)),
+    "agg_collect_no_argument": Case(steps("""\
+      - from: orders
+        aggregate:
+          compute: {c: «collect()}
+"""), ("collect",)),
+    "agg_count_unknown_field": Case(steps("""\
+      - from: orders
+        aggregate:
+          compute: {c: count(«stat)}
+"""), ("stat", "status")),
+    "unknown_function": Case(steps("""\
+      - from: orders
+        map: {s: «uper(status)}
+"""), ("uper", "upper")),
+    "function_arity": Case(steps("""\
+      - from: orders
+        map: {s: «lower()}
+"""), ("lower",)),
+    "invalid_regex": Case(steps("""\
+      - from: orders
+        filter: 'matches(status, «"(unclosed")'
+"""), ("regular expression",)),
+    "validate_unknown_field": Case(steps("""\
+      - from: orders
+        validate: {positive: «amout > 0}
+"""), ("amout", "amount")),
+    "select_mapping_unknown_field": Case(steps("""\
+      - from: orders
+        select: {total: amount * «qy}
+"""), ("qy", "qty")),
+    "enrich_right_not_in_table": Case(steps("""\
+      - from: orders
+        enrich: {table: {type: file, path: countries.csv}, on: {left: id, right: «code}}
+"""), ("code",)),
+    "dedupe_without_key": Case(steps("""\
+      - from: orders
+        «dedupe: {within: 1h}
+"""), ("key",)),
 }
 
 
