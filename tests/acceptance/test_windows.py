@@ -654,3 +654,27 @@ def test_a_window_without_event_time_is_a_compile_error(tmp_path):
     """)
     done = flowc("validate", str(path))
     assert done.returncode == 1, done.stdout
+
+
+def test_windowed_results_order_by_values_code_points_nulls_last(tmp_path):
+    path = write_spec(tmp_path, """
+    sources:
+      s:
+        type: inline
+        schema: {k: string, j: int, t: datetime}
+        event_time: {field: t, max_out_of_orderness: 0s}
+        records:
+          - {k: b, j: 2, t: "2026-01-01T00:00:01Z"}
+          - {k: null, j: 1, t: "2026-01-01T00:00:02Z"}
+          - {k: a, j: 3, t: "2026-01-01T00:00:03Z"}
+          - {k: B, j: null, t: "2026-01-01T00:00:04Z"}
+          - {k: a, j: 1, t: "2026-01-01T00:00:05Z"}
+          - {k: a, j: null, t: "2026-01-01T00:00:06Z"}
+    steps:
+      - aggregate: {by: [k, j], window: {type: tumbling, size: 1m}, compute: {n: count()}}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """)
+    run_ok(path)
+    assert [(r["k"], r["j"]) for r in lines(tmp_path / "out.jsonl")] == [
+        ("B", None), ("a", 1), ("a", 3), ("a", None), ("b", 2), (None, 1)]
