@@ -189,7 +189,10 @@ class _Checker:
         return codes.diagnostic(code, span, value=shown(self.doc, path), where=where(self.doc, path))
 
     def on_const(self, error: ValidationError, path: Path) -> Iterator[Diagnostic]:
-        if self.special(error) == "version":
+        if self.special(error) == "version" and error.instance == "1":
+            yield codes.diagnostic("E408", self.doc.span(path), value="'1' (a string)",
+                                   help="write `version: 1` without quotes")
+        elif self.special(error) == "version":
             yield self.special_value("version", path)
         else:
             yield self.invalid(path, f"expected {quoted_list([error.validator_value])}")

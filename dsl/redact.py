@@ -28,7 +28,8 @@ def redact_text(text: str, inserted: tuple[tuple[str, str], ...]) -> str:
     def put_back(match: re.Match[str]) -> str:
         quoted = match.group(0)
         for value, reference in longest_first:
-            quoted = quoted.replace(value, reference)
+            if reference not in quoted:  # a message that quotes the reference as written (`'${N:-5000}'`)
+                quoted = quoted.replace(value, reference)
         if quoted != match.group(0):
             return quoted
         inner = quoted[1:-1]

@@ -40,6 +40,20 @@ CASES: dict[str, Case] = {
         sources: {s: {type: inline, records: []}}
         sinks: {o: {type: console}}
     """, ("version",)),
+    "version_quoted": Case("""
+        version: «"1"
+        pipeline: p
+        sources: {s: {type: inline, records: []}}
+        sinks: {o: {type: console}}
+    """, ("version", "string")),
+    # a quoted reference stays text (only a plain scalar is read again), and the message quotes it as written
+    "quoted_reference_stays_text": Case("""
+        version: 1
+        pipeline: p
+        settings: {batch_size: «'${FLOWC_ACCEPT_UNSET_F:-5000}'}
+        sources: {s: {type: inline, records: []}}
+        sinks: {o: {type: console}}
+    """, ("batch_size", "got '${FLOWC_ACCEPT_UNSET_F:-5000}'")),
     "pipeline_uppercase": Case("""
         version: 1
         pipeline: «Orders
