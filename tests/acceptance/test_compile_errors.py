@@ -616,6 +616,35 @@ CASES: dict[str, Case] = {
         expect:
           «nope.errors: []
 """, ("nope",)),
+    "file_sink_gz_only": Case("""
+        version: 1
+        pipeline: p
+        sources: {s: {type: inline, records: []}}
+        sinks: {o: {type: file, path: «out.gz}}
+    """, ("format",)),
+    "file_sink_txt": Case("""
+        version: 1
+        pipeline: p
+        sources: {s: {type: inline, records: []}}
+        sinks: {o: {type: file, path: «out.txt}}
+    """, ("format",)),
+    "console_sink_rotate": Case("""
+        version: 1
+        pipeline: p
+        sources: {s: {type: inline, records: []}}
+        sinks: {o: {type: console, «rotate: {max_records: 3}}}
+    """, ("rotate",)),
+    "test_expects_late_of_a_filter": Case(SRC + """\
+    steps:
+      - name: f
+        filter: amount > 1
+""" + SINK + """\
+    tests:
+      - name: t
+        inputs: {orders: []}
+        expect:
+          «f.late: []
+""", ("f.late",)),
 }
 
 # Each required key, left out: the message names the missing key (its position is the mapping that lacks it)

@@ -355,6 +355,12 @@ CASES: dict[str, Case] = {
       - from: orders
         «dedupe: {within: 1h}
 """), ("key",)),
+    "enrich_key_types_differ": Case(steps("""\
+      - from: orders
+        enrich:
+          table: {type: file, path: countries.csv, schema: {code: string, name: string}}
+          on: {left: «id, right: code}
+"""), ("id", "code")),
 }
 
 
