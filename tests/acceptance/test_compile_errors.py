@@ -751,12 +751,29 @@ CLEAN: dict[str, str] = {
           o: {type: console}
           late: {type: console, from: w.late}
     """,
+    "yaml12_true_spellings_and_on_key": """\
+        version: 1
+        pipeline: p
+        sources:
+          s:
+            type: file
+            path: "in/*.csv"
+            watch: TRUE
+            options: {header: True}
+            schema: {id: int, ts: datetime, tags: list<string>}
+            event_time: {field: ts}
+        steps:
+          - explode: {field: tags, as: tag, keep_empty: true}
+          - enrich: {table: {type: file, path: countries.csv}, on: id, how: inner}
+        sinks: {o: {type: console}}
+    """,
 }
 
 
 def test_specs_spec_allows_validate_clean(tmp_path):
     folder = tmp_path / "clean"
     folder.mkdir()
+    (folder / "countries.csv").write_text("id,name\n1,Germany\n", encoding="utf-8")
     for name, text in CLEAN.items():
         (folder / f"{name}.flow.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
     done = flowc("validate", str(folder), cwd=tmp_path)
@@ -770,6 +787,15 @@ def test_run_refuses_a_bad_spec_with_the_diagnostic(tmp_path):
     assert done.returncode == 1
     assert f"p.flow.yaml:{line}:{col}: error[E" in done.stdout + done.stderr
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_run_names_an_unset_variable(tmp_path):
+    text, (line, col) = unmark(CASES["unset_variable_in_text"].yaml)
+    (tmp_path / "p.flow.yaml").write_text(text, encoding="utf-8")
+    done = flowc("run", "p.flow.yaml", cwd=tmp_path)
+    assert done.returncode == 1
+    assert f"p.flow.yaml:{line}:{col}: error[E" in done.stdout + done.stderr
+    assert "FLOWC_ACCEPT_UNSET_B" in done.stdout + done.stderr
 
 
 def test_validate_json_and_github_formats(tmp_path):
