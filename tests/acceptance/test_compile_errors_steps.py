@@ -361,6 +361,59 @@ CASES: dict[str, Case] = {
           table: {type: file, path: countries.csv, schema: {code: string, name: string}}
           on: {left: «id, right: code}
 """), ("id", "code")),
+    # the same rules in block style: lists, block scalars, nested mappings on their own lines
+    "block_drop_missing_field": Case(steps("""\
+      - from: orders
+        drop:
+          - id
+          - «colour
+"""), ("colour",)),
+    "block_folded_filter_unknown_field": Case(steps("""\
+      - from: orders
+        filter: >
+          status == "paid"
+          and «amont > 1
+"""), ("amont", "amount")),
+    "block_literal_sql_group_by": Case(steps("""\
+      - from: orders
+        sql: |
+          SELECT status
+          FROM input
+          «GROUP BY status
+"""), ("GROUP BY",)),
+    "block_window_bad_size": Case(steps("""\
+      - from: orders
+        aggregate:
+          by:
+            - status
+          window:
+            type: tumbling
+            size: «ten minutes
+          compute:
+            n: count()
+"""), ("size",)),
+    "block_compute_arity": Case(steps("""\
+      - from: orders
+        aggregate:
+          by: [status]
+          window:
+            type: tumbling
+            size: 1m
+          compute:
+            n: count()
+            total: «sum(amount, qty)
+"""), ("sum",)),
+    "block_quoted_expression_type_error": Case(steps("""\
+      - from: orders
+        map:
+          label: "«status + 1"
+"""), ("status",)),
+    "block_validate_second_rule": Case(steps("""\
+      - from: orders
+        validate:
+          positive: amount > 0
+          known_status: «stauts in ("paid", "open")
+"""), ("stauts", "status")),
 }
 
 
