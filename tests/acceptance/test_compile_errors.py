@@ -229,6 +229,15 @@ CASES: dict[str, Case] = {
           - «filter: x > 1
         sinks: {o: {type: console, from: filter_1}}
     """, ("from",)),
+    "two_sources_sink_without_from": Case("""
+        version: 1
+        pipeline: p
+        sources:
+          a: {type: inline, records: []}
+          b: {type: inline, records: []}
+        sinks:
+          «o: {type: console}
+    """, ("from",)),
     "duplicate_step_name": Case(SRC + """\
     steps:
       - name: keep
