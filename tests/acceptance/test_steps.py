@@ -133,40 +133,31 @@ EXPLODE_INPUT = """
 """
 
 
-def test_explode_short_form(tmp_path):
+def test_explode_short_form_as_index_and_keep_empty(tmp_path):
     run_ok(tmp_path, EXPLODE_INPUT + """
     steps:
-      - explode: items
+      - name: short
+        explode: items
+      - name: kept
+        from: s
+        explode: {field: items, as: item, index: item_no, keep_empty: true}
+      - name: dropped
+        from: s
+        explode: {field: items, as: item, index: i, keep_empty: false}
     sinks:
-      out: {type: file, path: out.jsonl}
+      short_out: {type: file, path: short.jsonl, from: short}
+      kept_out: {type: file, path: kept.jsonl, from: kept}
+      dropped_out: {type: file, path: dropped.jsonl, from: dropped}
     """)
-    assert ordered(lines(tmp_path / "out.jsonl")) == [
+    assert ordered(lines(tmp_path / "short.jsonl")) == [
         [("id", 1), ("items", "a")], [("id", 1), ("items", "b")], [("id", 1), ("items", None)],
         [("id", 4), ("items", "c")],
     ]
-
-
-def test_explode_with_as_index_and_keep_empty(tmp_path):
-    run_ok(tmp_path, EXPLODE_INPUT + """
-    steps:
-      - explode: {field: items, as: item, index: item_no, keep_empty: true}
-    sinks:
-      out: {type: file, path: out.jsonl}
-    """)
-    out = lines(tmp_path / "out.jsonl")
-    assert list(out[0]) == ["id", "item", "item_no"]  # `as` replaces the list field; `index` is added
-    got = [(r["id"], r["item"], r["item_no"]) for r in out]
-    assert got == [(1, "a", 0), (1, "b", 1), (1, None, 2), (2, None, None), (3, None, None), (4, "c", 0)]
-
-
-def test_explode_keep_empty_false_drops_empty_and_null_lists(tmp_path):
-    run_ok(tmp_path, EXPLODE_INPUT + """
-    steps:
-      - explode: {field: items, as: item, index: i, keep_empty: false}
-    sinks:
-      out: {type: file, path: out.jsonl}
-    """)
-    assert [(r["id"], r["item"], r["i"]) for r in lines(tmp_path / "out.jsonl")] == [
+    kept = lines(tmp_path / "kept.jsonl")
+    assert list(kept[0]) == ["id", "item", "item_no"]  # `as` replaces the list field; `index` is added
+    assert [(r["id"], r["item"], r["item_no"]) for r in kept] == [
+        (1, "a", 0), (1, "b", 1), (1, None, 2), (2, None, None), (3, None, None), (4, "c", 0)]
+    assert [(r["id"], r["item"], r["i"]) for r in lines(tmp_path / "dropped.jsonl")] == [
         (1, "a", 0), (1, "b", 1), (1, None, 2), (4, "c", 0)]
 
 
