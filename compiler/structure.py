@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from flowc.compiler.structure_text import (
@@ -85,9 +85,18 @@ def _empty_targets(doc: Document) -> Iterator[Diagnostic]:
                     yield codes.diagnostic("E413", doc.key_span(("steps", i, operator, key)), where=what)
 
 
+# JSON Schema counts 2.0 as an integer, but the run takes a count as a Python int: `max_records: 2.0`
+# passed validation and then failed the run. An integer here is an int (a YAML `2`), never a float.
+_INT_ONLY = Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool))
+_IntOnlyValidator = validators.extend(Draft202012Validator, type_checker=_INT_ONLY)
+
+
 @cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(load_schema())
+    # without `$schema`, `evolve` keeps this class instead of picking the stock 2020-12 validator
+    schema = {key: value for key, value in load_schema().items() if key != "$schema"}
+    return _IntOnlyValidator(schema)
 
 
 class _Checker:

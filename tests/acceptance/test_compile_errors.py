@@ -158,6 +158,21 @@ CASES: dict[str, Case] = {
         sources: {s: {type: inline, records: []}}
         sinks: {o: {type: console}}
     """, ("batch_size",)),
+    # a YAML float is no count: `2.0` passed validation and then failed the run
+    "batch_size_float": Case("""
+        version: 1
+        pipeline: p
+        settings: {batch_size: «1e5}
+        sources: {s: {type: inline, records: []}}
+        sinks: {o: {type: console}}
+    """, ("batch_size",)),
+    "rotate_float_records": Case("""
+        version: 1
+        pipeline: p
+        sources: {s: {type: inline, records: []}}
+        sinks:
+          o: {type: file, path: out.jsonl, rotate: {max_records: «2.0}}
+    """, ("max_records",)),
     "on_error_unknown": Case("""
         version: 1
         pipeline: p
