@@ -87,7 +87,7 @@ def normalize_window(at: At) -> s.Window:
         allowed_lateness=_duration(at.get("allowed_lateness")) or 0,
         time=(at / "time").name() if at.get("time") is not None else None,
         max_out_of_orderness=_duration(at.get("max_out_of_orderness")) or 0,
-        span=at.span,
+        span=at.key_span or at.span,  # the `window:` key: a block mapping's value starts a line below
         key_spans=at.value_spans(),
     )
 

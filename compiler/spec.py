@@ -283,6 +283,7 @@ class Step:
     input_spans: tuple[Span | None, ...] = field(default=(), compare=False, repr=False)
     name_given: bool = field(default=False, compare=False)  # False for a default `<operator>_<n>`
     key_spans: Mapping[str, Span] = field(default_factory=dict, compare=False, repr=False)  # name, from, ...
+    operator_span: Span | None = field(default=None, compare=False, repr=False)  # the operator's key
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,7 +135,7 @@ def union_schema(step: Step, inputs: list[Struct | None], found: list[Diagnostic
             common = common_supertype(merged[field][0], type_)
             if common is None:
                 first_type, first_input = merged[field]
-                found.append(codes.diagnostic("E306", step.key_spans.get("union", step.span), problem=(
+                found.append(codes.diagnostic("E306", step.operator_span or step.span, problem=(
                     f"union '{step.name}' cannot align field '{field}': it is {first_type} in "
                     f"'{first_input}' and {type_} in '{name}'")))
                 common = ANY

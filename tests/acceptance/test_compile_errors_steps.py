@@ -121,7 +121,7 @@ CASES: dict[str, Case] = {
       - from: plain
         aggregate:
           by: [status]
-          window: «{type: tumbling, size: 1m}
+          «window: {type: tumbling, size: 1m}
           compute: {n: count()}
 """), ("event time",)),
     "window_time_not_datetime": Case(steps("""\
@@ -283,7 +283,7 @@ CASES: dict[str, Case] = {
       a: {type: inline, schema: {id: int, v: list<int>}, records: []}
       b: {type: inline, schema: {id: int, v: bool}, records: []}
     steps:
-      - union: «[a, b]
+      - «union: [a, b]
 """ + SINK, ("v",)),
     # more of §4 and §5
     "unbounded_file_no_window": Case("""\
@@ -414,6 +414,28 @@ CASES: dict[str, Case] = {
           positive: amount > 0
           known_status: «stauts in ("paid", "open")
 """), ("stauts", "status")),
+    "block_window_without_event_time": Case(steps("""\
+      - from: plain
+        aggregate:
+          by: [status]
+          «window:
+            type: tumbling
+            size: 1m
+          compute:
+            n: count()
+"""), ("event time",)),
+    "block_union_incompatible": Case("""\
+    version: 1
+    pipeline: p
+    sources:
+      a: {type: inline, schema: {id: int, v: list<int>}, records: []}
+      b: {type: inline, schema: {id: int, v: bool}, records: []}
+    steps:
+      - name: both
+        «union:
+          - a
+          - b
+""" + SINK, ("v",)),
 }
 
 

@@ -162,7 +162,7 @@ sinks:
 
 
 def test_union_widens_and_reports_conflicts() -> None:
-    assert found(UNION) == [(*at(UNION, "[a, b]"), "E306",
+    assert found(UNION) == [(*at(UNION, "union: [a, b]"), "E306",
                              "union 'u' cannot align field 'y': it is string in 'a' and int in 'b'")]
     schema = _schema(UNION, "u")
     assert schema is not None and schema.field("x") == t.FLOAT and schema.field("z") == t.INT

@@ -31,7 +31,7 @@ sinks:
 
 def test_a_window_needs_event_time() -> None:
     text = _aggregate("plain", "{type: tumbling, size: 1m}")
-    assert found(text) == [(*at(text, "{type: tumbling"), "E305", "'agg' uses a window but its input has no event time")]
+    assert found(text) == [(*at(text, "window: {type: tumbling"), "E305", "'agg' uses a window but its input has no event time")]
 
 
 def test_window_time_gives_event_time() -> None:
