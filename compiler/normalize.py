@@ -56,7 +56,7 @@ def kafka_groups(sources: tuple[s.Source, ...], pipeline: str) -> tuple[s.Source
     second member's join waits for the first's until the broker's rebalance timeout). One Kafka source
     keeps the default."""
     defaulted = {x.name for x in sources if x.type == "kafka" and "group_id" not in x.config}
-    if len(defaulted) < 99:  # TEMP
+    if len(defaulted) < 2:
         return sources
     return tuple(dataclasses.replace(x, config=s.Config({**x.config, "group_id": f"flowc-{pipeline}-{x.name}"}))
                  if x.name in defaulted else x for x in sources)

@@ -23,6 +23,7 @@ from flowc.compiler.checks.graph_shape import (
     ensure_kafka_state_warned,
     ensure_steps_read,
 )
+from flowc.compiler.checks.kafka_groups import ensure_one_source_per_kafka_group
 from flowc.compiler.checks.names import ensure_known_inputs, ensure_unique_names
 from flowc.compiler.checks.sink_paths import ensure_distinct_sink_paths
 from flowc.compiler.checks.sql import ensure_sql_row_wise
@@ -44,6 +45,7 @@ CHECKS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
     ensure_steps_read,
     ensure_bounded_global_aggregates,
     ensure_kafka_state_warned,
+    ensure_one_source_per_kafka_group,
     ensure_event_time_reaches_windows,
     ensure_window_parameters,
     ensure_dead_letter_sink,

@@ -189,6 +189,12 @@ _ALL = (
        "two sinks (the `dead_letter` sink too) writing one file would interleave their records, and a resume "
        "of one would cut off the other's. Paths that name one file (`out/a.jsonl`, `./out/a.jsonl`) and a "
        "rotated sink's numbered files (`out/a.000001.jsonl`) count."),
+    _e("E320", "source '{name}' names Kafka group_id '{group}', as source '{other}' (line {other_line}) does; "
+               "give each Kafka source its own group_id",
+       "One process cannot be two members of one consumer group: kafka-python rejoins a group only while "
+       "its consumer is polled, and the feeds are polled in turn, so one source's join would wait for the "
+       "other's until the broker's rebalance timeout. Sources without `group_id` each get their own "
+       "(`flowc-<pipeline>-<source>` when there are several); several `flowc run` processes may share one."),
     # --- E4xx: structure (the JSON Schema) ---
     _e("E401", "unknown key '{key}' in {where}{suggestion}",
        "The key is not part of the language here; a misspelled key would otherwise be silently ignored."),

@@ -22,7 +22,8 @@ def lines(path: Path) -> list[dict]:
 
 def test_kafka_source_fields_formats_and_parse_errors(kafka_broker, topic_factory, tmp_path):
     # Two Kafka feeds polled in turn: the one opened second (j, whose declared schema needs no first
-    # batch) used to poll only between the other's polls and never finished joining its group.
+    # batch) used to poll only between the other's polls and never finished joining its group. Neither
+    # names a group_id: each gets its own (flowc-p-j, flowc-p-t), where one group for both read nothing.
     json_topic, text_topic = topic_factory(1), topic_factory(1)
     produce(kafka_broker.bootstrap, json_topic, [b'{"id": 1, "s": "a"}', b'{"id": 2, oops', b'{"id": 3, "s": "c"}'],
             keys=[b"k1", b"k2", None])
@@ -43,7 +44,6 @@ def test_kafka_source_fields_formats_and_parse_errors(kafka_broker, topic_factor
       t:
         type: kafka
         topics: [{text_topic}]
-        group_id: p-text  # its own group: two sources of one process in one group split its partitions
         bootstrap_servers: "{kafka_broker.bootstrap}"
         start: earliest
         format: text
@@ -80,5 +80,7 @@ def test_kafka_source_fields_formats_and_parse_errors(kafka_broker, topic_factor
     assert got[1]["_key"] is None and got[1]["_offset"] == 2
     assert first["_timestamp"][:2] == "20"  # a datetime, written as ISO-8601
     assert [r["line"] for r in lines(tmp_path / "t.jsonl")] == ["hello", "world"]  # text: one record {line}
+    status = subprocess.run([*FLOWC, "status", str(path)], capture_output=True, text=True, timeout=30).stdout
+    assert '"group_id": "flowc-p-j"' in status and '"group_id": "flowc-p-t"' in status
     [bad] = lines(tmp_path / "bad.jsonl")
     assert "oops" in json.dumps(bad) and bad["_source"]["name"] == "j"
