@@ -24,7 +24,7 @@ _JSON_TYPES = {
 _EXPRESSION = frozenset({"string", "number", "boolean", "null"})
 
 # The phrase after "expected" for the $defs whose pattern is not self-explaining.
-PATTERN_HINTS = {"rate": "write e.g. 10/s, 600/m, 0.5/s"}
+PATTERN_HINTS = {"rate": "write e.g. 10/s, 600/m, 0.5/s", "http_url": "expected an http:// or https:// URL"}
 
 # "needs at least 2 items": the unit each minimum counts.
 AT_LEAST = {"minItems": "items", "minProperties": "entries", "minLength": "characters"}

@@ -26,7 +26,7 @@ from flowc.compiler.checks.source_schemas import (
 from flowc.compiler.checks.step_schemas import output_schema
 from flowc.compiler.graph import Graph
 from flowc.compiler.plan_schema import enveloped
-from flowc.compiler.spec import Enrich, Sink, Source, Step
+from flowc.compiler.spec import Enrich, Name, Sink, Source, Step
 from flowc.dsl import codes
 from flowc.dsl import types as t
 from flowc.dsl.diagnostics import Diagnostic
@@ -100,7 +100,17 @@ def source_schema(graph: Graph, source: Source, with_data: bool, found: list[Dia
         found.append(codes.diagnostic("N301", source.span, name=source.name, reason=NO_SCHEMA))
     if schema is not None and source.event_time is not None:
         check_event_time_field(Scope(schema, found), source)
+    if schema is not None and source.type == "http":
+        check_cursor_fields(Scope(schema, found), source)
     return schema
+
+
+def check_cursor_fields(scope: Scope, source: Source) -> None:
+    """An http source's `cursor_field` and `id_field` name fields of its records (SPEC §3)."""
+    for key in ("cursor_field", "id_field"):
+        value = source.config.get(key)
+        if isinstance(value, str):
+            scope.field(Name(value, source.key_spans.get(key)), key)
 
 
 def with_table_schema(step: Step, schema: Struct) -> Step:

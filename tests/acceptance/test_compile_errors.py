@@ -406,6 +406,26 @@ CASES: dict[str, Case] = {
           h: {type: http, url: "http://localhost:1/x", interval: «often, schema: {id: int}}
         sinks: {o: {type: console}}
     """, ("interval",)),
+    "http_url_not_http": Case("""
+        version: 1
+        pipeline: p
+        sources:
+          h: {type: http, url: «ftp://example.com/x, schema: {id: int}}
+        sinks: {o: {type: console}}
+    """, ("url",)),
+    "http_cursor_field_unknown": Case("""
+        version: 1
+        pipeline: p
+        sources:
+          h:
+            type: http
+            url: "http://localhost:1/x"
+            schema: {id: int, updated_at: string}
+            interval: 30s
+            cursor_field: «updated
+            cursor_param: since
+        sinks: {o: {type: console}}
+    """, ("updated", "updated_at")),
     "inline_records_not_list": Case("""
         version: 1
         pipeline: p
