@@ -101,6 +101,8 @@ def json_types(types: str | list[str]) -> str:
     names = [types] if isinstance(types, str) else list(types)
     if set(names) == _EXPRESSION:
         return "an expression (text, a number, true/false or null)"
+    if "null" in names and len(names) > 1:  # an empty section (`steps:`) is allowed, not something to write
+        names.remove("null")
     return " or ".join(_JSON_TYPES[n] for n in names)
 
 

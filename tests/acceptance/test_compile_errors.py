@@ -769,6 +769,14 @@ CLEAN: dict[str, str] = {
           c: {type: file, path: out/c.json}
           d: {type: file, path: out/d.parquet, compression: zstd, rotate: {max_bytes: 100MB, max_records: 10}}
     """,
+    "empty_steps_and_tests_sections": """\
+        version: 1
+        pipeline: p
+        sources: {s: {type: inline, records: [{a: 1}]}}
+        steps:
+        sinks: {o: {type: console}}
+        tests:
+    """,
     "bounded_and_batch_time_need_no_event_time": """\
         version: 1
         pipeline: order-analytics_2
