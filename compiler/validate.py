@@ -63,6 +63,19 @@ CHECKS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
 # (An unknown key is ignored by normalisation; a name that breaks the pattern is still a name; a field of
 # an unknown type is kept, of a type that fits every use.)
 _LOCAL_STRUCTURE_ERRORS = frozenset({"E401", "E409", "E410"})
+_LOCAL_VALUE_ERRORS = frozenset({"E404", "E405", "E406"})  # invalid value, duration, size
+
+
+def _local(diagnostic: Diagnostic, doc: Document) -> bool:
+    """Whether a structural error leaves the rest of the spec meaning what it says: an unknown key, a bad
+    name or type name, and a bad duration, size or allowed value of a key other than `type` (it is read
+    as absent; `type` chooses what every other key of its source, sink or window means)."""
+    if diagnostic.code in _LOCAL_STRUCTURE_ERRORS:
+        return True
+    if diagnostic.code not in _LOCAL_VALUE_ERRORS or diagnostic.span is None:
+        return False
+    path = next((p for p, span in doc.value_spans.items() if span == diagnostic.span), None)
+    return path is not None and path[-1:] != ("type",)
 
 
 def validate_document(doc: Document, *, with_data: bool = False) -> list[Diagnostic]:
@@ -82,8 +95,7 @@ def validate_document(doc: Document, *, with_data: bool = False) -> list[Diagnos
         element = _element_finder(doc)
         # a sink's or a setting's mistakes cannot change what the sources and steps mean (a bad setting
         # is read as its default)
-        local = all(d.code in _LOCAL_STRUCTURE_ERRORS or element(d)[:1] in (("sinks",), ("settings",))
-                    for d in structural)
+        local = all(_local(d, doc) or element(d)[:1] in (("sinks",), ("settings",)) for d in structural)
         broken = {element(d) for d in structural}  # their other problems may be echoes of the structural one
         found.extend(d for d in _beyond_structure(doc, with_data, local) if element(d) not in broken)
     return sorted((redact(d, doc.inserted) for d in _unique(found)), key=Diagnostic.sort_key)

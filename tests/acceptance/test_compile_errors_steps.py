@@ -6,7 +6,7 @@ token), with a message naming the thing. Every bad spec goes into one folder, on
 from __future__ import annotations
 
 import pytest
-from compile_errors_harness import Case, check_case, validate_folder
+from compile_errors_harness import Case, check_case, flowc, parse, validate_folder
 
 HEAD = """\
     version: 1
@@ -454,3 +454,35 @@ def test_folder_of_bad_specs_exits_1(results):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_rejected_at_the_offending_token(results, name):
     check_case(results, name, CASES[name])
+
+
+EVERY_PROBLEM = """\
+version: 1
+pipeline: p
+sources:
+  orders:
+    type: inline
+    schema: {id: int, ts: datetime, status: string, amount: float}
+    event_time: {field: ts, max_out_of_orderness: soon}
+    records: []
+steps:
+  - filter: amont > 1
+  - name: agg
+    aggregate:
+      window: {type: tumbling, size: 1 minute}
+      compute: {n: count()}
+  - map: {x: uper(status)}
+    from: nowhere
+sinks:
+  out: {type: file, path: out.jsonl, compression: brotli}
+"""
+
+
+def test_bad_durations_do_not_hide_the_other_problems(tmp_path):
+    """SPEC §10: every problem, not the first; a bad duration in a source or step is one of them."""
+    (tmp_path / "p.flow.yaml").write_text(EVERY_PROBLEM, encoding="utf-8")
+    done = flowc("validate", "p.flow.yaml", cwd=tmp_path)
+    assert done.returncode == 1
+    found = {(f.line, f.col, f.code) for f in parse(done.stdout)["p"] if f.severity == "error"}
+    assert found == {(7, 51, "E405"), (10, 13, "E104"), (13, 38, "E405"), (15, 14, "E105"), (16, 11, "E101"),
+                     (18, 54, "E404")}, done.stdout
