@@ -131,10 +131,17 @@ class GenerateFeed:
             return 1 << 62
         return int((self.clock() - self.started) * self.rate) - (self.next - self.first)
 
+    def _forget_idle_time(self) -> None:
+        """Time the feed was not polled (a pause, a slow batch) banks at most one second's records, so
+        `flowc resume` goes on at the rate instead of releasing the paused time's records in a burst."""
+        if self.rate is not None and self._due() > self.rate:
+            self.started, self.first = self.clock() - 1.0, self.next
+
     def poll(self, max_records: int, timeout: float) -> pl.DataFrame | None:
         wanted = max_records if self.count is None else min(max_records, self.count - self.next)
         if wanted <= 0:
             return None
+        self._forget_idle_time()
         deadline = self.clock() + timeout
         while self._due() < 1 and self.clock() < deadline:
             self.sleep(max(min(deadline - self.clock(), 1 / self.rate), 0.0))  # type: ignore[operator]

@@ -47,6 +47,17 @@ def test_records_are_released_at_the_rate() -> None:
     assert feed.poll(100, 0.0) is None
 
 
+def test_time_not_polled_banks_at_most_one_seconds_records() -> None:
+    """A pause of 100 s released 400 records at once on `flowc resume`; now one second's worth, then the rate."""
+    fake = FakeTime()
+    feed = GenerateFeed(source("{type: generate, rate: 4/s, fields: {n: _n}}"), fake.clock, fake.sleep)
+    feed.open(None)
+    fake.now = 100.0
+    assert feed.poll(1000, 0.0).get_column("n").to_list() == [0, 1, 2, 3]
+    fake.now = 100.5
+    assert feed.poll(1000, 0.0).get_column("n").to_list() == [4, 5]
+
+
 def test_a_resumed_feed_goes_on_at_the_checkpointed_record() -> None:
     g = source("{type: generate, fields: {n: _n}}")
     assert is_feed(g)
