@@ -9,6 +9,7 @@ quiet about what contains it, so one mistake gives one diagnostic.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -203,7 +204,7 @@ class _Checker:
             return None
         result = function.result_type(tuple(args))  # type: ignore[arg-type]
         if isinstance(result, str):
-            self.report("E222", node, name=node.name, problem=result)
+            self.report("E222", node, name=node.name, problem=named_argument(result, node.args))
             return None
         return result if self.constants_ok(node, function) else None
 
@@ -247,8 +248,21 @@ _RULES: dict[type, Callable[[_Checker, ast.Node], Type | None]] = {
 
 def operand(node: ast.Expr, type_: Type) -> str:
     """`'status' (string)`: the operand's text names the field a type error is about (short ones only)."""
+    text = quoted_text(node)
+    return f"{text} ({type_})" if text else str(type_)
+
+
+def quoted_text(node: ast.Expr) -> str | None:
+    """`'status'`, the text of a short expression, for a message; None for a long one."""
     try:
         text = unparse(node)
     except ValueError:
-        return str(type_)
-    return f"'{text}' ({type_})" if len(text) <= 40 else str(type_)
+        return None
+    return f"'{text}'" if len(text) <= 40 else None
+
+
+def named_argument(problem: str, args: tuple[ast.Expr, ...]) -> str:
+    """`argument 1 must be int, got string` -> `argument 1 ('status') must be ...`: the text names the field."""
+    match = re.match(r"argument (\d+) ", problem)
+    text = quoted_text(args[int(match[1]) - 1]) if match and 0 < int(match[1]) <= len(args) else None
+    return f"{match[0]}({text}) {problem[match.end():]}" if match and text else problem

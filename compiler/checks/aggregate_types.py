@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from flowc.compiler.checks.scope import Scope
 from flowc.compiler.spec import Computation, Expression
-from flowc.compiler.typecheck import AGGREGATES
+from flowc.compiler.typecheck import AGGREGATES, named_argument
 from flowc.dsl import codes
 from flowc.dsl.aggregates import AGGREGATES as DSL_AGGREGATES
 from flowc.dsl.aggregates import AggregateDef
@@ -51,7 +51,8 @@ def computation_type(computation: Computation, scope: Scope) -> Type | None:
         return None
     typed = result(args[0] if args else None)
     if isinstance(typed, str):
-        scope.report("E222", expression.locate(computation.args[0].pos), name=function, problem=typed)
+        scope.report("E222", expression.locate(computation.args[0].pos), name=function,
+                     problem=named_argument(typed, computation.args))
         return None
     return typed
 

@@ -485,4 +485,4 @@ def test_bad_durations_do_not_hide_the_other_problems(tmp_path):
     assert done.returncode == 1
     found = {(f.line, f.col, f.code) for f in parse(done.stdout)["p"] if f.severity == "error"}
     assert found == {(7, 51, "E405"), (10, 13, "E104"), (13, 38, "E405"), (15, 14, "E105"), (16, 11, "E101"),
-                     (18, 54, "E404")}, done.stdout
+                     (18, 51, "E404")}, done.stdout

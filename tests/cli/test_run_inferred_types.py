@@ -26,7 +26,7 @@ PARSED_TWICE = textwrap.dedent("""\
       out: {type: file, path: out.jsonl}
     """)
 
-E222 = "p.flow.yaml:6:15: error[E222]: bad argument to 'parse_timestamp': argument 1 must be string, got datetime"
+E222 = "p.flow.yaml:6:15: error[E222]: bad argument to 'parse_timestamp': argument 1 ('ts') must be string, got datetime"
 SNIPPET = ["6 |   - map: {t2: parse_timestamp(ts)}", "  |               ^^^^^^^^^^^^^^^^^^^"]
 
 
@@ -109,7 +109,7 @@ def test_a_resumed_run_checks_against_the_schema_recorded_in_the_event_log(tmp_p
     (tmp_path / "e.jsonl").write_text(EVENTS.replace('"v": 1', '"v": "a"').replace('"v": 2', '"v": "b"'))
     done = flowc(tmp_path, "run", "p.flow.yaml")
     assert done.returncode == 1, done.stderr
-    assert_rendered(done.stderr, "p.flow.yaml:7:15: error[E222]: bad argument to 'upper': argument 1 must be "
+    assert_rendered(done.stderr, "p.flow.yaml:7:15: error[E222]: bad argument to 'upper': argument 1 ('v') must be "
                     "string, got int", ["7 |   - map: {t2: upper(v)}", "  |               ^^^^^^^^"])
     assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 1  # the first run's record only
 

@@ -118,7 +118,7 @@ def test_aggregate_output_and_compute_typing() -> None:
 
 
 @pytest.mark.parametrize(("compute", "code", "message"), [
-    ("sum(status)", "E222", "bad argument to 'sum': argument 1 must be int, float or duration, got string"),
+    ("sum(status)", "E222", "bad argument to 'sum': argument 1 ('status') must be int, float or duration, got string"),
     ("count(1, 2)", "E221", "'count' takes 0 to 1 arguments, got 2"),
     ("sum(amount) + 1", "E106", "compute entry 'v' must be one aggregate call (avg, collect, count, "
                                 "count_distinct, first, last, max, min, sum)"),

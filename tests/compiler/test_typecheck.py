@@ -64,7 +64,7 @@ PROBLEMS = [
     ("s between 'a' and 2", "E220", "operator 'between' cannot apply to 's' (string) and '2' (int)", 18, 19),
     ("upper(s, s)", "E221", "'upper' takes 1 argument, got 2", 0, 11),
     ("now(1)", "E221", "'now' takes 0 arguments, got 1", 0, 6),
-    ("upper(i)", "E222", "bad argument to 'upper': argument 1 must be string, got int", 0, 8),
+    ("upper(i)", "E222", "bad argument to 'upper': argument 1 ('i') must be string, got int", 0, 8),
     ("matches(s, '(')", "E223", None, 11, 14),
     ("if(i, 1, 2)", "E224", "the condition of 'if' must be a bool expression, got int", 3, 4),
     ("i and b", "E224", "the left side of 'and' must be a bool expression, got int", 0, 1),
