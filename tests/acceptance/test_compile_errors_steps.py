@@ -194,7 +194,7 @@ CASES: dict[str, Case] = {
       - from: orders
         aggregate:
           compute: {s: sum(«status)}
-"""), ("sum",)),
+"""), ("sum", "status")),
     "agg_avg_no_argument": Case(steps("""\
       - from: orders
         aggregate:
