@@ -67,6 +67,8 @@ def _pick(horizontal) -> Impl:
     def implementation(args: tuple[Lowered, ...], types: tuple[Type, ...], result: Type) -> Lowered:
         values = [a.value.cast(to_polars(result)) for a, ty in zip(args, types, strict=True) if ty != t.NULL]
         value = horizontal(values) if values else null_of(result)
+        if result == t.FLOAT:  # which of two equal zeros is kept is no part of the meaning (Polars folds `+ 0.0`)
+            value = pl.when(value == 0.0).then(pl.lit(0.0)).otherwise(value)
         return Lowered(value, first_error(*(a.error for a in args)))
 
     return implementation

@@ -62,14 +62,17 @@ def _whole(x: int | float, to_int: Callable[[float], int]) -> int | float:
 
 
 def _pick(choose: Callable[..., object]) -> Callable[..., object]:
-    """least/greatest over the non-null arguments; NaN only when every other argument is null."""
+    """least/greatest over the non-null arguments; NaN only when every other argument is null; a float
+    zero result is 0.0, never -0.0."""
 
     def evaluate(*args: object) -> object:
         present = [a for a in args if a is not None]
         if any(isinstance(a, float) for a in present):
             present = [float(a) for a in present]  # type: ignore[arg-type]
         numbers = [a for a in present if not (isinstance(a, float) and math.isnan(a))]
-        return choose(numbers) if numbers else (present[0] if present else None)
+        chosen = choose(numbers) if numbers else (present[0] if present else None)
+        # 0.0 and -0.0 are equal, and which one min/max keep differs between Python and Polars: a zero is 0.0
+        return chosen + 0.0 if isinstance(chosen, float) else chosen
 
     return evaluate
 
@@ -116,7 +119,8 @@ NUMBER_FUNCTIONS = (
                 "The smallest non-null argument (strings by code point); null only when every argument is "
                 "null. Ints and floats compare as floats; NaN counts only when nothing else is left.",
                 (("least(3, null, 1.5)", 1.5), ("least(\"b\", \"a\")", "a")),
-                decisions=("least/greatest ignore NaN unless every non-null argument is NaN",)),
+                decisions=("least/greatest ignore NaN unless every non-null argument is NaN",
+                           "least/greatest of equal zeros is 0.0, never -0.0")),
     FunctionDef("greatest", "greatest(x, ...) -> common type", 1, None, _ordered_type, _pick(max), "skip",
                 "The largest non-null argument (strings by code point); null only when every argument is "
                 "null. Ints and floats compare as floats; NaN counts only when nothing else is left.",

@@ -170,6 +170,9 @@ TABLES: list[tuple[str, tuple[t.Type, ...], list[tuple[object, ...]]]] = [
     ("floor", (I,), [(INT_MIN,), (3,), (None,)]),
     ("least", (I, F, N), [(1, 2.5, None), (None, None, None), (3, None, None), (None, float("nan"), None), (2**53 + 1, 1e300, None)]),
     ("greatest", (I, F), [(1, 2.5), (None, None), (3, float("nan")), (-5, float("-inf"))]),
+    # two equal zeros: the result is 0.0 whichever one Python's min/max or Polars' horizontal keeps
+    ("least", (I, F, F), [(0, -0.0, None), (None, -0.0, 0.0), (None, -0.0, -0.0)]),
+    ("greatest", (F, I), [(-0.0, 0), (-0.0, None), (0.0, None)]),
     ("least", (S, S, S), [("b", "a", None), ("é", "z", "😀"), (None, None, None), ("", "a", None)]),
     ("greatest", (DT, DT), [(datetime(2024, 1, 1, tzinfo=UTC), None), (datetime(1, 1, 1, tzinfo=UTC), datetime(2, 1, 1, tzinfo=UTC))]),
     ("coalesce", (I, F), [(None, 1.5), (2, None), (None, None), (3, 4.5)]),
