@@ -75,7 +75,8 @@ def _divmod(op: str, a: object, b: object) -> object:
         return checked_int(a // b, op) if op == "//" else a % b
     x, y = float(a), float(b)  # type: ignore[arg-type]
     quotient = x / y
-    floored = float(math.floor(quotient)) if math.isfinite(quotient) else quotient
+    # IEEE floor keeps a zero's sign (floor(-0.0) is -0.0, as in Polars); math.floor returns the int 0
+    floored = float(math.floor(quotient)) if math.isfinite(quotient) and quotient != 0 else quotient
     return floored if op == "//" else x - y * floored
 
 
