@@ -24,7 +24,6 @@ from typing import Any
 import polars as pl
 
 from flowc.compiler import ir
-from flowc.compiler.lower_plan import ROW
 from flowc.compiler.plan import Plan, format_plan
 from flowc.compiler.source_types import NeedsExactReading, fast_conversions
 from flowc.runtime import events as ev
@@ -222,18 +221,14 @@ class _Run:
             size, schema = self.prepared.spec.settings.batch_size, self.prepared.schemas[scan.step]
             with fast_conversions() if fast else nullcontext():  # the reader's part of the query too
                 fields = [name for name, _ in self.plan.schemas[scan].fields]  # pruned by the optimizer
-                chunked = (reader.chunks(schema, position.row, limit, size, fields) if hasattr(reader, "chunks")
-                           else None)
-                raw = reader.frame(schema, position.row, limit) if chunked is None else chunked.template
-                query = source_query(self.plan, scan, raw, self.next_now, fast)
+                chunked = reader.chunks(schema, position.row, limit, size, fields)
+                query = source_query(self.plan, scan, chunked.template, self.next_now, fast)
             runner = BatchRunner(self.plan, query, Policy(scan.step, reader.positions), self.engines or None)
-            batches = (iter(query.frame.collect_batches(chunk_size=size, maintain_order=True)) if chunked is None
-                       else prefetched_batches(self.plan, scan, chunked.frames, self.next_now, fast))
+            batches = prefetched_batches(self.plan, scan, chunked.frames, self.next_now, fast)
             try:
                 while (batch := _next_batch(batches, fast)) is not None and batch is not _FAST_FAILED:
-                    if batch.height:
-                        self._commit(scan, runner, batch)
-                        self.between_batches()
+                    self._commit(scan, runner, batch, chunked.ends.popleft())  # even if a filter kept none
+                    self.between_batches()
                     if self.options.should_stop():
                         return False
             finally:
@@ -253,12 +248,11 @@ class _Run:
     def between_batches(self) -> None:
         self.gate.between_batches(self.options.should_stop, settle=self.behind.drain)
 
-    def _commit(self, scan: ir.Scan, runner: BatchRunner, batch: pl.DataFrame) -> None:
-        """Run `batch`; its sinks are written and its checkpoint recorded on the sink thread (`Behind`)
-        while the next batch is read."""
+    def _commit(self, scan: ir.Scan, runner: BatchRunner, batch: pl.DataFrame, last: int) -> None:
+        """Run `batch`, the records of its chunk up to row `last` that the source query kept; its sinks
+        are written and its checkpoint recorded on the sink thread (`Behind`) while the next is read."""
         position = self.positions[scan.step]
         result = runner.run(batch, self.next_now)
-        last = int(batch.get_column(ROW).max())
         read = records_between(self.prepared.readers[scan.step], position.row, last)
         position.row = last
         encoded = self.committer.encode(result)  # here, while the sink thread writes the batch before

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 import polars as pl
@@ -13,6 +16,36 @@ from flowc.dsl import types as t
 from flowc.dsl.types import ListOf, Struct, Type
 
 
+@dataclass(frozen=True, slots=True)
+class Chunked:
+    """A source read in chunks of `batch_size` rows: each chunk is one micro-batch (SPEC §1), even when
+    a filter fused into the source query keeps none of its records. `ends[i]` is chunk i's last row,
+    appended as the chunk is taken (so before its batch is collected): the runner pops one per batch
+    and checkpoints there, so a batch reads at most `batch_size` records however many it keeps."""
+
+    template: pl.LazyFrame  # no rows, the chunks' columns: what the source query is planned on
+    frames: Iterator[pl.LazyFrame]
+    ends: deque[int]
+
+
+def sliced_chunks(piece: Callable[[int, int], pl.LazyFrame], after: int | None, total: int, limit: int | None,
+                  rows: int) -> Chunked:
+    """The records after row `after` of a reader that holds them (inline, generate: record i is row i,
+    `total` in all), at most `limit`, in chunks of `rows`: `piece(start, n)` gives rows `start` on, `n`."""
+    first = 0 if after is None else after + 1
+    left = max(total - first, 0)
+    taken = left if limit is None else min(left, limit)
+    ends: deque[int] = deque()
+
+    def frames() -> Iterator[pl.LazyFrame]:
+        for start in range(first, first + taken, rows):
+            count = min(rows, first + taken - start)
+            ends.append(start + count - 1)
+            yield piece(start, count)
+
+    return Chunked(piece(first, 0), frames(), ends)
+
+
 class Reader(Protocol):
     def schema(self, infer_rows: int) -> Struct:
         """The declared schema, else one inferred from the first `infer_rows` records."""
@@ -20,6 +53,12 @@ class Reader(Protocol):
 
     def frame(self, schema: Struct, after: int | None, limit: int | None) -> pl.LazyFrame:
         """Raw records after row `after`, at most `limit`, with `ROW`."""
+        ...
+
+    def chunks(self, schema: Struct, after: int | None, limit: int | None, rows: int,
+               fields: Iterable[str] | None = None) -> Chunked:
+        """The records `frame` gives, in chunks of `rows` rows, each chunk one micro-batch; `fields`:
+        the columns the query reads (a reader may leave the others out)."""
         ...
 
     def positions(self, rows: pl.Expr) -> pl.Expr:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from array import array
 from bisect import bisect_left, bisect_right
+from collections import deque
 from collections.abc import Callable, Iterator
 
 import polars as pl
@@ -67,10 +68,11 @@ class Ledger:
         self.chunked = False
         self.limit_end: int | None = None
         self.rows_counted: int | None = None
+        self.ends: deque[int] = deque()  # the last row of each chunk taken (`base.Chunked.ends`)
 
     def start(self, first: int) -> None:
         """A read in chunks from row `first` begins: what was noted from there on is read again."""
-        self.chunked, self.limit_end = True, None
+        self.chunked, self.limit_end, self.ends = True, None, deque()
         self.empty.forget(first)
 
 
@@ -100,6 +102,7 @@ def numbered_chunks(paths: list[str], count: Callable[[str], int], pieces: Calla
             frame = finish(path, numbered_piece)
             end = piece.first_row + piece.rows
             if left is None:
+                ledger.ends.append(offset + end - 1)
                 yield frame
                 continue
             taken = frame.collect()
@@ -108,6 +111,7 @@ def numbered_chunks(paths: list[str], count: Callable[[str], int], pieces: Calla
                 left -= head.height
                 if left == 0:
                     ledger.limit_end = int(head.get_column(ROW)[-1])
+                ledger.ends.append(offset + end - 1 if left else ledger.limit_end)
                 yield head.lazy()
                 taken = taken.slice(head.height)
             if left == 0 and _holds_records(taken, path):  # past the limit: a record remains

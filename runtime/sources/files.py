@@ -11,7 +11,6 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from functools import cached_property
 
 import polars as pl
@@ -22,7 +21,14 @@ from flowc.compiler.spec import Source
 from flowc.compiler.text_encoding import UTF8, codec_of
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
-from flowc.runtime.sources.base import SourceUnreadable, inferred, numbered, raw_dtypes
+from flowc.runtime.sources.base import (
+    Chunked,
+    SourceUnreadable,
+    inferred,
+    numbered,
+    raw_dtypes,
+    sliced_chunks,
+)
 from flowc.runtime.sources.csv_lines import (
     BLANK,
     checked_csv,
@@ -105,7 +111,7 @@ class FileReader:
         return frame
 
     def chunks(self, schema: Struct, after: int | None, limit: int | None, rows: int,
-               fields: Iterable[str] | None = None) -> Chunked | None:
+               fields: Iterable[str] | None = None) -> Chunked:
         """The records `frame` gives, read in chunks of `rows` (`line_chunks`: memory bounded by the
         chunk, not the files), one file after the other with one row numbering; None when the files
         are not read so. `fields`: the columns the query reads (default all); the others are not parsed.
@@ -114,8 +120,8 @@ class FileReader:
         reading), and Parquet files (slices of their scan). CSV files are (`_csv_chunks`). Compressed
         files are read as their text (`line_blocks`: gzip and zlib as a stream, zstd whole); JSON files
         are split into their elements (`_json_chunks`)."""
-        if not self.paths:
-            return None
+        if not self.paths:  # no file (yet): no record
+            return sliced_chunks(lambda start, count: self.frame(schema, start - 1, count), after, 0, limit, rows)
         first = 0 if after is None else after + 1
         self._ledger.start(first)
         if self.format == "json":
@@ -124,9 +130,10 @@ class FileReader:
             template = pl.LazyFrame(schema={**{name: dtypes[name] for name in columns}, RAW_ERROR: pl.String})
             return Chunked(row_numbered(template, 0), self._numbered_chunks(
                 lambda path, start: self._json_chunks(path, dtypes, columns, start, rows),
-                lambda _, frame: frame, first, limit))
+                lambda _, frame: frame, first, limit), self._ledger.ends)
         if self.format == "parquet":
-            return Chunked(numbered(self._scan(schema), None, 0), self._parquet_chunks(schema, first, limit, rows))
+            return Chunked(numbered(self._scan(schema), None, 0), self._parquet_chunks(schema, first, limit, rows),
+                           self._ledger.ends)
         if self.format == "jsonl":
             dtypes = raw_dtypes(schema)
             read = set(dtypes if fields is None else fields)
@@ -135,17 +142,15 @@ class FileReader:
                                             BLANK: pl.Boolean})
             return Chunked(_without_blank_lines(row_numbered(template, 0)), self._numbered_chunks(
                 lambda path, start: jsonl_chunks(path, dtypes, first_row=start, rows_per_chunk=rows, columns=columns),
-                lambda _, frame: _without_blank_lines(frame), first, limit))
+                lambda _, frame: _without_blank_lines(frame), first, limit), self._ledger.ends)
         if self.format == "text":
             return Chunked(row_numbered(pl.LazyFrame(schema={"line": pl.String}), 0), self._numbered_chunks(
                 lambda path, start: text_chunks(path, first_row=start, rows_per_chunk=rows),
-                lambda _, frame: frame, first, limit))
-        if self.format != "csv":
-            return None
+                lambda _, frame: frame, first, limit), self._ledger.ends)
         return self._csv_chunks(schema, first, limit, rows, None if fields is None else set(fields))
 
     def _csv_chunks(self, schema: Struct, first: int, limit: int | None, rows: int,
-                    read: set[str] | None) -> Chunked | None:
+                    read: set[str] | None) -> Chunked:
         """CSV files in chunks: in a fast query the fast way (UTF-8 files), else the exact way
         (`csv_lines.checked_block`; in a fast query too, whose scan then fails on a malformed line).
         Files whose columns differ give the union of their columns (in order of appearance), null
@@ -176,7 +181,7 @@ class FileReader:
             return frame.select(ROW, *(pl.col(c) if c in held else pl.lit(None, pl.String).alias(c) for c in union),
                                 RAW_ERROR)
 
-        return Chunked(template, self._numbered_chunks(pieces, finish, first, limit))
+        return Chunked(template, self._numbered_chunks(pieces, finish, first, limit), self._ledger.ends)
 
     def _parquet_chunks(self, schema: Struct, first: int, limit: int | None, rows: int) -> Iterator[pl.LazyFrame]:
         """Slices of `rows` rows of the files' one scan: Polars pushes each slice into the Parquet
@@ -184,6 +189,7 @@ class FileReader:
         total, scan = self.count(), self._scan(schema)
         end = total if limit is None else min(total, first + limit)
         for start in range(first, end, rows):
+            self._ledger.ends.append(min(start + rows, end) - 1)
             yield numbered(scan, start - 1, min(rows, end - start))
         if end < total:
             self._ledger.limit_end = end - 1
@@ -298,12 +304,6 @@ def _csv_file(path: str, names: list[str] | None, options: dict) -> pl.LazyFrame
     """In a fast query, a file that qualifies skips the lines stream (`fast_csv`)."""
     quick = fast_csv(path, names, options) if fast_only() else None
     return quick if quick is not None else checked_csv(path, names, options)
-
-
-@dataclass(frozen=True, slots=True)
-class Chunked:
-    template: pl.LazyFrame  # no rows, the chunks' columns: what the source query is planned on
-    frames: Iterator[pl.LazyFrame]
 
 
 def _without_blank_lines(frame: pl.LazyFrame) -> pl.LazyFrame:

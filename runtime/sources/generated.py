@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from flowc.compiler.typecheck import check_expression
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
 from flowc.dsl.units import parse_rate
-from flowc.runtime.sources.base import built_dtypes, is_scalar, numbered
+from flowc.runtime.sources.base import Chunked, built_dtypes, is_scalar, numbered, sliced_chunks
 
 _GENERATED_AT = datetime(1970, 1, 1, tzinfo=UTC)  # what `now()` gives in a generator: data must replay equal
 
@@ -67,6 +67,14 @@ class InlineReader:
         frame = rows.hstack(pl.DataFrame(columns, schema=dtypes, strict=False)) if columns else rows
         return numbered(frame.lazy(), after, limit)
 
+    def chunks(self, schema: Struct, after: int | None, limit: int | None, rows: int,
+               fields: Iterable[str] | None = None) -> Chunked:
+        """The records in chunks of `rows` (`base.sliced_chunks`), slices of one frame."""
+        first = 0 if after is None else after + 1
+        whole = self.frame(schema, after, limit)
+        return sliced_chunks(lambda start, count: whole.slice(start - first, count), after, len(self.records), limit,
+                             rows)
+
     def positions(self, rows: pl.Expr) -> pl.Expr:
         return pl.format("records[{}]", rows)
 
@@ -97,6 +105,11 @@ class GenerateReader:
         values = [lower(exprs[name].expr, LowerContext(typed.types, _GENERATED_AT)).value.alias(name)
                   for name, typed in self._typed]
         return numbers.select(*values, ROW)
+
+    def chunks(self, schema: Struct, after: int | None, limit: int | None, rows: int,
+               fields: Iterable[str] | None = None) -> Chunked:
+        """The records in chunks of `rows` (`base.sliced_chunks`), each made alone."""
+        return sliced_chunks(lambda start, count: self.rows(start, start + count), after, self.total, limit, rows)
 
     def positions(self, rows: pl.Expr) -> pl.Expr:
         return pl.format("_n={}", rows)

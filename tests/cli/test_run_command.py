@@ -81,7 +81,9 @@ def test_set_overrides_batch_size(tmp_path):
     path = spec(tmp_path, SIMPLE)
     assert flowc("run", str(path), "--quiet", "--set", "settings.batch_size=1").returncode == 0
     committed = [e for e in lines(tmp_path / ".flow/p/events.log") if e["type"] == "batch_committed"]
-    assert len(committed) == 4  # four one-record batches (a filtered-out record counts in its batch's read)
+    # five one-record batches (SPEC §1: records per micro-batch), the filtered-out record's too, which writes none
+    assert [(e["data"]["counts"]["read"], e["data"]["counts"]["written"]["out"]) for e in committed] == [
+        (1, 1), (1, 1), (1, 0), (1, 1), (1, 1)]
     kinds = [e["type"] for e in lines(tmp_path / ".flow/p/events.log")]
     assert kinds[-4:] == ["checkpoint_saved", "checkpoint_saved", "checkpoint_saved", "completed"]
 
