@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from flowc.compiler.checks.dead_letter import ensure_dead_letter_sink
 from flowc.compiler.checks.fields import ensure_fields
 from flowc.compiler.checks.formats import (
+    ensure_endless_sinks_rotate,
     ensure_file_formats,
     ensure_sink_compressions,
     ensure_sink_formats_writable,
@@ -54,6 +55,7 @@ CHECKS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
     ensure_sink_formats_writable,
     ensure_distinct_sink_paths,
     ensure_watched_formats,
+    ensure_endless_sinks_rotate,
     ensure_sql_row_wise,
     ensure_test_names,
 )

@@ -223,6 +223,12 @@ _ALL = (
     _w("W302", "stateful step '{name}' reads a Kafka source: state is kept per process and a partition "
                "moved by a rebalance starts with empty state",
        "With several processes in one consumer group, keyed state is only right while partitions stay put."),
+    _w("W303", "sink '{name}' writes one {format} file from '{source}', which never ends: the file appears "
+               "only when the run completes; add `rotate`",
+       "A json or parquet file is written under a temporary name and renamed when it is complete (SPEC §7): "
+       "without `rotate`, a sink fed by an unbounded source (kafka, http, `watch: true`, an endless "
+       "`generate`) completes its file only at the end of a run that never ends. With `rotate`, each full "
+       "file appears as it completes; jsonl and csv files grow batch by batch."),
     _n("N301", "fields of source '{name}' are not checked: {reason}",
        "Without a schema, field names and types are only known once data is read; `flowc validate "
        "--with-data` samples local files, and a declared `schema:` makes every check possible."),

@@ -3,7 +3,7 @@ and a file sink a compression its format can take."""
 
 from __future__ import annotations
 
-from flowc.compiler.graph import Graph
+from flowc.compiler.graph import Graph, split_input
 from flowc.compiler.spec import Enrich, Sink, Source, Table
 from flowc.dsl import codes
 from flowc.dsl.diagnostics import Diagnostic
@@ -82,3 +82,19 @@ def _compression_problem(sink: Sink) -> Diagnostic | None:
     return codes.diagnostic("E315", sink.key_spans.get("path", sink.span), compression=compression,
                             origin=f" (implied by the '.gz' ending of '{_shown(sink)}')", format=sink.format,
                             name=sink.name, fix=f"{sink.format} takes {takes}: drop the '.gz' and set 'compression'")
+
+
+def ensure_endless_sinks_rotate(graph: Graph) -> list[Diagnostic]:
+    """W303 at a json or parquet file sink without `rotate` that an unbounded source feeds: its one file is
+    renamed into place when complete, which for an endless run is never."""
+    found = []
+    for sink in graph.spec.sinks:
+        if sink.type != "file" or sink.format not in ("json", "parquet") or "rotate" in sink.config:
+            continue
+        if sink.input_name is None:
+            continue
+        endless = [x for x in graph.upstream_sources(split_input(sink.input_name)[0]) if not x.bounded]
+        if endless:
+            found.append(codes.diagnostic("W303", sink.key_spans.get("path", sink.span), name=sink.name,
+                                          format=sink.format, source=endless[0].name))
+    return found
