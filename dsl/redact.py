@@ -5,7 +5,10 @@ Spans already point at the reference; a message also quotes names, and a name ty
 reference back inside every quoted part of a diagnostic's text. A quoted part may also be one token
 of an inserted value (`${LIMIT}` = `1 s3cret` quoted as `unexpected 's3cret'`): a quoted part of four
 or more characters that the value holds as a whole word is replaced by the reference (a shorter one is
-as likely a name the spec wrote: the sink `out` beside `${NAME}` = `../out-x`).
+as likely a name the spec wrote: the sink `out` beside `${NAME}` = `../out-x`). For the same reason
+a value inside a longer quoted part is put back only when it has four or more characters and is not a
+number: `${EMPTY:-e}` or `${BS:-2}` must not turn `'batch_size'` into `'batch_siz${EMPTY:-e}'` or
+`'map_2'` into `'map_${BS:-2}'`; a short value quoted alone is still put back.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ def redact_text(text: str, inserted: tuple[tuple[str, str], ...]) -> str:
     def put_back(match: re.Match[str]) -> str:
         quoted = match.group(0)
         for value, reference in longest_first:
-            if reference not in quoted:  # a message that quotes the reference as written (`'${N:-5000}'`)
+            if reference in quoted:  # a message that quotes the reference as written (`'${N:-5000}'`)
+                continue
+            if quoted[1:-1] == value or _may_hide_inside_words(value):
                 quoted = quoted.replace(value, reference)
         if quoted != match.group(0):
             return quoted
@@ -41,6 +46,12 @@ def redact_text(text: str, inserted: tuple[tuple[str, str], ...]) -> str:
         return quoted
 
     return _QUOTED.sub(put_back, text)
+
+
+def _may_hide_inside_words(value: str) -> bool:
+    """Whether a value is long enough to be looked for inside quoted words: a short one or a number
+    (a batch size, a one-letter default) is found by chance in names that never held it."""
+    return len(value) >= 4 and not _NUMBER.fullmatch(value)
 
 
 def redact(diagnostic: Diagnostic, inserted: tuple[tuple[str, str], ...]) -> Diagnostic:
@@ -60,6 +71,6 @@ def redact_message(text: str, inserted: tuple[tuple[str, str], ...]) -> str:
     is replaced by its reference wherever it stands. Shorter values and numbers (a port, a batch
     size) are no secret, and replacing them everywhere would garble the message."""
     for value, reference in sorted(inserted, key=lambda pair: -len(pair[0])):
-        if len(value) >= 4 and not _NUMBER.fullmatch(value):
+        if _may_hide_inside_words(value):
             text = text.replace(value, reference)
     return redact_text(text, inserted)

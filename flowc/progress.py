@@ -27,7 +27,7 @@ class _Log(Protocol):
     json: bool
     terminal: bool
 
-    def event(self, message: str, **data: Any) -> None: ...
+    def event(self, message: str, /, **data: Any) -> None: ...
 
 
 @dataclass

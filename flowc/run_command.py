@@ -27,7 +27,7 @@ class _Log:
         self.terminal = sys.stderr.isatty()
         self.inserted: tuple[tuple[str, str], ...] = ()  # what the spec's `${...}` inserted: never shown
 
-    def event(self, message: str, **data: Any) -> None:
+    def event(self, message: str, /, **data: Any) -> None:
         if self.quiet:
             return
         data = {k: self.redacted(v) if isinstance(v, str) else v for k, v in data.items()}  # the state_dir
@@ -179,7 +179,11 @@ def _report(outcome: Any, log: _Log, sinks: list[str]) -> int:
     from flowc.runtime.run_summary import summary_counts, summary_rows
 
     if outcome.status == "already_completed":
-        log.event("the pipeline already completed; nothing to do (use --reset to run it again)")
+        message = "the pipeline already completed; nothing to do (use --reset to run it again)"
+        if log.json:  # an event name, as every other line has, and the sentence as its message
+            log.event("already completed", message=message)
+        else:
+            log.event(message)
         return EXIT_OK
     if outcome.status == "failed":
         log.error(f"run failed: {outcome.reason}")
