@@ -135,6 +135,7 @@ def normalize_tests(at: At) -> tuple[s.SpecTest, ...]:
             ordered=test.get("ordered") is True,
             now=None if now is None else str(now),
             span=(test / "name").span if test.has("name") else test.span,
+            now_span=(test / "now").span,
         ))
     return tuple(tests)
 

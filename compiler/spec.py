@@ -334,6 +334,7 @@ class SpecTest:
     ordered: bool = False
     now: str | None = None
     span: Span | None = field(default=None, compare=False, repr=False)
+    now_span: Span | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

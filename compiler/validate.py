@@ -66,18 +66,27 @@ CHECKS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
 # an unknown type is kept, of a type that fits every use.)
 _LOCAL_STRUCTURE_ERRORS = frozenset({"E401", "E409", "E410"})
 _LOCAL_VALUE_ERRORS = frozenset({"E404", "E405", "E406"})  # invalid value, duration, size
+# Source keys that say how or when records are fetched, not what they hold: a value of the wrong type
+# (E403, `watch: yes`) is read as absent and leaves the source's fields what its schema says.
+_FETCH_KEYS = frozenset({"watch", "bootstrap_servers", "group_id", "start", "options", "method", "headers",
+                         "pagination", "interval", "rate_limit", "retry", "cursor_param", "rate"})
 
 
 def _local(diagnostic: Diagnostic, doc: Document) -> bool:
     """Whether a structural error leaves the rest of the spec meaning what it says: an unknown key, a bad
-    name or type name, and a bad duration, size or allowed value of a key other than `type` (it is read
-    as absent; `type` chooses what every other key of its source, sink or window means)."""
+    name or type name, a bad duration, size or allowed value of a key other than `type` (it is read
+    as absent; `type` chooses what every other key of its source, sink or window means), and a value
+    of the wrong type for a source key that only says how records are fetched (`_FETCH_KEYS`)."""
     if diagnostic.code in _LOCAL_STRUCTURE_ERRORS:
         return True
-    if diagnostic.code not in _LOCAL_VALUE_ERRORS or diagnostic.span is None:
+    if diagnostic.code not in {*_LOCAL_VALUE_ERRORS, "E403"} or diagnostic.span is None:
         return False
     path = next((p for p, span in doc.value_spans.items() if span == diagnostic.span), None)
-    return path is not None and path[-1:] != ("type",)
+    if path is None:
+        return False
+    if diagnostic.code == "E403":
+        return path[:1] == ("sources",) and len(path) >= 3 and path[2] in _FETCH_KEYS
+    return path[-1:] != ("type",)
 
 
 def validate_document(doc: Document, *, with_data: bool = False) -> list[Diagnostic]:

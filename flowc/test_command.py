@@ -21,12 +21,13 @@ import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from flowc.compiler.checks.tests_section import parse_test_now
 from flowc.compiler.spec import Config, Sink, Source, Spec, SpecTest, thaw
 from flowc.dsl.types import Struct
 from flowc.test_compare import OutputDiff, compare, convert_record, yaml_value
@@ -107,8 +108,7 @@ def pinned_clock(now: str | None) -> Callable[[], datetime] | None:
     """The clock `now()` reads in a test with `now:` (ValueError when it is no ISO-8601 time)."""
     if now is None:
         return None
-    instant = datetime.fromisoformat(now.strip())
-    instant = instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+    instant = parse_test_now(now)
     return lambda: instant
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flowc.compiler.checks.names import has_late_output
 from flowc.compiler.graph import Graph
 from flowc.compiler.spec import Source
@@ -9,9 +11,17 @@ from flowc.dsl import codes
 from flowc.dsl.diagnostics import Diagnostic
 
 
+def parse_test_now(text: str) -> datetime:
+    """A test's `now:` as a UTC instant (ISO-8601; without an offset it is UTC). ValueError when it is
+    no ISO-8601 time."""
+    instant = datetime.fromisoformat(text.strip())
+    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+
+
 def ensure_test_names(graph: Graph) -> list[Diagnostic]:
     """E101 for a test input that is no source, or an expectation that is no sink, side output or
-    (`dead_letter`, when the spec has one) the dead-letter sink."""
+    (`dead_letter`, when the spec has one) the dead-letter sink; E404 for a `now:` that is no
+    ISO-8601 time."""
     spec = graph.spec
     sources = [s.name for s in spec.sources]
     outputs = [s.name for s in spec.sinks] + expectable_side_outputs(graph)
@@ -19,6 +29,10 @@ def ensure_test_names(graph: Graph) -> list[Diagnostic]:
         outputs.append("dead_letter")  # what reaches the dead-letter sink
     found = []
     for test in spec.tests:
+        if test.now is not None and not _is_time(test.now):
+            found.append(codes.diagnostic("E404", test.now_span, value=repr(test.now), where=f"'now' in test '{test.name}'",
+                                          expected="expected an ISO-8601 time, e.g. 2026-01-01T00:00:00Z",
+                                          suggestion=""))
         for data in test.inputs:
             if data.name not in sources:
                 found.append(codes.diagnostic("E101", data.span, what="source", name=data.name,
@@ -40,3 +54,11 @@ def expectable_side_outputs(graph: Graph) -> list[str]:
     return names
 
 
+
+
+def _is_time(text: str) -> bool:
+    try:
+        parse_test_now(text)
+    except ValueError:
+        return False
+    return True

@@ -256,21 +256,36 @@ def test_folders_and_usage_errors(tmp_path):
     assert CliRunner().invoke(cli, ["test", str(tmp_path / "missing.flow.yaml")]).exit_code == 2
 
 
-def test_bad_now_and_bad_expectations_are_failures(tmp_path):
+def test_a_bad_now_is_a_spec_error_at_its_position(tmp_path):
+    """`now:` must be an ISO-8601 time: validate reports it (E404 at the value) and no test runs."""
     tests = """
     tests:
       - name: bad now
         now: yesterday
         expect: {report: []}
+    """
+    path = write(tmp_path, ORDERS, tests)
+    result = flowc("test", str(path))
+    assert result.exit_code == 1
+    assert "not run: the spec has errors" in result.output
+    validated = flowc("validate", str(path))
+    assert validated.exit_code == 1
+    line, column = next((i, text.index("yesterday") + 1) for i, text in enumerate(path.read_text().splitlines(), 1)
+                        if "now: yesterday" in text)
+    assert f"{path}:{line}:{column}: error[E404]: invalid value 'yesterday' for 'now' in test 'bad now'" in validated.output
+
+
+def test_bad_expectations_are_failures(tmp_path):
+    tests = """
+    tests:
       - name: bad values
         inputs: {orders: [{id: 1, status: paid, amount: 1, qty: 1}]}
         expect: {report: [{id: one}, {idd: 1}]}
     """
     result = flowc("test", str(write(tmp_path, ORDERS, tests)))
     assert result.exit_code == 1
-    assert "FAIL bad now\n  now: 'yesterday' is not an ISO-8601 time\n" in result.output
-    assert "    record 1 (line 23): field 'id': cannot read 'one' as int\n" in result.output
-    assert "    record 2 (line 23): field 'idd' is not in the output; did you mean 'id'?" in result.output
+    assert "    record 1 (line 20): field 'id': cannot read 'one' as int\n" in result.output
+    assert "    record 2 (line 20): field 'idd' is not in the output; did you mean 'id'?" in result.output
 
 
 # --- the comparison itself ---

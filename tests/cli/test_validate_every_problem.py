@@ -64,3 +64,29 @@ def test_after_a_broken_source_only_the_expressions_syntax_is_checked(tmp_path):
     """A source with a mistyped key cannot give the steps a schema: field and type errors would be
     guesses; a syntax error is one whatever the schema."""
     assert errors(tmp_path, source_extra="    infer_rows: many\n") == ["8:17 E403", "14:16 E201"]
+
+
+def _file_source(tmp_path: Path, fetch: str) -> list[str]:
+    spec = SOURCE.replace("    type: inline\n    schema: {{a: int, status: string}}\n    records: [{{a: 1, status: x}}]\n",
+                          "    type: file\n    path: in.csv\n    schema: {{a: int, status: string}}\n")
+    path = tmp_path / "p.flow.yaml"
+    path.write_text(spec.format(name="p", source_extra=fetch, sink="{type: file, path: out/o.jsonl}", extra=""))
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 1
+    return [line.split("error[")[1][:4] for line in result.output.splitlines() if ": error[" in line]
+
+
+def test_a_mistyped_fetch_key_of_a_source_hides_nothing_of_the_steps(tmp_path):
+    """`watch: yes` (YAML 1.2: a string, not true) says when records come, not what they hold: the
+    steps still read the source's declared fields, so their mistakes are all reported."""
+    assert _file_source(tmp_path, "    watch: yes\n") == ["E403", "E220", "E104", "E105", "E201"]
+
+
+def test_a_mistyped_schema_still_hides_the_field_checks(tmp_path):
+    """A schema of the wrong type leaves the steps without fields: only syntax errors are reported."""
+    spec = SOURCE.replace("    schema: {{a: int, status: string}}\n", "    schema: [a, status]\n")
+    path = tmp_path / "p.flow.yaml"
+    path.write_text(spec.format(name="p", source_extra="", sink="{type: file, path: out/o.jsonl}", extra=""))
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    codes = [line.split("error[")[1][:4] for line in result.output.splitlines() if ": error[" in line]
+    assert codes == ["E403", "E201"]
