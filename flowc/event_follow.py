@@ -93,7 +93,13 @@ def format_event(event: ev.Event) -> str:
 
 
 def _records(position: object) -> object:
-    return position.get("records", "?") if isinstance(position, dict) else position
+    """A checkpoint's sink position as its record count; a `compiled` event's sink (no records yet:
+    its path and form) as its file's name."""
+    if not isinstance(position, dict):
+        return position
+    if "records" not in position and isinstance(position.get("path"), str):
+        return os.path.basename(position["path"])
+    return position.get("records", "?")
 
 
 def _source(position: object) -> str:

@@ -167,7 +167,12 @@ def _execute(spec: Any, document: Any, log: _Log, *, reset: bool, limit: int | N
     except LockHeld as held:
         log.error(f"another flowc process (pid {held.pid}) is running this pipeline ({state_dir})")
         return EXIT_FAILED
-    except (RunRefused, SinkRestoreError, EventLogCorrupt, SourceUnreadable, OSError) as refused:
+    except EventLogCorrupt as corrupt:
+        # not even --reset goes on: which outputs to remove is read from this log
+        log.error(f"{corrupt}; flowc does not guess at a damaged history: move the state directory "
+                  f"({state_dir}) aside to start over")
+        return EXIT_FAILED
+    except (RunRefused, SinkRestoreError, SourceUnreadable, OSError) as refused:
         # OSError: a source that fails before the run starts (a missing file, a feed's first poll for its
         # schema: an HTTP error, a refused connection); failures inside the run are recorded as `failed`
         log.error(str(refused))

@@ -74,3 +74,43 @@ def test_already_completed_in_json_is_an_event_with_a_message(tmp_path):
     logged = [json.loads(x) for x in again.stderr.splitlines()]
     last = logged[-1]
     assert last["event"] == "already completed" and "--reset" in last["message"]
+
+
+# --- SPEC §9: the event log ---------------------------------------------------------------------------
+
+THREE = """
+settings: {batch_size: 2}
+sources:
+  s: {type: inline, records: [{n: 1}, {n: 2}, {n: 3}]}
+sinks:
+  out: {type: file, path: out.jsonl}
+"""
+
+
+def test_events_text_shows_the_compiled_sinks_by_file_name(tmp_path):
+    path = spec(tmp_path, THREE)
+    assert flowc("run", str(path), "--quiet").returncode == 0
+    shown = flowc("events", str(path), "--format", "text")
+    assert shown.returncode == 0
+    compiled = next(x for x in shown.stdout.splitlines() if " compiled " in x)
+    assert "sinks=out:out.jsonl" in compiled, compiled
+    saved = [x for x in shown.stdout.splitlines() if " checkpoint_saved " in x]
+    assert "sinks=out:3" in saved[-1], saved[-1]
+
+
+def test_a_corrupt_log_refuses_even_reset_and_says_how_to_start_over(tmp_path):
+    path = spec(tmp_path, THREE)
+    assert flowc("run", str(path), "--quiet", "--limit", "2").returncode == 0
+    log_file = tmp_path / ".flow/p/events.log"
+    kept = log_file.read_text().splitlines(keepends=True)
+    kept[2] = kept[2].replace('"read":2', '"read":3')
+    log_file.write_text("".join(kept))
+    for args in ([], ["--reset"]):
+        refused = flowc("run", str(path), *args)
+        assert refused.returncode == 1
+        assert "events.log:3" in refused.stderr and "state directory" in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert [r["n"] for r in lines(tmp_path / "out.jsonl")] == [1, 2]  # nothing removed, nothing written
+    shutil.move(str(tmp_path / ".flow"), str(tmp_path / "old-state"))
+    assert flowc("run", str(path), "--quiet").returncode == 0
+    assert [r["n"] for r in lines(tmp_path / "out.jsonl")] == [1, 2, 3]
