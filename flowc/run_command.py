@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from flowc import set_option
+from flowc import early_stop, set_option
 from flowc.dsl.diagnostics import Severity
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 130
@@ -225,12 +225,12 @@ def _print_summary(outcome: Any, reason: str, rows: list[tuple[str, int]], termi
 def install_stop_handlers() -> tuple[list[bool], dict[int, Any]]:
     """SIGINT and SIGTERM ask the run to stop after its current batch. Returns the flag list and the
     handlers they replace (restored when the run ends)."""
-    requested: list[bool] = []
+    requested, previous = early_stop.handed_over()  # a stop asked for during start-up counts
 
     def handler(signum: int, frame: object) -> None:
         requested.append(True)
 
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = previous or {s: signal.getsignal(s) for s in early_stop.STOPS}
     for signum in previous:
         signal.signal(signum, handler)
     # Importing Polars installs its own native SIGINT handler, which makes a query running at that

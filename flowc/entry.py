@@ -1,0 +1,15 @@
+"""The `flowc` executable: catches stop signals first when it runs a pipeline, then hands over to the CLI."""
+
+from __future__ import annotations
+
+import sys
+
+from flowc import early_stop
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["run"]:  # before the imports of start-up, which take a few tenths of a second
+        early_stop.catch_during_startup()
+    from flowc.cli import main as cli_main
+
+    cli_main()
