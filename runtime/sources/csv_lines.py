@@ -323,15 +323,31 @@ def fast_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) -> 
     return fast_checked(fields, header)
 
 
-def inferred_csv_schema(path: str, options: Mapping[str, Any], rows: int) -> pl.Schema:
-    """Polars' dtypes for the first `rows` records of a file with a header, malformed lines left out
-    (they are record errors when the pipeline runs, and must not fail its compilation)."""
-    sample = checked_csv(path, None, options).head(rows).collect()
-    good = sample.filter(pl.col(RAW_ERROR).is_null() & ~pl.col(BLANK)).drop(RAW_ERROR, BLANK)
+def csv_sample(path: str, options: Mapping[str, Any], rows: int) -> pl.DataFrame:
+    """The first `rows` well-formed records of a file as string columns (its header's), malformed and
+    blank lines left out (they are record errors when the pipeline runs, and must not fail its
+    compilation). An empty file gives a frame of no column."""
+    if os.path.getsize(path) == 0:
+        return pl.DataFrame()
+    try:
+        sample = checked_csv(path, None, options).head(rows).collect()
+    except pl.exceptions.NoDataError:  # a compressed file of no text
+        return pl.DataFrame()
+    return sample.filter(pl.col(RAW_ERROR).is_null() & ~pl.col(BLANK)).drop(RAW_ERROR, BLANK)
+
+
+def sampled_csv_schema(samples: list[pl.DataFrame], separator: str) -> pl.Schema:
+    """Polars' dtypes for the records of `samples` (from `csv_sample`, one per file, in order): the
+    union of their columns, each typed from all its values. Raises NoDataError when no file had a
+    column (every one empty)."""
+    held = [sample for sample in samples if sample.width]
+    if not held:
+        raise pl.exceptions.NoDataError("empty CSV")
+    good = pl.concat(held, how="diagonal")
     text = io.BytesIO()
-    good.write_csv(text, separator=options["separator"])
+    good.write_csv(text, separator=separator)
     text.seek(0)
-    return pl.read_csv(text, infer_schema_length=None, separator=options["separator"]).schema
+    return pl.read_csv(text, infer_schema_length=None, separator=separator).schema
 
 
 def _escape(char: str) -> str:

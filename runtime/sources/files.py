@@ -32,21 +32,38 @@ from flowc.runtime.sources.base import (
 from flowc.runtime.sources.csv_lines import (
     BLANK,
     checked_csv,
+    csv_sample,
     exact_header,
     fast_checked,
     fast_csv,
     fast_header,
-    inferred_csv_schema,
+    sampled_csv_schema,
 )
 from flowc.runtime.sources.feed import RAW_ERROR
 from flowc.runtime.sources.file_rows import Ledger, numbered_chunks, row_numbered
-from flowc.runtime.sources.json_file import JsonArray, JsonShape, inferred_json_schema, json_array
-from flowc.runtime.sources.jsonl_lines import inferred_jsonl_schema
+from flowc.runtime.sources.json_file import (
+    JsonArray,
+    JsonShape,
+    json_array,
+    json_sample,
+    sampled_json_schema,
+)
+from flowc.runtime.sources.jsonl_lines import INFER_LOOK, jsonl_sample, sampled_jsonl_schema
 from flowc.runtime.sources.line_blocks import compressed, count_lines, gzipped
 from flowc.runtime.sources.line_chunks import Chunk, chunks, jsonl_chunks, text_chunks
 
 _LINE_FORMATS = ("csv", "jsonl", "text")  # positions are `file:line`; other formats give `file[index]`
 TEXT_SCHEMA = Struct((("line", t.STRING),))
+
+
+class _NoRecord(ValueError):
+    """None of several files sampled to infer a schema holds a record."""
+
+
+def _some_record(held: int | bool, read: list[str]) -> None:
+    """Raises _NoRecord when the sample of several files is empty (one file's own reason names it)."""
+    if not held and len(read) > 1:
+        raise _NoRecord(f"none of its {len(read)} files holds a record")
 
 
 class FileReader:
@@ -70,23 +87,52 @@ class FileReader:
             return TEXT_SCHEMA
         if not self.paths:
             raise FileNotFoundError(f"source '{self.source.name}': no file matches '{self.pattern}'")
-        first = self.paths[0]
+        read = self.paths[:1]  # the files sampled: named when a reason comes from the last of them
         try:
-            return inferred(self._inferred(first, infer_rows))
+            return inferred(self._inferred(infer_rows, read))
         except (pl.exceptions.PolarsError, ValueError) as error:  # an empty, malformed or truncated file
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            subject = (f"'{self.pattern}'" if isinstance(error, _NoRecord)
+                       else os.path.relpath(read[-1], self.base_dir))
             raise SourceUnreadable(f"source '{self.source.name}': cannot infer a schema from "
-                                   f"{os.path.relpath(first, self.base_dir)} ({self.format}): {reason}; "
+                                   f"{subject} ({self.format}): {reason}; "
                                    f"declare the source's schema, or fix the file") from error
 
-    def _inferred(self, path: str, infer_rows: int) -> pl.Schema:
+    def _inferred(self, infer_rows: int, read: list[str]) -> pl.Schema:
+        """The dtypes of the first `infer_rows` records of the files in name order (SPEC §3: of the
+        source, not of its first file): a file holding none (empty, only a header or blank lines)
+        gives none and the next is sampled. `read` is kept to the files looked at, in order."""
+        if self.format == "parquet":  # typed columns: nothing to infer
+            return pl.scan_parquet(self.paths[0]).collect_schema()
+        read.clear()
         if self.format == "csv":
-            return inferred_csv_schema(path, self._csv_options(), infer_rows)
+            options, samples, held = self._csv_options(), [], 0
+            for path in self.paths:
+                read.append(path)
+                samples.append(csv_sample(path, options, infer_rows - held))
+                held += samples[-1].height
+                if held >= infer_rows:
+                    break
+            _some_record(sum(sample.height for sample in samples) or any(sample.width for sample in samples), read)
+            return sampled_csv_schema(samples, options["separator"])
         if self.format == "jsonl":
-            return inferred_jsonl_schema(path, infer_rows)
-        if self.format == "parquet":
-            return pl.scan_parquet(path).collect_schema()
-        return inferred_json_schema(path, infer_rows)
+            objects, looked = [], 0
+            for path in self.paths:  # at most INFER_LOOK lines per record wanted, over all the files
+                read.append(path)
+                more, lines = jsonl_sample(path, infer_rows - len(objects), infer_rows * INFER_LOOK - looked)
+                objects, looked = objects + more, looked + lines
+                if len(objects) >= infer_rows or looked >= infer_rows * INFER_LOOK:
+                    break
+            _some_record(len(objects), read)
+            return sampled_jsonl_schema(objects, looked)
+        elements: list[str] = []
+        for path in self.paths:
+            read.append(path)
+            elements += json_sample(path, infer_rows - len(elements))
+            if len(elements) >= infer_rows:
+                break
+        _some_record(len(elements), read)
+        return sampled_json_schema(elements)
 
     def _csv_options(self) -> dict:
         options = self.source.config.get("options") or {}

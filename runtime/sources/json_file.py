@@ -101,15 +101,15 @@ def json_array(path: str) -> JsonArray:
     return JsonArray(text or "", starts, ends, malformed)
 
 
-def inferred_json_schema(path: str, rows: int) -> pl.Schema:
-    """Polars' dtypes for the first `rows` objects of a JSON file holding one array (or one object);
-    other elements are left out, as malformed JSON lines are (`inferred_jsonl_schema`). Only the
-    elements up to the `rows`-th object are parsed: a file malformed after them gives its record error
-    when the pipeline runs."""
+def json_sample(path: str, rows: int) -> list[str]:
+    """The first `rows` objects of a JSON file holding one array (or one object), each on one line;
+    other elements are left out, as malformed JSON lines are (`jsonl_sample`). Only the elements up to
+    the `rows`-th object are parsed: a file malformed after them gives its record error when the
+    pipeline runs. Raises Polars' ComputeError for a file malformed before them."""
     text, malformed = _text(path)
     objects: list[str] = []
     try:
-        for start, end, value in _elements(text or ""):
+        for start, end, value in _elements(text or "") if rows > 0 else ():
             if isinstance(value, dict):
                 objects.append(text[start:end].replace("\n", " ").replace("\r", " "))  # type: ignore[index]
                 if len(objects) >= rows:
@@ -118,6 +118,11 @@ def inferred_json_schema(path: str, rows: int) -> pl.Schema:
         malformed = _malformed_at(text or "", error)
     if malformed is not None:
         raise pl.exceptions.ComputeError(f"malformed JSON ({malformed.reason})")
+    return objects
+
+
+def sampled_json_schema(objects: list[str]) -> pl.Schema:
+    """Polars' dtypes for the sampled `objects` (`json_sample`, over the files in order)."""
     if not objects:
         raise pl.exceptions.ComputeError("the file holds no JSON object")
     return pl.read_ndjson("\n".join(objects).encode(), infer_schema_length=None).schema

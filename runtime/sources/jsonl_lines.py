@@ -124,30 +124,41 @@ def _error_text(line: bytes, reason: str) -> str:
     return f"jsonl: {reason}: {shown}"
 
 
-_INFER_LOOK = 100  # lines examined per record wanted, at most: a file of malformed lines is not read to its end
-
-
-def inferred_jsonl_schema(path: str, rows: int) -> pl.Schema:
-    """Polars' dtypes for the first `rows` lines of a JSON lines file that hold a JSON object;
-    malformed lines are left out (they are record errors when the pipeline runs, and must not fail its
-    compilation, as in CSV). Raises Polars' ComputeError when no line holds one."""
+def jsonl_sample(path: str, rows: int, lines: int) -> tuple[list[bytes], int]:
+    """The first `rows` lines of a JSON lines file that hold a JSON object, looking at `lines` lines at
+    most (a file of malformed lines is not read to its end), and how many lines were looked at.
+    Malformed lines are left out: they are record errors when the pipeline runs, and must not fail its
+    compilation (as in CSV)."""
     from flowc.runtime.sources.line_blocks import line_blocks
 
     objects: list[bytes] = []
     looked = 0
+    if rows <= 0 or lines <= 0:
+        return objects, looked
     for _, block in line_blocks(path, 0, rows, skip_bom=True):
         for line in block.split(_NL):
             looked += 1
             if line.strip() and _is_object(line):
                 objects.append(line)
-            if len(objects) >= rows or looked >= rows * _INFER_LOOK:
-                break
-        else:
-            continue
-        break
+            if len(objects) >= rows or looked >= lines:
+                return objects, looked
+    return objects, looked
+
+
+def inferred_jsonl_schema(path: str, rows: int) -> pl.Schema:
+    """Polars' dtypes for the first `rows` lines of one JSON lines file that hold a JSON object."""
+    return sampled_jsonl_schema(*jsonl_sample(path, rows, rows * INFER_LOOK))
+
+
+def sampled_jsonl_schema(objects: list[bytes], looked: int) -> pl.Schema:
+    """Polars' dtypes for the sampled `objects` (`jsonl_sample`, over the files in order). Raises
+    Polars' ComputeError when there is none."""
     if not objects:
         raise pl.exceptions.ComputeError(f"no line of the first {looked} holds a JSON object")
     return pl.read_ndjson(_NL.join(objects), infer_schema_length=None).schema
+
+
+INFER_LOOK = 100  # lines examined per record wanted, at most: a file of malformed lines is not read to its end
 
 
 def _is_object(line: bytes) -> bool:
