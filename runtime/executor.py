@@ -97,6 +97,8 @@ def start(prepared: Prepared, log: ev.EventLog, options: RunOptions) -> RunOutco
                                               options.limit)
     except ValueError as error:  # a feed that cannot be opened (a Kafka client setting): before the run starts
         raise RunRefused(str(error)) from error
+    except OSError as error:  # the first poll failed (a broker down, an HTTP 4xx): a run that started and failed
+        return _failed_before_compiled(log, state, options, error)
     now = first_now(log, state) or options.clock()
     log.append(ev.COMPILED, {"spec_hash": prepared.spec_hash, "plan_hash": _hash(format_plan(prepared.plan)),
                              "schema": schema_json(prepared.schemas), "sources_hash": sources_hash(prepared.spec),
@@ -111,6 +113,17 @@ def start(prepared: Prepared, log: ev.EventLog, options: RunOptions) -> RunOutco
         log.append(ev.FAILED, {"reason": reason})
         return RunOutcome("failed", state.totals, state.checkpoint.batch if state.checkpoint else 0, reason)
     return run.run()
+
+
+def _failed_before_compiled(log: ev.EventLog, state: PipelineState, options: RunOptions,
+                            error: OSError) -> RunOutcome:
+    """A feed without a schema failed its first poll, so nothing can be compiled yet; the log still says
+    the run started and failed (and why), so `flowc status` reads `failed`, not `created` (SPEC §9)."""
+    now = first_now(log, state) or options.clock()
+    log.append(ev.RUN_STARTED, {"limit": options.limit, "now": now.isoformat()})
+    reason = failure_reason(error)
+    log.append(ev.FAILED, {"reason": reason})
+    return RunOutcome("failed", state.totals, state.checkpoint.batch if state.checkpoint else 0, reason)
 
 
 def _hash(text: str) -> str:

@@ -62,21 +62,26 @@ def infer_feed_schemas(prepared: Prepared, positions: Mapping[str, Any], opener:
     remaining = limit
     schemas = dict(prepared.schemas)
     missing = [s.source for s in prepared.plan.scans if is_feed(s.source) and s.step not in schemas]
-    for source in missing:
-        feed = opener(source, prepared.base_dir, prepared.spec.pipeline)
-        feed.open(positions.get(source.name))
-        opened.feeds[source.name] = feed
-        while not should_stop() and not feed.exhausted():
-            size = prepared.spec.settings.batch_size
-            size = size if remaining is None else max(min(size, remaining), 1)
-            first = feed.poll(size, prepared.spec.settings.batch_timeout / 1e6)
-            if first is not None and first.height:
-                opened.pending[source.name] = first
-                remaining = None if remaining is None else remaining - first.height
-                schemas[source.name] = _schema_of(source, feed, first)
-                break
-        if source.name not in schemas and feed.exhausted():
-            schemas[source.name] = Struct(())  # a one-pass source that delivered nothing
+    try:
+        for source in missing:
+            feed = opener(source, prepared.base_dir, prepared.spec.pipeline)
+            opened.feeds[source.name] = feed
+            feed.open(positions.get(source.name))
+            while not should_stop() and not feed.exhausted():
+                size = prepared.spec.settings.batch_size
+                size = size if remaining is None else max(min(size, remaining), 1)
+                first = feed.poll(size, prepared.spec.settings.batch_timeout / 1e6)
+                if first is not None and first.height:
+                    opened.pending[source.name] = first
+                    remaining = None if remaining is None else remaining - first.height
+                    schemas[source.name] = _schema_of(source, feed, first)
+                    break
+            if source.name not in schemas and feed.exhausted():
+                schemas[source.name] = Struct(())  # a one-pass source that delivered nothing
+    except BaseException:  # a broker down, an HTTP error: the feeds opened so far leave no client behind
+        for feed in opened.feeds.values():
+            feed.close()
+        raise
     if any(s.source.name not in schemas for s in prepared.plan.scans if is_feed(s.source)):
         return prepared, opened  # stopped while waiting: the run stops before its first batch
     if len(schemas) == len(prepared.schemas):

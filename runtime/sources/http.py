@@ -7,8 +7,11 @@ timeout even while the endpoint is slow or a retry waits, so a stop request is h
 Exactly once, as far as an API allows: `position()` holds the row number, where the pass stands (the
 request and how many of its records were delivered) and, with `cursor_field`, the largest cursor
 value delivered and the `id_field` values read at it. A resumed run continues the pass where the
-checkpoint left it. `cursor_param` carries the cursor of the last *committed* checkpoint (SPEC §3);
-records below the delivered cursor are dropped, records equal to it only when their id was read.
+checkpoint left it. `cursor_param` carries the cursor of the last *committed* checkpoint (SPEC §3).
+A pass's records are filtered against the cursor delivered before the pass began (its *bound*), not
+against each other: below it they are dropped, equal to it only when their id was read, so an API
+that lists newest first delivers its whole first pass (filtering against the running largest value
+kept only the first record).
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ class HttpFeed:
         self._row, self._at, self._done = -1, None, False
         self._cursor: Any = None
         self._ids: dict[str, Any] = {}  # JSON text -> id, of records read at the cursor
+        self._bound: Any = None  # the cursor when the pass being delivered began: what its records pass
+        self._bound_ids: dict[str, Any] = {}  # JSON text -> id, of records read at the bound
         self._committed: Any = None
         self._batch: tuple[int, list[Item]] = (0, [])
 
@@ -70,6 +75,9 @@ class HttpFeed:
         self._row = int(position.get("row", -1) if position.get("row") is not None else -1)
         self._cursor = self._committed = position.get("cursor")
         self._ids = {_key(i): i for i in position.get("ids") or ()}
+        # a checkpoint from before bounds were recorded: the cursor was the bound
+        self._bound = position.get("bound", self._cursor)
+        self._bound_ids = {_key(i): i for i in position.get("bound_ids", position.get("ids")) or ()}
         self._at = PassState.from_json(position["pass"]) if position.get("pass") else None
         self._done = bool(position.get("done")) and self.interval is None
 
@@ -95,6 +103,7 @@ class HttpFeed:
     def position(self) -> dict[str, Any]:
         with self._cond:
             return {"row": self._row, "cursor": self._cursor, "ids": list(self._ids.values()),
+                    "bound": self._bound, "bound_ids": list(self._bound_ids.values()),
                     "pass": self._at.json() if self._at is not None else None, "done": self._done}
 
     def committed(self, position: Mapping[str, Any]) -> None:
@@ -128,6 +137,8 @@ class HttpFeed:
         out: list[Item] = []
         while self._pages and len(out) < limit:
             page = self._pages[0]
+            if page.key.n == 0 and page.taken == 0:  # a pass begins: it is filtered against what came before
+                self._bound, self._bound_ids = self._cursor, dict(self._ids)
             while page.taken < len(page.items) and len(out) < limit:
                 item = page.items[page.taken]
                 page.taken += 1
@@ -143,25 +154,36 @@ class HttpFeed:
         return out
 
     def _admit(self, item: Item) -> bool:
-        """SPEC §3: records below the cursor are dropped, records at it only when their id was read."""
+        """SPEC §3: records below the pass's bound are dropped, records at it only when their id was read;
+        the cursor follows the largest value delivered (the next pass's bound)."""
         if self.cursor_field is None or item.record is None:
             return True
         value = item.record.get(self.cursor_field)
-        order, current = _order(value), _order(self._cursor)
+        order = _order(value)
         if order is None:
             return True  # no cursor value to compare: delivered, and the cursor stays
         ident = item.record.get(self.id_field) if self.id_field else None
-        if current is not None and order < current:
+        if self._already_read(order, ident):
             return False
-        if current is not None and order == current:
-            if self.id_field is not None:
-                if _key(ident) in self._ids:
-                    return False
-                self._ids[_key(ident)] = ident
-            return True
-        self._cursor = value
-        self._ids = {_key(ident): ident} if self.id_field is not None else {}
+        self._note_read(value, order, ident)
         return True
+
+    def _already_read(self, order: tuple[int, Any], ident: Any) -> bool:
+        bound = _order(self._bound)
+        if bound is None or order > bound:
+            return False
+        return order < bound or (self.id_field is not None and _key(ident) in self._bound_ids)
+
+    def _note_read(self, value: Any, order: tuple[int, Any], ident: Any) -> None:
+        current = _order(self._cursor)
+        if current is None or order > current:
+            self._cursor, self._ids = value, {}
+        if self.id_field is None:
+            return
+        if order == _order(self._cursor):
+            self._ids[_key(ident)] = ident
+        if order == _order(self._bound):  # an id read twice in one pass is delivered once
+            self._bound_ids[_key(ident)] = ident
 
     def _frame(self, items: list[Item]) -> pl.DataFrame:
         schema = self.schema if self.schema is not None else infer_schema(items, self.infer_rows)
