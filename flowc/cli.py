@@ -59,6 +59,11 @@ def validate(paths: tuple[Path, ...], output_format: str, strict: bool, with_dat
     """Check spec files (or folders of **/*.flow.yaml) and report every problem."""
     from flowc.compiler.validate import validate_path
 
+    if with_data:  # sample as `flowc run` infers, so that validate and run agree on the fields' types
+        from flowc.compiler.checks.data_sample import RUN_SAMPLER
+        from flowc.runtime.sources.files import sampled_schema
+
+        RUN_SAMPLER[:] = [sampled_schema]
     files = _spec_files(paths)
     diagnostics: list[Diagnostic] = []
     sources: dict[str, str] = {}

@@ -355,3 +355,13 @@ def _csv_file(path: str, names: list[str] | None, options: dict) -> pl.LazyFrame
 def _without_blank_lines(frame: pl.LazyFrame) -> pl.LazyFrame:
     """A numbered frame of lines without its blank ones: they hold no record, and keep their number."""
     return frame.filter(~pl.col(BLANK)).drop(BLANK)
+
+
+def sampled_schema(source: Source, base_dir: str, rows: int) -> Struct:
+    """The schema a run infers for the file source `source` that declares none: what `flowc validate
+    --with-data` checks the fields against (compiler/checks/data_sample.py). Polars' errors are
+    raised as ValueError, the reason kept."""
+    try:
+        return FileReader(source, base_dir).schema(rows)
+    except pl.exceptions.PolarsError as error:
+        raise ValueError(str(error)) from error

@@ -84,3 +84,24 @@ def test_a_glob_of_only_empty_files_cannot_be_inferred_and_says_so(tmp_path):
     assert done.returncode == 1
     assert "cannot infer a schema" in done.stderr and "in*.csv" in done.stderr
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_validate_with_data_infers_what_run_infers(tmp_path):
+    # a header-only first file and a latin-1 file: validate sampled the first file alone, as UTF-8,
+    # and reported `x * 2` on a string (or nothing at all) where the run reads an int
+    path = write_spec(tmp_path, """
+    sources:
+      s: {type: file, path: "in*.csv", options: {encoding: latin-1}}
+    steps:
+      - map: {y: x * 2}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """, {"in1.csv": "x,n\xe9\n".encode("latin-1"), "in2.csv": "x,n\xe9\n5,\xe9\n".encode("latin-1")})
+    checked = flowc("validate", "--with-data", str(path))
+    assert checked.returncode == 0, checked.stdout
+    assert "N301" not in checked.stdout
+    assert flowc("run", "--quiet", str(path)).returncode == 0
+    assert lines(tmp_path / "out.jsonl") == [{"x": 5, "né": "é", "y": 10}]
+    path.write_text(path.read_text().replace("x * 2", "nope * 2"))
+    wrong = flowc("validate", "--with-data", str(path))
+    assert wrong.returncode == 1 and "unknown field 'nope'" in wrong.stdout
