@@ -1,7 +1,7 @@
 """What a `sql` step may not say (SPEC §4), found with sqlglot's parser and tokenizer.
 
-Anything whose result would change with the batch size (aggregates, GROUP BY, ORDER BY, LIMIT,
-DISTINCT, window functions, joins, subqueries, set operations) and anything that reads outside the
+Anything whose result would change with the batch size (aggregates, GROUP BY, ORDER BY, LIMIT
+or FETCH, DISTINCT, window functions, joins, subqueries, set operations) and anything that reads outside the
 pipeline (other tables, table functions such as `read_csv`) is E307, at the offending text inside the
 query when sqlglot knows where it is, else at the query.
 """
@@ -25,11 +25,15 @@ _CLAUSES: tuple[tuple[type[exp.Expression], str, tuple[TokenType, ...], str], ..
     (exp.Having, "HAVING", (TokenType.HAVING,), "use an aggregate step"),
     (exp.Order, "ORDER BY", (TokenType.ORDER_BY,), _ROW_WISE),
     (exp.Limit, "LIMIT", (TokenType.LIMIT,), _ROW_WISE),
+    (exp.Fetch, "FETCH", (TokenType.FETCH,), _ROW_WISE),  # `FETCH FIRST n ROWS ONLY`: standard SQL's LIMIT
     (exp.Offset, "OFFSET", (TokenType.OFFSET,), _ROW_WISE),
     (exp.Distinct, "DISTINCT", (TokenType.DISTINCT,), _ROW_WISE),
     (exp.Join, "a join", (TokenType.JOIN, TokenType.COMMA), "use an enrich step"),
     (exp.With, "WITH", (TokenType.WITH,), "write one SELECT over 'input'"),
 )
+# Aggregates of Polars SQL that sqlglot does not know as aggregates (it parses them as plain calls):
+# each collapses the batch into one row, so its result would change with the batch size.
+_POLARS_AGGREGATES = frozenset({"covar", "listagg", "quantile_cont", "quantile_disc", "total", "var"})
 
 
 def sql_problems(query: str) -> list[tuple[TextRange, str]]:
@@ -71,6 +75,8 @@ def _node_problems(tree: exp.Select) -> list[tuple[TextRange, str]]:
         elif isinstance(node, exp.AggFunc) and not isinstance(node.parent, exp.Window):
             problems.append((_position(node), f"aggregate '{node.sql_name().lower()}' in a sql step; "
                                               "use an aggregate step"))
+        elif isinstance(node, exp.Anonymous) and node.name.lower() in _POLARS_AGGREGATES:
+            problems.append((_position(node), f"aggregate '{node.name.lower()}' in a sql step; use an aggregate step"))
         elif isinstance(node, exp.Subquery) or (isinstance(node, exp.Select) and node is not tree):
             if not isinstance(node.parent, exp.Subquery):
                 problems.append((_position(node), f"subquery in a sql step; {_ROW_WISE}"))
