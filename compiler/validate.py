@@ -13,6 +13,7 @@ from flowc.compiler.checks.fields import ensure_fields
 from flowc.compiler.checks.formats import (
     ensure_endless_sinks_rotate,
     ensure_file_formats,
+    ensure_kafka_csv_schemas,
     ensure_sink_compressions,
     ensure_sink_formats_writable,
     ensure_watched_formats,
@@ -55,6 +56,7 @@ CHECKS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
     ensure_sink_formats_writable,
     ensure_distinct_sink_paths,
     ensure_watched_formats,
+    ensure_kafka_csv_schemas,
     ensure_endless_sinks_rotate,
     ensure_sql_row_wise,
     ensure_test_names,

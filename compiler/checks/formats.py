@@ -98,3 +98,12 @@ def ensure_endless_sinks_rotate(graph: Graph) -> list[Diagnostic]:
             found.append(codes.diagnostic("W303", sink.key_spans.get("path", sink.span), name=sink.name,
                                           format=sink.format, source=endless[0].name))
     return found
+
+
+def ensure_kafka_csv_schemas(graph: Graph) -> list[Diagnostic]:
+    """E402 at a Kafka source reading `csv` without a `schema`: its messages are rows without a header,
+    so only the schema names their fields (the run failed at its first message, naming no source)."""
+    return [codes.diagnostic("E402", s.key_spans.get("format", s.span), key="schema", where=f"source '{s.name}'",
+                             help="a kafka source with format csv names the fields of its header-less rows, "
+                                  "in order, in `schema`")
+            for s in graph.spec.sources if s.type == "kafka" and s.format == "csv" and s.schema is None]

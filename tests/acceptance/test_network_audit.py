@@ -116,3 +116,21 @@ def test_a_newest_first_api_delivers_its_whole_first_pass_and_then_only_new_reco
         assert result.returncode == 130
         assert server.requests[-1].query.get("since") == "60"
     assert sorted(r["id"] for r in lines(out)) == [1, 2, 3, 4, 5, 6, 7]
+
+
+# --- kafka ---
+
+
+def test_a_kafka_csv_source_without_schema_is_a_validation_error(tmp_path):
+    """Its rows have no header: only a schema names their fields. The run used to start and fail at the
+    first message ('a kafka source with format csv needs a `schema`'), naming no source."""
+    spec = write_spec(tmp_path, """
+    sources:
+      orders: {type: kafka, topic: o, bootstrap_servers: "127.0.0.1:9", format: csv}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """)
+    result = flowc("validate", str(spec))
+    assert result.returncode == 1
+    assert "error[E402]: missing required key 'schema' in source 'orders'" in result.stdout + result.stderr
+    assert flowc("run", str(spec)).returncode == 1
