@@ -77,11 +77,12 @@ def _read(path: str, format_: str, rows: int, options: dict) -> pl.DataFrame:
         return pl.read_ndjson(_head(path, rows), infer_schema_length=rows)
     if format_ == "csv":
         header = options.get("header", True) is not False
-        return pl.read_csv(
+        frame = pl.read_csv(
             _head(path, rows + (1 if header else 0)), has_header=header, n_rows=rows,
             separator=str(options.get("delimiter", ",")), quote_char=options.get("quote", '"'),
             null_values=options.get("null_values"), infer_schema_length=rows,
-        )
+        )  # without a header, `column_1`, `column_2`, ... as the run names them (Polars 2 counts from 0)
+        return frame if header else frame.rename({name: f"column_{i}" for i, name in enumerate(frame.columns, 1)})
     raise ValueError(f"cannot sample the format '{format_}'")
 
 

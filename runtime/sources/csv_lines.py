@@ -53,6 +53,7 @@ from flowc.runtime.sources.csv_records import (  # BLANK, EXCERPT: imported from
 )
 from flowc.runtime.sources.feed import RAW_ERROR
 from flowc.runtime.sources.line_blocks import GZIP, ZSTD, compressed, line_blocks
+from flowc.runtime.sources.watch_lines import default_names
 
 _LINE = "__flowc_line"
 _COPY_LINES = 1 << 16  # lines per block written to a parseable copy
@@ -330,7 +331,8 @@ def csv_sample(path: str, options: Mapping[str, Any], rows: int) -> pl.DataFrame
     if os.path.getsize(path) == 0:
         return pl.DataFrame()
     try:
-        sample = checked_csv(path, None, options).head(rows).collect()
+        names = None if options["has_header"] else default_names(header_width(path, options))
+        sample = checked_csv(path, names, options).head(rows).collect()
     except pl.exceptions.NoDataError:  # a compressed file of no text
         return pl.DataFrame()
     return sample.filter(pl.col(RAW_ERROR).is_null() & ~pl.col(BLANK)).drop(RAW_ERROR, BLANK)

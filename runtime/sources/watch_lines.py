@@ -90,7 +90,8 @@ def _csv_line(text: str, where: str, names: Sequence[str], options: CsvOptions) 
 
 
 def default_names(count: int) -> list[str]:
-    """Column names of a CSV file without a header and without a schema, as Polars names them."""
+    """Column names of a CSV file without a header and without a schema: `column_1`, `column_2`, ...
+    (docs/reference.md), as Polars 1 named them; Polars 2 counts from 0, so they are given to it."""
     return [f"column_{i}" for i in range(1, count + 1)]
 
 

@@ -105,3 +105,17 @@ def test_validate_with_data_infers_what_run_infers(tmp_path):
     path.write_text(path.read_text().replace("x * 2", "nope * 2"))
     wrong = flowc("validate", "--with-data", str(path))
     assert wrong.returncode == 1 and "unknown field 'nope'" in wrong.stdout
+
+
+def test_csv_without_header_names_fields_column_1_column_2(tmp_path):
+    # docs/reference.md: `header: false` gives fields `column_1`, `column_2`, ... (Polars 2 counts from 0)
+    run_ok(tmp_path, """
+    sources:
+      s: {type: file, path: in.csv, options: {header: false}}
+    steps:
+      - map: {next: column_1 + 1}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """, {"in.csv": "1,x\n2,y\n"})
+    assert lines(tmp_path / "out.jsonl") == [{"column_1": 1, "column_2": "x", "next": 2},
+                                             {"column_1": 2, "column_2": "y", "next": 3}]
