@@ -140,17 +140,21 @@ def _retry(at: At) -> s.Retry:
     )
 
 
+def state_dir_of(file: str, pipeline: str, written: object) -> str:
+    """`settings.state_dir` (SPEC §1): as written, else `.flow/<pipeline>`, relative to the spec's folder."""
+    state_dir = written if isinstance(written, str) and written else os.path.join(".flow", pipeline)
+    return os.path.join(os.path.dirname(file), state_dir)
+
+
 def normalize_settings(at: At, pipeline: str, file: str, problems: Problems) -> s.Settings:
     default = s.Settings()
-    state_dir = at.get("state_dir")
-    state_dir = state_dir if isinstance(state_dir, str) and state_dir else os.path.join(".flow", pipeline)
     dead_letter = None
     if at.has("dead_letter"):
         dead_letter = normalize_sink("dead_letter", at / "dead_letter", None, None, problems)
     return s.Settings(
         batch_size=_int(at.get("batch_size"), default.batch_size),
         batch_timeout=_duration(at.get("batch_timeout"), default.batch_timeout),
-        state_dir=os.path.join(os.path.dirname(file), state_dir),
+        state_dir=state_dir_of(file, pipeline, at.get("state_dir")),
         on_error=str(at.get("on_error", default.on_error)),
         dead_letter=dead_letter,
         infer_rows=_int(at.get("infer_rows"), default.infer_rows),

@@ -2,8 +2,11 @@
 history from its event log, and requests to the process running it.
 
 None of them takes the state directory's lock or writes the log: they only read it (and `pause` /
-`resume` leave a request file for the running process, see `flowc.runtime.control`). Each loads and
-validates the spec first, only to find its state directory; a spec that does not load exits 1.
+`resume` leave a request file for the running process, see `flowc.runtime.control`). Each loads the
+spec only to find its state directory, which depends on `pipeline` and `settings.state_dir` alone: a
+spec with errors elsewhere (an expression being edited, a `${VAR}` of the running process's
+environment that this shell lacks) still shows its pipeline's state, with a note; one whose
+`pipeline` or `state_dir` cannot be read exits 1.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -21,8 +25,24 @@ from flowc.event_follow import FollowError, follow, format_event, read_all
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
+@dataclass(frozen=True, slots=True)
+class _StateDir:
+    state_dir: str
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineHome:
+    """What the state commands read of a spec that has errors: its pipeline and state directory
+    (shaped as a `Spec` is where they are read: `pipeline`, `file`, `settings.state_dir`)."""
+
+    pipeline: str
+    file: str
+    settings: _StateDir
+
+
 def load_spec(spec_path: str) -> Any:
-    """The normalised spec at `spec_path`; prints its errors and exits 1 when it does not load."""
+    """The normalised spec at `spec_path`, or only its pipeline and state directory when other parts of
+    it have errors (noted on stderr); prints the errors and exits 1 when those two cannot be read."""
     from flowc import render
     from flowc.compiler.normalize import normalize_spec
     from flowc.compiler.validate import validate_path
@@ -30,12 +50,44 @@ def load_spec(spec_path: str) -> Any:
 
     document, found = validate_path(spec_path)
     errors = [d for d in found if d.severity is Severity.ERROR]
-    spec = normalize_spec(document)[0] if document is not None and not errors else None
-    if spec is None:
+    if document is not None and not errors:
+        spec = normalize_spec(document)[0]
+        if spec is not None:
+            return spec
+    home = _home(document, errors)
+    if home is None:
         click.echo(render.render_text(errors, render.sources_of(document, errors)), err=True, nl=False)
         click.echo(f"error: {spec_path}: the spec does not load, so its state directory is unknown", err=True)
         sys.exit(EXIT_FAILED)
-    return spec
+    count = f"{len(errors)} error{'' if len(errors) == 1 else 's'}"
+    click.echo(f"note: {spec_path} has {count} ('flowc validate' shows them); its state directory is "
+               "known all the same", err=True)
+    return home
+
+
+def _home(document: Any, errors: list[Any]) -> PipelineHome | None:
+    """The pipeline and state directory of a spec with errors, when no error is in either of them."""
+    import re
+
+    from flowc.compiler.normalize_io import state_dir_of
+
+    data = document.data if document is not None else None
+    if not isinstance(data, dict):
+        return None
+    pipeline, settings = data.get("pipeline"), data.get("settings") or {}
+    if not isinstance(pipeline, str) or not re.fullmatch(r"[a-z][a-z0-9_-]*", pipeline) or not isinstance(settings, dict):
+        return None
+    written = settings.get("state_dir")
+    if written is not None and not (isinstance(written, str) and written):
+        return None
+    read = [span for span in map(document.value_spans.get, [("pipeline",), ("settings", "state_dir")]) if span]
+    if any(e.span is None or any(_overlaps(e.span, span) for span in read) for e in errors):
+        return None  # an unset ${VAR} in state_dir, a file-level problem: the directory is not known
+    return PipelineHome(pipeline, document.file, _StateDir(state_dir_of(document.file, pipeline, written)))
+
+
+def _overlaps(a: Any, b: Any) -> bool:
+    return (a.line, a.col) < (b.end_line, b.end_col) and (b.line, b.col) < (a.end_line, a.end_col)
 
 
 def _fail(message: str) -> None:

@@ -114,3 +114,28 @@ def test_a_corrupt_log_refuses_even_reset_and_says_how_to_start_over(tmp_path):
     shutil.move(str(tmp_path / ".flow"), str(tmp_path / "old-state"))
     assert flowc("run", str(path), "--quiet").returncode == 0
     assert [r["n"] for r in lines(tmp_path / "out.jsonl")] == [1, 2, 3]
+
+
+def test_state_commands_work_on_a_spec_with_errors_outside_pipeline_and_state_dir(tmp_path):
+    """`flowc status` from a shell without the run's `${MIN}` (or with a step being edited) still finds
+    the state directory: it depends on `pipeline` and `settings.state_dir` alone."""
+    path = spec(tmp_path, """
+        settings: {state_dir: st}
+        sources:
+          s: {type: inline, records: [{n: 1}, {n: 2}]}
+        steps:
+          - filter: n > ${MIN}
+        sinks:
+          out: {type: file, path: out.jsonl}
+        """)
+    assert flowc("run", str(path), "--quiet", env=with_env(MIN="1")).returncode == 0
+    shown = flowc("status", str(path), "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["status"] == "completed"
+    assert "MIN" not in shown.stdout and "1 error" in shown.stderr
+    listed = flowc("events", str(path))
+    assert listed.returncode == 0 and listed.stdout == (tmp_path / "st/events.log").read_text()
+    assert flowc("pause", str(path)).returncode == 1  # no process runs it, and it says so
+    path.write_text(path.read_text().replace("state_dir: st", "state_dir: ${STATE}"))
+    unknown = flowc("status", str(path))
+    assert unknown.returncode == 1 and "STATE" in unknown.stderr and "state directory is unknown" in unknown.stderr
