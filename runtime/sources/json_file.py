@@ -7,11 +7,10 @@ parser's reason and that line's text, under the source's `on_error` like any oth
 run used to fail on it with a bare JSONDecodeError naming no file). An empty file (or one of only
 whitespace) holds no record, as an empty csv or jsonl file does.
 
-A run parses each file once: Polars reads a well-formed file whole (`json_array_rows`); only a file
-it cannot read is split into its elements by Python's json scanner (`_elements`, which also finds
-where a malformed file stops), whose raw texts Polars then reads as JSON lines. Inferring a schema
-parses only the first elements. Measured on a 200k-object array (29 MB) to a jsonl sink: 4.7 s and
-512 MB max RSS when the file was parsed three times by Python and Polars, 1.2 s and 190 MB now.
+A run splits each file once into its elements with Python's json scanner (`_elements`, which also
+finds where a malformed file stops), keeping only where each starts and ends; Polars then reads each
+chunk's raw elements as JSON lines. Inferring a schema parses only the first elements. The file's text
+is held while the file is read, so memory grows with the file (docs/runtime.md).
 """
 
 from __future__ import annotations
