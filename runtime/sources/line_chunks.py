@@ -116,13 +116,14 @@ def jsonl_chunks(path: str, dtypes: Mapping[str, pl.DataType], *, first_row: int
 
 def text_chunks(path: str, *, first_row: int, rows_per_chunk: int, ahead: int = 1) -> Iterator[Chunk]:
     """The lines of a text file from line `first_row` on, `rows_per_chunk` per chunk, each the record
-    `{line}` without its line ending (a CRLF's CR included), as `scan_lines` reads the whole file."""
+    `{line}` without its line ending (a CRLF's CR included), as `scan_lines` reads the whole file;
+    a UTF-8 byte order mark opening the file is not part of its first line (as in csv and jsonl)."""
     def parsed(data: bytes) -> pl.DataFrame:
         return pl.scan_lines(data, name="line").with_columns(pl.col("line").str.strip_suffix("\r")) \
             .collect(engine="in-memory")
 
     return _line_chunks(path, parsed, first_row=first_row, rows_per_chunk=rows_per_chunk, ahead=ahead,
-                        skip_bom=False)
+                        skip_bom=True)
 
 
 def _line_chunks(path: str, parse: Any, *, first_row: int, rows_per_chunk: int, ahead: int,

@@ -40,6 +40,7 @@ from flowc.runtime.sources.watch_lines import (
     infer,
     split_csv,
     text_of,
+    without_bom,
 )
 
 BLOCK = 1 << 20  # bytes read at a time
@@ -240,6 +241,7 @@ class WatchFeed:
         return self._scanned_at - self._seen[name][2] if name in self._seen else 0.0
 
     def _take(self, name: str, raw: bytes, line: int, items: list[Item]) -> None:
+        raw = without_bom(raw, line, self.options.encoding)
         if self.format == "csv" and self.options.header and name not in self._names and line == 1:
             self._names[name] = split_csv(text_of(raw, self.options.encoding, lossy=True), self.options)
             return
@@ -253,7 +255,7 @@ class WatchFeed:
         if self.options.header:
             if name not in self._names:  # resumed past the header: read it again
                 with open(os.path.join(self.base_dir, name), "rb") as handle:
-                    first = handle.readline().rstrip(b"\n")
+                    first = without_bom(handle.readline().rstrip(b"\n"), 1, self.options.encoding)
                     self._names[name] = split_csv(text_of(first, self.options.encoding, lossy=True), self.options)
             return self._names[name]
         if self.schema is not None:

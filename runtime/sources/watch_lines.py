@@ -48,6 +48,16 @@ def text_of(raw: bytes, encoding: str = UTF8, lossy: bool = False) -> str:
     return text[:-1] if text.endswith("\r") else text
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def without_bom(raw: bytes, line: int, encoding: str) -> bytes:
+    """Line `line` of a file without the UTF-8 byte order mark that may open the file: it is not part
+    of the first line (a CSV header's first name, a JSON object, a text line), as the bounded readers
+    skip it (`line_blocks`). Editors on Windows and spreadsheet exports write one."""
+    return raw[len(_BOM):] if line == 1 and encoding == UTF8 and raw.startswith(_BOM) else raw
+
+
 def split_csv(text: str, options: CsvOptions) -> list[str]:
     """The fields of one CSV line; raises csv.Error on an unterminated quote."""
     return next(csv.reader([text], delimiter=options.delimiter, quotechar=options.quote, strict=True), [])

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 FLOWC = [sys.executable, "-m", "flowc"]
@@ -119,3 +121,45 @@ def test_csv_without_header_names_fields_column_1_column_2(tmp_path):
     """, {"in.csv": "1,x\n2,y\n"})
     assert lines(tmp_path / "out.jsonl") == [{"column_1": 1, "column_2": "x", "next": 2},
                                              {"column_1": 2, "column_2": "y", "next": 3}]
+
+
+# --- a UTF-8 byte order mark (Excel's "CSV UTF-8", Notepad) opens many files: it is no part of the data ---
+
+BOM = b"\xef\xbb\xbf"
+
+
+def test_a_byte_order_mark_is_not_part_of_a_text_files_first_line(tmp_path):
+    run_ok(tmp_path, """
+    sources:
+      s: {type: file, path: in.txt}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """, {"in.txt": BOM + b"hello\r\nworld"})
+    assert lines(tmp_path / "out.jsonl") == [{"line": "hello"}, {"line": "world"}]
+
+
+def test_a_watched_folder_skips_the_byte_order_mark_of_csv_jsonl_and_text_files(tmp_path):
+    path = write_spec(tmp_path, """
+    settings: {batch_timeout: 100ms, on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
+    sources:
+      c: {type: file, path: "in/*.csv", watch: true}
+      j: {type: file, path: "in/*.jsonl", watch: true}
+      t: {type: file, path: "in/*.txt", watch: true}
+    sinks:
+      oc: {type: file, path: c.jsonl, from: c}
+      oj: {type: file, path: j.jsonl, from: j}
+      ot: {type: file, path: t.jsonl, from: t}
+    """, {"in/a.csv": BOM + b"a,b\r\n1,x\r\n", "in/b.jsonl": BOM + b'{"a": 2}\n', "in/c.txt": BOM + b"hello\n"})
+    proc = subprocess.Popen([*FLOWC, "run", "--quiet", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    outputs = [tmp_path / name for name in ("c.jsonl", "j.jsonl", "t.jsonl")]
+    try:
+        deadline = time.monotonic() + 30
+        while not all(p.exists() and p.read_text() for p in outputs) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    assert lines(outputs[0]) == [{"a": 1, "b": "x"}]
+    assert lines(outputs[1]) == [{"a": 2}]
+    assert lines(outputs[2]) == [{"line": "hello"}]
+    assert not (tmp_path / "dead.jsonl").exists() or not (tmp_path / "dead.jsonl").read_text()
