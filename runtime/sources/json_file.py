@@ -26,6 +26,7 @@ import polars as pl
 from flowc.runtime.sources.csv_lines import BLANK, EXCERPT
 from flowc.runtime.sources.feed import RAW_ERROR
 from flowc.runtime.sources.jsonl_lines import parsed_lines
+from flowc.runtime.sources.line_blocks import whole_file
 
 _NL = b"\n"
 _SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace
@@ -128,10 +129,9 @@ def sampled_json_schema(objects: list[str]) -> pl.Schema:
 
 
 def _text(path: str) -> tuple[str | None, Malformed | None]:
-    """The file's text (decoded as `json.loads` decodes bytes: UTF-8, or UTF-16/32 by their BOM), or
-    why it does not decode."""
-    with open(path, "rb") as handle:
-        data = handle.read()
+    """The file's text (decompressed, and decoded as `json.loads` decodes bytes: UTF-8, or UTF-16/32
+    by their BOM), or why it does not decode."""
+    data = whole_file(path)
     try:
         return data.decode(json.detect_encoding(data)), None
     except UnicodeDecodeError as error:

@@ -135,6 +135,21 @@ class _ZlibStream(io.RawIOBase):
         super().close()
 
 
+def whole_file(path: str) -> bytes:
+    """A file's bytes, decompressed when it is gzip, zlib or zstd (as `line_blocks` reads it): for the
+    formats read whole (a JSON array), whose `.gz` files SPEC §7 names as it does the line formats'."""
+    if gzipped(path):
+        with gzip.open(path, "rb") as stream:
+            return stream.read()
+    if zstd(path):
+        return _zstd_text(path)
+    if compressed(path):
+        with closing(_ZlibStream(path)) as stream:
+            return stream.read()
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
 def count_lines(path: str) -> int:
     """The file's lines as `scan_lines` counts them (a last line without a newline is one; a gzip
     file's decompressed lines), counted 4 MiB at a time at C speed: counting with Polars maps the

@@ -4,6 +4,7 @@ real `flowc` command on real files."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -163,3 +164,27 @@ def test_a_watched_folder_skips_the_byte_order_mark_of_csv_jsonl_and_text_files(
     assert lines(outputs[1]) == [{"a": 2}]
     assert lines(outputs[2]) == [{"line": "hello"}]
     assert not (tmp_path / "dead.jsonl").exists() or not (tmp_path / "dead.jsonl").read_text()
+
+
+# --- §7 "format defaults from the path's extension (.csv, .jsonl, .json, .parquet, .txt, with .gz after it)" ---
+
+def test_gzipped_json_array_and_text_sources_are_read_decompressed(tmp_path):
+    run_ok(tmp_path, """
+    sources:
+      a: {type: file, path: in.json.gz}
+      b: {type: file, path: in.txt.gz}
+      c: {type: file, path: typed.json.gz, schema: {x: int}}
+      d: {type: file, path: in.CSV}
+    steps:
+      - union: [a, b, c, d]
+    sinks:
+      out: {type: file, path: out.jsonl}
+      bad: {type: file, path: bad.jsonl, from: c.errors}
+    """, {"in.json.gz": gzip.compress(b'[{"x": 3}, {"x": 4}]'), "in.txt.gz": gzip.compress(b"l1\r\nl2\n"),
+          "typed.json.gz": gzip.compress(b'[{"x": 5}, {"x": "q"}]'), "in.CSV": "x\n6\n"})
+    out = lines(tmp_path / "out.jsonl")
+    assert sorted(json.dumps(r, sort_keys=True) for r in out) == sorted(json.dumps(r, sort_keys=True) for r in [
+        {"x": 3, "line": None}, {"x": 4, "line": None}, {"x": None, "line": "l1"}, {"x": None, "line": "l2"},
+        {"x": 5, "line": None}, {"x": 6, "line": None}])
+    [bad] = lines(tmp_path / "bad.jsonl")
+    assert bad["_source"]["position"] == "typed.json.gz[1]" and "'q'" in bad["_error"]["message"]
