@@ -174,8 +174,11 @@ def _execute(spec: Any, document: Any, log: _Log, *, reset: bool, limit: int | N
         return EXIT_FAILED
     except (RunRefused, SinkRestoreError, SourceUnreadable, OSError) as refused:
         # OSError: a source that fails before the run starts (a missing file, a feed's first poll for its
-        # schema: an HTTP error, a refused connection); failures inside the run are recorded as `failed`
-        log.error(str(refused))
+        # schema: an HTTP error, a refused connection, a state_dir under a file); failures inside the run
+        # are recorded as `failed`. The OS's own errors are worded as a failed run's are, without [Errno]
+        from flowc.runtime.failure_text import failure_reason
+
+        log.error(failure_reason(refused) if isinstance(refused, OSError) else str(refused))
         return EXIT_FAILED
     return _report(outcome, log, sinks)
 

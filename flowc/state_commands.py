@@ -11,10 +11,12 @@ environment that this shell lacks) still shows its pipeline's state, with a note
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,9 +92,29 @@ def _overlaps(a: Any, b: Any) -> bool:
     return (a.line, a.col) < (b.end_line, b.end_col) and (b.line, b.col) < (a.end_line, a.end_col)
 
 
+def _os_reason(error: OSError) -> str:
+    """An OS error as a person reads it: `Not a directory: 'afile/st/events.log'` (no `[Errno 20]`)."""
+    reason = error.strerror or str(error)
+    return f"{reason}: '{error.filename}'" if error.filename else reason
+
+
 def _fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_FAILED)
+
+
+def _os_errors_fail(command: Callable[..., None]) -> Callable[..., None]:
+    """A state directory that cannot be read (a file where a folder should be, no permission) exits 1
+    with the OS's reason, not a traceback."""
+
+    @functools.wraps(command)
+    def wrapped(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except OSError as error:
+            _fail(f"cannot read the state directory: {_os_reason(error)}")
+
+    return wrapped
 
 
 SPEC_ARGUMENT = click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
@@ -101,6 +123,7 @@ SPEC_ARGUMENT = click.argument("spec_path", metavar="SPEC", type=click.Path(exis
 @click.command()
 @SPEC_ARGUMENT
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_os_errors_fail
 def status(spec_path: str, output_format: str) -> None:
     """Show the pipeline's state: status, last checkpoint, totals, source positions."""
     from flowc.runtime.events import EventLogCorrupt
@@ -123,6 +146,7 @@ def status(spec_path: str, output_format: str) -> None:
 @click.option("--follow", "-f", "follow_", is_flag=True, help="Keep printing new events until interrupted (Ctrl-C).")
 @click.option("--format", "output_format", type=click.Choice(["jsonl", "text"]), default="jsonl", show_default=True,
               help="jsonl: each event as stored; text: one readable line per event.")
+@_os_errors_fail
 def events(spec_path: str, follow_: bool, output_format: str) -> None:
     """Print the pipeline's event log."""
     spec = load_spec(spec_path)
@@ -148,6 +172,7 @@ def events(spec_path: str, follow_: bool, output_format: str) -> None:
 @click.option("--wait", is_flag=True, help="Return only once the process has paused.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="With --wait: give up (exit 1) after this many seconds.")
+@_os_errors_fail
 def pause(spec_path: str, wait: bool, timeout: float) -> None:
     """Ask the process running the pipeline to pause after its current batch."""
     from flowc.runtime.control import NotRunning, request_pause
@@ -168,6 +193,7 @@ def pause(spec_path: str, wait: bool, timeout: float) -> None:
 @click.option("--wait", is_flag=True, help="Return only once the process is running again.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="With --wait: give up (exit 1) after this many seconds.")
+@_os_errors_fail
 def resume(spec_path: str, wait: bool, timeout: float) -> None:
     """Ask the paused process running the pipeline to go on."""
     from flowc.runtime.control import NotRunning, request_resume, requested_pid

@@ -139,3 +139,14 @@ def test_state_commands_work_on_a_spec_with_errors_outside_pipeline_and_state_di
     path.write_text(path.read_text().replace("state_dir: st", "state_dir: ${STATE}"))
     unknown = flowc("status", str(path))
     assert unknown.returncode == 1 and "STATE" in unknown.stderr and "state directory is unknown" in unknown.stderr
+
+
+def test_a_state_dir_under_a_file_is_an_error_with_the_reason_not_a_traceback(tmp_path):
+    path = spec(tmp_path, THREE.replace("{batch_size: 2}", "{batch_size: 2, state_dir: afile/st}"))
+    (tmp_path / "afile").write_text("not a folder")
+    for args in (["run"], ["status"], ["events"], ["events", "--format", "text"], ["pause"], ["resume"]):
+        done = flowc(*args, str(path))
+        assert done.returncode == 1, (args, done.stderr)
+        assert "Traceback" not in done.stderr and "Errno" not in done.stderr, (args, done.stderr)
+        assert "Not a directory" in done.stderr and "afile" in done.stderr, (args, done.stderr)
+    assert not (tmp_path / "out.jsonl").exists()
