@@ -14,7 +14,8 @@ larger of the offset this process knows (the checkpoint's on resume, and what it
 and the group's committed offset. The checkpoint is authoritative over a group offset that lags it
 (a crash between checkpoint and commit); a group offset ahead of it means another process of the group
 has processed the partition since, so reading from the checkpoint would only duplicate. A partition
-neither knows starts per `start` (earliest by default).
+neither knows starts per `start` (earliest by default); `latest` there means the end that the first
+fetch response reports (its high watermark), since some brokers answer the client's own reset wrongly.
 
 Rebalances: this feed buffers nothing (each `poll` hands its records to the runner), so a revoked
 partition's records already returned are written by the runner's next checkpoint and counted in its
@@ -102,6 +103,7 @@ class KafkaFeed:
         self._last: tuple[int, list[str]] = (0, [])  # the last batch's first row and positions
         self._commit_failures = 0
         self._fresh: set[Any] = set()  # partitions assigned since the last poll that this process knows
+        self._to_end: set[Any] = set()  # partitions assigned that it does not know, under `start: latest`
         self._joined = False  # the group gave this process its partitions (possibly none) since the last revoke
 
     def use_schema(self, schema: Struct) -> None:
@@ -162,6 +164,8 @@ class KafkaFeed:
             batches = self._consumer.poll(timeout_ms=100, max_records=max_records)
         if self._fresh:
             self._skip_behind_group(batches)
+        if self._to_end:
+            self._skip_to_end(batches)
         return batches
 
     def position(self) -> dict[str, Any]:
@@ -232,6 +236,8 @@ class KafkaFeed:
             if known is not None:
                 self._consumer.seek(tp, known)
                 self._fresh.add(tp)
+            elif self.start == "latest":
+                self._to_end.add(tp)
 
     def _skip_behind_group(self, batches: dict[Any, list[Any]]) -> None:
         """A fresh partition whose group offset is past what this process knows was processed since by
@@ -249,6 +255,25 @@ class KafkaFeed:
                 batches.pop(tp, None)
                 self._consumer.seek(tp, group)
             self._next[partition_name(tp.topic, tp.partition)] = group
+
+    def _skip_to_end(self, batches: dict[Any, list[Any]]) -> None:
+        """`start: latest` on a partition neither this process nor the group has read: begin at the end
+        the first fetch response reports (its high watermark), dropping what this poll returned below it.
+        The client resets to the offset a ListOffsets request answers, which the Tansu broker gets wrong
+        after a batched produce (the last batch's first offset + 1), so records that were in the topic
+        before the run were read. The end is measured a fetch later than the client's reset would."""
+        owned = self._consumer.assignment()
+        for tp in list(self._to_end):
+            end = self._consumer.highwater(tp) if tp in owned else None
+            if tp in owned and end is None:
+                continue  # no fetch response for it yet: it returned no records either
+            self._to_end.discard(tp)
+            if end is None or self._consumer.committed(tp) is not None:
+                continue  # revoked meanwhile, or the group's offset was used (`start` was not)
+            batches.pop(tp, None)  # every record of a fetch response lies below its high watermark
+            if self._consumer.position(tp) < end:
+                self._consumer.seek(tp, end)
+            self._next[partition_name(tp.topic, tp.partition)] = end  # checkpointed and committed from here
 
     def revoked(self, partitions: list[Any]) -> None:
         # Nothing to flush or commit: the runner holds the returned records and checkpoints them.

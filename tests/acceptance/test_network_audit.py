@@ -134,3 +134,67 @@ def test_a_kafka_csv_source_without_schema_is_a_validation_error(tmp_path):
     assert result.returncode == 1
     assert "error[E402]: missing required key 'schema' in source 'orders'" in result.stdout + result.stderr
     assert flowc("run", str(spec)).returncode == 1
+
+
+def _producer(bootstrap: str):
+    from kafka import KafkaProducer
+
+    return KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+
+
+def test_start_latest_skips_what_the_topic_held_and_reads_what_comes_after(kafka_broker, topic_factory, tmp_path):
+    """SPEC §3 `start: latest` with a group that has no committed offset. The client's reset asks the
+    broker for the end, which the test broker answers wrongly after a batched produce (the last batch's
+    first offset + 1): the records already in the topic were read, all but the first of each batch."""
+    topic = topic_factory(2)
+    before = _producer(kafka_broker.bootstrap)
+    for i in range(10):
+        before.send(topic, json.dumps({"id": i}).encode(), partition=i % 2)
+    before.flush()
+    before.close()
+    spec = write_spec(tmp_path, f"""
+    settings: {{batch_timeout: 100ms}}
+    sources:
+      k:
+        type: kafka
+        topic: {topic}
+        bootstrap_servers: "{kafka_broker.bootstrap}"
+        start: latest
+        schema: {{id: int}}
+        options: {SOLO}
+    sinks:
+      out: {{type: file, path: out.jsonl}}
+    """)
+    out = tmp_path / "out.jsonl"
+    after = _producer(kafka_broker.bootstrap)
+    sent = []
+
+    def more_until_read() -> bool:
+        """New records, in batches of three, until the run has written some; the first ones only once
+        the run has surely joined its group (about a second), so the topic's end is then the batch's."""
+        if not sent:
+            time.sleep(6)
+        for _ in range(3):
+            sent.append(100 + len(sent))
+            after.send(topic, json.dumps({"id": sent[-1]}).encode(), partition=len(sent) % 2)
+        after.flush()
+        time.sleep(0.3)
+        return len(lines(out)) >= 3
+
+    try:
+        result = run_until(spec, more_until_read)
+    finally:
+        after.close()
+    assert result.returncode == 130, result.stderr
+    got = [r["id"] for r in lines(out)]
+    assert got and all(i >= 100 for i in got), got  # nothing the topic held before the run
+    assert sorted(got) == sorted(set(got))
+    # records sent while no run is going are read by the next one, which resumes from the checkpoint
+    later = _producer(kafka_broker.bootstrap)
+    for i in range(200, 204):
+        later.send(topic, json.dumps({"id": i}).encode(), partition=i % 2)
+    later.flush()
+    later.close()
+    run_until(spec, lambda: {200, 201, 202, 203} <= {r["id"] for r in lines(out)}, deadline=30)
+    ids = [r["id"] for r in lines(out)]
+    assert ids[:len(got)] == got and sorted(ids) == sorted(set(ids)) and min(ids) >= 100
