@@ -36,6 +36,10 @@ class SinkRestoreError(Exception):
     """The files on disk cannot be brought back to the checkpointed position."""
 
 
+# what a user can do when an output the checkpoint counts on was removed or cut: flowc does not guess
+CHANGED_OUTSIDE_HELP = "put the file back as it was, or start over with --reset"
+
+
 def artifact(path: Path, suffix: str) -> Path:
     return path.with_name(f".{path.name}{suffix}")
 
@@ -105,8 +109,9 @@ class AppendBackend:
             return
         size = target.stat().st_size if target.exists() else -1
         if size < state["length"]:
-            raise SinkRestoreError(f"{target} holds {max(size, 0)} bytes but the checkpoint recorded "
-                                   f"{state['length']}: it was changed outside flowc")
+            found = "is missing" if size < 0 else f"holds {size} bytes"
+            raise SinkRestoreError(f"{target} {found} but the checkpoint recorded {state['length']}: it was "
+                                   f"changed outside flowc; {CHANGED_OUTSIDE_HELP}")
         cut_file(target, state["length"])
         self._length = state["length"]
 
@@ -226,7 +231,7 @@ class ParquetBackend:
         kept = {name for name, _ in state["parts"]} if state else set()
         missing = kept - {entry.name for entry in folder.iterdir()} if folder.exists() else kept
         if missing:
-            raise SinkRestoreError(f"{folder} lacks the checkpointed parts {sorted(missing)}")
+            raise SinkRestoreError(f"{folder} lacks the checkpointed parts {sorted(missing)}; {CHANGED_OUTSIDE_HELP}")
         if folder.exists() and not kept:
             remove(folder)
         elif folder.exists():

@@ -38,6 +38,7 @@ from flowc.runtime.durable import fsync_directory, make_directory
 from flowc.runtime.sinks.backends import (
     ARTIFACT_SUFFIXES,
     BACKENDS,
+    CHANGED_OUTSIDE_HELP,
     COMPRESSIONS,
     SinkRestoreError,
     remove,
@@ -225,7 +226,7 @@ class FileSinkWriter:
         if size != entry["length"]:
             found = "missing" if size is None else f"{size} bytes"
             raise SinkRestoreError(f"{path} is {found}, but the checkpoint recorded it complete with "
-                                   f"{entry['length']} bytes: it was changed outside flowc")
+                                   f"{entry['length']} bytes: it was changed outside flowc; {CHANGED_OUTSIDE_HELP}")
 
     def _owned_entries(self) -> list[tuple[Path, int]]:
         """Every file or folder of this sink in its directory, with the number of the file it belongs to."""

@@ -150,3 +150,24 @@ def test_a_state_dir_under_a_file_is_an_error_with_the_reason_not_a_traceback(tm
         assert "Traceback" not in done.stderr and "Errno" not in done.stderr, (args, done.stderr)
         assert "Not a directory" in done.stderr and "afile" in done.stderr, (args, done.stderr)
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_an_output_removed_between_runs_refuses_the_resume_and_says_what_to_do(tmp_path):
+    path = spec(tmp_path, """
+        settings: {batch_size: 2}
+        sources:
+          s: {type: inline, records: [{n: 1}, {n: 2}, {n: 3}, {n: 4}, {n: 5}]}
+        sinks:
+          a: {type: file, path: a.jsonl}
+          c: {type: file, path: c.csv, rotate: {max_records: 1}}
+        """)
+    assert flowc("run", str(path), "--quiet", "--limit", "3").returncode == 0
+    (tmp_path / "a.jsonl").unlink()
+    refused = flowc("run", str(path))
+    assert refused.returncode == 1
+    assert "a.jsonl is missing" in refused.stderr and "--reset" in refused.stderr, refused.stderr
+    assert not (tmp_path / "a.jsonl").exists()  # nothing written by the refused run
+    assert flowc("run", str(path), "--quiet", "--reset").returncode == 0
+    (tmp_path / "c.000001.csv").unlink()
+    assert flowc("run", str(path), "--quiet").returncode == 0  # completed: nothing to restore
+    assert [r["n"] for r in lines(tmp_path / "a.jsonl")] == [1, 2, 3, 4, 5]
