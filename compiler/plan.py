@@ -120,7 +120,7 @@ class _Builder:
         that nothing reads, in spec order (SPEC §4: unread late records go to the dead-letter sink)."""
         found: list[ir.Node] = []
         for name, node in self.by_name.items():
-            if ((isinstance(node, ir.FAILING) or ir.timed(node)) and node.on_error == ir.DEAD_LETTER
+            if ((isinstance(node, (*ir.FAILING, ir.Aggregate)) or ir.timed(node)) and node.on_error == ir.DEAD_LETTER
                     and not self.graph.is_read(f"{name}.errors")):
                 found.append(ir.Errors(of=node))
             if has_late_output(self.graph.nodes.get(name)) and not self.graph.is_read(f"{name}.late"):

@@ -162,9 +162,11 @@ class BatchRunner:
         enveloped = split_errors(node, bad, self.policy)
         if node.on_error == ir.SKIP:
             state.result.skipped += bad.height
-        else:
-            state.result.dead_lettered += bad.height
-            state.errors[node] = _unsourced(enveloped) if _after_aggregate(node) else enveloped
+            return
+        state.result.dead_lettered += bad.height
+        enveloped = _unsourced(enveloped) if _after_aggregate(node) else enveloped
+        earlier = state.errors.get(node)  # a stateful node's null event times, then its arguments' errors
+        state.errors[node] = enveloped if earlier is None else pl.concat([earlier, enveloped], how="vertical_relaxed")
 
     def _timeless(self, node: ir.Node, frame: pl.DataFrame, state: _Pass) -> pl.DataFrame:
         """`frame` without its records whose event time is null, which are record errors of `node` (a
@@ -214,6 +216,10 @@ class BatchRunner:
         elif frame is not None and frame.height:
             emitted.append(self.engines.process(node, frame, self.policy.source, self.lane))
         emitted += [self.engines.end(node, i) for n, i in sorted(ending, key=lambda b: b[1]) if n == node]
+        failed = [e.errors for e in emitted if e.errors is not None and e.errors.height]
+        if failed:
+            bad = pl.concat(failed, how="vertical_relaxed")
+            self._errored(node, bad.select(*(c for c in bad.columns if c not in HIDDEN), ROW, ERROR), state)
         late = [e.late for e in emitted if e.late is not None and e.late.height]
         state.result.late += sum(e.late_count or (e.late.height if e.late is not None else 0) for e in emitted)
         if late:

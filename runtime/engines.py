@@ -144,8 +144,10 @@ class Engines:
 def _merged(first: Emitted, second: Emitted) -> Emitted:
     outputs = [e.output for e in (first, second) if e.output is not None and e.output.height]
     lates = [e.late for e in (first, second) if e.late is not None and e.late.height]
+    errors = [e.errors for e in (first, second) if e.errors is not None and e.errors.height]
     return Emitted(output=pl.concat(outputs, how="vertical_relaxed") if outputs else None,
                    late=pl.concat(lates, how="vertical_relaxed") if lates else None,
+                   errors=pl.concat(errors, how="vertical_relaxed") if errors else None,
                    late_count=sum(e.late_count or (e.late.height if e.late is not None else 0) for e in (first, second)))
 
 

@@ -53,10 +53,13 @@ def expression_fails(plan: Plan, node: ir.Node, expr: ast.Expr) -> bool:
 def can_fail(plan: Plan, node: ir.Node) -> bool:
     """True when `node` can produce record errors (a `validate` and a `sql` step (a CAST) always can; a
     scan when its reader may meet a record it cannot decode, a value may not convert to its schema
-    type, or it has an event time; a windowed aggregate or a dedupe on event time)."""
+    type, or it has an event time; a windowed aggregate or a dedupe on event time; an aggregate whose
+    arguments can fail, `sum(to_int(s))`)."""
     if isinstance(node, ir.Validate | ir.Sql) or ir.timed(node) is not None:  # timed: an event time may be null
         return True
     if isinstance(node, ir.Scan):
+    if isinstance(node, ir.Aggregate):
+        return any(expression_fails(plan, node, arg) for c in node.compute for arg in c.args)
         schema = plan.schemas.get(node)
         return (schema is None or decode_fails(node.source)
                 or node.source.event_time is not None  # a null event time is a record error

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from flowc.compiler.lower_plan import ROW
-from flowc.runtime.envelope import RecordFailed
+from flowc.compiler.lower_plan import ERROR, ROW
 from flowc.runtime.stateful import agg_partials as ap
 from flowc.runtime.stateful.agg_partials import SEQ, Aggregation
 from flowc.runtime.stateful.base import Emitted, StateParts
@@ -50,17 +49,19 @@ class Engine:
         self.seq += frame.height
         return frame.lazy().select(*columns, *extra)
 
-    def checked(self, records: pl.LazyFrame | pl.DataFrame, frame: pl.DataFrame) -> pl.LazyFrame:
-        """`records` without the error column; fails the run on an argument's record error (the
-        aggregate has no error output). `frame` holds the same records as received, for the message."""
+    def checked(self, records: pl.LazyFrame | pl.DataFrame,
+                frame: pl.DataFrame) -> tuple[pl.LazyFrame, pl.DataFrame | None]:
+        """`records` without those an argument failed on, and those records of `frame` (the same
+        records as received) with their error in ERROR: record errors of the step (SPEC §6: one bad
+        record never takes its batch with it), which the runner puts under the step's policy."""
         if self.shape.error is None:
-            return records.lazy()
-        rows = records.lazy().with_row_index("__agg_i").filter(pl.col(_ERROR).is_not_null()).head(1).collect()
-        if rows.height:
-            row = frame.get_column(ROW)[rows.item(0, "__agg_i")] if ROW in frame.columns else None
-            where = f"row {row}" if row is not None else None
-            raise RecordFailed(self.shape.step, self.shape.source, where, rows.item(0, _ERROR))
-        return records.lazy().drop(_ERROR)
+            return records.lazy(), None
+        table = records.collect() if isinstance(records, pl.LazyFrame) else records
+        failed = table.get_column(_ERROR).is_not_null()
+        if not failed.any():
+            return table.lazy().drop(_ERROR), None
+        bad = frame.filter(failed).with_columns(table.get_column(_ERROR).filter(failed).alias(ERROR))
+        return table.filter(~failed).drop(_ERROR).lazy(), bad
 
     @property
     def keys(self) -> list[str]:
@@ -129,9 +130,11 @@ class GlobalAggregate(Engine):
         self.inputs, self.ended = inputs, set[int]()
 
     def process(self, frame: pl.DataFrame, input_index: int = 0) -> Emitted:
-        if frame.height:
-            self.stack(self.checked(self.prepare(frame), frame), self.keys)
-        return Emitted()
+        if not frame.height:
+            return Emitted()
+        kept, errors = self.checked(self.prepare(frame), frame)
+        self.stack(kept, self.keys)
+        return Emitted(errors=errors)
 
     def end_of_input(self, input_index: int = 0) -> Emitted:
         everything = set(range(self.inputs))

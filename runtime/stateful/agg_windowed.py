@@ -51,13 +51,15 @@ class _Windowed(Engine):
         return records
 
     def split_late(self, frame: pl.DataFrame, records: pl.DataFrame) -> tuple[pl.LazyFrame, Emitted]:
-        """The records that are not late (lazy), and the late ones as they arrived."""
+        """The records that are neither late nor record errors (lazy), and the late ones and the
+        errors as they arrived (a late record's arguments are not evaluated: it joins no window)."""
         late = records.get_column(LATE)
         count = int(late.sum())
         if not count:
-            return self.checked(records.lazy().drop(LATE), frame), Emitted()
-        kept = records.lazy().filter(~pl.col(LATE)).drop(LATE)
-        return self.checked(kept, frame.filter(~late)), Emitted(late=frame.filter(late), late_count=count)
+            kept, errors = self.checked(records.lazy().drop(LATE), frame)
+            return kept, Emitted(errors=errors)
+        kept, errors = self.checked(records.lazy().filter(~pl.col(LATE)).drop(LATE), frame.filter(~late))
+        return kept, Emitted(late=frame.filter(late), late_count=count, errors=errors)
 
     def end_of_input(self, input_index: int = 0) -> Emitted:
         self.watermarks.end(input_index)
@@ -79,7 +81,7 @@ class _Windowed(Engine):
 
 
 def _with_output(emitted: Emitted, output: pl.DataFrame | None) -> Emitted:
-    return Emitted(output=output, late=emitted.late, late_count=emitted.late_count)
+    return Emitted(output=output, late=emitted.late, late_count=emitted.late_count, errors=emitted.errors)
 
 
 class WindowAggregate(_Windowed):
@@ -142,8 +144,9 @@ class SessionAggregate(_Windowed):
         records = self.judged(frame, input_index, None)
         late = session_late(records, self.shape.by, self.gap, self.lateness, self._sessions(), self.emitted)
         kept, emitted = self.split_late(frame, records.with_columns(late.alias(LATE)))
-        if emitted.late_count < frame.height:
-            kept, relabelled = label_sessions(kept.collect(), self._sessions(), self.shape.by, self.gap)
+        kept = kept.collect()
+        if kept.height:
+            kept, relabelled = label_sessions(kept, self._sessions(), self.shape.by, self.gap)
             if self.state is not None:
                 self.state = relabelled
             time = pl.col(TIME)

@@ -42,6 +42,9 @@ class Emitted:
     output: pl.DataFrame | None = None  # records for the operator's main output
     late: pl.DataFrame | None = None  # late input records (aggregate only), as they arrived, with ROW
     late_count: int = 0
+    # input records an aggregate argument failed on (`sum(to_int(s))` of "x"), as they arrived, with ROW
+    # and the error text in `lower_plan.ERROR`: record errors of the step, put under its policy (SPEC §6)
+    errors: pl.DataFrame | None = None
 
 
 class StatefulOperator(Protocol):

@@ -76,3 +76,64 @@ def test_sql_fetch_first_and_polars_only_aggregates_are_compile_errors(tmp_path)
     ok = _sql_spec(tmp_path, "ok.flow.yaml", "SELECT upper(c) AS u, 1 AS one FROM input WHERE n > 1")
     run_ok(ok, "--set", "settings.batch_size=1")
     assert lines(tmp_path / "out.jsonl") == [{"u": "B", "one": 1}]
+
+
+# --- §6 a record error in an aggregate argument is a record error of the aggregate ------------------
+
+def _agg_errors_spec(folder: Path, window: str, sinks: str) -> Path:
+    # tumbling 1m or session 30s, wm = max: 5 "1"; 10 "x" fails; 70 "2"; 20 "y" is late (wm 70 >= 60:
+    # its argument is never evaluated); 80 "z" fails; 130 "3".
+    return write_spec(folder, f"""
+    settings: {{on_error: dead_letter, dead_letter: {{type: file, path: dead.jsonl}}}}
+    sources:
+      s:
+        type: inline
+        schema: {{t: datetime, s: string}}
+        event_time: {{field: t, max_out_of_orderness: 0s}}
+        records: [{{t: "{at(5)}", s: "1"}}, {{t: "{at(10)}", s: x}}, {{t: "{at(70)}", s: "2"}},
+                  {{t: "{at(20)}", s: y}}, {{t: "{at(80)}", s: z}}, {{t: "{at(130)}", s: "3"}}]
+    steps:
+      - name: agg
+        aggregate: {{window: {window}, compute: {{total: sum(to_int(s)), n: count()}}}}
+      - name: whole
+        from: s
+        aggregate: {{compute: {{total: sum(to_int(s)), n: count()}}}}
+    sinks:
+      out: {{type: file, path: out.jsonl, from: agg}}
+      all: {{type: file, path: all.jsonl, from: whole}}
+    {sinks}
+    """)
+
+
+def test_a_failing_aggregate_argument_is_a_record_error_not_a_failed_run(tmp_path):
+    path = _agg_errors_spec(tmp_path, "{type: tumbling, size: 1m}",
+                            "  bad: {type: file, path: bad.jsonl, from: agg.errors}")
+    for batch_size in ("1", "100000"):
+        done = run_ok(path, "--set", f"settings.batch_size={batch_size}")
+        assert [(secs(r["window_start"]), r["total"], r["n"]) for r in lines(tmp_path / "out.jsonl")] == [
+            (0, 1, 1), (60, 2, 1), (120, 3, 1)]
+        bad = lines(tmp_path / "bad.jsonl")
+        assert [(r["s"], r["_error"]["step"], r["_error"]["code"], r["_source"]["position"]) for r in bad] == [
+            ("x", "agg", "conversion", "records[1]"), ("z", "agg", "conversion", "records[4]")]
+        # the aggregate without a window reads every record (none is late there): y fails too
+        assert lines(tmp_path / "all.jsonl") == [{"total": 6, "n": 3}]
+        dead = lines(tmp_path / "dead.jsonl")
+        assert sorted((r["s"], r["_error"]["step"], r["_error"]["code"]) for r in dead) == [
+            ("x", "whole", "conversion"), ("y", "agg", "late"), ("y", "whole", "conversion"),
+            ("z", "whole", "conversion")]
+        assert "dead-lettered=5" in done.stderr.splitlines()[-1] and "late=1" in done.stderr.splitlines()[-1]
+
+
+def test_a_failing_session_argument_under_skip_and_fail(tmp_path):
+    # sessions of gap 30s: x fails, so it does not extend [5, 35); z fails, so [70, 100) holds 70 alone
+    path = _agg_errors_spec(tmp_path, "{type: session, gap: 30s}", "")
+    text = path.read_text()
+    path.write_text(text.replace("on_error: dead_letter,", "on_error: skip,"))
+    done = run_ok(path, "--set", "settings.batch_size=2")
+    assert [(secs(r["window_start"]), secs(r["window_end"]), r["total"], r["n"])
+            for r in lines(tmp_path / "out.jsonl")] == [(5, 35, 1, 1), (70, 100, 2, 1), (130, 160, 3, 1)]
+    assert "skipped=5" in done.stderr.splitlines()[-1]
+    path.write_text(text.replace("on_error: dead_letter,", "on_error: fail,"))
+    failed = flowc("run", "--reset", str(path))
+    assert failed.returncode == 1
+    assert "agg" in failed.stderr and "records[1]" in failed.stderr and "'x'" in failed.stderr

@@ -13,10 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_aggregate_windows import SIZES, check, streams
 
-from flowc.compiler.lower_plan import ROW
+from flowc.compiler.lower_plan import ERROR, ROW
 from flowc.dsl import types as ft
 from flowc.dsl.types import Struct
-from flowc.runtime.envelope import RecordFailed
 from flowc.runtime.stateful.agg_partials import AggregateOverflow
 from flowc.runtime.stateful.aggregate import build
 
@@ -77,11 +76,16 @@ def test_a_literal_null_argument():
     assert got == {"s": None, "a": None, "c": 0, "f": None}
 
 
-def test_a_record_error_in_an_argument_fails_the_run():
-    node, plan = aggregate({"n": "sum(to_int(s))"})
-    records = frame([{"s": "1"}, {"s": "2"}, {"s": "x"}])
-    with pytest.raises(RecordFailed, match=r"step 'agg' failed on the record at src0 row 2: conversion"):
-        feed(node, plan, records, [2])
+def test_a_record_error_in_an_argument_is_given_back_and_left_out():
+    # SPEC §6: a record error, under the step's policy (the runner's); the other records are aggregated
+    node, plan = aggregate({"n": "sum(to_int(s))", "c": "count()"})
+    op = build(node, plan)
+    first = op.process(frame([{"s": "1"}, {"s": "x"}]), 0)
+    second = op.process(frame([{"s": "y"}, {"s": "2"}], first_row=2), 0)
+    assert first.errors is not None and second.errors is not None
+    assert first.errors.select("s", ROW, ERROR).rows() == [("x", 1, "conversion: cannot convert 'x' to int")]
+    assert second.errors.get_column(ROW).to_list() == [2]
+    assert op.end_of_input(0).output.drop(ROW).rows(named=True) == [{"n": 3, "c": 2}]
 
 
 def test_without_input_one_record_without_by_and_none_with_by():
