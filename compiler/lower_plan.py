@@ -33,6 +33,7 @@ from flowc.dsl.types import ListOf, Struct, Type
 ROW = "__flowc_row"  # Int64: the record's row number in its source (null after a `sql` step)
 ERROR = "__flowc_error"  # String: "<code>: <message>" on rows with a record error
 RAW_ERROR = "__flowc_raw_error"  # a polled source's undecodable record (`flowc.runtime.sources.feed`)
+GENERATED_ERROR = "__flowc_generated_error"  # a `generate` field's record error, "<code>: <message>"
 BRANCH = "__flowc_branch"  # Int64: which input of a union a record came through (only on the way from a
 # union to a stateful node that reads several of its inputs from one source: runtime/batching.py)
 HIDDEN = (ROW, ERROR, BRANCH)
@@ -229,28 +230,31 @@ def _scan(node: ir.Scan, ctx: NodeContext) -> Staged:
     converted = [(name, convert(name, present.get(name), type_)) for name, type_ in _schema(ctx, node).fields]
     clock = node.source.event_time.field.name if node.source.event_time is not None else None
     if fast_only():
-        return _fast_scan(raw, converted, RAW_ERROR in present, clock)
+        return _fast_scan(raw, converted, [c for c in (RAW_ERROR, GENERATED_ERROR) if c in present], clock)
     values = [v.value.alias(name) for name, v in converted]
     undecoded = (pl.when(pl.col(RAW_ERROR).is_not_null()).then(pl.lit("parse: ") + pl.col(RAW_ERROR))
                  if RAW_ERROR in present else None)
+    generated = pl.col(GENERATED_ERROR) if GENERATED_ERROR in present else None
     # SPEC §3: a null event time is a record error of the source (an unparsable one is a conversion error)
     timeless = (pl.when(dict(converted)[clock].value.is_null()).then(pl.lit(f"event_time: field '{clock}' is null"))
                 if clock in dict(converted) else None)
-    error = first_error(undecoded, *(v.error for _, v in converted), timeless)
+    error = first_error(undecoded, generated, *(v.error for _, v in converted), timeless)
     if error is None:
         return Staged(raw.select(*values, ROW))
     return Staged(raw.select(*values, ROW, error.alias(ERROR)), True, tuple(n for n, _ in converted))
 
 
-def _fast_scan(raw: pl.LazyFrame, converted: list[tuple[str, Lowered]], undecoded: bool, clock: str | None) -> Staged:
+def _fast_scan(raw: pl.LazyFrame, converted: list[tuple[str, Lowered]], undecoded: list[str],
+               clock: str | None) -> Staged:
     """The scan of a fast query: no record errors, only the switch to the exact reading
-    (`slow_path_signal`) where a raw value did not convert or the record was not decoded. In a fast
+    (`slow_path_signal`) where a raw value did not convert or the record was not decoded or generated
+    (the reader's error columns `undecoded`, set on such a record). In a fast
     conversion a value failed exactly where its raw text is not null and it is (`convert`), so the
     values are computed first, in their own columns, and the check reads those: written as one
     expression per field, Polars evaluated each conversion twice (measured: 2x the scan's time)."""
     checked = {name: f"__flowc_value_{i}" for i, (name, v) in enumerate(converted) if v.error is not None}
     frame = raw.with_columns(*(v.value.alias(checked[name]) for name, v in converted if name in checked))
-    failed = [pl.col(RAW_ERROR).is_not_null()] if undecoded else []
+    failed = [pl.col(column).is_not_null() for column in undecoded]
     failed += [pl.col(name).is_not_null() & pl.col(column).is_null() for name, column in checked.items()]
     values = [(pl.col(checked[name]) if name in checked else v.value).alias(name) for name, v in converted]
     if clock in dict(converted):  # a null event time is a record error: the exact reading gives it

@@ -21,6 +21,7 @@ from flowc.compiler.polars_types import to_polars
 from flowc.compiler.source_nested import textual as nested_text
 from flowc.compiler.source_types import convert
 from flowc.compiler.spec import Assignment, Expression
+from flowc.compiler.typecheck import check_expression
 from flowc.dsl import ast
 from flowc.dsl import types as t
 from flowc.dsl.unparse import unparse
@@ -57,11 +58,11 @@ def can_fail(plan: Plan, node: ir.Node) -> bool:
     arguments can fail, `sum(to_int(s))`)."""
     if isinstance(node, ir.Validate | ir.Sql) or ir.timed(node) is not None:  # timed: an event time may be null
         return True
-    if isinstance(node, ir.Scan):
     if isinstance(node, ir.Aggregate):
         return any(expression_fails(plan, node, arg) for c in node.compute for arg in c.args)
+    if isinstance(node, ir.Scan):
         schema = plan.schemas.get(node)
-        return (schema is None or decode_fails(node.source)
+        return (schema is None or decode_fails(node.source) or generate_fails(node.source)
                 or node.source.event_time is not None  # a null event time is a record error
                 or any(column_fails(node.source, name, type_) for name, type_ in schema.fields))
     if not isinstance(node, ir.FAILING):
@@ -84,6 +85,24 @@ def decode_fails(source) -> bool:
         return False
     bounded_file = source.type == "file" and source.bounded  # not a watched folder
     return not (bounded_file and source.format in ("parquet", "text"))
+
+
+def generate_fails(source) -> bool:
+    """Whether a `generate` field's expression can fail on a record (`to_int(s)`, an integer
+    overflow): the reader then makes that record an error of the source (`GenerateReader.rows`)."""
+    if source.type != "generate":
+        return False
+    numbered = t.Struct((("_n", t.INT),))
+    for name, expression in source.fields:
+        if expression.expr is None:
+            return True
+        typed = check_expression(expression.expr, numbered, where=f"generate field '{name}'")
+        try:
+            if lower(expression.expr, LowerContext(typed.types, _EPOCH)).error is not None:
+                return True
+        except Exception:  # untyped or unlowerable: assume the worst, as `expression_fails` does
+            return True
+    return False
 
 
 def column_fails(source, name: str, type_: t.Type) -> bool:

@@ -11,8 +11,8 @@ import polars as pl
 
 from flowc.compiler.checks.source_schemas import records_schema
 from flowc.compiler.lower_expr import lower
-from flowc.compiler.lower_plan import ROW
-from flowc.compiler.lowered import LowerContext
+from flowc.compiler.lower_plan import GENERATED_ERROR, ROW
+from flowc.compiler.lowered import LowerContext, Lowered, first_error
 from flowc.compiler.spec import Source, thaw
 from flowc.compiler.typecheck import check_expression
 from flowc.dsl import types as t
@@ -98,13 +98,17 @@ class GenerateReader:
         return self.rows(0, self.total, after, limit)
 
     def rows(self, start: int, stop: int, after: int | None = None, limit: int | None = None) -> pl.LazyFrame:
-        """Records `_n` in `[start, stop)` (then after row `after`, at most `limit`), with `ROW` = `_n`."""
+        """Records `_n` in `[start, stop)` (then after row `after`, at most `limit`), with `ROW` = `_n`.
+        A field whose expression fails on a record (`to_int("x")`, an integer overflow) makes it a
+        record error (SPEC §5, §6), in `GENERATED_ERROR`: its value was null, and an overflow wrapped."""
         numbers = pl.LazyFrame().select(pl.int_range(start, stop, dtype=pl.Int64).alias("_n"))
         numbers = numbered(numbers.with_columns(pl.col("_n").alias(ROW)), after, limit)
         exprs = dict(self.source.fields)
-        values = [lower(exprs[name].expr, LowerContext(typed.types, _GENERATED_AT)).value.alias(name)
-                  for name, typed in self._typed]
-        return numbers.select(*values, ROW)
+        lowered = [(name, lower(exprs[name].expr, LowerContext(typed.types, _GENERATED_AT)))
+                   for name, typed in self._typed]
+        error = first_error(*(value.error for _, value in lowered))
+        failed = [] if error is None else [error.alias(GENERATED_ERROR)]
+        return numbers.select(*(_checked(value).alias(name) for name, value in lowered), ROW, *failed)
 
     def chunks(self, schema: Struct, after: int | None, limit: int | None, rows: int,
                fields: Iterable[str] | None = None) -> Chunked:
@@ -116,6 +120,14 @@ class GenerateReader:
 
     def count(self) -> int:
         return self.total
+
+
+def _checked(lowered: Lowered) -> pl.Expr:
+    """The value, null where it failed: the error envelope holds the record as the source typed it
+    (null where a value did not convert), never a wrapped overflow."""
+    if lowered.error is None:
+        return lowered.value
+    return pl.when(lowered.error.is_null()).then(lowered.value)
 
 
 class GenerateFeed:

@@ -188,3 +188,39 @@ def test_gzipped_json_array_and_text_sources_are_read_decompressed(tmp_path):
         {"x": 5, "line": None}, {"x": 6, "line": None}])
     [bad] = lines(tmp_path / "bad.jsonl")
     assert bad["_source"]["position"] == "typed.json.gz[1]" and "'q'" in bad["_error"]["message"]
+
+
+# --- §3 generate: its fields are expressions, so SPEC §5's errors hold there too ---
+
+def test_a_generate_field_that_fails_makes_a_record_error_not_a_null_or_a_wrap(tmp_path):
+    run_ok(tmp_path, """
+    settings: {on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
+    sources:
+      g:
+        type: generate
+        count: 4
+        fields:
+          n: _n
+          v: if(_n == 1, to_int("zz"), _n)
+          big: if(_n == 2, 9223372036854775807 + _n, 0)
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """)
+    assert lines(tmp_path / "out.jsonl") == [{"n": 0, "v": 0, "big": 0}, {"n": 3, "v": 3, "big": 0}]
+    dead = lines(tmp_path / "dead.jsonl")
+    assert [(d["_source"]["position"], d["_error"]["code"]) for d in dead] == [("_n=1", "conversion"),
+                                                                             ("_n=2", "overflow")]
+    assert "'zz'" in dead[0]["_error"]["message"]
+    assert dead[1]["big"] is None  # never the wrapped value
+
+
+def test_a_failing_generate_field_fails_the_run_by_default_naming_the_record(tmp_path):
+    path = write_spec(tmp_path, """
+    sources:
+      g: {type: generate, count: 3, fields: {v: 'to_int(if(_n == 2, "x", "1"))'}}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """)
+    done = flowc("run", "--quiet", str(path))
+    assert done.returncode == 1
+    assert "_n=2" in done.stderr and "cannot convert 'x' to int" in done.stderr
