@@ -51,6 +51,12 @@ JOIN_WAIT = 30.0
 _MEMBERS: Counter[str] = Counter()  # the open feeds of this process per group_id
 
 
+# Consumer settings the source makes itself, and the source key that sets each instead (None: none may;
+# offsets are committed after each checkpoint, SPEC §3, never by the client).
+OWN_SETTINGS = {"bootstrap_servers": "bootstrap_servers", "group_id": "group_id", "auto_offset_reset": "start",
+                "enable_auto_commit": None}
+
+
 def client_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     """`options` as kafka-python keyword arguments: `session.timeout.ms` and `session_timeout_ms` alike."""
     return {str(key).replace(".", "_"): value for key, value in (options or {}).items()}
@@ -116,6 +122,7 @@ class KafkaFeed:
         from kafka import KafkaConsumer
         from kafka.errors import KafkaConfigurationError, KafkaError
 
+        self._refuse_own_settings()
         if position:
             self._next = {str(k): int(v) for k, v in position.get("offsets", {}).items()}
             self._rows = int(position.get("rows", 0))
@@ -130,6 +137,18 @@ class KafkaFeed:
                                   f"{','.join(self._servers)}: {error}") from error
         self._consumer.subscribe(topics=self.topics, listener=_listener(self))
         _MEMBERS[self.group_id] += 1
+
+    def _refuse_own_settings(self) -> None:
+        """A setting of `options` that the source makes itself is an error naming the key to use (passed
+        on, the client failed with a TypeError: 'got multiple values for keyword argument')."""
+        for written in (self.source.config.get("options") or {}):
+            name = str(written).replace(".", "_")
+            if name in OWN_SETTINGS:
+                key = OWN_SETTINGS[name]
+                fix = f"set the source's `{key}` instead" if key else \
+                    "flowc commits offsets itself, once a batch is durable in every sink"
+                raise ValueError(f"kafka source '{self.source.name}': option '{written}' is not a client "
+                                 f"setting flowc passes on: {fix}")
 
     def poll(self, max_records: int, timeout: float) -> pl.DataFrame | None:
         """Wait up to `timeout` (`batch_timeout`) for a first record; then gather until `max_records`

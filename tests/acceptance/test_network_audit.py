@@ -198,3 +198,19 @@ def test_start_latest_skips_what_the_topic_held_and_reads_what_comes_after(kafka
     run_until(spec, lambda: {200, 201, 202, 203} <= {r["id"] for r in lines(out)}, deadline=30)
     ids = [r["id"] for r in lines(out)]
     assert ids[:len(got)] == got and sorted(ids) == sorted(set(ids)) and min(ids) >= 100
+
+
+def test_client_options_that_the_source_sets_itself_are_clear_errors(tmp_path):
+    """`options` reach the client as they are; one the source passes itself failed with a TypeError
+    traceback ('got multiple values for keyword argument'), and auto-commit would break SPEC §3."""
+    for option, hint in (("auto.offset.reset: latest", "`start`"), ("enable.auto.commit: true", "commits offsets"),
+                         ("group.id: g", "`group_id`")):
+        spec = write_spec(tmp_path, f"""
+        sources:
+          k: {{type: kafka, topic: t, bootstrap_servers: "127.0.0.1:9", schema: {{id: int}}, options: {{{option}}}}}
+        sinks:
+          out: {{type: file, path: out.jsonl}}
+        """)
+        result = flowc("run", str(spec))
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert f"kafka source 'k': option '{option.split(':')[0]}'" in result.stderr and hint in result.stderr
