@@ -61,6 +61,46 @@ def parse_type(text: str) -> Type | None:
     return None
 
 
+def type_from_text(text: str) -> Type | None:
+    """A type as `str()` prints it, back (`"list<{a: int, b: null}>"`); None when `text` is none.
+
+    For the schemas recorded in the event log (SPEC §3: inferred once, then frozen), which may hold
+    types no `schema:` can spell: `null` (a field null in every sampled record, `list<null>` for lists
+    always empty) and structs inside lists. `parse_type` reads neither, so a resumed run lost such a
+    field. A field name holding `: `, `, ` or brackets does not read back (None)."""
+    text = text.strip()
+    if text == NULL.name:
+        return NULL
+    if text in SCALARS:
+        return SCALARS[text]
+    match = _LIST.match(text)
+    if match:
+        item = type_from_text(match.group(1))
+        return ListOf(item) if item is not None else None
+    if not (text.startswith("{") and text.endswith("}")):
+        return None
+    fields = []
+    for part in _top_level_parts(text[1:-1]):
+        name, colon, rest = part.partition(": ")
+        field_type = type_from_text(rest) if colon else None
+        if field_type is None:
+            return None
+        fields.append((name, field_type))
+    return Struct(tuple(fields))
+
+
+def _top_level_parts(text: str) -> list[str]:
+    """`text` split at each `, ` outside `{...}` and `<...>` (no part for an empty text)."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += char in "{<"
+        depth -= char in "}>"
+        if depth == 0 and text.startswith(", ", i):
+            parts.append(text[start:i])
+            start = i + 2
+    return [*parts, text[start:]] if text else []
+
+
 def common_supertype(a: Type, b: Type) -> Type | None:
     """The type both `a` and `b` widen to (`int` and `float` give `float`), or None."""
     if a == b or b == NULL:

@@ -25,7 +25,7 @@ from flowc.compiler.graph import build_graph
 from flowc.compiler.plan import Plan, build_plan
 from flowc.compiler.spec import Config, Enrich, Source, Spec, thaw
 from flowc.dsl.diagnostics import Diagnostic, Severity
-from flowc.dsl.types import Struct, Type, parse_type
+from flowc.dsl.types import Struct, Type, type_from_text
 from flowc.dsl.units import parse_size
 from flowc.runtime.sinks.columns import sink_columns
 from flowc.runtime.sinks.file_writer import FileSinkWriter
@@ -151,7 +151,7 @@ def _type_json(type_: Type) -> Any:
 def struct_from_json(data: Mapping[str, Any]) -> Struct:
     fields = []
     for name, value in data.items():
-        parsed = struct_from_json(value) if isinstance(value, Mapping) else parse_type(value)
+        parsed = struct_from_json(value) if isinstance(value, Mapping) else type_from_text(value)
         if parsed is not None:
             fields.append((name, parsed))
     return Struct(tuple(fields))

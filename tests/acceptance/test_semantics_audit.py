@@ -137,3 +137,29 @@ def test_a_failing_session_argument_under_skip_and_fail(tmp_path):
     failed = flowc("run", "--reset", str(path))
     assert failed.returncode == 1
     assert "agg" in failed.stderr and "records[1]" in failed.stderr and "'x'" in failed.stderr
+
+
+# --- §3/§9 a frozen inferred schema with lists of structs survives a resume ----------------------------
+
+def test_a_resumed_run_keeps_inferred_lists_of_structs_and_always_empty_lists(tmp_path):
+    # No schema: `items` is inferred as list<{sku: string, qty: int}> and `tags` (always empty) as a list
+    # of null. The schema is recorded in the event log and read back on resume: neither field may be lost.
+    path = write_spec(tmp_path, """
+    sources:
+      s: {type: file, path: in.jsonl}
+    steps:
+      - explode: {field: items, as: item, index: pos}
+      - map: {sku: item.sku, qty: item.qty * 10}
+      - explode: {field: tags, as: tag, keep_empty: true}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """, {"in.jsonl": '{"id": 1, "items": [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 2}], "tags": []}\n'
+                      '{"id": 2, "items": [{"sku": "c", "qty": 3}], "tags": []}\n'})
+    first = flowc("run", "--reset", "--limit", "1", str(path))
+    assert first.returncode == 0, first.stderr
+    plan = flowc("plan", str(path))
+    assert plan.returncode == 0 and "items: list<{sku: string, qty: int}>" in plan.stdout, plan.stdout + plan.stderr
+    resumed = flowc("run", str(path))
+    assert resumed.returncode == 0, resumed.stderr
+    assert [(r["id"], r["pos"], r["sku"], r["qty"], r["tag"]) for r in lines(tmp_path / "out.jsonl")] == [
+        (1, 0, "a", 10, None), (1, 1, "b", 20, None), (2, 0, "c", 30, None)]
