@@ -76,6 +76,15 @@ def _inline(source: Source, records: tuple[Config, ...], schema: Any) -> Source:
 
 
 def _schema_for_tests(spec: Spec, source: Source) -> Any:
+    """What `_source_schema` finds, with the metadata fields of a Kafka source (`_key`, `_partition`, ...:
+    the spec's steps may read them, and a test's records may give them)."""
+    from flowc.compiler.checks.source_schemas import with_kafka_fields
+
+    schema = _source_schema(spec, source)
+    return with_kafka_fields(schema, source) if schema is not None else None
+
+
+def _source_schema(spec: Spec, source: Source) -> Any:
     """The declared schema; else one inferred from the records every test of the spec gives the source
     (so all tests see one schema); else the schema `flowc run` would infer from the real source (a
     generate source's field types, a file's first rows), when it can be read."""

@@ -26,12 +26,16 @@ ANY = t.NULL  # the checker lets NULL fit every type: used where a field exists 
 
 def declared_schema(source: Source) -> Struct | None:
     """The declared schema, with Kafka's metadata fields added after it."""
-    if source.schema is None:
-        return None
+    return with_kafka_fields(source.schema, source) if source.schema is not None else None
+
+
+def with_kafka_fields(schema: Struct, source: Source) -> Struct:
+    """`schema` with the `_key ... _timestamp` fields a Kafka source adds to every record after it (those
+    it does not name already); any other source's as it is."""
     if source.type != "kafka":
-        return source.schema
-    declared = {name for name, _ in source.schema.fields}
-    return Struct(source.schema.fields + tuple(f for f in KAFKA_FIELDS if f[0] not in declared))
+        return schema
+    named = {name for name, _ in schema.fields}
+    return Struct(schema.fields + tuple(f for f in KAFKA_FIELDS if f[0] not in named))
 
 
 def with_event_time(schema: Struct, source: Source) -> Struct:

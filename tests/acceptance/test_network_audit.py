@@ -214,3 +214,31 @@ def test_client_options_that_the_source_sets_itself_are_clear_errors(tmp_path):
         result = flowc("run", str(spec))
         assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
         assert f"kafka source 'k': option '{option.split(':')[0]}'" in result.stderr and hint in result.stderr
+
+
+def test_flowc_test_of_a_pipeline_reading_kafka_metadata_fields(tmp_path):
+    """SPEC §8 replaces each source with a test's records; a Kafka source's replacement lost `_key` and the
+    other metadata fields, so a pipeline reading them failed every test with 'unknown field'."""
+    spec = write_spec(tmp_path, """
+    sources:
+      k: {type: kafka, topic: x, bootstrap_servers: "127.0.0.1:9", schema: {id: int}}
+      raw: {type: kafka, topic: y, bootstrap_servers: "127.0.0.1:9"}
+    steps:
+      - from: k
+        filter: _key == "a" and _partition >= 0
+      - map: {tagged: _key + "-" + _topic}
+    sinks:
+      out: {type: file, path: out.jsonl}
+      raw_out: {type: file, path: raw.jsonl, from: raw}
+    tests:
+      - name: metadata fields
+        inputs:
+          k: [{id: 1, _key: a, _partition: 0, _topic: x}, {id: 2, _key: b, _partition: 1}]
+          raw: [{v: 1}]
+        expect:
+          out: [{id: 1, tagged: a-x, _offset: null}]
+          raw_out: [{v: 1, _key: null}]
+    """)
+    result = flowc("test", str(spec))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
