@@ -33,7 +33,9 @@ from flowc.dsl.types import ListOf, Struct, Type
 ROW = "__flowc_row"  # Int64: the record's row number in its source (null after a `sql` step)
 ERROR = "__flowc_error"  # String: "<code>: <message>" on rows with a record error
 RAW_ERROR = "__flowc_raw_error"  # a polled source's undecodable record (`flowc.runtime.sources.feed`)
-GENERATED_ERROR = "__flowc_generated_error"  # a `generate` field's record error, "<code>: <message>"
+# a record error its reader found, "<code>: <message>": a `generate` field's expression failed, or a
+# nested value built from YAML or JSON does not fit the schema (`source_nested.fitted`)
+READER_ERROR = "__flowc_reader_error"
 BRANCH = "__flowc_branch"  # Int64: which input of a union a record came through (only on the way from a
 # union to a stateful node that reads several of its inputs from one source: runtime/batching.py)
 HIDDEN = (ROW, ERROR, BRANCH)
@@ -230,15 +232,15 @@ def _scan(node: ir.Scan, ctx: NodeContext) -> Staged:
     converted = [(name, convert(name, present.get(name), type_)) for name, type_ in _schema(ctx, node).fields]
     clock = node.source.event_time.field.name if node.source.event_time is not None else None
     if fast_only():
-        return _fast_scan(raw, converted, [c for c in (RAW_ERROR, GENERATED_ERROR) if c in present], clock)
+        return _fast_scan(raw, converted, [c for c in (RAW_ERROR, READER_ERROR) if c in present], clock)
     values = [v.value.alias(name) for name, v in converted]
     undecoded = (pl.when(pl.col(RAW_ERROR).is_not_null()).then(pl.lit("parse: ") + pl.col(RAW_ERROR))
                  if RAW_ERROR in present else None)
-    generated = pl.col(GENERATED_ERROR) if GENERATED_ERROR in present else None
+    found = pl.col(READER_ERROR) if READER_ERROR in present else None
     # SPEC §3: a null event time is a record error of the source (an unparsable one is a conversion error)
     timeless = (pl.when(dict(converted)[clock].value.is_null()).then(pl.lit(f"event_time: field '{clock}' is null"))
                 if clock in dict(converted) else None)
-    error = first_error(undecoded, generated, *(v.error for _, v in converted), timeless)
+    error = first_error(undecoded, found, *(v.error for _, v in converted), timeless)
     if error is None:
         return Staged(raw.select(*values, ROW))
     return Staged(raw.select(*values, ROW, error.alias(ERROR)), True, tuple(n for n, _ in converted))

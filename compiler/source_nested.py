@@ -11,6 +11,7 @@ test's inputs), so they are read in Python, with the language's own readers.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -21,14 +22,16 @@ import polars as pl
 from flowc.compiler.lowered import Lowered
 from flowc.compiler.polars_types import to_polars
 from flowc.dsl import types as t
-from flowc.dsl.lib_convert import render_value
+from flowc.dsl.lib_convert import render_value, to_bool, to_float, to_int
 from flowc.dsl.lib_time import ISO_REGEX, timestamp_from_parts
+from flowc.dsl.record_errors import RecordError
 from flowc.dsl.types import ListOf, Struct, Type
 from flowc.dsl.units import duration_from_text
 
 _TEMPORAL = (pl.Datetime, pl.Date, pl.Duration)
 _HINT = " (durations are read from text such as '90s' or 'PT1M30S')"
 _ISO = re.compile(ISO_REGEX)
+_FROM_TEXT = {t.INT: to_int, t.FLOAT: to_float, t.BOOL: to_bool}  # as `source_types` reads a top-level field
 
 
 def textual(dtype: pl.DataType) -> pl.DataType:
@@ -98,6 +101,65 @@ def _read(value: Any, type_: Type, path: str) -> tuple[Any, str | None]:
             return None, f"conversion: field '{path}': cannot convert {render_value(value)} to duration{_HINT}"
         return timedelta(microseconds=micros), None
     return value, None  # Polars built it as declared
+
+
+def fitted(value: Any, type_: Type, path: str) -> tuple[Any, str | None]:
+    """A nested value built from YAML or JSON (an inline record's, a watched JSON line's, an HTTP
+    record's) in the shape of `type_`, each scalar read from its text as a top-level field is (`"42"`
+    is the int 42; 1.5 is no int; any scalar is a string's text), temporal ones left as text for
+    `nested_from_text`; or (None, `conversion: field '<path>': cannot convert <value> to <type>`).
+    Without it Polars built the value with its own casts: 1.5 became 1, `"a"` a null, `"abc"` a list
+    of three nulls, and a list where a struct is declared failed the run."""
+    if value is None:
+        return None, None
+    if isinstance(type_, Struct):
+        if not isinstance(value, Mapping):
+            return None, _misfit(value, type_, path)
+        fields = {}
+        for name, field_type in type_.fields:
+            fields[name], error = fitted(value.get(name), field_type, f"{path}.{name}")
+            if error is not None:
+                return None, error
+        return fields, None
+    if isinstance(type_, ListOf):
+        if not isinstance(value, list):
+            return None, _misfit(value, type_, path)
+        items = []
+        for i, item in enumerate(value):
+            read, error = fitted(item, type_.item, f"{path}[{i}]")
+            if error is not None:
+                return None, error
+            items.append(read)
+        return items, None
+    if type_ == t.STRING:
+        return _scalar_text(value), None
+    if type_ == t.FLOAT and type(value) in (int, float):  # YAML's .inf and .nan have no text to_float reads
+        try:
+            return float(value), None
+        except OverflowError:
+            return None, _misfit(value, type_, path)
+    reader = _FROM_TEXT.get(type_)
+    if reader is None:  # datetime, date, duration: read from their text by `nested_from_text`
+        return value, None
+    try:
+        return reader(_scalar_text(value)), None
+    except RecordError:
+        return None, _misfit(value, type_, path)
+
+
+def _scalar_text(value: Any) -> str:
+    """A value as the text a file would hold (JSON for a list or mapping), as sources read scalars."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _misfit(value: Any, type_: Type, path: str) -> str:
+    return f"conversion: field '{path}': cannot convert {render_value(_scalar_text(value))} to {type_}"
 
 
 def _timestamp(value: object) -> datetime | None:

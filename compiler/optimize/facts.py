@@ -18,9 +18,10 @@ from flowc.compiler.lower_expr import lower
 from flowc.compiler.lowered import LowerContext
 from flowc.compiler.plan import Plan
 from flowc.compiler.polars_types import to_polars
+from flowc.compiler.source_nested import fitted
 from flowc.compiler.source_nested import textual as nested_text
 from flowc.compiler.source_types import convert
-from flowc.compiler.spec import Assignment, Expression
+from flowc.compiler.spec import Assignment, Expression, thaw
 from flowc.compiler.typecheck import check_expression
 from flowc.dsl import ast
 from flowc.dsl import types as t
@@ -118,7 +119,8 @@ def column_fails(source, name: str, type_: t.Type) -> bool:
     else may hold values of another type."""
     textual = source.type == "inline" or (source.type == "file" and source.format in TEXT_FORMATS)
     if textual and isinstance(type_, t.ListOf | t.Struct):
-        return source.type != "inline" or convert(name, nested_text(to_polars(type_)), type_).error is not None
+        return (source.type != "inline" or convert(name, nested_text(to_polars(type_)), type_).error is not None
+                or any(fitted(thaw(record).get(name), type_, name)[1] is not None for record in source.records))
     if textual:
         return convert(name, pl.String(), type_).error is not None
     if source.type == "generate" or (source.format == "parquet" and source.schema is None):

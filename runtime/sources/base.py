@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import polars as pl
 
 from flowc.compiler.lower_plan import ROW
 from flowc.compiler.polars_types import from_polars, to_polars
-from flowc.compiler.source_nested import textual
+from flowc.compiler.source_nested import fitted, textual
 from flowc.dsl import types as t
 from flowc.dsl.types import ListOf, Struct, Type
 
@@ -103,6 +103,24 @@ def built_dtypes(schema: Struct) -> dict[str, pl.DataType]:
     `raw_dtypes`, with nested datetimes, dates and durations as text (YAML and JSON values have no
     timestamps), which the scan reads as it reads top-level ones."""
     return {name: textual(dtype) for name, dtype in raw_dtypes(schema).items()}
+
+
+def nested_fitted(records: Sequence[Mapping[str, Any] | None], schema: Struct) -> tuple[dict[str, list[Any]],
+                                                                                          list[str | None]]:
+    """The nested fields of `records` (built from YAML or JSON; None for a record not decoded) fitted
+    to `schema` (`source_nested.fitted`), and each record's first misfit (`code: message`, for the
+    `READER_ERROR` column; None where it fits). Its field is then null."""
+    columns: dict[str, list[Any]] = {}
+    errors: list[str | None] = [None] * len(records)
+    for name, type_ in schema.fields:
+        if is_scalar(type_):
+            continue
+        columns[name] = []
+        for i, record in enumerate(records):
+            value, error = fitted(None if record is None else record.get(name), type_, name)
+            columns[name].append(value)
+            errors[i] = errors[i] or error
+    return columns, errors
 
 
 def numbered(frame: pl.LazyFrame, after: int | None, limit: int | None) -> pl.LazyFrame:

@@ -11,14 +11,20 @@ import polars as pl
 
 from flowc.compiler.checks.source_schemas import records_schema
 from flowc.compiler.lower_expr import lower
-from flowc.compiler.lower_plan import GENERATED_ERROR, ROW
+from flowc.compiler.lower_plan import READER_ERROR, ROW
 from flowc.compiler.lowered import LowerContext, Lowered, first_error
 from flowc.compiler.spec import Source, thaw
 from flowc.compiler.typecheck import check_expression
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
 from flowc.dsl.units import parse_rate
-from flowc.runtime.sources.base import Chunked, built_dtypes, is_scalar, numbered, sliced_chunks
+from flowc.runtime.sources.base import (
+    Chunked,
+    built_dtypes,
+    nested_fitted,
+    numbered,
+    sliced_chunks,
+)
 
 _GENERATED_AT = datetime(1970, 1, 1, tzinfo=UTC)  # what `now()` gives in a generator: data must replay equal
 
@@ -55,15 +61,16 @@ class InlineReader:
 
     def frame(self, schema: Struct, after: int | None, limit: int | None) -> pl.LazyFrame:
         dtypes = built_dtypes(schema)
-        columns = {
-            name: [(_text(r.get(name)) if is_scalar(type_) else r.get(name)) for r in self.records]
-            for name, type_ in schema.fields
-        }
+        nested, misfits = nested_fitted(self.records, schema)
+        columns = {name: nested[name] if name in nested else [_text(r.get(name)) for r in self.records]
+                   for name, _ in schema.fields}
         for name, type_ in schema.fields:  # YAML's .inf and .nan are floats, which no text of a float reads as
             if type_ == t.FLOAT and (floats := _floats([r.get(name) for r in self.records])) is not None:
                 dtypes[name], columns[name] = pl.Float64(), floats
         # built beside the row numbers, so that records of no fields are still rows
         rows = pl.DataFrame({ROW: pl.Series(range(len(self.records)), dtype=pl.UInt32)})
+        if any(misfits):
+            rows = rows.with_columns(pl.Series(READER_ERROR, misfits, dtype=pl.String))
         frame = rows.hstack(pl.DataFrame(columns, schema=dtypes, strict=False)) if columns else rows
         return numbered(frame.lazy(), after, limit)
 
@@ -100,14 +107,14 @@ class GenerateReader:
     def rows(self, start: int, stop: int, after: int | None = None, limit: int | None = None) -> pl.LazyFrame:
         """Records `_n` in `[start, stop)` (then after row `after`, at most `limit`), with `ROW` = `_n`.
         A field whose expression fails on a record (`to_int("x")`, an integer overflow) makes it a
-        record error (SPEC §5, §6), in `GENERATED_ERROR`: its value was null, and an overflow wrapped."""
+        record error (SPEC §5, §6), in `READER_ERROR`: its value was null, and an overflow wrapped."""
         numbers = pl.LazyFrame().select(pl.int_range(start, stop, dtype=pl.Int64).alias("_n"))
         numbers = numbered(numbers.with_columns(pl.col("_n").alias(ROW)), after, limit)
         exprs = dict(self.source.fields)
         lowered = [(name, lower(exprs[name].expr, LowerContext(typed.types, _GENERATED_AT)))
                    for name, typed in self._typed]
         error = first_error(*(value.error for _, value in lowered))
-        failed = [] if error is None else [error.alias(GENERATED_ERROR)]
+        failed = [] if error is None else [error.alias(READER_ERROR)]
         return numbers.select(*(_checked(value).alias(name) for name, value in lowered), ROW, *failed)
 
     def chunks(self, schema: Struct, after: int | None, limit: int | None, rows: int,

@@ -15,10 +15,10 @@ from typing import Any
 
 import polars as pl
 
-from flowc.compiler.lower_plan import ROW
+from flowc.compiler.lower_plan import READER_ERROR, ROW
 from flowc.dsl import types as t
 from flowc.dsl.types import Struct
-from flowc.runtime.sources.base import built_dtypes, inferred, is_scalar
+from flowc.runtime.sources.base import built_dtypes, inferred, is_scalar, nested_fitted
 from flowc.runtime.sources.feed import RAW_ERROR
 
 EXCERPT = 200  # characters of raw text quoted in an error message
@@ -72,16 +72,20 @@ def infer_schema(items: Sequence[Item], infer_rows: int) -> Struct:
 
 
 def frame_of(items: Sequence[Item], schema: Struct, first_row: int) -> pl.DataFrame:
-    """The frame `poll` returns for `items`, numbered from `first_row`."""
+    """The frame `poll` returns for `items`, numbered from `first_row`; a nested value that does not
+    fit the schema is a record error in `READER_ERROR` (`base.nested_fitted`), a column present only
+    when one does not."""
+    nested, misfits = nested_fitted([i.record for i in items], schema)
     columns: dict[str, list[Any]] = {}
     for name, type_ in schema.fields:
-        scalar = is_scalar(type_)
-        columns[name] = [None if i.record is None else (as_text(i.record.get(name)) if scalar else i.record.get(name))
-                         for i in items]
+        columns[name] = nested[name] if not is_scalar(type_) else [
+            None if i.record is None else as_text(i.record.get(name)) for i in items]
     columns[ROW] = list(range(first_row, first_row + len(items)))
     columns[RAW_ERROR] = [i.error for i in items]
-    dtypes = built_dtypes(schema)
-    return pl.DataFrame(columns, schema={**dtypes, ROW: pl.Int64, RAW_ERROR: pl.String}, strict=False)
+    dtypes = {**built_dtypes(schema), ROW: pl.Int64, RAW_ERROR: pl.String}
+    if any(misfits):  # the column only then, as for inline records (the Scan reads it when present)
+        columns[READER_ERROR], dtypes[READER_ERROR] = misfits, pl.String()
+    return pl.DataFrame(columns, schema=dtypes, strict=False)
 
 
 def positions_of(rows: pl.Expr, first_row: int, items: Sequence[Item]) -> pl.Expr:

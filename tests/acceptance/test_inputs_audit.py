@@ -224,3 +224,60 @@ def test_a_failing_generate_field_fails_the_run_by_default_naming_the_record(tmp
     done = flowc("run", "--quiet", str(path))
     assert done.returncode == 1
     assert "_n=2" in done.stderr and "cannot convert 'x' to int" in done.stderr
+
+
+# --- §3 nested mappings and list<T>: a value that does not fit is a record error, never a crash or a cast ---
+
+def test_inline_nested_values_that_do_not_fit_are_record_errors(tmp_path):
+    # A list where a struct is declared failed the run with a Polars traceback; 1.5 in a list<int> became 1,
+    # "q" a null, and "abc" a list of three nulls.
+    run_ok(tmp_path, """
+    settings: {on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
+    sources:
+      s:
+        type: inline
+        schema: {id: int, u: {x: int}, l: "list<int>"}
+        records:
+          - {id: 1, u: {x: 1}, l: [1, "2"]}
+          - {id: 2, u: [1]}
+          - {id: 3, l: [1.5]}
+          - {id: 4, l: "abc"}
+          - {id: 5, u: {x: "y"}}
+          - {id: 6, u: {x: null}, l: [null]}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """)
+    assert lines(tmp_path / "out.jsonl") == [{"id": 1, "u": {"x": 1}, "l": [1, 2]},
+                                             {"id": 6, "u": {"x": None}, "l": [None]}]
+    dead = lines(tmp_path / "dead.jsonl")
+    assert [d["_source"]["position"] for d in dead] == ["records[1]", "records[2]", "records[3]", "records[4]"]
+    assert {d["_error"]["code"] for d in dead} == {"conversion"}
+    messages = [d["_error"]["message"] for d in dead]
+    assert messages[0].startswith("field 'u': ") and messages[1].startswith("field 'l[0]': ")
+    assert messages[2].startswith("field 'l': ") and messages[3].startswith("field 'u.x': ")
+    assert [d["id"] for d in dead] == [2, 3, 4, 5]
+
+
+def test_a_watched_json_line_whose_nested_value_does_not_fit_is_a_record_error(tmp_path):
+    path = write_spec(tmp_path, """
+    settings: {batch_timeout: 100ms, on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
+    sources:
+      j: {type: file, path: "in/*.jsonl", watch: true, schema: {u: {x: int}}}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """, {"in/a.jsonl": '{"u": {"x": 1}}\n{"u": {"x": [1]}}\n{"u": {"x": "2"}}\n{"u": 5}\n'})
+    proc = subprocess.Popen([*FLOWC, "run", "--quiet", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, dead = tmp_path / "out.jsonl", tmp_path / "dead.jsonl"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None and not (
+                out.exists() and len(out.read_text().splitlines()) == 2
+                and dead.exists() and len(dead.read_text().splitlines()) == 2):
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+    assert code == 130, proc.stderr.read() if proc.stderr else ""
+    assert lines(out) == [{"u": {"x": 1}}, {"u": {"x": 2}}]
+    assert [(d["_source"]["position"], d["_error"]["code"]) for d in lines(dead)] == [
+        ("in/a.jsonl:2", "conversion"), ("in/a.jsonl:4", "conversion")]
