@@ -71,7 +71,8 @@ class FileReader:
         self.source, self.base_dir = source, base_dir
         pattern = str(source.config.get("path", ""))
         self.pattern = pattern
-        self.paths = sorted(glob.glob(os.path.join(base_dir, pattern), recursive=True),
+        # files only: a folder that a wide glob (`in/*`) matches holds no records (as in a watched folder)
+        self.paths = sorted((p for p in glob.glob(os.path.join(base_dir, pattern), recursive=True) if os.path.isfile(p)),
                             key=lambda p: (os.path.basename(p), p))
         self.format = source.format or ""
         self._ledger = Ledger()  # what the chunked reads learned: rows holding no record, the limit's end

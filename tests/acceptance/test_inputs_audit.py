@@ -281,3 +281,14 @@ def test_a_watched_json_line_whose_nested_value_does_not_fit_is_a_record_error(t
     assert lines(out) == [{"u": {"x": 1}}, {"u": {"x": 2}}]
     assert [(d["_source"]["position"], d["_error"]["code"]) for d in lines(dead)] == [
         ("in/a.jsonl:2", "conversion"), ("in/a.jsonl:4", "conversion")]
+
+
+def test_a_glob_that_also_matches_a_folder_reads_the_files_only(tmp_path):
+    # `in/*` matched the folder `in/sub` too, and the run failed with "Is a directory"
+    run_ok(tmp_path, """
+    sources:
+      s: {type: file, path: "in/*", format: csv}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """, {"in/a.csv": "x\n1\n", "in/sub/b.csv": "x\n2\n", "in/c.csv": "x\n3\n"})
+    assert lines(tmp_path / "out.jsonl") == [{"x": 1}, {"x": 3}]
