@@ -52,6 +52,8 @@ def normalize_source(name: str, at: At, problems: Problems) -> s.Source:
             codec_of(encoding.value)
         except ValueError as reason:
             problems.append(codes.diagnostic("E317", encoding.span or at.key_span, reason=str(reason), name=name))
+    if type_ == "file" and _source_format(type_, at) == "text":
+        problems.extend(_text_schema_problems(name, at / "schema"))
     config = s.Config({k: v for k, v in at.value.items() if k not in _SOURCE_KEYS or (k, type_) == ("records", "http")})
     return s.Source(
         name=name,
@@ -68,6 +70,17 @@ def normalize_source(name: str, at: At, problems: Problems) -> s.Source:
         key_spans=at.value_spans(),
         written=at.written(),
     )
+
+
+def _text_schema_problems(name: str, schema: At) -> Problems:
+    """SPEC §3: a `text` source's records are `{line}`; its schema may type `line` (`{line: int}` reads a
+    file of numbers), and another field would only ever be null, silently: E404 at each one."""
+    if not isinstance(schema.value, dict):
+        return []
+    return [codes.diagnostic("E404", (schema / field).key_span or schema.span, value=f"'{field}'",
+                             where=f"'schema' of text source '{name}'",
+                             expected="a text source's records have the one field 'line'", suggestion="")
+            for field in schema.value if field != "line"]
 
 
 def _event_time(at: At) -> s.EventTime:

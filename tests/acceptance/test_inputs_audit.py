@@ -292,3 +292,25 @@ def test_a_glob_that_also_matches_a_folder_reads_the_files_only(tmp_path):
       out: {type: file, path: out.jsonl}
     """, {"in/a.csv": "x\n1\n", "in/sub/b.csv": "x\n2\n", "in/c.csv": "x\n3\n"})
     assert lines(tmp_path / "out.jsonl") == [{"x": 1}, {"x": 3}]
+
+
+def test_a_text_source_schema_may_only_type_line(tmp_path):
+    # `{x: int}` on a text source gave a null `x` per line, silently; `{line: int}` reads a file of numbers
+    path = write_spec(tmp_path, """
+    sources:
+      c: {type: file, path: c.txt, schema: {x: int}}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """, {"c.txt": "5\n"})
+    done = flowc("validate", str(path))
+    assert done.returncode == 1 and "error[E404]" in done.stdout and "'x'" in done.stdout
+    assert f"{path}:5:41: error[E404]" in done.stdout
+    run_ok(tmp_path, """
+    sources:
+      c: {type: file, path: c.txt, schema: {line: int}}
+    steps:
+      - map: {next: line + 1}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """, {"c.txt": "5\n7"})
+    assert lines(tmp_path / "out.jsonl") == [{"line": 5, "next": 6}, {"line": 7, "next": 8}]
