@@ -46,7 +46,7 @@ from flowc.runtime.resume import (
     remove_outputs,
     stateful_definitions,
 )
-from flowc.runtime.run_setup import Prepared, open_sinks, schema_json, sources_hash
+from flowc.runtime.run_setup import Prepared, open_sinks, schema_json, source_hashes, sources_hash
 from flowc.runtime.sinks.backends import SinkRestoreError
 from flowc.runtime.sources import is_feed, open_feed
 from flowc.runtime.sources.file_rows import limit_end, records_between
@@ -102,6 +102,7 @@ def start(prepared: Prepared, log: ev.EventLog, options: RunOptions) -> RunOutco
     now = first_now(log, state) or options.clock()
     log.append(ev.COMPILED, {"spec_hash": prepared.spec_hash, "plan_hash": _hash(format_plan(prepared.plan)),
                              "schema": schema_json(prepared.schemas), "sources_hash": sources_hash(prepared.spec),
+                             "source_hashes": source_hashes(prepared.spec),
                              "stateful": stateful_definitions(prepared.plan), "sinks": file_sinks(prepared)})
     log.append(ev.RUN_STARTED, {"limit": options.limit, "now": now.isoformat()})
     try:

@@ -24,7 +24,7 @@ from flowc.compiler.plan import Plan
 from flowc.compiler.plan_stateful import definition
 from flowc.runtime import events as ev
 from flowc.runtime.lifecycle import PipelineState
-from flowc.runtime.run_setup import Prepared, sources_hash
+from flowc.runtime.run_setup import Prepared, source_hashes, sources_hash
 from flowc.runtime.sinks.backends import BACKENDS, COMPRESSIONS
 from flowc.runtime.sinks.file_writer import FileSinkWriter
 from flowc.runtime.sinks.rotation import rotated_index_pattern
@@ -60,8 +60,8 @@ def ensure_compatible(prepared: Prepared, log: ev.EventLog, state: PipelineState
     data = compiled[-1].data if compiled else {}
     recorded = data.get("sources_hash")
     if recorded is not None and recorded != sources_hash(prepared.spec):
-        raise RunRefused("the sources changed since the last checkpoint, so its positions mean nothing now; "
-                         "run with --reset to start over")
+        raise RunRefused(f"{_changed_sources(data.get('source_hashes'), source_hashes(prepared.spec))} since "
+                         "the last checkpoint, so its positions mean nothing now; run with --reset to start over")
     before, now = data.get("stateful", {}), stateful_definitions(prepared.plan)
     for step in sorted(before.keys() | now.keys()):
         if step not in now:
@@ -73,6 +73,19 @@ def ensure_compatible(prepared: Prepared, log: ev.EventLog, state: PipelineState
         else:
             continue
         raise RunRefused(f"stateful step '{step}' {problem}; run with --reset to start over")
+
+
+def _changed_sources(before: Any, now: Mapping[str, str]) -> str:
+    """Which sources changed, as "source 's' changed" (a log written before flowc recorded a hash per
+    source cannot tell: "the sources changed")."""
+    if not isinstance(before, Mapping):
+        return "the sources changed"
+    added = [name for name in now if name not in before]
+    removed = [name for name in before if name not in now]
+    changed = [name for name in now if name in before and before[name] != now[name]]
+    parts = [f"source '{name}' changed" for name in changed]
+    parts += [f"source '{name}' is new" for name in added] + [f"source '{name}' was removed" for name in removed]
+    return ", ".join(parts) or "the order of the sources changed"
 
 
 def file_sinks(prepared: Prepared) -> dict[str, dict[str, Any]]:

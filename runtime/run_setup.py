@@ -166,11 +166,19 @@ def sources_hash(spec: Spec) -> str:
     The hash goes into the event log, so it never covers a value a `${...}` inserted (a short secret
     could be found from it by trying them all): entries are hashed as written, and headers and client
     options, which say how to reach a source rather than what its positions mean, are left out."""
-    described = [(s.name, s.type, s.format, s.bounded, repr(s.schema), repr(s.event_time), repr(s.records),
-                  repr(s.fields), sorted((key, s.written.get(key, repr(value))) for key, value in s.config.items()
-                                         if key not in _CREDENTIALS))
-                 for s in spec.sources]
+    described = [_described(s) for s in spec.sources]
     return "sha256:" + hashlib.sha256(repr(described).encode()).hexdigest()
+
+
+def source_hashes(spec: Spec) -> dict[str, str]:
+    """`sources_hash` per source, so a refused resume can name the source that changed."""
+    return {s.name: "sha256:" + hashlib.sha256(repr(_described(s)).encode()).hexdigest() for s in spec.sources}
+
+
+def _described(s: Source) -> tuple:
+    return (s.name, s.type, s.format, s.bounded, repr(s.schema), repr(s.event_time), repr(s.records),
+            repr(s.fields), sorted((key, s.written.get(key, repr(value))) for key, value in s.config.items()
+                                   if key not in _CREDENTIALS))
 
 
 def open_sinks(plan: Plan, base_dir: str, console: TextIO | None) -> dict[ir.SinkNode, Any]:

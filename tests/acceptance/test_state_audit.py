@@ -171,3 +171,22 @@ def test_an_output_removed_between_runs_refuses_the_resume_and_says_what_to_do(t
     (tmp_path / "c.000001.csv").unlink()
     assert flowc("run", str(path), "--quiet").returncode == 0  # completed: nothing to restore
     assert [r["n"] for r in lines(tmp_path / "a.jsonl")] == [1, 2, 3, 4, 5]
+
+
+def test_a_refused_resume_names_the_source_that_changed(tmp_path):
+    path = spec(tmp_path, """
+        settings: {batch_size: 2}
+        sources:
+          s: {type: inline, records: [{n: 1}, {n: 2}, {n: 3}]}
+          t: {type: inline, records: [{n: 10}]}
+        steps:
+          - union: [s, t]
+        sinks:
+          out: {type: file, path: out.jsonl}
+        """)
+    assert flowc("run", str(path), "--quiet", "--limit", "1").returncode == 0
+    path.write_text(path.read_text().replace("{n: 3}", "{n: 4}"))
+    refused = flowc("run", str(path))
+    assert refused.returncode == 1
+    assert "source 's' changed" in refused.stderr and "--reset" in refused.stderr, refused.stderr
+    assert "'t'" not in refused.stderr
