@@ -8,8 +8,10 @@ files must not change while its pipeline is running or stopped mid-way (document
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 
@@ -49,7 +51,7 @@ from flowc.runtime.sources.json_file import (
     sampled_json_schema,
 )
 from flowc.runtime.sources.jsonl_lines import INFER_LOOK, jsonl_sample, sampled_jsonl_schema
-from flowc.runtime.sources.line_blocks import compressed, count_lines, gzipped
+from flowc.runtime.sources.line_blocks import compressed, count_lines, gzipped, whole_file
 from flowc.runtime.sources.line_chunks import Chunk, chunks, jsonl_chunks, text_chunks
 
 _LINE_FORMATS = ("csv", "jsonl", "text")  # positions are `file:line`; other formats give `file[index]`
@@ -78,6 +80,7 @@ class FileReader:
         self._ledger = Ledger()  # what the chunked reads learned: rows holding no record, the limit's end
         self._json: dict[str, JsonShape] = {}  # each JSON file's rows, once parsed
         self._split: tuple[str, JsonArray] | None = None  # the JSON file read last: the exact reading's too
+        self._decompressed: dict[str, str] = {}  # each compressed Parquet file's readable copy (`_parquet_file`)
 
     # --- schema ---
 
@@ -104,7 +107,7 @@ class FileReader:
         source, not of its first file): a file holding none (empty, only a header or blank lines)
         gives none and the next is sampled. `read` is kept to the files looked at, in order."""
         if self.format == "parquet":  # typed columns: nothing to infer
-            return pl.scan_parquet(self.paths[0]).collect_schema()
+            return pl.scan_parquet(self._parquet_file(self.paths[0])).collect_schema()
         read.clear()
         if self.format == "csv":
             options, samples, held = self._csv_options(), [], 0
@@ -284,7 +287,8 @@ class FileReader:
         if self.format == "jsonl":
             return pl.scan_ndjson(self.paths, schema=raw_dtypes(schema), row_index_name=ROW)
         if self.format == "parquet":
-            return pl.scan_parquet(self.paths, row_index_name=ROW, glob=False, missing_columns="insert",
+            return pl.scan_parquet([self._parquet_file(p) for p in self.paths], row_index_name=ROW, glob=False,
+                                   missing_columns="insert",
                                    extra_columns="ignore")
         if self.format == "text":  # a CRLF file's lines lose their CR, as a reader of text expects
             return pl.scan_lines(self.paths, name="line", row_index_name=ROW, glob=False).with_columns(
@@ -313,8 +317,16 @@ class FileReader:
         if self.format in ("jsonl", "text"):  # rows are lines (`line_chunks`), blank ones too
             return _lines(path)
         if self.format == "parquet":
-            return pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
+            return pl.scan_parquet(self._parquet_file(path), glob=False).select(pl.len()).collect().item()
         return self._json_shape(path).records
+
+    def _parquet_file(self, path: str) -> str:
+        """A Parquet file Polars can read: `path`, or its decompressed copy when the file itself is
+        compressed (SPEC §7 lets `.gz` follow `.parquet` in a source's path; Polars reads only the
+        compression inside a Parquet file). Made once per file."""
+        if path not in self._decompressed:
+            self._decompressed[path] = _decompressed_copy(path) if compressed(path) else path
+        return self._decompressed[path]
 
     def _json_shape(self, path: str) -> JsonShape:
         if path not in self._json:  # not read yet (a resume past it, an error's position)
@@ -339,6 +351,16 @@ class FileReader:
                 text = pl.format(f"{name}[{{}}]", rows - start)
             result = text if result is None else pl.when(rows >= start).then(text).otherwise(result)
         return result if result is not None else pl.lit(None, dtype=pl.String)
+
+
+def _decompressed_copy(path: str) -> str:
+    """A private temporary copy of a compressed file, decompressed (`whole_file`), removed when the
+    process exits."""
+    handle, copy = tempfile.mkstemp(prefix="flowc-", suffix=".parquet")
+    atexit.register(lambda: os.path.exists(copy) and os.unlink(copy))
+    with os.fdopen(handle, "wb") as out:
+        out.write(whole_file(path))
+    return copy
 
 
 def _lines(path: str) -> int:

@@ -314,3 +314,22 @@ def test_a_text_source_schema_may_only_type_line(tmp_path):
       out: {type: file, path: out.jsonl}
     """, {"c.txt": "5\n7"})
     assert lines(tmp_path / "out.jsonl") == [{"line": 5, "next": 6}, {"line": 7, "next": 8}]
+
+
+def test_a_gzipped_parquet_source_is_read_decompressed(tmp_path):
+    import io
+
+    import polars as pl
+
+    packed = io.BytesIO()
+    pl.DataFrame({"x": [7, 8], "y": ["true", "zz"]}).write_parquet(packed)
+    run_ok(tmp_path, """
+    settings: {batch_size: 1}
+    sources:
+      s: {type: file, path: in.parquet.gz, schema: {x: int, y: bool}}
+    sinks:
+      out: {type: file, path: out.jsonl}
+      bad: {type: file, path: bad.jsonl, from: s.errors}
+    """, {"in.parquet.gz": gzip.compress(packed.getvalue())})
+    assert lines(tmp_path / "out.jsonl") == [{"x": 7, "y": True}]
+    assert [b["_source"]["position"] for b in lines(tmp_path / "bad.jsonl")] == ["in.parquet.gz[1]"]
