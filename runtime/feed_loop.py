@@ -66,6 +66,7 @@ def infer_feed_schemas(prepared: Prepared, positions: Mapping[str, Any], opener:
         for source in missing:
             feed = opener(source, prepared.base_dir, prepared.spec.pipeline)
             opened.feeds[source.name] = feed
+            _hand_stop(feed, should_stop)
             feed.open(positions.get(source.name))
             while not should_stop() and not feed.exhausted():
                 size = prepared.spec.settings.batch_size
@@ -96,6 +97,14 @@ def infer_feed_schemas(prepared: Prepared, positions: Mapping[str, Any], opener:
     return dataclasses.replace(prepared, schemas=schemas, plan=plan), opened
 
 
+def _hand_stop(feed: Feed, should_stop: Callable[[], bool]) -> None:
+    """Tell a feed that may wait past its poll's timeout (a Kafka group join: up to 30 s) of stop
+    requests, so SIGTERM during a join stops the run at once (it waited for the join to end)."""
+    use_stop = getattr(feed, "use_stop", None)
+    if use_stop is not None:
+        use_stop(should_stop)
+
+
 def _schema_of(source: Any, feed: Feed, first: pl.DataFrame) -> Struct:
     """What the feed inferred (typed; its frame holds scalars as text), else the frame's own types."""
     schema = getattr(feed, "schema", None)
@@ -117,6 +126,7 @@ def poll_feeds(run: _Run, opened: OpenFeeds, opener: FeedOpener) -> str | None:
         for name, scan in scans.items():
             if name not in feeds:
                 feeds[name] = opener(scan.source, prepared.base_dir, prepared.spec.pipeline)
+                _hand_stop(feeds[name], run.options.should_stop)
                 use_schema = getattr(feeds[name], "use_schema", None)
                 if scan.source.schema is None and use_schema is not None and name in prepared.schemas:
                     use_schema(_delivered(scan, prepared.schemas[name]))

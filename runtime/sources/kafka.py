@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import polars as pl
@@ -49,6 +49,11 @@ DEFAULT_CLIENT = {"session_timeout_ms": 10_000, "heartbeat_interval_ms": 3_000, 
 # unless another feed of this process is in its group, which must be polled to rejoin as well.
 JOIN_WAIT = 30.0
 _MEMBERS: Counter[str] = Counter()  # the open feeds of this process per group_id
+# How long `close` waits for the broker to answer its LeaveGroup. A request waits on its connection
+# behind a JoinGroup in flight (on the test broker ~half a session), and the client's default is its
+# request timeout (305 s): a stop during a join took as long as the join. Unanswered, the group
+# drops this member after its session timeout instead.
+LEAVE_WAIT_MS = 2000
 
 
 # Consumer settings the source makes itself, and the source key that sets each instead (None: none may;
@@ -111,6 +116,11 @@ class KafkaFeed:
         self._fresh: set[Any] = set()  # partitions assigned since the last poll that this process knows
         self._to_end: set[Any] = set()  # partitions assigned that it does not know, under `start: latest`
         self._joined = False  # the group gave this process its partitions (possibly none) since the last revoke
+        self._stopping: Callable[[], bool] = lambda: False  # a stop request cuts a join's wait short
+
+    def use_stop(self, requested: Callable[[], bool]) -> None:
+        """The runner's stop request: `poll` waits past its timeout for a group join, not past a stop."""
+        self._stopping = requested
 
     def use_schema(self, schema: Struct) -> None:
         """The schema recorded in the event log for a source that declares none (SPEC §3: frozen)."""
@@ -179,7 +189,7 @@ class KafkaFeed:
         batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
         deadline = time.monotonic() + JOIN_WAIT
         alone = _MEMBERS[self.group_id] == 1
-        while not batches and not self._joined and alone and time.monotonic() < deadline:
+        while not batches and not self._joined and alone and time.monotonic() < deadline and not self._stopping():
             batches = self._consumer.poll(timeout_ms=100, max_records=max_records)
         if self._fresh:
             self._skip_behind_group(batches)
@@ -240,7 +250,7 @@ class KafkaFeed:
 
     def close(self) -> None:
         if self._consumer is not None:
-            self._consumer.close(autocommit=False)
+            self._consumer.close(autocommit=False, timeout_ms=LEAVE_WAIT_MS)
             self._consumer = None
             _MEMBERS[self.group_id] -= 1
 

@@ -242,3 +242,34 @@ def test_flowc_test_of_a_pipeline_reading_kafka_metadata_fields(tmp_path):
     result = flowc("test", str(spec))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_sigterm_while_the_group_join_is_under_way_stops_at_once(kafka_broker, topic_factory, tmp_path):
+    """SPEC §10: SIGTERM stops the run (exit 130). A Kafka source polls without a break until its group
+    join ends (up to 30 s), and did not look at stop requests meanwhile: with a 20 s session the join
+    takes ~10 s on the test broker, and so did the stop."""
+    topic = topic_factory(1)
+    spec = write_spec(tmp_path, f"""
+    sources:
+      k:
+        type: kafka
+        topic: {topic}
+        bootstrap_servers: "{kafka_broker.bootstrap}"
+        schema: {{id: int}}
+        options: {{session.timeout.ms: 20000, heartbeat.interval.ms: 3000}}
+    sinks:
+      out: {{type: file, path: out.jsonl}}
+    """)
+    proc = subprocess.Popen([*FLOWC, "run", "--quiet", str(spec)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        time.sleep(3.5)  # compiled and joining (a join ends about half a session after it began)
+        proc.send_signal(signal.SIGTERM)
+        asked = time.monotonic()
+        assert proc.wait(timeout=30) == 130, proc.stderr.read() if proc.stderr else ""
+        assert time.monotonic() - asked < 4.0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert status_of(spec)["status"] == "stopped"
