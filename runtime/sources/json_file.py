@@ -25,7 +25,7 @@ import polars as pl
 
 from flowc.runtime.sources.csv_lines import BLANK, EXCERPT
 from flowc.runtime.sources.feed import RAW_ERROR
-from flowc.runtime.sources.jsonl_lines import parsed_lines
+from flowc.runtime.sources.jsonl_lines import objects_schema, parsed_lines
 from flowc.runtime.sources.line_blocks import whole_file
 
 _NL = b"\n"
@@ -125,7 +125,7 @@ def sampled_json_schema(objects: list[str]) -> pl.Schema:
     """Polars' dtypes for the sampled `objects` (`json_sample`, over the files in order)."""
     if not objects:
         raise pl.exceptions.ComputeError("the file holds no JSON object")
-    return pl.read_ndjson("\n".join(objects).encode(), infer_schema_length=None).schema
+    return objects_schema([o.encode() for o in objects])
 
 
 def _text(path: str) -> tuple[str | None, Malformed | None]:

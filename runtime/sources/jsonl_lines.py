@@ -155,7 +155,31 @@ def sampled_jsonl_schema(objects: list[bytes], looked: int) -> pl.Schema:
     Polars' ComputeError when there is none."""
     if not objects:
         raise pl.exceptions.ComputeError(f"no line of the first {looked} holds a JSON object")
-    return pl.read_ndjson(_NL.join(objects), infer_schema_length=None).schema
+    return objects_schema(objects)
+
+
+def objects_schema(objects: list[bytes]) -> pl.Schema:
+    """Polars' dtypes for JSON objects (each on one line). A field whose values have no common type
+    (`1` and `true`, `[1]` and `5`, a struct and a list), which Polars cannot infer, is a string:
+    each value is then read as its JSON text, as inline values of no common type are. The sample used
+    to refuse the run (`failed to determine supertype of struct[1] and struct[1]`)."""
+    try:
+        return pl.read_ndjson(_NL.join(objects), infer_schema_length=None).schema
+    except pl.exceptions.PolarsError:
+        pass
+    values: dict[str, list[object]] = {}
+    for line in objects:
+        for name, value in json.loads(line).items():
+            values.setdefault(name, []).append(value)
+    return pl.Schema({name: _common_dtype(name, found) for name, found in values.items()})
+
+
+def _common_dtype(name: str, values: list[object]) -> pl.DataType:
+    lines = _NL.join(json.dumps({name: value}).encode() for value in values)
+    try:
+        return pl.read_ndjson(lines, infer_schema_length=None).schema[name]
+    except pl.exceptions.PolarsError:
+        return pl.String()
 
 
 INFER_LOOK = 100  # lines examined per record wanted, at most: a file of malformed lines is not read to its end

@@ -333,3 +333,20 @@ def test_a_gzipped_parquet_source_is_read_decompressed(tmp_path):
     """, {"in.parquet.gz": gzip.compress(packed.getvalue())})
     assert lines(tmp_path / "out.jsonl") == [{"x": 7, "y": True}]
     assert [b["_source"]["position"] for b in lines(tmp_path / "bad.jsonl")] == ["in.parquet.gz[1]"]
+
+
+def test_inference_reads_a_field_of_mixed_json_kinds_as_text(tmp_path):
+    # `[1]` then `5`, or `1` then `true`, within the sample refused the run ("failed to determine supertype")
+    rows = '{"a": 1, "c": [1], "e": 1}\n{"a": true, "c": 5, "e": 2.5}\n{"a": null, "c": ["x"], "e": null}\n'
+    run_ok(tmp_path, """
+    sources:
+      j: {type: file, path: in.jsonl}
+      a: {type: file, path: in.json}
+    sinks:
+      out: {type: file, path: out.jsonl, from: j}
+      out2: {type: file, path: out2.jsonl, from: a}
+    """, {"in.jsonl": rows, "in.json": "[" + ",".join(rows.splitlines()) + "]"})
+    expected = [{"a": "1", "c": "[1]", "e": 1.0}, {"a": "true", "c": "5", "e": 2.5},
+                {"a": None, "c": '["x"]', "e": None}]
+    assert lines(tmp_path / "out.jsonl") == expected
+    assert lines(tmp_path / "out2.jsonl") == expected
