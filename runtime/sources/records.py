@@ -66,9 +66,19 @@ def infer_schema(items: Sequence[Item], infer_rows: int) -> Struct:
         return Struct(())
     try:
         return inferred(pl.from_dicts(sample, infer_schema_length=None, strict=False).schema)
-    except (pl.exceptions.PolarsError, TypeError, ValueError):
+    except (pl.exceptions.PolarsError, TypeError, ValueError):  # some field's values have no common type
         names = dict.fromkeys(k for r in sample for k in r)
-        return Struct(tuple((name, t.STRING) for name in names))
+        return Struct(tuple((name, _field_type(name, [r[name] for r in sample if name in r])) for name in names))
+
+
+def _field_type(name: str, values: list[Any]) -> t.Type:
+    """One field's type from its sampled values; a string when they have no common type (only that
+    field: the others keep theirs)."""
+    try:
+        return inferred(pl.from_dicts([{name: v} for v in values], infer_schema_length=None, strict=False).schema
+                        ).fields[0][1]
+    except (pl.exceptions.PolarsError, TypeError, ValueError, IndexError):
+        return t.STRING
 
 
 def frame_of(items: Sequence[Item], schema: Struct, first_row: int) -> pl.DataFrame:
