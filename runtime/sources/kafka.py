@@ -28,6 +28,7 @@ its new owner (at least once across processes); each process's own output is exa
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -54,6 +55,7 @@ _MEMBERS: Counter[str] = Counter()  # the open feeds of this process per group_i
 # request timeout (305 s): a stop during a join took as long as the join. Unanswered, the group
 # drops this member after its session timeout instead.
 LEAVE_WAIT_MS = 2000
+BOOTSTRAP_WAIT_MS = 30_000  # kafka-python's default `bootstrap_timeout_ms`
 
 
 # Consumer settings the source makes itself, and the source key that sets each instead (None: none may;
@@ -65,6 +67,18 @@ OWN_SETTINGS = {"bootstrap_servers": "bootstrap_servers", "group_id": "group_id"
 def client_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     """`options` as kafka-python keyword arguments: `session.timeout.ms` and `session_timeout_ms` alike."""
     return {str(key).replace(".", "_"): value for key, value in (options or {}).items()}
+
+
+def reachable(servers: list[str], timeout: float = 0.5) -> bool:
+    """Whether one of `servers` (`host:port`, 9092 when no port) accepts a TCP connection."""
+    for server in servers:
+        host, _, port = server.rpartition(":")
+        try:
+            socket.create_connection((host.strip("[]"), int(port)) if host else (server, 9092), timeout).close()
+            return True
+        except (OSError, ValueError):
+            continue
+    return False
 
 
 def bootstrap(config: Mapping[str, Any]) -> list[str]:
@@ -136,6 +150,8 @@ class KafkaFeed:
         if position:
             self._next = {str(k): int(v) for k, v in position.get("offsets", {}).items()}
             self._rows = int(position.get("rows", 0))
+        if not self._await_a_broker():
+            return  # stopped while no broker answered: the runner stops before its first poll
         try:
             self._consumer = KafkaConsumer(
                 bootstrap_servers=self._servers, group_id=self.group_id, enable_auto_commit=False,
@@ -147,6 +163,22 @@ class KafkaFeed:
                                   f"{','.join(self._servers)}: {error}") from error
         self._consumer.subscribe(topics=self.topics, listener=_listener(self))
         _MEMBERS[self.group_id] += 1
+
+    def _await_a_broker(self) -> bool:
+        """Wait until a bootstrap server accepts connections, as long as the client would
+        (`bootstrap_timeout_ms`), looking at stop requests between tries: the client's own wait cannot be
+        cut short, so SIGTERM while the broker was down waited the 30 s out and exited 1, not 130.
+        False when a stop was requested; ConnectionError when the time is up."""
+        wait = float(self._options.get("bootstrap_timeout_ms", BOOTSTRAP_WAIT_MS)) / 1000
+        deadline = time.monotonic() + wait
+        while not reachable(self._servers):
+            if self._stopping():
+                return False
+            if time.monotonic() >= deadline:
+                raise ConnectionError(f"kafka source '{self.source.name}': cannot reach {','.join(self._servers)}: "
+                                      f"Unable to bootstrap: no broker accepted a connection within {wait:g} s")
+            time.sleep(0.25)
+        return True
 
     def _refuse_own_settings(self) -> None:
         """A setting of `options` that the source makes itself is an error naming the key to use (passed
@@ -164,6 +196,8 @@ class KafkaFeed:
         """Wait up to `timeout` (`batch_timeout`) for a first record; then gather until `max_records`
         arrived or `timeout` has passed since that first record (a partial batch, SPEC §1), so records
         that trickle in make one batch, not one each."""
+        if self._consumer is None:
+            return None  # opened while a stop was requested
         wanted, timeout = max(1, max_records), max(0.0, timeout)
         batches = self._fetch(int(timeout * 1000), wanted)
         got = sum(len(r) for r in batches.values())

@@ -273,3 +273,47 @@ def test_sigterm_while_the_group_join_is_under_way_stops_at_once(kafka_broker, t
             proc.kill()
             proc.wait()
     assert status_of(spec)["status"] == "stopped"
+
+
+def _down_spec(folder: Path, port: int, extra: str = "") -> Path:
+    return write_spec(folder, f"""
+    sources:
+      k:
+        type: kafka
+        topic: t
+        bootstrap_servers: "127.0.0.1:{port}"
+        schema: {{id: int}}
+        options: {{bootstrap_timeout_ms: 1500{extra}}}
+    sinks:
+      out: {{type: file, path: out.jsonl}}
+    """)
+
+
+def test_a_broker_down_at_start_fails_clearly_and_sigterm_meanwhile_stops_the_run(tmp_path):
+    """A broker down: exit 1 after `bootstrap_timeout_ms`, naming the server, and the run `failed`. SIGTERM
+    while waiting for it ended the same way, 30 s later (the client's wait), rather than in exit 130."""
+    from kafka_broker import free_port
+
+    port = free_port()
+    (tmp_path / "a").mkdir()
+    spec = _down_spec(tmp_path / "a", port)
+    began = time.monotonic()
+    result = flowc("run", str(spec))
+    assert result.returncode == 1 and time.monotonic() - began < 15
+    assert f"kafka source 'k': cannot reach 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+    assert status_of(spec)["status"] == "failed"
+    (tmp_path / "b").mkdir()
+    spec = _down_spec(tmp_path / "b", port, ", session.timeout.ms: 2000")
+    spec.write_text(spec.read_text().replace("bootstrap_timeout_ms: 1500", "bootstrap_timeout_ms: 60000"))
+    proc = subprocess.Popen([*FLOWC, "run", "--quiet", str(spec)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        time.sleep(3)
+        proc.send_signal(signal.SIGTERM)
+        asked = time.monotonic()
+        assert proc.wait(timeout=60) == 130 and time.monotonic() - asked < 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert status_of(spec)["status"] == "stopped"
