@@ -1,7 +1,7 @@
 """Which field carries event time at each point of the graph (SPEC §4).
 
 A source's `event_time.field` travels with its records while steps keep that field: `select` and
-`drop` can lose it, `rename` renames it, a windowed aggregate's records carry `window_start` (a
+`drop` can lose it, as can a `sql` step that does not select it under its name, `rename` renames it, a windowed aggregate's records carry `window_start` (a
 record of window `[s, e)` lies in `[s, e)` for any coarser window aligned to the epoch, which
 `window_end` would not), and a global aggregate's records have none. A `union` has event time when
 all its inputs carry it in one field.
@@ -10,7 +10,7 @@ all its inputs carry it in one field.
 from __future__ import annotations
 
 from flowc.compiler.graph import Graph
-from flowc.compiler.spec import Aggregate, Drop, Rename, Select, Step
+from flowc.compiler.spec import Aggregate, Drop, Rename, Select, Sql, Step
 
 
 def event_time_fields(graph: Graph) -> dict[str, str | None]:
@@ -50,4 +50,8 @@ def _through(step: Step, field: str | None) -> str | None:
     if isinstance(config, Rename):
         renamed = {old.name: new.name for old, new in config.pairs}
         return renamed.get(field, field)
+    if isinstance(config, Sql):
+        from flowc.compiler.checks.sql import keeps_column
+
+        return field if keeps_column(config.query, field) else None
     return field

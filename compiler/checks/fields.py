@@ -24,9 +24,10 @@ from flowc.compiler.checks.source_schemas import (
     with_event_time,
 )
 from flowc.compiler.checks.step_schemas import output_schema
+from flowc.compiler.event_time import event_time_fields, input_event_time
 from flowc.compiler.graph import Graph
 from flowc.compiler.plan_schema import enveloped
-from flowc.compiler.spec import Enrich, Name, Sink, Source, Step
+from flowc.compiler.spec import Aggregate, Dedupe, Enrich, Name, Sink, Source, Step
 from flowc.dsl import codes
 from flowc.dsl import types as t
 from flowc.dsl.diagnostics import Diagnostic
@@ -54,10 +55,12 @@ def propagate_schemas(graph: Graph, *, with_data: bool = False, known: Mapping[s
         if graph.nodes.get(source.name) is source:
             schemas[source.name] = source_schema(graph, source, with_data, found, known.get(source.name))
             schemas[f"{source.name}.errors"] = None  # raw text that did not parse
+    times = event_time_fields(graph)
     for step in graph.topological_steps():
         if graph.nodes.get(step.name) is not step:
             continue  # a duplicate name (E102): readers see the first definition
         inputs = [schemas.get(name) for name in step.input_names]
+        check_inherited_event_time(step, inputs, times, found)
         if step.operator == "union":
             schemas[step.name] = union_schema(step, inputs, found)
         else:
@@ -120,6 +123,23 @@ def with_table_schema(step: Step, schema: Struct) -> Step:
         return step
     table = dataclasses.replace(config.table, schema=schema)
     return dataclasses.replace(step, config=dataclasses.replace(config, table=table))
+
+
+def check_inherited_event_time(step: Step, inputs: list[Struct | None], times: dict[str, str | None],
+                               found: list[Diagnostic]) -> None:
+    """E312 for a windowed aggregate (without `window.time`) or a dedupe whose input still has the
+    source's event-time field, but no longer as a datetime (`map: {ts: amount}` overwrote it): a type
+    error the schema reveals (SPEC §5), which used to fail the run at its first batch instead."""
+    config = step.config
+    windowed = isinstance(config, Aggregate) and config.window is not None and config.window.time is None
+    name = input_event_time(times, step)
+    if not (windowed or isinstance(config, Dedupe)) or name is None or len(inputs) != 1 or inputs[0] is None:
+        return
+    got = inputs[0].field(name)
+    fits = (t.DATETIME, t.NULL) if windowed else (t.DATETIME, t.DATE, t.NULL)  # a dedupe reads a date as its midnight
+    if got is not None and got not in fits:
+        span = (config.window.span if isinstance(config, Aggregate) and config.window else None) or step.span
+        found.append(codes.diagnostic("E312", span, where="event-time field", name=name, got=got))
 
 
 def check_event_time_field(scope: Scope, source: Source) -> None:

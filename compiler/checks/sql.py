@@ -22,6 +22,13 @@ def ensure_sql_row_wise(graph: Graph) -> list[Diagnostic]:
     return found
 
 
+def keeps_column(query: str, name: str) -> bool:
+    """Whether the query passes the input's column `name` through under its name (`sql_rules`)."""
+    from flowc.compiler.checks import sql_rules
+
+    return sql_rules.keeps_column(query, name)
+
+
 def sql_problems(query: str) -> list[tuple[TextRange, str]]:
     """(where in the query, problem) for everything a `sql` step may not say."""
     from flowc.compiler.checks import sql_rules

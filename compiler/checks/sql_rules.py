@@ -57,6 +57,20 @@ def sql_problems(query: str) -> list[tuple[TextRange, str]]:
     return problems
 
 
+def keeps_column(query: str, name: str) -> bool:
+    """Whether the query's output has a column `name` (`*`, `name`, `input.name`, `... AS name`): an
+    event-time field travels through a `sql` step so, as through `select` (a `t AS ts` loses it; the
+    window checks the type of what arrives). A query that does not parse keeps it (E307 reports it)."""
+    try:
+        tree = sqlglot.parse_one(query)
+    except (ParseError, TokenError):
+        return True
+    if not isinstance(tree, exp.Select):
+        return True
+    return any(isinstance(column, exp.Star) or (isinstance(column, exp.Column) and isinstance(column.this, exp.Star))
+               or column.alias_or_name == name for column in tree.expressions)
+
+
 def _clause_problems(tree: exp.Select, tokens: list) -> list[tuple[TextRange, str]]:
     problems = []
     for kind, label, token_types, fix in _CLAUSES:

@@ -163,3 +163,53 @@ def test_a_resumed_run_keeps_inferred_lists_of_structs_and_always_empty_lists(tm
     assert resumed.returncode == 0, resumed.stderr
     assert [(r["id"], r["pos"], r["sku"], r["qty"], r["tag"]) for r in lines(tmp_path / "out.jsonl")] == [
         (1, 0, "a", 10, None), (1, 1, "b", 20, None), (2, 0, "c", 30, None)]
+
+
+# --- §4/§5 event time that a step turned into something else is a compile error, not a failed run -----
+
+def _event_time_spec(folder: Path, name: str, step: str, stateful: str) -> Path:
+    return write_spec(folder, f"""
+    sources:
+      s:
+        type: inline
+        schema: {{k: string, t: datetime, v: int}}
+        event_time: {{field: t, max_out_of_orderness: 0s}}
+        records: [{{k: a, t: "{at(5)}", v: 1}}, {{k: a, t: "{at(125)}", v: 2}}, {{k: a, t: "{at(7)}", v: 3}}]
+    steps:
+      - {step}
+      - {stateful}
+    sinks:
+      out: {{type: file, path: out.jsonl}}
+    """, name=name)
+
+
+WINDOWED = "aggregate: {by: [k], window: {type: tumbling, size: 1m}, compute: {vs: collect(v)}}"
+
+
+def test_event_time_overwritten_or_lost_before_a_window_is_reported_by_validate(tmp_path):
+    cases = {  # file -> (step before the stateful one, the stateful one, code expected)
+        "map.flow.yaml": ("map: {t: v}", WINDOWED, "E312"),
+        "select.flow.yaml": ("select: {k: k, v: v, t: '\"soon\"'}", WINDOWED, "E312"),
+        "sql.flow.yaml": ("sql: SELECT k, v, t AS ts FROM input", WINDOWED, "E305"),
+        "sql_int.flow.yaml": ("sql: SELECT k, v AS t FROM input", WINDOWED, "E312"),
+        "dedupe.flow.yaml": ("map: {t: v}", "dedupe: {key: [k], within: 1m}", "E312"),
+    }
+    paths = {name: _event_time_spec(tmp_path, name, step, stateful) for name, (step, stateful, _) in cases.items()}
+    done = flowc("validate", *map(str, paths.values()))
+    assert done.returncode == 1
+    for name, (_, _, code) in cases.items():
+        assert any(line.startswith(str(paths[name])) and f"error[{code}]" in line
+                   for line in done.stdout.splitlines()), (name, done.stdout)
+    assert "event-time field 't' is int" in done.stdout and "event-time field 't' is string" in done.stdout
+
+
+def test_event_time_through_sql_keeps_windows_and_a_dropped_one_makes_dedupe_use_batch_time(tmp_path):
+    # SELECT * keeps t: windows as from the source (7 is late: the watermark is 125). A sql step without
+    # t leaves the dedupe no event time, so it dedupes on batch time: one batch, so only the first a.
+    kept = _event_time_spec(tmp_path, "kept.flow.yaml", "sql: SELECT * FROM input WHERE v > 0", WINDOWED)
+    run_ok(kept, "--set", "settings.batch_size=1")
+    assert [(secs(r["window_start"]), r["vs"]) for r in lines(tmp_path / "out.jsonl")] == [(0, [1]), (120, [2])]
+    dropped = _event_time_spec(tmp_path, "dropped.flow.yaml", "sql: SELECT k, v FROM input",
+                               "dedupe: {key: [k], within: 1h}")
+    run_ok(dropped)
+    assert lines(tmp_path / "out.jsonl") == [{"k": "a", "v": 1}]
