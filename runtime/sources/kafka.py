@@ -182,7 +182,15 @@ class KafkaFeed:
 
     def _refuse_own_settings(self) -> None:
         """A setting of `options` that the source makes itself is an error naming the key to use (passed
-        on, the client failed with a TypeError: 'got multiple values for keyword argument')."""
+        on, the client failed with a TypeError: 'got multiple values for keyword argument'); one the
+        client does not know is its error, before any wait for a broker."""
+        from kafka import KafkaConsumer
+        from kafka.errors import KafkaConfigurationError
+
+        unknown = set(self._options).difference(KafkaConsumer.DEFAULT_CONFIG)
+        if unknown:
+            error = KafkaConfigurationError(f"Unrecognized configs: {unknown}")
+            raise ValueError(f"kafka source '{self.source.name}': {error}")
         for written in (self.source.config.get("options") or {}):
             name = str(written).replace(".", "_")
             if name in OWN_SETTINGS:
