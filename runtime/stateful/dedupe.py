@@ -14,8 +14,9 @@ With `within` absent a key is remembered for the whole run: every record after i
 Because `W` is taken per record (not per batch), the kept records do not depend on the batch size.
 After a batch, state whose key the watermark has passed (`W >= s + within`) is forgotten for good.
 
-Without `event_time` every record of a batch gets the batch time: the wall clock when `process` is
-called (so a replayed batch after a crash may decide differently: batch time is not recorded).
+Without `event_time` every record of a batch gets the batch time: the `clock` the executor gives,
+its per-batch `now()`, recorded with the batch, so a batch replayed after a crash decides as its first
+attempt did (docs/runtime.md); `flowc test` pins it with a test's `now:`.
 
 Vectorised per batch: records whose key occurs once in the batch are decided by one join against the
 state; only records whose key repeats within the batch are walked in a Python loop, per key in arrival
