@@ -77,11 +77,24 @@ def inferred(schema: pl.Schema) -> Struct:
         if name == ROW:
             continue
         try:
-            type_ = from_polars(dtype)
+            type_ = from_polars(_within_64_bits(dtype))
         except ValueError:
             type_ = t.STRING
         fields.append((name, t.STRING if type_ == t.NULL else type_))
     return Struct(tuple(fields))
+
+
+def _within_64_bits(dtype: pl.DataType) -> pl.DataType:
+    """`dtype` with String for an integer sampled beyond 64 bits (Polars infers Int128), also inside a
+    list or struct: it fits no `int`, so it is read as text, intact, rather than as an `int` that the
+    very record it was sampled from could not be (a record error)."""
+    if isinstance(dtype, pl.Int128 | pl.UInt128):
+        return pl.String()
+    if isinstance(dtype, pl.List):
+        return pl.List(_within_64_bits(dtype.inner))
+    if isinstance(dtype, pl.Struct):
+        return pl.Struct([pl.Field(f.name, _within_64_bits(f.dtype)) for f in dtype.fields])
+    return dtype
 
 
 def is_scalar(type_: Type) -> bool:

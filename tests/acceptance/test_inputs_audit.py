@@ -350,3 +350,21 @@ def test_inference_reads_a_field_of_mixed_json_kinds_as_text(tmp_path):
                 {"a": None, "c": '["x"]', "e": None}]
     assert lines(tmp_path / "out.jsonl") == expected
     assert lines(tmp_path / "out2.jsonl") == expected
+
+
+def test_an_integer_sampled_beyond_64_bits_is_inferred_as_text_not_int(tmp_path):
+    # SPEC §3: int is 64-bit. The sample inferred `int` and the sampled record itself became an error.
+    run_ok(tmp_path, """
+    settings: {on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
+    sources:
+      c: {type: file, path: in.csv}
+      j: {type: file, path: in.jsonl}
+    sinks:
+      out: {type: file, path: out.jsonl, from: c}
+      oj: {type: file, path: oj.jsonl, from: j}
+    """, {"in.csv": "a,b\n1,99999999999999999999\n2,3\n",
+          "in.jsonl": '{"b": 99999999999999999999, "l": [1, 99999999999999999999]}\n{"b": 3, "l": [2]}\n'})
+    assert lines(tmp_path / "out.jsonl") == [{"a": 1, "b": "99999999999999999999"}, {"a": 2, "b": "3"}]
+    assert lines(tmp_path / "oj.jsonl") == [{"b": "99999999999999999999", "l": ["1", "99999999999999999999"]},
+                                            {"b": "3", "l": ["2"]}]
+    assert not (tmp_path / "dead.jsonl").exists() or not (tmp_path / "dead.jsonl").read_text()
