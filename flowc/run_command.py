@@ -106,6 +106,9 @@ def _compile_and_run(spec_path: str, reset: bool, limit: int | None, assignments
     if document is None or errors:
         log.diagnostics(errors, document)
         return EXIT_FAILED
+    warnings = [d for d in found if d.severity is Severity.WARNING]
+    if warnings and not log.quiet:  # a run shows what `flowc validate` would warn of (a dangling step)
+        log.diagnostics(warnings, document)
     spec, _ = normalize_spec(document)
     escaping = escaping_write_paths(spec)
     if escaping:

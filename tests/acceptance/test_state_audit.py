@@ -190,3 +190,28 @@ def test_a_refused_resume_names_the_source_that_changed(tmp_path):
     assert refused.returncode == 1
     assert "source 's' changed" in refused.stderr and "--reset" in refused.stderr, refused.stderr
     assert "'t'" not in refused.stderr
+
+
+def test_run_shows_the_warnings_validate_would_give_and_still_runs(tmp_path):
+    """SPEC §2: a dangling step is a warning with --strict off; a run must not hide it."""
+    path = spec(tmp_path, """
+        sources:
+          s: {type: inline, records: [{n: 1}]}
+        steps:
+          - name: a
+            filter: n > 0
+          - name: dangling
+            from: s
+            map: {m: n + 1}
+        sinks:
+          out: {type: file, path: out.jsonl, from: a}
+        """)
+    done = flowc("run", str(path))
+    assert done.returncode == 0
+    assert "warning" in done.stderr and "dangling" in done.stderr, done.stderr
+    assert lines(tmp_path / "out.jsonl") == [{"n": 1}]
+    again = flowc("run", str(path), "--reset", "--log-format", "json")
+    logged = [json.loads(x) for x in again.stderr.splitlines()]
+    assert any(x["event"] == "diagnostic" and x["severity"] == "warning" for x in logged)
+    assert logged[-1]["event"] == "summary"
+    assert flowc("run", str(path), "--reset", "--quiet").stderr == ""
