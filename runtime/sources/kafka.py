@@ -56,6 +56,7 @@ _MEMBERS: Counter[str] = Counter()  # the open feeds of this process per group_i
 # drops this member after its session timeout instead.
 LEAVE_WAIT_MS = 2000
 BOOTSTRAP_WAIT_MS = 30_000  # kafka-python's default `bootstrap_timeout_ms`
+HOLD_FOR_SCHEMA = 5.0  # seconds messages that tell no schema wait for one that does (`_waits_for_schema`)
 
 
 # Consumer settings the source makes itself, and the source key that sets each instead (None: none may;
@@ -131,6 +132,8 @@ class KafkaFeed:
         self._to_end: set[Any] = set()  # partitions assigned that it does not know, under `start: latest`
         self._joined = False  # the group gave this process its partitions (possibly none) since the last revoke
         self._stopping: Callable[[], bool] = lambda: False  # a stop request cuts a join's wait short
+        self._held: list[Any] = []  # messages read before any told a schema (`_waits_for_schema`)
+        self._held_since: float | None = None
 
     def use_stop(self, requested: Callable[[], bool]) -> None:
         """The runner's stop request: `poll` waits past its timeout for a group join, not past a stop."""
@@ -207,6 +210,8 @@ class KafkaFeed:
         if self._consumer is None:
             return None  # opened while a stop was requested
         wanted, timeout = max(1, max_records), max(0.0, timeout)
+        held, self._held = self._held, []
+        wanted = max(1, wanted - len(held))
         batches = self._fetch(int(timeout * 1000), wanted)
         got = sum(len(r) for r in batches.values())
         deadline = time.monotonic() + timeout
@@ -215,10 +220,12 @@ class KafkaFeed:
             for tp, part in more.items():
                 batches.setdefault(tp, []).extend(part)
             got += sum(len(r) for r in more.values())
-        records = [r for part in sorted(batches, key=lambda tp: (tp.topic, tp.partition)) for r in batches[part]]
+        records = held + [r for part in sorted(batches, key=lambda tp: (tp.topic, tp.partition)) for r in batches[part]]
         if not records:
             return None
         frame, schema = decode([r.value for r in records], self.format, self.schema)
+        if self._waits_for_schema(records, schema, max_records):
+            return None
         self.schema = self.schema or (schema if schema.fields else None)  # frozen from the first batch
         first = self._rows
         self._rows += len(records)
@@ -226,6 +233,22 @@ class KafkaFeed:
             self._next[partition_name(r.topic, r.partition)] = r.offset + 1
         self._last = (first, [f"{r.topic}:{r.partition}@{r.offset}" for r in records])
         return frame.with_columns(*_metadata(records), pl.int_range(first, self._rows, dtype=pl.Int64).alias(ROW))
+
+    def _waits_for_schema(self, records: list[Any], schema: Struct, max_records: int) -> bool:
+        """Without a declared schema one is inferred from the first batch (SPEC §3), but messages that
+        cannot be decoded (or tombstones) tell none, and the empty one frozen from them made every later
+        record lose its fields. They are held (returned later, before the messages after them) until a
+        message with fields comes, a batch fills, or `HOLD_FOR_SCHEMA` has passed."""
+        if self.schema is not None or schema.fields or len(records) >= max_records:
+            self._held_since = None
+            return False
+        now = time.monotonic()
+        self._held_since = self._held_since or now
+        if now - self._held_since >= HOLD_FOR_SCHEMA:
+            self._held_since = None
+            return False
+        self._held = records
+        return True
 
     def _fetch(self, timeout_ms: int, max_records: int) -> dict[Any, list[Any]]:
         batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)

@@ -107,6 +107,9 @@ def _infer(values: Sequence[bytes | None]) -> Struct:
 
 def _json(values: Sequence[bytes | None], schema: Struct) -> pl.DataFrame:
     dtypes = raw_dtypes(schema)
+    if not dtypes:  # nothing to read: Polars takes any text for an empty schema, so each value is checked
+        return pl.DataFrame({RAW_ERROR: [None if v is None else _json_error(v) for v in values]},
+                            schema={RAW_ERROR: pl.String})
     fast = _json_batch(values, dtypes)
     if fast is not None:
         return fast.with_columns(pl.lit(None, dtype=pl.String).alias(RAW_ERROR))
