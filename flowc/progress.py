@@ -8,6 +8,7 @@ most once a second (`LINE_INTERVAL`); every batch is in the event log anyway.
 
     progress = open_progress(log)        # `log`: flowc.run_command's _Log (quiet, json, terminal, event)
     progress(report)                     # RunOptions.on_batch: once per committed batch
+    progress.paused(True)                # RunOptions.on_pause: `flowc pause` took effect (False: resumed)
     progress.close()                     # before the summary
 """
 
@@ -42,6 +43,7 @@ class Snapshot:
     dead_lettered: int = 0
     late: int = 0
     total_read: int = 0
+    paused: bool = False  # by `flowc pause`, until `flowc resume`
 
     def update(self, report: Any) -> None:
         totals = report.totals
@@ -73,6 +75,15 @@ class LineProgress:
                        written=sum(totals.written.values()), skipped=totals.skipped,
                        dead_lettered=totals.dead_lettered, late=totals.late)
 
+    def paused(self, paused: bool) -> None:
+        """Always shown, whatever the interval: a run that stops reading must say why."""
+        if not paused:
+            self.log.event("resumed")
+        elif self.log.json:
+            self.log.event("paused")
+        else:
+            self.log.event("paused (reading no source until 'flowc resume')")
+
     def close(self) -> None:
         pass
 
@@ -92,6 +103,9 @@ class LiveProgress:
 
     def __call__(self, report: Any) -> None:
         self.snapshot.update(report)  # plain attribute writes: the refresh thread reads whole values
+
+    def paused(self, paused: bool) -> None:
+        self.snapshot.paused = paused
 
     def __rich__(self) -> Any:
         return render(self.snapshot, self.clock())
@@ -118,6 +132,8 @@ def render(snapshot: Snapshot, now: float) -> Any:
     detail = f"skipped {snapshot.skipped:,}, dead-lettered {snapshot.dead_lettered:,}"
     table.add_row("errors", f"{errors:,}", detail + (f", late {snapshot.late:,}" if snapshot.late else ""))
     table.add_row("elapsed", f"{int(elapsed // 60)}:{elapsed % 60:04.1f}")
+    if snapshot.paused:
+        table.add_row("paused", "", "reading no source until 'flowc resume'")
     return table
 
 

@@ -158,7 +158,8 @@ def _execute(spec: Any, document: Any, log: _Log, *, reset: bool, limit: int | N
             prepared = prepare(spec, document.text, None if reset else fold(events.events).schema, optimize=optimize)
             log.event("run started", pipeline=spec.pipeline, state_dir=state_dir)
             progress = open_progress(log)
-            options = RunOptions(limit=limit, reset=reset, should_stop=lambda: bool(requested), on_batch=progress)
+            options = RunOptions(limit=limit, reset=reset, should_stop=lambda: bool(requested), on_batch=progress,
+                                 on_pause=progress.paused if progress is not None else None)
             try:
                 outcome = start(prepared, events, options)
                 sinks = [node.step for node in prepared.plan.sinks]

@@ -84,8 +84,10 @@ class PauseGate:
     """Called by the run between batches; blocks while a pause addressed to this process is pending."""
 
     def __init__(self, state_dir: str | os.PathLike[str], log: ev.EventLog,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.state_dir, self.log, self._sleep = state_dir, log, sleep
+                 sleep: Callable[[float], None] = time.sleep,
+                 notify: Callable[[bool], None] = lambda paused: None) -> None:
+        # `notify(True)` once `paused` is recorded, `notify(False)` once `resumed` is: what `flowc run` shows
+        self.state_dir, self.log, self._sleep, self._notify = state_dir, log, sleep, notify
 
     def requested(self) -> bool:
         return requested_pid(self.state_dir) == os.getpid()
@@ -97,11 +99,14 @@ class PauseGate:
             return
         settle()
         self.log.append(ev.PAUSED, {"pid": os.getpid()})
+        self._notify(True)
         while self.requested():
             if should_stop():
                 # The run is about to stop: the request dies with it rather than waiting for the next run.
                 request_path(self.state_dir).unlink(missing_ok=True)
                 self.log.append(ev.RESUMED, {"stop_requested": True})
+                self._notify(False)
                 return
             self._sleep(POLL_SECONDS)
         self.log.append(ev.RESUMED, {"stop_requested": False})
+        self._notify(False)

@@ -60,6 +60,7 @@ class RunOptions:
     clock: Callable[[], datetime] = ev.utc_now
     should_stop: Callable[[], bool] = lambda: False
     on_batch: Callable[[BatchReport], None] | None = None
+    on_pause: Callable[[bool], None] | None = None  # True when the run pauses, False when it goes on
     build_engine: EngineBuilder = build_engine  # the engine of each stateful node (tests give their own)
     open_feed: FeedOpener = open_feed  # the feed of each polled source (tests give their own)
 
@@ -160,7 +161,7 @@ class _Run:
         state_dir = self.log.path.parent
         self.store = CheckpointStore(state_dir)
         self.committer = Committer(self.sinks, self.log, self.store)
-        self.gate = PauseGate(state_dir, self.log)
+        self.gate = PauseGate(state_dir, self.log, notify=self.options.on_pause or (lambda paused: None))
         self.engines = Engines(self.plan, {}, ())
         self.behind = Behind()
 

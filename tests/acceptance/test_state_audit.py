@@ -215,3 +215,35 @@ def test_run_shows_the_warnings_validate_would_give_and_still_runs(tmp_path):
     assert any(x["event"] == "diagnostic" and x["severity"] == "warning" for x in logged)
     assert logged[-1]["event"] == "summary"
     assert flowc("run", str(path), "--reset", "--quiet").stderr == ""
+
+
+def test_the_run_itself_says_when_it_pauses_and_goes_on(tmp_path):
+    import signal
+    import time
+
+    path = spec(tmp_path, """
+        settings: {batch_size: 20, batch_timeout: 50ms}
+        sources:
+          s: {type: generate, count: 1000000, rate: 400, fields: {n: _n}}
+        sinks:
+          out: {type: file, path: out.jsonl}
+        """)
+    err = (tmp_path / "err.txt").open("w")
+    process = subprocess.Popen([*FLOWC, "run", str(path), "--log-format", "json"], stdout=subprocess.DEVNULL,
+                               stderr=err, text=True)
+    try:
+        log = tmp_path / ".flow/p/events.log"
+        deadline = time.monotonic() + 30
+        while not (log.exists() and '"batch_committed"' in log.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert flowc("pause", str(path), "--wait", "--timeout", "20").returncode == 0
+        assert flowc("resume", str(path), "--wait", "--timeout", "20").returncode == 0
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        err.close()
+    events = [json.loads(x)["event"] for x in (tmp_path / "err.txt").read_text().splitlines()]
+    assert events.index("paused") < events.index("resumed") < events.index("summary"), events
