@@ -34,6 +34,10 @@ _CLAUSES: tuple[tuple[type[exp.Expression], str, tuple[TokenType, ...], str], ..
 # Aggregates of Polars SQL that sqlglot does not know as aggregates (it parses them as plain calls):
 # each collapses the batch into one row, so its result would change with the batch size.
 _POLARS_AGGREGATES = frozenset({"covar", "listagg", "quantile_cont", "quantile_disc", "total", "var"})
+# Window functions written without OVER: Polars numbers or ranks the rows of the batch (row_number()
+# gave 1, 1 at batch_size 1 and 1, 2 at 100000), so they are as batch-dependent as with OVER.
+_WINDOW_FUNCTIONS = (exp.RowNumber, exp.Rank, exp.DenseRank, exp.PercentRank, exp.CumeDist, exp.Ntile, exp.Lag,
+                     exp.Lead, exp.FirstValue, exp.LastValue, exp.NthValue)
 
 
 def sql_problems(query: str) -> list[tuple[TextRange, str]]:
@@ -86,6 +90,8 @@ def _node_problems(tree: exp.Select) -> list[tuple[TextRange, str]]:
     for node in tree.walk():
         if isinstance(node, exp.Window):
             problems.append((_position(node), f"window function in a sql step; {_ROW_WISE}"))
+        elif isinstance(node, _WINDOW_FUNCTIONS) and not isinstance(node.parent, exp.Window):
+            problems.append((_position(node), f"window function '{node.sql_name().lower()}' in a sql step; {_ROW_WISE}"))
         elif isinstance(node, exp.AggFunc) and not isinstance(node.parent, exp.Window):
             problems.append((_position(node), f"aggregate '{node.sql_name().lower()}' in a sql step; "
                                               "use an aggregate step"))

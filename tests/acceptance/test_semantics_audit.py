@@ -62,11 +62,13 @@ def _sql_spec(folder: Path, name: str, query: str) -> Path:
 
 def test_sql_fetch_first_and_polars_only_aggregates_are_compile_errors(tmp_path):
     # FETCH FIRST is standard SQL's LIMIT; quantile_cont, listagg and friends are Polars SQL
-    # aggregates: each would give one row per batch, so its result would change with the batch size.
+    # aggregates: each would give one row per batch; row_number() without OVER numbers the rows of
+    # the batch: each result would change with the batch size.
     queries = ["SELECT n FROM input FETCH FIRST 1 ROWS ONLY", "SELECT quantile_cont(n, 0.5) AS q FROM input",
                "SELECT quantile_disc(n, 0.5) AS q FROM input", "SELECT listagg(c, ',') AS q FROM input",
                "SELECT covar(n, n) AS q FROM input", "SELECT var(n) AS q FROM input",
-               "SELECT total(n) AS q FROM input"]
+               "SELECT total(n) AS q FROM input", "SELECT n, row_number() AS r FROM input",
+               "SELECT n, rank() AS r FROM input"]
     paths = [_sql_spec(tmp_path, f"q{i}.flow.yaml", q) for i, q in enumerate(queries)]
     done = flowc("validate", *map(str, paths))
     assert done.returncode == 1
