@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,9 +26,11 @@ def flowc(*args: str, env: dict[str, str] | None = None, timeout: float = 60) ->
                           env={**os.environ, **(env or {})})
 
 
-def write_spec(folder: Path, body: str, pipeline: str = "p") -> Path:
+def write_spec(folder: Path, body: str) -> Path:
+    """A spec whose pipeline, and so its default Kafka group, is its own: a member another test left in a
+    shared group (killed, or stopped while joining) holds every join of that group for its session."""
     path = folder / "p.flow.yaml"
-    path.write_text(f"version: 1\npipeline: {pipeline}\n" + textwrap.dedent(body))
+    path.write_text(f"version: 1\npipeline: p-{uuid.uuid4().hex[:10]}\n" + textwrap.dedent(body))
     return path
 
 
