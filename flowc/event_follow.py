@@ -28,6 +28,7 @@ class FollowError(Exception):
 class Reader:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path, self.offset = path, 0
+        self.lines = 0  # the lines before the offset: a corrupt one is named by its line, as `flowc status` does
 
     def drain(self, emit: Emit) -> bool:
         """Emit every complete valid event after the offset; True when a partial or bad last line remains."""
@@ -35,7 +36,7 @@ class Reader:
             with open(self.path, "rb") as handle:
                 size = os.fstat(handle.fileno()).st_size
                 if size < self.offset:
-                    self.offset = 0
+                    self.offset = self.lines = 0
                     raise _Replaced
                 handle.seek(self.offset)
                 content = handle.read()
@@ -47,9 +48,10 @@ class Reader:
             if isinstance(decoded, str):
                 if number == len(complete) - 1 and not rest:
                     return True
-                raise FollowError(f"{self.path}: corrupt event log after byte {self.offset}: {decoded}")
+                raise FollowError(str(ev.EventLogCorrupt(self.path, self.lines + 1, decoded)))
             emit(line, decoded)
             self.offset += len(line) + 1
+            self.lines += 1
         return bool(rest)
 
 

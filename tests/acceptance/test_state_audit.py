@@ -111,6 +111,8 @@ def test_a_corrupt_log_refuses_even_reset_and_says_how_to_start_over(tmp_path):
         assert "events.log:3" in refused.stderr and "state directory" in refused.stderr, refused.stderr
         assert "Traceback" not in refused.stderr
     assert [r["n"] for r in lines(tmp_path / "out.jsonl")] == [1, 2]  # nothing removed, nothing written
+    listed = flowc("events", str(path))  # names the line as status and run do
+    assert listed.returncode == 1 and "events.log:3: corrupt event log" in listed.stderr, listed.stderr
     shutil.move(str(tmp_path / ".flow"), str(tmp_path / "old-state"))
     assert flowc("run", str(path), "--quiet").returncode == 0
     assert [r["n"] for r in lines(tmp_path / "out.jsonl")] == [1, 2, 3]
