@@ -59,10 +59,35 @@ def reads_nested_text(raw: pl.DataType, wanted: Type) -> bool:
 
 def nested_from_text(name: str, wanted: Type) -> Lowered:
     """Column `name` (dtype `textual` of `wanted`'s) as `wanted`, each value read by `_read`."""
+    return _nested_column(name, wanted, _read)
+
+
+def nested_from_json(name: str, wanted: Type) -> Lowered:
+    """Column `name` of text holding JSON as `wanted`: a CSV field of a list or struct, as flowc's CSV
+    sink writes one (`[1,2]`, `{"x":1}`), so a file flowc wrote reads back with the values it holds.
+    A text that is not JSON, or whose value does not fit (`fitted`), is a conversion error naming the
+    field; the run used to fail on the first batch (`casting from Utf8View to list type`)."""
+    return _nested_column(name, wanted, _from_json)
+
+
+def _from_json(text: Any, type_: Type, path: str) -> tuple[Any, str | None]:
+    if text is None:
+        return None, None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None, _misfit(text, type_, path)
+    value, error = fitted(value, type_, path)
+    return (None, error) if error is not None else _read(value, type_, path)
+
+
+def _nested_column(name: str, wanted: Type, read_one: Any) -> Lowered:
+    """Column `name` as `wanted`, each value read in Python by `read_one(value, type, path)`, which
+    gives (value, None) or (None, its error)."""
     target = to_polars(wanted)
 
     def read(column: pl.Series) -> pl.Series:
-        pairs = [_read(value, wanted, name) for value in column.to_list()]
+        pairs = [read_one(value, wanted, name) for value in column.to_list()]
         values = pl.Series("value", [value for value, _ in pairs], dtype=target)
         return pl.DataFrame([values, pl.Series("error", [error for _, error in pairs], dtype=pl.String)]).to_struct()
 

@@ -16,9 +16,9 @@ import polars as pl
 from flowc.compiler.lowered import Lowered
 from flowc.compiler.polars_types import to_polars
 from flowc.compiler.source_durations import duration_of
-from flowc.compiler.source_nested import nested_from_text, reads_nested_text
+from flowc.compiler.source_nested import nested_from_json, nested_from_text, reads_nested_text
 from flowc.dsl import types as t
-from flowc.dsl.types import Type
+from flowc.dsl.types import ListOf, Struct, Type
 
 # The function that reads each scalar type from text; `date` reads a timestamp and keeps its day.
 _READERS = {t.INT: "to_int", t.FLOAT: "to_float", t.BOOL: "to_bool", t.DATETIME: "parse_timestamp",
@@ -34,6 +34,10 @@ def convert(name: str, raw: pl.DataType | None, wanted: Type) -> Lowered:
         return Lowered(pl.col(name))
     if reads_nested_text(raw, wanted):  # an inline source's nested datetime, date or duration
         nested = nested_from_text(name, wanted)
+        marked = pl.when(nested.error.is_not_null()).then(pl.lit(SLOW_PATH))
+        return Lowered(nested.value, marked) if _FAST_ONLY.get() else nested
+    if raw == pl.String and isinstance(wanted, ListOf | Struct):  # a CSV field holding JSON, as flowc writes it
+        nested = nested_from_json(name, wanted)
         marked = pl.when(nested.error.is_not_null()).then(pl.lit(SLOW_PATH))
         return Lowered(nested.value, marked) if _FAST_ONLY.get() else nested
     if wanted == t.DURATION and raw != pl.Null:  # text like `90s` or `PT1M30S`; a number has no unit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -130,10 +131,22 @@ def nested_fitted(records: Sequence[Mapping[str, Any] | None], schema: Struct) -
             continue
         columns[name] = []
         for i, record in enumerate(records):
-            value, error = fitted(None if record is None else record.get(name), type_, name)
+            value, error = fitted(_decoded(None if record is None else record.get(name)), type_, name)
             columns[name].append(value)
             errors[i] = errors[i] or error
     return columns, errors
+
+
+def _decoded(value: Any) -> Any:
+    """A list or struct field's value; its JSON text decoded (a watched CSV file's field holds the
+    text, as a bounded one's does: `source_nested.nested_from_json`). Text that is not JSON stays text,
+    which then does not fit."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 def numbered(frame: pl.LazyFrame, after: int | None, limit: int | None) -> pl.LazyFrame:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -368,3 +369,31 @@ def test_an_integer_sampled_beyond_64_bits_is_inferred_as_text_not_int(tmp_path)
     assert lines(tmp_path / "oj.jsonl") == [{"b": "99999999999999999999", "l": ["1", "99999999999999999999"]},
                                             {"b": "3", "l": ["2"]}]
     assert not (tmp_path / "dead.jsonl").exists() or not (tmp_path / "dead.jsonl").read_text()
+
+
+def test_a_csv_source_reads_lists_and_structs_from_the_json_text_flowcs_csv_sink_writes(tmp_path):
+    # A CSV source with a `list<int>` or struct field failed the run ("casting from Utf8View to list type")
+    run_ok(tmp_path, """
+    sources:
+      s:
+        type: inline
+        records: [{id: 1, l: [1, 2], u: {x: 3, t: "2026-01-01T05:00:00Z"}}, {id: 2}]
+    sinks:
+      out: {type: file, path: written.csv}
+    """)
+    shutil.rmtree(tmp_path / ".flow")  # the same pipeline name: start the second spec afresh
+    run_ok(tmp_path, """
+    settings: {on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
+    sources:
+      s: {type: file, path: "*.csv", schema: {id: int, l: "list<int>", u: {x: int, t: datetime}}}
+    steps:
+      - map: {second: "l[1]", hour: hour(u.t)}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """, {"more.csv": 'id,l,u\n3,x,"{""x"": 4}"\n'})
+    assert lines(tmp_path / "out.jsonl") == [
+        {"id": 1, "l": [1, 2], "u": {"x": 3, "t": "2026-01-01T05:00:00.000000Z"}, "second": 2, "hour": 5},
+        {"id": 2, "l": None, "u": None, "second": None, "hour": None}]
+    [dead] = lines(tmp_path / "dead.jsonl")
+    assert dead["_source"]["position"] == "more.csv:2" and dead["_error"]["code"] == "conversion"
+    assert dead["_error"]["message"] == "field 'l': cannot convert 'x' to list<int>"
