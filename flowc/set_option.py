@@ -44,8 +44,10 @@ class Assignment:
         return FLAG + self.argument
 
     def value_span(self) -> Span:
-        col = len(FLAG) + self.argument.index("=") + 2
-        return Span(self.file, 1, col, 1, max(len(self.file) + 1, col + 1))
+        raw = self.argument.partition("=")[2]
+        col = len(FLAG) + self.argument.index("=") + 2 + len(raw) - len(raw.lstrip(" \t"))  # past the spaces
+        end = len(FLAG) + len(self.argument.rstrip(" \t")) + 1
+        return Span(self.file, 1, col, 1, max(end, col + 1))
 
     def key_span(self, depth: int) -> Span:
         """The span of the `depth`-th key of the path (0-based) in the argument."""
@@ -64,6 +66,7 @@ def parse(arguments: Iterable[str]) -> list[Assignment]:
 
 def _parse(argument: str) -> Assignment:
     key, eq, text = argument.partition("=")
+    text = text.strip(" \t")  # as after `key:` in the file, where `batch_size:  5000 ` is the int 5000
     path = tuple(key.split("."))
     if not eq or not all(path):
         raise click.UsageError(f"--set {argument}: expected KEY=VALUE, KEY a dotted path into the spec "
@@ -131,7 +134,7 @@ def _place(assignment: Assignment, path: tuple, value: Any, value_spans: dict, s
     span = assignment.value_span()
     value_spans[path] = span
     if isinstance(value, str):
-        whole = assignment.argument.endswith("=" + value)
+        whole = assignment.argument.partition("=")[2].strip(" \t") == value
         anchor = (0, 1, span.col) if whole else (0, 1, span.col, span.end_col - 1)
         scalar_maps[path] = ScalarMap(assignment.file, (anchor,))
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()

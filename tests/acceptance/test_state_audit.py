@@ -247,3 +247,11 @@ def test_the_run_itself_says_when_it_pauses_and_goes_on(tmp_path):
         err.close()
     events = [json.loads(x)["event"] for x in (tmp_path / "err.txt").read_text().splitlines()]
     assert events.index("paused") < events.index("resumed") < events.index("summary"), events
+
+
+def test_set_reads_its_value_as_after_a_key_in_the_file_spaces_dropped(tmp_path):
+    path = spec(tmp_path, THREE)
+    done = flowc("run", str(path), "--quiet", "--set", "settings.batch_size= 1 ", "--set", "sinks.out.path= o.jsonl")
+    assert done.returncode == 0, done.stderr
+    assert [r["n"] for r in lines(tmp_path / "o.jsonl")] == [1, 2, 3]
+    assert [e["type"] for e in lines(tmp_path / ".flow/p/events.log")].count("batch_committed") == 3
