@@ -183,6 +183,9 @@ def pause(spec_path: str, wait: bool, timeout: float) -> None:
     except NotRunning:
         _fail(f"no flowc process is running pipeline '{spec.pipeline}' (state dir "
               f"{os.path.abspath(spec.settings.state_dir)}); nothing to pause")
+    if _status(spec) == "paused":  # the request stays (it keeps the pause): nothing more happens
+        click.echo(f"pipeline '{spec.pipeline}' is already paused (process {pid}); 'flowc resume' goes on")
+        return
     click.echo(f"pause requested: process {pid} pauses pipeline '{spec.pipeline}' after its current batch")
     if wait:
         _wait_for(spec, "paused", timeout)
