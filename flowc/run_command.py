@@ -214,7 +214,8 @@ def _report(outcome: Any, log: _Log, sinks: list[str]) -> int:
 
 
 def _print_summary(outcome: Any, reason: str, rows: list[tuple[str, int]], terminal: bool) -> None:
-    title = f"run {outcome.status}" + (f" ({reason})" if reason else "") + f", {outcome.batches} batches"
+    batches = f"{outcome.batches} batch" + ("" if outcome.batches == 1 else "es")
+    title = f"run {outcome.status}" + (f" ({reason})" if reason else "") + f", {batches}"
     if not terminal:
         click.echo(f"flowc: {title}: " + ", ".join(f"{k}={v}" for k, v in rows), err=True)
         return
