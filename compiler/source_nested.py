@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -22,7 +22,7 @@ import polars as pl
 from flowc.compiler.lowered import Lowered
 from flowc.compiler.polars_types import to_polars
 from flowc.dsl import types as t
-from flowc.dsl.lib_convert import render_value, to_bool, to_float, to_int
+from flowc.dsl.lib_convert import render_value, to_bool, to_float, to_int, to_string
 from flowc.dsl.lib_time import ISO_REGEX, timestamp_from_parts
 from flowc.dsl.record_errors import RecordError
 from flowc.dsl.types import ListOf, Struct, Type
@@ -81,6 +81,20 @@ def _from_json(text: Any, type_: Type, path: str) -> tuple[Any, str | None]:
     return (None, error) if error is not None else _read(value, type_, path)
 
 
+def nested_from_values(name: str, wanted: Type) -> Lowered:
+    """Column `name`, typed but of another shape than `wanted` (a Parquet list where the schema
+    declares an int, a struct of other field types), as `wanted`, each value `fitted` in Python as a
+    JSON value is: a value that does not fit is a conversion error naming its path, a list or struct
+    read as a string is its JSON text. Polars' casts failed the run (`cannot cast List type`) or made
+    other values silently (an int cast to a struct `{x: 5}`, a struct to the string `{1,"a"}`)."""
+    return _nested_column(name, wanted, _fitted_then_read)
+
+
+def _fitted_then_read(value: Any, type_: Type, path: str) -> tuple[Any, str | None]:
+    value, error = fitted(value, type_, path)
+    return (None, error) if error is not None else _read(value, type_, path)
+
+
 def _nested_column(name: str, wanted: Type, read_one: Any) -> Lowered:
     """Column `name` as `wanted`, each value read in Python by `read_one(value, type, path)`, which
     gives (value, None) or (None, its error)."""
@@ -115,6 +129,12 @@ def _read(value: Any, type_: Type, path: str) -> tuple[Any, str | None]:
                 return None, error
             items.append(read)
         return items, None
+    if type_ == t.DATETIME and isinstance(value, datetime):  # a typed (Parquet) value read in Python
+        return value, None
+    if type_ == t.DATE and isinstance(value, date):
+        return (value.date() if isinstance(value, datetime) else value), None
+    if type_ == t.DURATION and isinstance(value, timedelta):
+        return value, None
     if type_ in (t.DATETIME, t.DATE):
         stamp = _timestamp(value)
         if stamp is None:
@@ -180,7 +200,14 @@ def _scalar_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    if isinstance(value, date):  # a typed (Parquet) value: ISO-8601, as sinks write it
+        return to_string(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=_json_text)
+
+
+def _json_text(value: Any) -> str:
+    """A typed value inside a list or struct, as JSON text holds it (ISO-8601 for times)."""
+    return to_string(value) if isinstance(value, date) else str(value)
 
 
 def _misfit(value: Any, type_: Type, path: str) -> str:

@@ -16,7 +16,12 @@ import polars as pl
 from flowc.compiler.lowered import Lowered
 from flowc.compiler.polars_types import to_polars
 from flowc.compiler.source_durations import duration_of
-from flowc.compiler.source_nested import nested_from_json, nested_from_text, reads_nested_text
+from flowc.compiler.source_nested import (
+    nested_from_json,
+    nested_from_text,
+    nested_from_values,
+    reads_nested_text,
+)
 from flowc.dsl import types as t
 from flowc.dsl.types import ListOf, Struct, Type
 
@@ -40,6 +45,11 @@ def convert(name: str, raw: pl.DataType | None, wanted: Type) -> Lowered:
         nested = nested_from_json(name, wanted)
         marked = pl.when(nested.error.is_not_null()).then(pl.lit(SLOW_PATH))
         return Lowered(nested.value, marked) if _FAST_ONLY.get() else nested
+    nested_types = isinstance(wanted, ListOf | Struct) or isinstance(raw, pl.List | pl.Struct)
+    if raw != pl.Null and nested_types and not _casts_exactly(raw, target):
+        nested = nested_from_values(name, wanted)  # typed values of another shape (a Parquet column)
+        marked = pl.when(nested.error.is_not_null()).then(pl.lit(SLOW_PATH))
+        return Lowered(nested.value, marked) if _FAST_ONLY.get() else nested
     if wanted == t.DURATION and raw != pl.Null:  # text like `90s` or `PT1M30S`; a number has no unit
         return duration_of(name, raw)
     if raw == pl.String and wanted in _READERS:
@@ -50,6 +60,24 @@ def convert(name: str, raw: pl.DataType | None, wanted: Type) -> Lowered:
     failed = pl.col(name).is_not_null() & value.is_null()
     message = pl.lit(f"conversion: field '{name}': cannot convert a {raw} value to {wanted}")
     return Lowered(value, pl.when(failed).then(message))
+
+
+def _casts_exactly(raw: pl.DataType, target: pl.DataType) -> bool:
+    """Whether Polars' cast of `raw` to `target` keeps every value: the same nesting, and leaves of one
+    kind (a Parquet `List(Int32)` to `list<int>`, a struct's datetime in nanoseconds; a struct's fields
+    matched by name, a missing one null). Other casts fail the run or make other values silently."""
+    if isinstance(raw, pl.List) or isinstance(target, pl.List):
+        return isinstance(raw, pl.List) and isinstance(target, pl.List) and _casts_exactly(raw.inner, target.inner)
+    if isinstance(raw, pl.Struct) or isinstance(target, pl.Struct):
+        if not (isinstance(raw, pl.Struct) and isinstance(target, pl.Struct)):
+            return False
+        have = {f.name: f.dtype for f in raw.fields}
+        return all(f.name not in have or _casts_exactly(have[f.name], f.dtype) for f in target.fields)
+    kinds = (lambda d: d.is_integer(), lambda d: d.is_float(), lambda d: isinstance(d, pl.Datetime),
+             lambda d: isinstance(d, pl.Duration), lambda d: d == pl.Date, lambda d: d == pl.String,
+             lambda d: d == pl.Boolean, lambda d: d == pl.Null)
+    widened = raw.is_integer() and target.is_float()  # as `to_float` of an int
+    return raw == pl.Null or widened or any(kind(raw) and kind(target) for kind in kinds)
 
 
 def _from_text(name: str, wanted: Type) -> Lowered:
