@@ -34,6 +34,7 @@ from flowc.runtime.sources.records import Item, as_text, frame_of, infer_schema,
 
 AHEAD = 2  # pages fetched ahead of delivery
 MAX_BODY = 256 * 1024 * 1024  # bytes of one response body; a larger one fails the run
+HOLD_FOR_SCHEMA = 5.0  # seconds records that tell no schema wait for one that does (`_waits_for_schema`)
 
 
 class HttpFeed:
@@ -67,6 +68,8 @@ class HttpFeed:
         self._bound_ids: dict[str, Any] = {}  # JSON text -> id, of records read at the bound
         self._committed: Any = None
         self._batch: tuple[int, list[Item]] = (0, [])
+        self._held: list[Item] = []  # records taken before any told a schema (`_waits_for_schema`)
+        self._held_since: float | None = None
 
     # --- the Feed protocol ---
 
@@ -90,8 +93,9 @@ class HttpFeed:
         with self._cond:
             self._start()
             while True:
-                items = self._take(max_records)
-                if items:
+                items = self._held + self._take(max(1, max_records - len(self._held)))
+                self._held = []
+                if items and not self._waits_for_schema(items, max_records):
                     return self._frame(items)
                 if self._error is not None:
                     raise self._error
@@ -116,7 +120,7 @@ class HttpFeed:
 
     def exhausted(self) -> bool:
         with self._cond:
-            return self._done and not self._pages
+            return self._done and not self._pages and not self._held
 
     def status(self) -> dict[str, Any]:
         with self._cond:
@@ -184,6 +188,23 @@ class HttpFeed:
             self._ids[_key(ident)] = ident
         if order == _order(self._bound):  # an id read twice in one pass is delivered once
             self._bound_ids[_key(ident)] = ident
+
+    def _waits_for_schema(self, items: list[Item], max_records: int) -> bool:
+        """Without a declared schema one is inferred from the first batch (SPEC §3), but records that
+        are errors (an element that is not an object) or empty objects tell none, and the empty schema
+        frozen from them made every later record lose its fields (`{}`). They are held (and returned
+        before the records after them) until a record with fields comes, a batch fills, the pass ends,
+        or `HOLD_FOR_SCHEMA` has passed."""
+        if self.schema is not None or any(i.record for i in items) or len(items) >= max_records or self._done:
+            self._held_since = None
+            return False
+        now = time.monotonic()
+        self._held_since = self._held_since or now
+        if now - self._held_since >= HOLD_FOR_SCHEMA:
+            self._held_since = None
+            return False
+        self._held = items
+        return True
 
     def _frame(self, items: list[Item]) -> pl.DataFrame:
         schema = self.schema if self.schema is not None else infer_schema(items, self.infer_rows)

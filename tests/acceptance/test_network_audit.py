@@ -121,6 +121,25 @@ def test_a_newest_first_api_delivers_its_whole_first_pass_and_then_only_new_reco
     assert sorted(r["id"] for r in lines(out)) == [1, 2, 3, 4, 5, 6, 7]
 
 
+def test_an_http_first_page_of_only_bad_elements_does_not_freeze_an_empty_schema(tmp_path):
+    """Without a schema, SPEC §3 infers one from the first batch. A first page whose elements were all
+    record errors (not objects) froze an empty schema: every later record was written as `{}`."""
+    pages = {"1": [7, "x"], "2": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]}
+    with ScriptedServer() as server:
+        server.route("/p", lambda r: Reply(body=pages.get(r.query.get("page", "1"), [])))
+        spec = write_spec(tmp_path, f"""
+        settings: {{on_error: skip}}
+        sources:
+          api: {{type: http, url: "{server.url('/p')}", pagination: {{type: page, param: page}}}}
+        sinks:
+          out: {{type: file, path: out.jsonl}}
+        """)
+        result = flowc("run", str(spec))
+    assert result.returncode == 0, result.stderr
+    assert lines(tmp_path / "out.jsonl") == [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+    assert status_of(spec)["totals"]["skipped"] == 2
+
+
 # --- kafka ---
 
 
