@@ -86,7 +86,7 @@ class PipelineState:
     pending: tuple[tuple[int, Counts], ...] = ()  # committed batches no checkpoint covers yet
     runs: int = 0
     recoveries: int = 0  # runs started over a dead running/paused run
-    reason: str | None = None  # of the last failure
+    reason: str | None = None  # why the last run failed or stopped (`stop requested`, `--limit reached`)
     output_files: frozenset[str] = frozenset()  # every file a checkpointed sink position names
     last_seq: int = 0
     last_at: str | None = None
@@ -123,7 +123,7 @@ def _checkpoint_saved(state: PipelineState, event: ev.Event) -> PipelineState:
     )
 
 
-def _failed(state: PipelineState, event: ev.Event) -> PipelineState:
+def _ended(state: PipelineState, event: ev.Event) -> PipelineState:
     return replace(state, reason=event.data.get("reason"))
 
 
@@ -149,9 +149,9 @@ TRANSITIONS: Mapping[str, tuple[frozenset[Status], Status | None, Effect]] = {
     ev.ENRICH_RELOADED: (frozenset({Status.RUNNING}), None, _same),
     ev.PAUSED: (frozenset({Status.RUNNING}), Status.PAUSED, _same),
     ev.RESUMED: (frozenset({Status.PAUSED}), Status.RUNNING, _same),
-    ev.STOPPED: (_LIVE, Status.STOPPED, _same),
+    ev.STOPPED: (_LIVE, Status.STOPPED, _ended),
     ev.COMPLETED: (frozenset({Status.RUNNING}), Status.COMPLETED, _same),
-    ev.FAILED: (_LIVE, Status.FAILED, _failed),
+    ev.FAILED: (_LIVE, Status.FAILED, _ended),
     ev.RESET: (_ANY, Status.CREATED, _reset),
 }
 
@@ -189,5 +189,6 @@ def describe_status(state: PipelineState, lock_holder: int | None) -> str:
     if state.status is Status.FAILED:
         return f"failed: {state.reason} ('flowc run' resumes from {resume_from})"
     if state.status is Status.STOPPED:
-        return f"stopped ('flowc run' resumes from {resume_from})"
+        why = f": {state.reason}" if state.reason else ""
+        return f"stopped{why} ('flowc run' resumes from {resume_from})"
     return state.status.value

@@ -255,3 +255,11 @@ def test_set_reads_its_value_as_after_a_key_in_the_file_spaces_dropped(tmp_path)
     assert done.returncode == 0, done.stderr
     assert [r["n"] for r in lines(tmp_path / "o.jsonl")] == [1, 2, 3]
     assert [e["type"] for e in lines(tmp_path / ".flow/p/events.log")].count("batch_committed") == 3
+
+
+def test_status_says_why_a_run_stopped(tmp_path):
+    path = spec(tmp_path, THREE)
+    assert flowc("run", str(path), "--quiet", "--limit", "1").returncode == 0
+    shown = flowc("status", str(path), "--format", "json")
+    view = json.loads(shown.stdout)
+    assert view["status"] == "stopped" and view["reason"] == "--limit reached", view
