@@ -51,7 +51,7 @@ def _through(step: Step, field: str | None) -> str | None:
         renamed = {old.name: new.name for old, new in config.pairs}
         return renamed.get(field, field)
     if isinstance(config, Sql):
-        from flowc.compiler.checks.sql import keeps_column
+        from flowc.compiler.checks.sql import column_after
 
-        return field if keeps_column(config.query, field) else None
+        return column_after(config.query, field)
     return field

@@ -22,11 +22,11 @@ def ensure_sql_row_wise(graph: Graph) -> list[Diagnostic]:
     return found
 
 
-def keeps_column(query: str, name: str) -> bool:
-    """Whether the query passes the input's column `name` through under its name (`sql_rules`)."""
+def column_after(query: str, name: str) -> str | None:
+    """The name the input's column `name` has in the query's output, if any (`sql_rules`)."""
     from flowc.compiler.checks import sql_rules
 
-    return sql_rules.keeps_column(query, name)
+    return sql_rules.column_after(query, name)
 
 
 def sql_problems(query: str) -> list[tuple[TextRange, str]]:

@@ -61,18 +61,36 @@ def sql_problems(query: str) -> list[tuple[TextRange, str]]:
     return problems
 
 
-def keeps_column(query: str, name: str) -> bool:
-    """Whether the query's output has a column `name` (`*`, `name`, `input.name`, `... AS name`): an
-    event-time field travels through a `sql` step so, as through `select` (a `t AS ts` loses it; the
-    window checks the type of what arrives). A query that does not parse keeps it (E307 reports it)."""
+def column_after(query: str, name: str) -> str | None:
+    """The name the input's column `name` has in the query's output, or None when it has none: `*`
+    keeps it (`* RENAME (t AS ts)` renames it, `* EXCLUDE (t)` drops it), and so does a column named
+    `name` in the select list (`t`, `input.t`, `x AS t`). So an event-time field travels through a
+    `sql` step as through `select` and `rename` (`t AS ts` in the list is a new field, as `select: {ts:
+    t}` is; the window checks the type of what arrives). A query that does not parse keeps it (E307)."""
     try:
         tree = sqlglot.parse_one(query)
     except (ParseError, TokenError):
-        return True
+        return name
     if not isinstance(tree, exp.Select):
-        return True
-    return any(isinstance(column, exp.Star) or (isinstance(column, exp.Column) and isinstance(column.this, exp.Star))
-               or column.alias_or_name == name for column in tree.expressions)
+        return name
+    for column in tree.expressions:
+        star = column if isinstance(column, exp.Star) else column.this if isinstance(column, exp.Column) else None
+        if isinstance(star, exp.Star):
+            after = _through_star(star, name)
+            if after is not None:
+                return after
+        elif column.alias_or_name == name:
+            return name
+    return None
+
+
+def _through_star(star: exp.Star, name: str) -> str | None:
+    """What `*` with its EXCLUDE / RENAME modifiers (Polars SQL has both) makes of the column `name`."""
+    for renamed in star.args.get("rename") or ():
+        if renamed.this.name == name:
+            return renamed.alias
+    excluded = star.args.get("except_") or star.args.get("except") or ()
+    return None if any(column.name == name for column in excluded) else name
 
 
 def _clause_problems(tree: exp.Select, tokens: list) -> list[tuple[TextRange, str]]:

@@ -194,6 +194,7 @@ def test_event_time_overwritten_or_lost_before_a_window_is_reported_by_validate(
         "select.flow.yaml": ("select: {k: k, v: v, t: '\"soon\"'}", WINDOWED, "E312"),
         "sql.flow.yaml": ("sql: SELECT k, v, t AS ts FROM input", WINDOWED, "E305"),
         "sql_int.flow.yaml": ("sql: SELECT k, v AS t FROM input", WINDOWED, "E312"),
+        "sql_exclude.flow.yaml": ("sql: SELECT * EXCLUDE (t) FROM input", WINDOWED, "E305"),
         "dedupe.flow.yaml": ("map: {t: v}", "dedupe: {key: [k], within: 1m}", "E312"),
     }
     paths = {name: _event_time_spec(tmp_path, name, step, stateful) for name, (step, stateful, _) in cases.items()}
@@ -208,9 +209,10 @@ def test_event_time_overwritten_or_lost_before_a_window_is_reported_by_validate(
 def test_event_time_through_sql_keeps_windows_and_a_dropped_one_makes_dedupe_use_batch_time(tmp_path):
     # SELECT * keeps t: windows as from the source (7 is late: the watermark is 125). A sql step without
     # t leaves the dedupe no event time, so it dedupes on batch time: one batch, so only the first a.
-    kept = _event_time_spec(tmp_path, "kept.flow.yaml", "sql: SELECT * FROM input WHERE v > 0", WINDOWED)
-    run_ok(kept, "--set", "settings.batch_size=1")
-    assert [(secs(r["window_start"]), r["vs"]) for r in lines(tmp_path / "out.jsonl")] == [(0, [1]), (120, [2])]
+    for query in ("SELECT * FROM input WHERE v > 0", "SELECT * RENAME (t AS ts) FROM input"):  # ts carries it
+        kept = _event_time_spec(tmp_path, "kept.flow.yaml", f"sql: {query}", WINDOWED)
+        run_ok(kept, "--set", "settings.batch_size=1")
+        assert [(secs(r["window_start"]), r["vs"]) for r in lines(tmp_path / "out.jsonl")] == [(0, [1]), (120, [2])]
     dropped = _event_time_spec(tmp_path, "dropped.flow.yaml", "sql: SELECT k, v FROM input",
                                "dedupe: {key: [k], within: 1h}")
     run_ok(dropped)
