@@ -42,15 +42,25 @@ class PipelineHome:
     settings: _StateDir
 
 
-def load_spec(spec_path: str) -> Any:
-    """The normalised spec at `spec_path`, or only its pipeline and state directory when other parts of
-    it have errors (noted on stderr); prints the errors and exits 1 when those two cannot be read."""
-    from flowc import render
+def load_spec(spec_path: str, assignments: tuple[str, ...] = ()) -> Any:
+    """The normalised spec at `spec_path` with the `--set` overrides the run was given, or only its
+    pipeline and state directory when other parts of it have errors (noted on stderr); prints the
+    errors and exits 1 when those two cannot be read."""
+    from flowc import set_option
     from flowc.compiler.normalize import normalize_spec
-    from flowc.compiler.validate import validate_path
-    from flowc.dsl.diagnostics import Severity
+    from flowc.compiler.validate import validate_document
+    from flowc.dsl.diagnostics import Diagnostic, Severity
+    from flowc.dsl.loader import load_document
 
-    document, found = validate_path(spec_path)
+    overrides = set_option.parse(assignments)  # a malformed one is a usage error (exit 2)
+    document, found = load_document(spec_path)
+    if document is not None and isinstance(document.data, dict):
+        try:  # also over a load error elsewhere (an unset ${VAR}): `--set settings.state_dir` still counts
+            document = set_option.apply(document, overrides)
+        except set_option.NotInSpec as problem:
+            _fail(str(problem))
+        if not any(d.severity is Severity.ERROR for d in found):
+            found = sorted([*found, *validate_document(document)], key=Diagnostic.sort_key)
     errors = [d for d in found if d.severity is Severity.ERROR]
     if document is not None and not errors:
         spec = normalize_spec(document)[0]
@@ -58,7 +68,7 @@ def load_spec(spec_path: str) -> Any:
             return spec
     home = _home(document, errors)
     if home is None:
-        click.echo(render.render_text(errors, render.sources_of(document, errors)), err=True, nl=False)
+        click.echo(set_option.render_text(errors, document), err=True, nl=False)
         click.echo(f"error: {spec_path}: the spec does not load, so its state directory is unknown", err=True)
         sys.exit(EXIT_FAILED)
     count = f"{len(errors)} error{'' if len(errors) == 1 else 's'}"
@@ -89,7 +99,7 @@ def _home(document: Any, errors: list[Any]) -> PipelineHome | None:
 
 
 def _overlaps(a: Any, b: Any) -> bool:
-    return (a.line, a.col) < (b.end_line, b.end_col) and (b.line, b.col) < (a.end_line, a.end_col)
+    return a.file == b.file and (a.line, a.col) < (b.end_line, b.end_col) and (b.line, b.col) < (a.end_line, a.end_col)
 
 
 def _os_reason(error: OSError) -> str:
@@ -118,19 +128,23 @@ def _os_errors_fail(command: Callable[..., None]) -> Callable[..., None]:
 
 
 SPEC_ARGUMENT = click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
+SET_OPTION = click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+                          help="The --set overrides 'flowc run' was given (settings.state_dir=...), to find "
+                               "the same state directory.")
 
 
 @click.command()
 @SPEC_ARGUMENT
+@SET_OPTION
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_os_errors_fail
-def status(spec_path: str, output_format: str) -> None:
+def status(spec_path: str, assignments: tuple[str, ...], output_format: str) -> None:
     """Show the pipeline's state: status, last checkpoint, totals, source positions."""
     from flowc.runtime.events import EventLogCorrupt
     from flowc.runtime.lifecycle import IllegalTransition
     from flowc.state_view import pipeline_status, status_text
 
-    spec = load_spec(spec_path)
+    spec = load_spec(spec_path, assignments)
     try:
         view = pipeline_status(spec)
     except (EventLogCorrupt, IllegalTransition) as error:
@@ -143,13 +157,14 @@ def status(spec_path: str, output_format: str) -> None:
 
 @click.command()
 @SPEC_ARGUMENT
+@SET_OPTION
 @click.option("--follow", "-f", "follow_", is_flag=True, help="Keep printing new events until interrupted (Ctrl-C).")
 @click.option("--format", "output_format", type=click.Choice(["jsonl", "text"]), default="jsonl", show_default=True,
               help="jsonl: each event as stored; text: one readable line per event.")
 @_os_errors_fail
-def events(spec_path: str, follow_: bool, output_format: str) -> None:
+def events(spec_path: str, assignments: tuple[str, ...], follow_: bool, output_format: str) -> None:
     """Print the pipeline's event log."""
-    spec = load_spec(spec_path)
+    spec = load_spec(spec_path, assignments)
     path = f"{spec.settings.state_dir}/events.log"
 
     def emit(line: bytes, event: Any) -> None:
@@ -169,15 +184,16 @@ def events(spec_path: str, follow_: bool, output_format: str) -> None:
 
 @click.command()
 @SPEC_ARGUMENT
+@SET_OPTION
 @click.option("--wait", is_flag=True, help="Return only once the process has paused.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="With --wait: give up (exit 1) after this many seconds.")
 @_os_errors_fail
-def pause(spec_path: str, wait: bool, timeout: float) -> None:
+def pause(spec_path: str, assignments: tuple[str, ...], wait: bool, timeout: float) -> None:
     """Ask the process running the pipeline to pause after its current batch."""
     from flowc.runtime.control import NotRunning, request_pause
 
-    spec = load_spec(spec_path)
+    spec = load_spec(spec_path, assignments)
     try:
         pid = request_pause(spec.settings.state_dir)
     except NotRunning:
@@ -193,15 +209,16 @@ def pause(spec_path: str, wait: bool, timeout: float) -> None:
 
 @click.command()
 @SPEC_ARGUMENT
+@SET_OPTION
 @click.option("--wait", is_flag=True, help="Return only once the process is running again.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="With --wait: give up (exit 1) after this many seconds.")
 @_os_errors_fail
-def resume(spec_path: str, wait: bool, timeout: float) -> None:
+def resume(spec_path: str, assignments: tuple[str, ...], wait: bool, timeout: float) -> None:
     """Ask the paused process running the pipeline to go on."""
     from flowc.runtime.control import NotRunning, request_resume, requested_pid
 
-    spec = load_spec(spec_path)
+    spec = load_spec(spec_path, assignments)
     state_dir = spec.settings.state_dir
     pending = requested_pid(state_dir) is not None
     try:

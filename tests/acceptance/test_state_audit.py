@@ -263,3 +263,14 @@ def test_status_says_why_a_run_stopped(tmp_path):
     shown = flowc("status", str(path), "--format", "json")
     view = json.loads(shown.stdout)
     assert view["status"] == "stopped" and view["reason"] == "--limit reached", view
+
+
+def test_state_commands_take_the_set_overrides_the_run_was_given(tmp_path):
+    path = spec(tmp_path, THREE)
+    assert flowc("run", str(path), "--quiet", "--set", "settings.state_dir=elsewhere").returncode == 0
+    shown = flowc("status", str(path), "--format", "json", "--set", "settings.state_dir=elsewhere")
+    assert shown.returncode == 0, shown.stderr
+    view = json.loads(shown.stdout)
+    assert view["status"] == "completed" and view["state_dir"] == str(tmp_path / "elsewhere")
+    listed = flowc("events", str(path), "--set", "settings.state_dir=elsewhere")
+    assert listed.stdout == (tmp_path / "elsewhere/events.log").read_text()
