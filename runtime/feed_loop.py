@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -32,6 +33,7 @@ from flowc.dsl.types import Struct
 from flowc.runtime.batching import BatchResult, BatchRunner, source_query
 from flowc.runtime.engines import has_watermarks
 from flowc.runtime.envelope import Policy
+from flowc.runtime.events import CHECKPOINT_SAVED, LOG_NAME, RESET, read_events
 from flowc.runtime.run_setup import Prepared, SchemaMismatch, check_schemas, plan_of
 from flowc.runtime.sources import is_feed
 from flowc.runtime.sources.base import inferred
@@ -67,6 +69,7 @@ def infer_feed_schemas(prepared: Prepared, positions: Mapping[str, Any], opener:
             feed = opener(source, prepared.base_dir, prepared.spec.pipeline)
             opened.feeds[source.name] = feed
             _hand_stop(feed, should_stop)
+            _hand_start_over(feed, prepared.spec.settings.state_dir)
             feed.open(positions.get(source.name))
             while not should_stop() and not feed.exhausted():
                 size = prepared.spec.settings.batch_size
@@ -105,6 +108,27 @@ def _hand_stop(feed: Feed, should_stop: Callable[[], bool]) -> None:
         use_stop(should_stop)
 
 
+def _hand_start_over(feed: Feed, state_dir: str) -> None:
+    """Tell a feed whose reading may resume from elsewhere than the checkpoint (a Kafka group's offsets)
+    that the pipeline was reset (`--reset`) and has checkpointed nothing since: SPEC §10's reset starts
+    over, and its outputs were removed, so reading from the group's offsets left them without the
+    records read before."""
+    use_start_over = getattr(feed, "use_start_over", None)
+    if use_start_over is not None and reset_since_checkpoint(state_dir):
+        use_start_over()
+
+
+def reset_since_checkpoint(state_dir: str) -> bool:
+    """Whether the event log's last reset has no checkpoint after it."""
+    events, _ = read_events(Path(state_dir) / LOG_NAME)
+    for event in reversed(events):
+        if event.type == CHECKPOINT_SAVED:
+            return False
+        if event.type == RESET:
+            return True
+    return False
+
+
 def _schema_of(source: Any, feed: Feed, first: pl.DataFrame) -> Struct:
     """What the feed inferred (typed; its frame holds scalars as text), else the frame's own types."""
     schema = getattr(feed, "schema", None)
@@ -127,6 +151,7 @@ def poll_feeds(run: _Run, opened: OpenFeeds, opener: FeedOpener) -> str | None:
             if name not in feeds:
                 feeds[name] = opener(scan.source, prepared.base_dir, prepared.spec.pipeline)
                 _hand_stop(feeds[name], run.options.should_stop)
+                _hand_start_over(feeds[name], prepared.spec.settings.state_dir)
                 use_schema = getattr(feeds[name], "use_schema", None)
                 if scan.source.schema is None and use_schema is not None and name in prepared.schemas:
                     use_schema(_delivered(scan, prepared.schemas[name]))

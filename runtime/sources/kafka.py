@@ -133,11 +133,19 @@ class KafkaFeed:
         self._joined = False  # the group gave this process its partitions (possibly none) since the last revoke
         self._stopping: Callable[[], bool] = lambda: False  # a stop request cuts a join's wait short
         self._held: list[Any] = []  # messages read before any told a schema (`_waits_for_schema`)
+        self._start_over = False  # reset since the last checkpoint: the first assignment ignores the group
+        self._past_group: set[Any] = set()  # partitions going to the end under `latest` whatever the group says
         self._held_since: float | None = None
 
     def use_stop(self, requested: Callable[[], bool]) -> None:
         """The runner's stop request: `poll` waits past its timeout for a group join, not past a stop."""
         self._stopping = requested
+
+    def use_start_over(self) -> None:
+        """The pipeline was reset (`--reset`) and has checkpointed nothing since: the partitions of the
+        first assignment start at `start`, not at the group's committed offsets (a run from the start;
+        after the reset removed the outputs, the group's offsets left them empty)."""
+        self._start_over = True
 
     def use_schema(self, schema: Struct) -> None:
         """The schema recorded in the event log for a source that declares none (SPEC §3: frozen)."""
@@ -325,6 +333,7 @@ class KafkaFeed:
         """Start each newly assigned partition this process knows where it left (no IO allowed here:
         kafka-python runs listeners on its network thread); `poll` then checks the group's offset."""
         self._joined = True
+        start_over, self._start_over = self._start_over, False
         for tp in partitions:
             known = self._next.get(partition_name(tp.topic, tp.partition))
             if known is not None:
@@ -332,6 +341,10 @@ class KafkaFeed:
                 self._fresh.add(tp)
             elif self.start == "latest":
                 self._to_end.add(tp)
+                if start_over:
+                    self._past_group.add(tp)
+            elif start_over:
+                self._consumer.seek_to_beginning(tp)  # no IO: the client resets it on its next poll
 
     def _skip_behind_group(self, batches: dict[Any, list[Any]]) -> None:
         """A fresh partition whose group offset is past what this process knows was processed since by
@@ -362,7 +375,9 @@ class KafkaFeed:
             if tp in owned and end is None:
                 continue  # no fetch response for it yet: it returned no records either
             self._to_end.discard(tp)
-            if end is None or self._consumer.committed(tp) is not None:
+            past_group = tp in self._past_group
+            self._past_group.discard(tp)
+            if end is None or (not past_group and self._consumer.committed(tp) is not None):
                 continue  # revoked meanwhile, or the group's offset was used (`start` was not)
             batches.pop(tp, None)  # every record of a fetch response lies below its high watermark
             if self._consumer.position(tp) < end:

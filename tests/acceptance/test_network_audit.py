@@ -225,8 +225,7 @@ def test_start_latest_skips_what_the_topic_held_and_reads_what_comes_after(kafka
 def test_client_options_that_the_source_sets_itself_are_clear_errors(tmp_path):
     """`options` reach the client as they are; one the source passes itself failed with a TypeError
     traceback ('got multiple values for keyword argument'), and auto-commit would break SPEC §3."""
-    for option, hint in (("auto.offset.reset: latest", "`start`"), ("enable.auto.commit: true", "commits offsets"),
-                         ("group.id: g", "`group_id`")):
+    for option, hint in (("auto.offset.reset: latest", "`start`"), ("enable.auto.commit: true", "commits offsets")):
         spec = write_spec(tmp_path, f"""
         sources:
           k: {{type: kafka, topic: t, bootstrap_servers: "127.0.0.1:9", schema: {{id: int}}, options: {{{option}}}}}
@@ -381,3 +380,41 @@ def test_a_first_batch_of_only_malformed_messages_neither_hides_them_nor_the_fie
     [bad] = lines(dead)
     assert bad["_error"]["code"] == "parse" and "oops" in bad["_error"]["message"]
     assert bad["_source"]["position"] == f"{topic}:0@0"
+
+
+def test_reset_reads_a_kafka_topic_again_from_start(kafka_broker, topic_factory, tmp_path):
+    """SPEC §10: `--reset` starts over; it removes the file sink's output, then read on from the group's
+    committed offsets, so the output of a reset run lacked every record read before it."""
+    topic = topic_factory(1)
+    producer = _producer(kafka_broker.bootstrap)
+    for i in range(4):
+        producer.send(topic, json.dumps({"id": i}).encode())
+    producer.flush()
+    producer.close()
+    spec = write_spec(tmp_path, f"""
+    settings: {{batch_timeout: 100ms}}
+    sources:
+      k: {{type: kafka, topic: {topic}, bootstrap_servers: "{kafka_broker.bootstrap}", schema: {{id: int}}, options: {SOLO}}}
+    sinks:
+      out: {{type: file, path: out.jsonl}}
+    """)
+    out = tmp_path / "out.jsonl"
+    assert run_until(spec, lambda: len(lines(out)) >= 4).returncode == 130
+    proc = subprocess.Popen([*FLOWC, "run", "--quiet", "--reset", str(spec)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        end = time.monotonic() + 30
+
+        def reset_and_read() -> bool:  # the reset (which removes out.jsonl first) logged, then the records
+            log = next(tmp_path.glob(".flow/*/events.log"), None)
+            return log is not None and '"type":"reset"' in log.read_text() and len(lines(out)) >= 4
+
+        while not reset_and_read() and time.monotonic() < end and proc.poll() is None:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert [r["id"] for r in lines(out)] == [0, 1, 2, 3]
