@@ -422,3 +422,26 @@ def test_a_parquet_column_of_another_shape_than_declared_is_a_record_error(tmp_p
         ("p", "in.parquet[1]", "field 'u.x': cannot convert 'q' to int"),
         ("q", "in.parquet[0]", "field 'l': cannot convert '[1, 2]' to int"),
         ("q", "in.parquet[1]", "field 'l': cannot convert '[3]' to int")]
+
+
+def test_an_empty_inline_source_without_schema_is_a_placeholder_its_tests_fill(tmp_path):
+    # `records: []` without a schema made every field E104, so `flowc test` refused the spec
+    path = write_spec(tmp_path, """
+    sources:
+      s: {type: inline, records: []}
+    steps:
+      - filter: a > 1
+    sinks:
+      out: {type: file, path: out.jsonl}
+    tests:
+      - name: keeps the big ones
+        inputs:
+          s: [{a: 1}, {a: 2}]
+        expect:
+          out: [{a: 2}]
+    """)
+    checked = flowc("validate", str(path))
+    assert checked.returncode == 0 and "N301" in checked.stdout, checked.stdout
+    tested = flowc("test", str(path))
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "1 passed" in tested.stdout
