@@ -231,7 +231,11 @@ _ALL = (
        "file appears as it completes; jsonl and csv files grow batch by batch."),
     _n("N301", "fields of source '{name}' are not checked: {reason}",
        "Without a schema, field names and types are only known once data is read; `flowc validate "
-       "--with-data` samples local files, and a declared `schema:` makes every check possible."),
+       "--with-data` samples local files, and a declared `schema:` makes every check possible. An `inline` "
+       "source with no records (`records: []`, a placeholder that the spec's `tests` fill, SPEC §8) and no "
+       "`schema` tells no field either: its fields are unknown, not absent, so they are not checked (they "
+       "were E104 before, and `flowc test` refused to run the spec); `flowc run` checks them against the "
+       "run's empty schema."),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}
