@@ -4,15 +4,18 @@ of wall time and 200 MB of peak memory, never a traceback or a hang (docs/securi
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-WALL_LIMIT_S = 2.0
+# SPEC-level promise (docs/security.md): 2 s of wall time on an idle laptop-class machine. Measured as
+# the child's CPU time, which the other processes of a loaded machine do not inflate (its wall time
+# reached 3 s at load 5 on 2 cores); validation runs on one thread, so the two agree when idle.
+TIME_LIMIT_S = 2.0
 RSS_LIMIT_MB = 200
 HEAD = "version: 1\npipeline: hostile\n"
 TAIL = "sinks:\n  out: {type: console}\n"
@@ -107,9 +110,10 @@ def test_hostile_spec_is_refused_quickly_with_a_diagnostic(case: str, tmp_path: 
     make, expected_codes = CASES[case]
     spec = tmp_path / "hostile.flow.yaml"
     spec.write_bytes(make())
-    started = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run([sys.executable, "-c", PROBE, str(spec)], capture_output=True, text=True, timeout=60)
-    elapsed = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    elapsed = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     assert result.returncode == 1, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
     codes = {d["code"] for d in json.loads(result.stdout)}
@@ -117,4 +121,4 @@ def test_hostile_spec_is_refused_quickly_with_a_diagnostic(case: str, tmp_path: 
     assert codes <= expected_codes | {"N301"}, f"a hostile spec must be refused, not checked further: {codes}"
     max_rss_mb = int(result.stderr.rsplit("MAXRSS_KB=", 1)[1]) / 1024
     assert max_rss_mb < RSS_LIMIT_MB, f"peak RSS {max_rss_mb:.0f} MB"
-    assert elapsed < WALL_LIMIT_S, f"took {elapsed:.2f} s"
+    assert elapsed < TIME_LIMIT_S, f"took {elapsed:.2f} s of CPU"

@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 from flowc.dsl.codes import CODES
 from flowc.dsl.loader import load_text
 
-WALL_LIMIT_S = 2.0
+# docs/security.md promises 2 s of wall time on an idle machine; the probe measures its CPU time, which
+# other processes on a loaded machine do not inflate (the loader runs on one thread).
+TIME_LIMIT_S = 2.0
 GROWTH_LIMIT_MB = 200
 HEAD = "version: 1\npipeline: hostile\n"
 MIB = 1024 * 1024
@@ -31,13 +33,13 @@ from flowc.dsl.loader import load_document
 
 size = int(open("/proc/self/statm").read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 resource.setrlimit(resource.RLIMIT_AS, (size + %d * 1024 * 1024, resource.RLIM_INFINITY))
-started = time.monotonic()
+started = time.process_time()
 try:
     document, problems = load_document(sys.argv[1])
     report = {"codes": [p.code for p in problems], "loaded": document is not None, "error": None}
 except BaseException:
     report = {"codes": [], "loaded": False, "error": traceback.format_exc()}
-report["elapsed"] = time.monotonic() - started
+report["elapsed"] = time.process_time() - started
 print(json.dumps(report))
 """
 
@@ -179,7 +181,7 @@ def test_hostile_file_is_refused_quickly_with_its_diagnostic(case: str, tmp_path
     assert report["error"] is None, report["error"]
     assert report["codes"] == expected
     assert report["loaded"] == (not expected or case == "1M-documents")
-    assert report["elapsed"] < WALL_LIMIT_S, f"took {report['elapsed']:.2f} s"
+    assert report["elapsed"] < TIME_LIMIT_S, f"took {report['elapsed']:.2f} s of CPU"
 
 
 def test_the_memory_cap_of_the_probe_bites() -> None:
