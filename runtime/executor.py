@@ -40,6 +40,7 @@ from flowc.runtime.lifecycle import Counts, PipelineState, Status, fold
 from flowc.runtime.resume import (
     RunRefused,
     ensure_compatible,
+    ensure_same_pipeline,
     file_sinks,
     first_now,
     reading,
@@ -89,6 +90,7 @@ def start(prepared: Prepared, log: ev.EventLog, options: RunOptions) -> RunOutco
         remove_outputs(log.events, reading(prepared))  # before `reset`: it ends what the log says was written
         log.append(ev.RESET, {})
         state = PipelineState()
+    ensure_same_pipeline(prepared, log)  # before "already completed": that history is another pipeline's
     if state.status is Status.COMPLETED:
         return RunOutcome("already_completed", state.totals, state.checkpoint.batch if state.checkpoint else 0)
     ensure_compatible(prepared, log, state)
@@ -101,7 +103,7 @@ def start(prepared: Prepared, log: ev.EventLog, options: RunOptions) -> RunOutco
     except OSError as error:  # the first poll failed (a broker down, an HTTP 4xx): a run that started and failed
         return _failed_before_compiled(log, state, options, error)
     now = first_now(log, state) or options.clock()
-    log.append(ev.COMPILED, {"spec_hash": prepared.spec_hash, "plan_hash": _hash(format_plan(prepared.plan)),
+    log.append(ev.COMPILED, {"pipeline": prepared.spec.pipeline, "spec_hash": prepared.spec_hash, "plan_hash": _hash(format_plan(prepared.plan)),
                              "schema": schema_json(prepared.schemas), "sources_hash": sources_hash(prepared.spec),
                              "source_hashes": source_hashes(prepared.spec),
                              "stateful": stateful_definitions(prepared.plan), "sinks": file_sinks(prepared)})

@@ -51,6 +51,22 @@ def first_now(log: ev.EventLog, state: PipelineState) -> datetime | None:
     return datetime.fromisoformat(recorded) if recorded else None
 
 
+def ensure_same_pipeline(prepared: Prepared, log: ev.EventLog) -> None:
+    """A state directory holds one pipeline's history. A spec copied under a new `pipeline:` name that
+    kept an explicit `settings.state_dir` would otherwise resume the other pipeline's checkpoint (its
+    new sinks missing what that one read before), or find it completed and run nothing."""
+    owner = None
+    for event in log.events:  # the pipeline of the last `compiled` since the last reset
+        if event.type == ev.RESET:
+            owner = None
+        elif event.type == ev.COMPILED:
+            owner = event.data.get("pipeline", owner)  # logs from before flowc recorded it: not known
+    if owner is not None and owner != prepared.spec.pipeline:
+        raise RunRefused(f"{log.path.parent} holds the history of pipeline '{owner}', not "
+                         f"'{prepared.spec.pipeline}': give this pipeline its own settings.state_dir (--reset "
+                         f"would start it over there, removing the outputs '{owner}' wrote)")
+
+
 def ensure_compatible(prepared: Prepared, log: ev.EventLog, state: PipelineState) -> None:
     """SPEC §9: a checkpoint resumes only with the same sources and the same stateful steps (same name
     and definition); stateless steps, sinks and settings may change."""

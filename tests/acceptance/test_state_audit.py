@@ -274,3 +274,18 @@ def test_state_commands_take_the_set_overrides_the_run_was_given(tmp_path):
     assert view["status"] == "completed" and view["state_dir"] == str(tmp_path / "elsewhere")
     listed = flowc("events", str(path), "--set", "settings.state_dir=elsewhere")
     assert listed.stdout == (tmp_path / "elsewhere/events.log").read_text()
+
+
+def test_a_copied_spec_under_a_new_pipeline_name_does_not_take_over_the_state_dir(tmp_path):
+    """`cp orders.flow.yaml orders-v2.flow.yaml`, a new `pipeline:` name, the explicit state_dir kept:
+    the copy must not resume (or find completed) the other pipeline's run and write half its output."""
+    first = spec(tmp_path, THREE.replace("{batch_size: 2}", "{batch_size: 2, state_dir: st}"), "a.flow.yaml")
+    second = tmp_path / "b.flow.yaml"
+    second.write_text(first.read_text().replace("pipeline: p", "pipeline: p-v2").replace("out.jsonl", "v2.jsonl"))
+    assert flowc("run", str(first), "--quiet").returncode == 0
+    refused = flowc("run", str(second))
+    assert refused.returncode == 1
+    assert "'p'" in refused.stderr and "'p-v2'" in refused.stderr and "state_dir" in refused.stderr
+    assert not (tmp_path / "v2.jsonl").exists()
+    assert flowc("run", str(second), "--quiet", "--reset").returncode == 0  # taken over on purpose
+    assert [r["n"] for r in lines(tmp_path / "v2.jsonl")] == [1, 2, 3]
