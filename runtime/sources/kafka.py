@@ -133,9 +133,9 @@ class KafkaFeed:
         self._joined = False  # the group gave this process its partitions (possibly none) since the last revoke
         self._stopping: Callable[[], bool] = lambda: False  # a stop request cuts a join's wait short
         self._held: list[Any] = []  # messages read before any told a schema (`_waits_for_schema`)
+        self._held_since: float | None = None
         self._start_over = False  # reset since the last checkpoint: the first assignment ignores the group
         self._past_group: set[Any] = set()  # partitions going to the end under `latest` whatever the group says
-        self._held_since: float | None = None
 
     def use_stop(self, requested: Callable[[], bool]) -> None:
         """The runner's stop request: `poll` waits past its timeout for a group join, not past a stop."""
