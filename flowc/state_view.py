@@ -9,7 +9,7 @@ from typing import Any
 
 from flowc.runtime.control import requested_pid
 from flowc.runtime.events import LOG_NAME, read_events
-from flowc.runtime.lifecycle import Counts, describe_status, fold, is_crashed
+from flowc.runtime.lifecycle import Counts, describe_status, fold, history_owner, is_crashed
 from flowc.runtime.lock import StateLock
 
 
@@ -21,13 +21,19 @@ def pipeline_status(spec: Any) -> dict[str, Any]:
     state = fold(events)
     holder = StateLock(state_dir).holder()
     checkpoint = state.checkpoint
+    owner = history_owner(events)
+    other = owner if owner is not None and owner != spec.pipeline else None  # a copied spec's shared state_dir
+    description = describe_status(state, holder)
+    if other is not None:
+        description += f" (this is the history of pipeline '{other}', not of '{spec.pipeline}')"
     return {
         "pipeline": spec.pipeline,
         "spec": spec.file,
         "state_dir": os.path.abspath(state_dir),
         "status": state.status.value,  # the fold of the log: one of SPEC §9's states
         "crashed": is_crashed(state, holder),  # the log says running or paused, but no process holds the lock
-        "description": describe_status(state, holder),
+        "description": description,
+        "history_of": other,  # another pipeline's name when the log is that pipeline's, else null
         "pid": holder,
         "pause_requested": requested_pid(state_dir) is not None and holder is not None,
         "reason": state.reason,

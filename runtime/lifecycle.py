@@ -172,6 +172,18 @@ def fold(events: Iterable[ev.Event]) -> PipelineState:
     return state
 
 
+def history_owner(events: Iterable[ev.Event]) -> str | None:
+    """The pipeline whose history the log holds: the one its last `compiled` since the last reset names
+    (None when nothing is compiled yet, or the log is from before flowc recorded it)."""
+    owner = None
+    for event in events:
+        if event.type == ev.RESET:
+            owner = None
+        elif event.type == ev.COMPILED:
+            owner = event.data.get("pipeline", owner)
+    return owner
+
+
 def is_crashed(state: PipelineState, lock_holder: int | None) -> bool:
     """The log says a process is running or paused, but no process holds the state directory's lock."""
     return state.status in _LIVE and lock_holder is None

@@ -23,7 +23,7 @@ from flowc.compiler import ir
 from flowc.compiler.plan import Plan
 from flowc.compiler.plan_stateful import definition
 from flowc.runtime import events as ev
-from flowc.runtime.lifecycle import PipelineState
+from flowc.runtime.lifecycle import PipelineState, history_owner
 from flowc.runtime.run_setup import Prepared, source_hashes, sources_hash
 from flowc.runtime.sinks.backends import BACKENDS, COMPRESSIONS
 from flowc.runtime.sinks.file_writer import FileSinkWriter
@@ -55,12 +55,7 @@ def ensure_same_pipeline(prepared: Prepared, log: ev.EventLog) -> None:
     """A state directory holds one pipeline's history. A spec copied under a new `pipeline:` name that
     kept an explicit `settings.state_dir` would otherwise resume the other pipeline's checkpoint (its
     new sinks missing what that one read before), or find it completed and run nothing."""
-    owner = None
-    for event in log.events:  # the pipeline of the last `compiled` since the last reset
-        if event.type == ev.RESET:
-            owner = None
-        elif event.type == ev.COMPILED:
-            owner = event.data.get("pipeline", owner)  # logs from before flowc recorded it: not known
+    owner = history_owner(log.events)
     if owner is not None and owner != prepared.spec.pipeline:
         raise RunRefused(f"{log.path.parent} holds the history of pipeline '{owner}', not "
                          f"'{prepared.spec.pipeline}': give this pipeline its own settings.state_dir (--reset "

@@ -287,5 +287,7 @@ def test_a_copied_spec_under_a_new_pipeline_name_does_not_take_over_the_state_di
     assert refused.returncode == 1
     assert "'p'" in refused.stderr and "'p-v2'" in refused.stderr and "state_dir" in refused.stderr
     assert not (tmp_path / "v2.jsonl").exists()
+    shown = json.loads(flowc("status", str(second), "--format", "json").stdout)
+    assert shown["history_of"] == "p" and "'p'" in shown["description"]  # not silently v2's "completed"
     assert flowc("run", str(second), "--quiet", "--reset").returncode == 0  # taken over on purpose
     assert [r["n"] for r in lines(tmp_path / "v2.jsonl")] == [1, 2, 3]
