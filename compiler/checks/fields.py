@@ -132,9 +132,9 @@ def with_table_schema(step: Step, schema: Struct) -> Step:
 def check_inherited_event_time(step: Step, inputs: list[Struct | None], times: dict[str, str | None],
                                found: list[Diagnostic]) -> None:
     """E312 for a windowed aggregate (without `window.time`) or a dedupe whose input still has the
-    source's event-time field, but no longer as a datetime (`map: {ts: amount}` overwrote it; or a
-    source declared it a date, which a window cannot cut): a type error the schema reveals (SPEC §5),
-    which used to fail the run at its first batch."""
+    source's event-time field, but not as a datetime (`map: {ts: amount}` overwrote it; or the source
+    declares it `string` or `date`, which it delivers as declared, and a window cannot cut): a type
+    error the schema reveals (SPEC §5), which used to fail the run at its first batch."""
     config = step.config
     windowed = isinstance(config, Aggregate) and config.window is not None and config.window.time is None
     name = input_event_time(times, step)
@@ -151,10 +151,7 @@ def check_event_time_field(scope: Scope, source: Source) -> None:
     assert source.event_time is not None
     name = source.event_time.field
     found = scope.field(name, "event_time")
-    # Text is parsed as ISO-8601 only where the schema is inferred (`with_event_time`); a declared
-    # `string` stays text, which no window or dedupe can read (the run failed at its first batch).
-    fits = EVENT_TIME_TYPES if source.schema is None else tuple(x for x in EVENT_TIME_TYPES if x != t.STRING)
-    if found is not None and found not in fits:
+    if found is not None and found not in EVENT_TIME_TYPES:
         scope.report("E312", name.span, where="event_time field", name=name.name, got=found)
 
 

@@ -198,6 +198,11 @@ def test_event_time_overwritten_or_lost_before_a_window_is_reported_by_validate(
         "dedupe.flow.yaml": ("map: {t: v}", "dedupe: {key: [k], within: 1m}", "E312"),
     }
     paths = {name: _event_time_spec(tmp_path, name, step, stateful) for name, (step, stateful, _) in cases.items()}
+    # a source that declares its event time as text delivers text: a window cannot cut it
+    declared = paths["map.flow.yaml"].read_text().replace("t: datetime", "t: string").replace("map: {t: v}", "filter: v > 0")
+    paths["declared.flow.yaml"] = tmp_path / "declared.flow.yaml"
+    paths["declared.flow.yaml"].write_text(declared)
+    cases["declared.flow.yaml"] = ("", "", "E312")
     done = flowc("validate", *map(str, paths.values()))
     assert done.returncode == 1
     for name, (_, _, code) in cases.items():
