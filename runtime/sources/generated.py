@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -41,11 +42,15 @@ def _floats(values: list[object]) -> list[float | None] | None:
 
 
 def _text(value: object) -> object:
-    """A scalar as the text a file would hold, so inline records are read like every other source."""
+    """A scalar as the text a file would hold, so inline records are read like every other source; a
+    list or mapping (in a field typed string: values of no common type) as its JSON text, in the
+    order written, as a JSON source gives it (it was Python's repr, `{'x': 1}`)."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     return str(value)
 
 

@@ -325,18 +325,22 @@ def test_a_gzipped_parquet_source_is_read_decompressed(tmp_path):
 def test_inference_reads_a_field_of_mixed_json_kinds_as_text(tmp_path):
     # `[1]` then `5`, or `1` then `true`, within the sample refused the run ("failed to determine supertype")
     rows = '{"a": 1, "c": [1], "e": 1}\n{"a": true, "c": 5, "e": 2.5}\n{"a": null, "c": ["x"], "e": null}\n'
+    # an inline source's field of no common type is text too: its list was Python's repr, not JSON
     run_ok(tmp_path, """
     sources:
       j: {type: file, path: in.jsonl}
       a: {type: file, path: in.json}
+      i: {type: inline, records: [{a: 1, c: [1], e: 1}, {a: true, c: 5, e: 2.5}, {a: null, c: ["x"], e: null}]}
     sinks:
       out: {type: file, path: out.jsonl, from: j}
       out2: {type: file, path: out2.jsonl, from: a}
+      out3: {type: file, path: out3.jsonl, from: i}
     """, {"in.jsonl": rows, "in.json": "[" + ",".join(rows.splitlines()) + "]"})
     expected = [{"a": "1", "c": "[1]", "e": 1.0}, {"a": "true", "c": "5", "e": 2.5},
                 {"a": None, "c": '["x"]', "e": None}]
     assert lines(tmp_path / "out.jsonl") == expected
     assert lines(tmp_path / "out2.jsonl") == expected
+    assert lines(tmp_path / "out3.jsonl") == expected
 
 
 def test_an_integer_sampled_beyond_64_bits_is_inferred_as_text_not_int(tmp_path):
