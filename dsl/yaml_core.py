@@ -125,8 +125,17 @@ def syntax_error(error: yaml.YAMLError, index: LineIndex, file: str, depth_limit
         _our_words(error.problem or error.context or "malformed document")
     if error.context and error.problem and error.context_mark and not tab:
         problem += f" {error.context} started on line {index.position(error.context_mark.index)[0]}"
-    return codes.diagnostic("E002", span, problem=problem,
-                            help="indent with spaces: YAML does not allow tabs for indentation" if tab else None)
+    return codes.diagnostic("E002", span, problem=problem, help=_help(index.text, at, tab, error.context))
+
+
+def _help(text: str, at: int, tab: bool, context: str | None) -> str | None:
+    if tab:
+        return "indent with spaces: YAML does not allow tabs for indentation"
+    if context and "flow" in context and text.startswith("${", at - 1 if at else 0):
+        # `{batch_size: ${BS}}`: `{` and `}` are flow indicators, so the reference breaks the mapping
+        return "inside [...] or {...}, the braces of ${...} are read as YAML's own: write it in block style (one key a " \
+               "line: `batch_size: ${BS:-5000}` stays a number), or quote the reference ('${NAME}', then text)"
+    return None
 
 
 def _our_words(text: str) -> str:

@@ -291,3 +291,16 @@ def test_a_copied_spec_under_a_new_pipeline_name_does_not_take_over_the_state_di
     assert shown["history_of"] == "p" and "'p'" in shown["description"]  # not silently v2's "completed"
     assert flowc("run", str(second), "--quiet", "--reset").returncode == 0  # taken over on purpose
     assert [r["n"] for r in lines(tmp_path / "v2.jsonl")] == [1, 2, 3]
+
+
+def test_an_unquoted_reference_in_a_flow_mapping_gets_a_help_that_says_what_to_do(tmp_path):
+    path = spec(tmp_path, """
+        settings: {batch_size: ${BS:-2}}
+        sources:
+          s: {type: inline, records: [{n: 1}]}
+        sinks:
+          out: {type: file, path: out.jsonl}
+        """)
+    done = flowc("run", str(path))
+    assert done.returncode == 1 and "E002" in done.stderr
+    assert "help:" in done.stderr and "block style" in done.stderr, done.stderr
