@@ -56,10 +56,22 @@ def convert(name: str, raw: pl.DataType | None, wanted: Type) -> Lowered:
         if _FAST_ONLY.get():
             return _fast_marked(name, wanted)
         return _from_text(name, wanted)
+    if wanted == t.STRING and isinstance(raw, pl.Datetime):  # a typed (Parquet) time read as text
+        return _datetime_text(name, raw)
     value = pl.col(name).cast(target, strict=False)
     failed = pl.col(name).is_not_null() & value.is_null()
     message = pl.lit(f"conversion: field '{name}': cannot convert a {raw} value to {wanted}")
     return Lowered(value, pl.when(failed).then(message))
+
+
+def _datetime_text(name: str, raw: pl.Datetime) -> Lowered:
+    """A datetime column as the text `to_string` gives (`2026-01-01T05:00:00Z`, UTC; a zoneless one is
+    UTC), as a sink writes times in ISO-8601: Polars' cast wrote `2026-01-01 05:00:00.000000+00:00`."""
+    from flowc.compiler.lower_functions import POLARS_FUNCTIONS
+
+    column = pl.col(name).dt.cast_time_unit("us")
+    utc = column.dt.convert_time_zone("UTC") if raw.time_zone else column.dt.replace_time_zone("UTC")
+    return Lowered(POLARS_FUNCTIONS["to_string"]((Lowered(utc),), (t.DATETIME,), t.STRING).value)
 
 
 def _casts_exactly(raw: pl.DataType, target: pl.DataType) -> bool:

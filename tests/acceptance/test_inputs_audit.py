@@ -392,20 +392,23 @@ def test_a_csv_source_reads_lists_and_structs_from_the_json_text_flowcs_csv_sink
 def test_a_parquet_column_of_another_shape_than_declared_is_a_record_error(tmp_path):
     # A list column declared `int` failed the run ("cannot cast List type"); a struct declared `string`
     # became '{1,"a"}', and a struct's text field declared `int` a null without an error.
+    from datetime import datetime
+
     import polars as pl
 
-    pl.DataFrame({"u": [{"x": "1"}, {"x": "q"}], "l": [[1, 2], [3]], "s": [{"k": 1, "n": "a"}, None]}) \
-        .write_parquet(tmp_path / "in.parquet")
+    pl.DataFrame({"u": [{"x": "1"}, {"x": "q"}], "l": [[1, 2], [3]], "s": [{"k": 1, "n": "a"}, None],
+                  "t": [datetime(2026, 1, 1, 5), None]}).write_parquet(tmp_path / "in.parquet")
     run_ok(tmp_path, """
     settings: {on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
     sources:
-      p: {type: file, path: in.parquet, schema: {u: {x: int}, s: string}}
+      p: {type: file, path: in.parquet, schema: {u: {x: int}, s: string, t: string}}
       q: {type: file, path: in.parquet, schema: {l: int}}
     sinks:
       out: {type: file, path: out.jsonl, from: p}
       oq: {type: file, path: oq.jsonl, from: q}
     """)
-    assert lines(tmp_path / "out.jsonl") == [{"u": {"x": 1}, "s": '{"k": 1, "n": "a"}'}]
+    # a datetime read as text is ISO-8601, as to_string gives it (Polars' cast: '2026-01-01 05:00:00.000000')
+    assert lines(tmp_path / "out.jsonl") == [{"u": {"x": 1}, "s": '{"k": 1, "n": "a"}', "t": "2026-01-01T05:00:00Z"}]
     assert lines(tmp_path / "oq.jsonl") == []
     dead = lines(tmp_path / "dead.jsonl")
     assert sorted((d["_source"]["name"], d["_source"]["position"], d["_error"]["message"]) for d in dead) == [
