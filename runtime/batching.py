@@ -189,7 +189,7 @@ class BatchRunner:
         given = [state.frames.get(i) for i in ir.inputs(node)]
         present = [f.lazy() for f in given if f is not None]
         if isinstance(node, ir.SinkNode):
-            state.result.outputs[node] = [_visible(f) for f in _in_arrival_order([f.collect() for f in present])]
+            state.result.outputs[node] = [_visible(f) for f in present]
             return None
         if isinstance(node, ir.STATEFUL):
             return self._stateful(node, present, state, ending)
@@ -264,32 +264,10 @@ def late_envelope(step: str, rows: pl.DataFrame, policy: Policy) -> pl.DataFrame
     )
 
 
-def _visible(frame: pl.DataFrame) -> pl.DataFrame:
+def _visible(frame: pl.LazyFrame) -> pl.DataFrame:
     """What a sink writes: the record without the runner's hidden columns."""
-    return frame.drop([c for c in HIDDEN if c in frame.columns])
-
-
-def _in_arrival_order(frames: list[pl.DataFrame]) -> list[pl.DataFrame]:
-    """The records of a sink with several inputs (the dead-letter sink, reading each step's `.errors`
-    and `.late`) in the order their source delivered them: by `ROW`, ties (one row's records in two
-    steps) and rows a step made (null `ROW`, last) in input order. Input after input, the order would
-    depend on the batch boundaries: the conversion errors of a batch before its validation errors, so
-    a run resumed after `--limit` (or with another batch_size) wrote another order. The inputs' columns
-    differ, so the result is slices of them, one per run of consecutive records of one input."""
-    frames = [f for f in frames if f.height]
-    if len(frames) < 2:
-        return frames
-    keys = pl.concat([pl.DataFrame({"row": f[ROW] if ROW in f.columns else pl.Series([None] * f.height),
-                                    "input": pl.Series([i] * f.height, dtype=pl.Int64),
-                                    "at": pl.Series(range(f.height), dtype=pl.Int64)},
-                                   schema={"row": pl.Int64, "input": pl.Int64, "at": pl.Int64})
-                      for i, f in enumerate(frames)])
-    ordered = keys.sort(["row", "input", "at"], nulls_last=True)
-    runs = ordered.with_columns(
-        run=((pl.col("input") != pl.col("input").shift()) | (pl.col("at") != pl.col("at").shift() + 1))
-        .fill_null(True).cum_sum()
-    ).group_by("run", maintain_order=True).agg(pl.col("input").first(), pl.col("at").first(), pl.len())
-    return [frames[i].slice(at, n) for i, at, n in runs.select("input", "at", "len").iter_rows()]
+    out = frame.collect()
+    return out.drop([c for c in HIDDEN if c in out.columns])
 
 
 def _downstream(plan: Plan, chain: tuple[ir.Node, ...]) -> set[ir.Node]:

@@ -304,27 +304,3 @@ def test_an_unquoted_reference_in_a_flow_mapping_gets_a_help_that_says_what_to_d
     done = flowc("run", str(path))
     assert done.returncode == 1 and "E002" in done.stderr
     assert "help:" in done.stderr and "block style" in done.stderr, done.stderr
-
-
-def test_the_dead_letter_sink_keeps_input_order_across_steps_and_after_a_limited_run(tmp_path):
-    """Errors of two steps reach one dead-letter sink: in the order the records came, so a run
-    resumed after --limit (other batch boundaries) writes the same file as an uninterrupted one."""
-    body = """
-        settings:
-          batch_size: 4
-          on_error: dead_letter
-          dead_letter: {type: file, path: dl.jsonl}
-        sources:
-          s: {type: inline, records: [{s: "1"}, {s: "x"}, {s: "-3"}, {s: "y"}, {s: "-5"}, {s: "6"}, {s: "z"}, {s: "-8"}]}
-        steps:
-          - map: {n: to_int(s)}
-          - validate: {pos: n > 0}
-        sinks:
-          out: {type: file, path: out.jsonl}
-        """
-    whole, limited = spec(tmp_path / "whole", body), spec(tmp_path / "limited", body)
-    assert flowc("run", str(whole), "--quiet").returncode == 0
-    assert [r["s"] for r in lines(tmp_path / "whole/dl.jsonl")] == ["x", "-3", "y", "-5", "z", "-8"]
-    assert flowc("run", str(limited), "--quiet", "--limit", "3").returncode == 0
-    assert flowc("run", str(limited), "--quiet").returncode == 0
-    assert (tmp_path / "limited/dl.jsonl").read_bytes() == (tmp_path / "whole/dl.jsonl").read_bytes()
