@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from spec_helpers import at, codes_of, document, found, graph_of
 
+from flowc.compiler.checks import data_sample
 from flowc.compiler.checks.fields import propagate_schemas
 from flowc.compiler.checks.source_schemas import records_schema
 from flowc.compiler.validate import validate_document
@@ -23,6 +24,13 @@ sources:
     schema: {id: int, ts: datetime, status: string, amount: float, qty: int, user: {tier: string}, items: list<int>}
     event_time: {field: ts}
 """
+
+
+@pytest.fixture(autouse=True)
+def _compiler_own_sampler(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests pin the compiler's own sampler; a `flowc validate` run earlier in the same process
+    installs the run's sampler (tested in tests/cli), and would otherwise decide the messages."""
+    monkeypatch.setattr(data_sample, "RUN_SAMPLER", [])
 
 
 def _steps(*steps: str, sink: str = "") -> str:
