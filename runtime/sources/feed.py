@@ -28,12 +28,40 @@ null on good records), which the executor turns into a source record error (SPEC
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import polars as pl
 
 RAW_ERROR = "__flowc_raw_error"  # "<message>: <raw text excerpt>" for records the feed could not decode
+HOLD_FOR_SCHEMA = 5.0  # seconds records that tell no schema wait for one that does (`SchemaHold`)
+
+
+@dataclass
+class SchemaHold:
+    """Without a declared schema a feed infers one from its first batch (SPEC §3), but a batch of
+    records that tell none (undecodable messages, tombstones, pages of errors or empty objects) would
+    freeze an empty schema and every later record would lose its fields. The feed holds such a batch
+    (and returns it before the records after it) until one that tells a schema comes, or until
+    `limit` seconds have passed since the hold began; then it lets the batch go as it is."""
+
+    limit: float = HOLD_FOR_SCHEMA
+    clock: Callable[[], float] = time.monotonic
+    since: float | None = None
+
+    def holds(self, tells_nothing: bool) -> bool:
+        """True to hold the batch now; `tells_nothing` says whether holding it could still help."""
+        if not tells_nothing:
+            self.since = None
+            return False
+        now = self.clock()
+        self.since = now if self.since is None else self.since
+        if now - self.since >= self.limit:
+            self.since = None
+            return False
+        return True
 
 
 class Feed(Protocol):

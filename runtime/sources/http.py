@@ -28,13 +28,13 @@ import polars as pl
 from flowc.compiler.spec import Retry, Source
 from flowc.dsl.types import Struct
 from flowc.dsl.units import parse_duration, parse_rate
+from flowc.runtime.sources.feed import SchemaHold
 from flowc.runtime.sources.http_client import Client, Closed, HttpFailed, next_link, origin, with_params
 from flowc.runtime.sources.http_pages import Page, PassState, decode, next_state, split_path
 from flowc.runtime.sources.records import Item, as_text, frame_of, infer_schema, positions_of
 
 AHEAD = 2  # pages fetched ahead of delivery
 MAX_BODY = 256 * 1024 * 1024  # bytes of one response body; a larger one fails the run
-HOLD_FOR_SCHEMA = 5.0  # seconds records that tell no schema wait for one that does (`_waits_for_schema`)
 
 
 class HttpFeed:
@@ -69,7 +69,7 @@ class HttpFeed:
         self._committed: Any = None
         self._batch: tuple[int, list[Item]] = (0, [])
         self._held: list[Item] = []  # records taken before any told a schema (`_waits_for_schema`)
-        self._held_since: float | None = None
+        self._schema_hold = SchemaHold()
 
     # --- the Feed protocol ---
 
@@ -195,13 +195,9 @@ class HttpFeed:
         frozen from them made every later record lose its fields (`{}`). They are held (and returned
         before the records after them) until a record with fields comes, a batch fills, the pass ends,
         or `HOLD_FOR_SCHEMA` has passed."""
-        if self.schema is not None or any(i.record for i in items) or len(items) >= max_records or self._done:
-            self._held_since = None
-            return False
-        now = time.monotonic()
-        self._held_since = self._held_since or now
-        if now - self._held_since >= HOLD_FOR_SCHEMA:
-            self._held_since = None
+        tells_nothing = (self.schema is None and not any(i.record for i in items) and len(items) < max_records
+                         and not self._done)
+        if not self._schema_hold.holds(tells_nothing):
             return False
         self._held = items
         return True

@@ -39,6 +39,7 @@ import polars as pl
 from flowc.compiler.lower_plan import ROW
 from flowc.compiler.spec import Source
 from flowc.dsl.types import Struct
+from flowc.runtime.sources.feed import SchemaHold
 from flowc.runtime.sources.kafka_decode import METADATA_DTYPES, decode
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,6 @@ _MEMBERS: Counter[str] = Counter()  # the open feeds of this process per group_i
 # drops this member after its session timeout instead.
 LEAVE_WAIT_MS = 2000
 BOOTSTRAP_WAIT_MS = 30_000  # kafka-python's default `bootstrap_timeout_ms`
-HOLD_FOR_SCHEMA = 5.0  # seconds messages that tell no schema wait for one that does (`_waits_for_schema`)
 
 
 # Consumer settings the source makes itself, and the source key that sets each instead (None: none may;
@@ -133,7 +133,7 @@ class KafkaFeed:
         self._joined = False  # the group gave this process its partitions (possibly none) since the last revoke
         self._stopping: Callable[[], bool] = lambda: False  # a stop request cuts a join's wait short
         self._held: list[Any] = []  # messages read before any told a schema (`_waits_for_schema`)
-        self._held_since: float | None = None
+        self._schema_hold = SchemaHold()
         self._start_over = False  # reset since the last checkpoint: the first assignment ignores the group
         self._past_group: set[Any] = set()  # partitions going to the end under `latest` whatever the group says
 
@@ -247,13 +247,8 @@ class KafkaFeed:
         cannot be decoded (or tombstones) tell none, and the empty one frozen from them made every later
         record lose its fields. They are held (returned later, before the messages after them) until a
         message with fields comes, a batch fills, or `HOLD_FOR_SCHEMA` has passed."""
-        if self.schema is not None or schema.fields or len(records) >= max_records:
-            self._held_since = None
-            return False
-        now = time.monotonic()
-        self._held_since = self._held_since or now
-        if now - self._held_since >= HOLD_FOR_SCHEMA:
-            self._held_since = None
+        tells_nothing = self.schema is None and not schema.fields and len(records) < max_records
+        if not self._schema_hold.holds(tells_nothing):
             return False
         self._held = records
         return True
