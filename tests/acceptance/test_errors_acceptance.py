@@ -3,29 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
-FLOWC = [shutil.which("flowc")] if shutil.which("flowc") else [sys.executable, "-m", "flowc"]
-
-
-def flowc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*FLOWC, *args], capture_output=True, text=True, timeout=60, cwd=cwd)
-
-
-def spec(folder: Path, body: str, files: dict[str, str] | None = None) -> Path:
-    for name, content in (files or {}).items():
-        (folder / name).write_text(content)
-    path = folder / "p.flow.yaml"
-    path.write_text("version: 1\npipeline: p\n" + textwrap.dedent(body))
-    return path
-
-
-def lines(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text().splitlines()]
+from acceptance_cli import flowc, lines
+from acceptance_cli import write_spec as spec
 
 
 def events(folder: Path) -> list[dict]:

@@ -6,31 +6,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import signal
 import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
-FLOWC = [shutil.which("flowc")] if shutil.which("flowc") else [sys.executable, "-m", "flowc"]
+from acceptance_cli import FLOWC, flowc, lines
+from acceptance_cli import write_spec as spec
+
 UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)")
-
-
-def flowc(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([*FLOWC, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
-
-
-def spec(folder: Path, body: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "p.flow.yaml"
-    path.write_text("version: 1\npipeline: p\n" + textwrap.dedent(body))
-    return path
-
-
-def lines(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text().splitlines()]
 
 
 SIMPLE = """

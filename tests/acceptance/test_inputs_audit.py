@@ -6,37 +6,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 import signal
 import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
-FLOWC = [sys.executable, "-m", "flowc"]
-
-
-def flowc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*FLOWC, *args], capture_output=True, text=True, timeout=60, cwd=cwd,
-                          env={**os.environ, "NO_COLOR": "1"})
-
-
-def write_spec(folder: Path, body: str, files: dict[str, str | bytes] | None = None) -> Path:
-    for name, content in (files or {}).items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            (folder / name).write_bytes(content)
-        else:
-            (folder / name).write_text(content)
-    path = folder / "p.flow.yaml"
-    path.write_text("version: 1\npipeline: p\n" + textwrap.dedent(body))
-    return path
-
-
-def lines(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text().splitlines()]
+from acceptance_cli import FLOWC, flowc, lines, write_spec
 
 
 def run_ok(folder: Path, body: str, files: dict | None = None) -> None:

@@ -5,25 +5,18 @@ the `flowc` command: the edges the other acceptance tests leave out."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from acceptance_cli import FLOWC, flowc
 from http_server import Reply, Request, ScriptedServer
 
-FLOWC = [sys.executable, "-m", "flowc"]
 SOLO = "{session.timeout.ms: 2000, heartbeat.interval.ms: 400}"  # one member: a quick group join
-
-
-def flowc(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([*FLOWC, *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
 
 
 def write_spec(folder: Path, body: str) -> Path:

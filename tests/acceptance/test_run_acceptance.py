@@ -4,32 +4,14 @@ from SPEC.md alone, run through the `flowc` command."""
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
-
-FLOWC = [shutil.which("flowc")] if shutil.which("flowc") else [sys.executable, "-m", "flowc"]
-
-
-def flowc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*FLOWC, *args], capture_output=True, text=True, timeout=60, cwd=cwd)
-
-
-def spec(folder: Path, body: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "p.flow.yaml"
-    path.write_text("version: 1\npipeline: p\n" + textwrap.dedent(body))
-    return path
-
-
-def lines(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text().splitlines()]
+from acceptance_cli import FLOWC, flowc, lines
+from acceptance_cli import write_spec as spec
 
 
 def events(folder: Path) -> list[dict]:

@@ -5,38 +5,19 @@ out. Expected results are worked out by hand in the comments (times in seconds a
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
-import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-FLOWC = [sys.executable, "-m", "flowc"]
+from acceptance_cli import flowc, lines, write_spec
+
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def flowc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*FLOWC, *args], capture_output=True, text=True, timeout=60, cwd=cwd)
-
-
-def write_spec(folder: Path, body: str, files: dict[str, str] | None = None, name: str = "p.flow.yaml") -> Path:
-    for file, content in (files or {}).items():
-        (folder / file).parent.mkdir(parents=True, exist_ok=True)
-        (folder / file).write_text(content)
-    path = folder / name
-    path.write_text("version: 1\npipeline: p\n" + textwrap.dedent(body))
-    return path
 
 
 def run_ok(path: Path, *args: str) -> subprocess.CompletedProcess:
     done = flowc("run", "--reset", *args, str(path))
     assert done.returncode == 0, done.stderr
     return done
-
-
-def lines(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text().splitlines()]
 
 
 def at(seconds: int) -> str:

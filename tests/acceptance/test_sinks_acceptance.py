@@ -6,27 +6,20 @@ import gzip
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 import polars as pl
-
-FLOWC = [shutil.which("flowc")] if shutil.which("flowc") else [sys.executable, "-m", "flowc"]
+from acceptance_cli import FLOWC, flowc
 
 RECORDS = """[{id: 1, name: ann, score: 1.5}, {id: 2, name: bob, score: 2.0}, {id: 3, name: "c, d", score: null},
                 {id: 4, name: dan, score: 4.25}, {id: 5, name: eve, score: 5.0}]"""
 EXPECTED = [{"id": 1, "name": "ann", "score": 1.5}, {"id": 2, "name": "bob", "score": 2.0},
             {"id": 3, "name": "c, d", "score": None}, {"id": 4, "name": "dan", "score": 4.25},
             {"id": 5, "name": "eve", "score": 5.0}]
-
-
-def flowc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*FLOWC, *args], capture_output=True, text=True, timeout=60, cwd=cwd)
 
 
 def spec(folder: Path, sink: str, batch_size: int = 2, records: str = RECORDS) -> Path:

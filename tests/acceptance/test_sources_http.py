@@ -3,32 +3,14 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
-import sys
-import textwrap
 import time
-from pathlib import Path
 
+from acceptance_cli import FLOWC, flowc, lines, write_spec
 from http_server import Reply, Request, ScriptedServer, cursor_paged, linked, paged
 
-FLOWC = [sys.executable, "-m", "flowc"]
 RECORDS = [{"id": i, "name": f"n{i}"} for i in range(1, 6)]
-
-
-def flowc(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*FLOWC, *args], capture_output=True, text=True, timeout=60)
-
-
-def write_spec(folder: Path, body: str) -> Path:
-    path = folder / "p.flow.yaml"
-    path.write_text("version: 1\npipeline: p\n" + textwrap.dedent(body))
-    return path
-
-
-def lines(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text().splitlines()]
 
 
 def test_one_pass_with_page_cursor_and_link_pagination_and_headers(tmp_path):

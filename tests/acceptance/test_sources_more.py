@@ -6,27 +6,10 @@ from __future__ import annotations
 import gzip
 import json
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import polars as pl
-
-FLOWC = [sys.executable, "-m", "flowc"]
-
-
-def flowc(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*FLOWC, *args], capture_output=True, text=True, timeout=60)
-
-
-def write_spec(folder: Path, body: str) -> Path:
-    path = folder / "p.flow.yaml"
-    path.write_text("version: 1\npipeline: p\n" + textwrap.dedent(body))
-    return path
-
-
-def lines(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text().splitlines()]
+from acceptance_cli import FLOWC, flowc, lines, write_spec
 
 
 def run_ok(path: Path) -> None:

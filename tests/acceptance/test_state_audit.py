@@ -6,27 +6,9 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
-FLOWC = [shutil.which("flowc")] if shutil.which("flowc") else [sys.executable, "-m", "flowc"]
-
-
-def flowc(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-          timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([*FLOWC, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
-
-
-def spec(folder: Path, body: str, name: str = "p.flow.yaml") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text("version: 1\npipeline: p\n" + textwrap.dedent(body))
-    return path
-
-
-def lines(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text().splitlines()]
+from acceptance_cli import FLOWC, flowc, lines
+from acceptance_cli import write_spec as spec
 
 
 def with_env(**values: str) -> dict[str, str]:
@@ -279,7 +261,7 @@ def test_state_commands_take_the_set_overrides_the_run_was_given(tmp_path):
 def test_a_copied_spec_under_a_new_pipeline_name_does_not_take_over_the_state_dir(tmp_path):
     """`cp orders.flow.yaml orders-v2.flow.yaml`, a new `pipeline:` name, the explicit state_dir kept:
     the copy must not resume (or find completed) the other pipeline's run and write half its output."""
-    first = spec(tmp_path, THREE.replace("{batch_size: 2}", "{batch_size: 2, state_dir: st}"), "a.flow.yaml")
+    first = spec(tmp_path, THREE.replace("{batch_size: 2}", "{batch_size: 2, state_dir: st}"), name="a.flow.yaml")
     second = tmp_path / "b.flow.yaml"
     second.write_text(first.read_text().replace("pipeline: p", "pipeline: p-v2").replace("out.jsonl", "v2.jsonl"))
     assert flowc("run", str(first), "--quiet").returncode == 0

@@ -6,29 +6,10 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
-FLOWC = [sys.executable, "-m", "flowc"]
-
-
-def flowc(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*FLOWC, *args], capture_output=True, text=True, timeout=60)
-
-
-def write_spec(folder: Path, body: str, files: dict[str, str] | None = None) -> Path:
-    for name, content in (files or {}).items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(content)
-    path = folder / "p.flow.yaml"
-    path.write_text("version: 1\npipeline: p\n" + textwrap.dedent(body))
-    return path
-
-
-def lines(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text().splitlines()]
+from acceptance_cli import FLOWC, flowc, lines, write_spec
 
 
 def run_ok(path: Path) -> subprocess.CompletedProcess:

@@ -7,35 +7,19 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
-import textwrap
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from acceptance_cli import FLOWC, flowc, lines, write_spec
 
-FLOWC = [sys.executable, "-m", "flowc"]
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def flowc(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*FLOWC, *args], capture_output=True, text=True, timeout=60)
-
-
-def write_spec(folder: Path, body: str) -> Path:
-    path = folder / "p.flow.yaml"
-    path.write_text("version: 1\npipeline: p\n" + textwrap.dedent(body))
-    return path
 
 
 def run_ok(path: Path, *args: str) -> None:
     done = flowc("run", "--quiet", "--reset", *args, str(path))
     assert done.returncode == 0, done.stderr
-
-
-def lines(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text().splitlines()]
 
 
 def at(seconds: int) -> str:
