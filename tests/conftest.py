@@ -17,6 +17,12 @@ settings.register_profile("explore", max_examples=3000, deadline=None, suppress_
                           print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# A shell that starts a command in the background without job control (`pytest ... &` in a script,
+# `nohup`) starts it with SIGINT ignored, and every process it starts inherits that: the tests that
+# stop a `flowc` with SIGINT (Ctrl-C) would then wait for an exit that never comes.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 pytest_plugins = ["kafka_broker"]  # the lazy, session-scoped Tansu broker fixture (tests/kafka_broker.py)
 
 
