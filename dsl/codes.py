@@ -75,7 +75,9 @@ _ALL = (
        "`from:` and `union:` name a source, an earlier step, or a side output such as `step.errors`; a test's "
        "`inputs` name sources and its `expect` names sinks or side outputs."),
     _e("E102", "duplicate name '{name}' (also used on line {other_line})",
-       "Sources, steps and sinks share one namespace; every name must be unique."),
+       "Sources, steps and sinks share one namespace; every name must be unique. With `settings.dead_letter` "
+       "set, no sink may be named `dead_letter`: that is the dead-letter sink's name in the run's counts, "
+       "the checkpoint and a test's `expect`."),
     _e("E103", "unknown side output '{name}'; side outputs are '.errors' and '.late'",
        "A step has the side outputs `<step>.errors` and `<step>.late`; a source has `<source>.errors`."),
     _e("E104", "unknown field '{name}' in {where}{suggestion}",

@@ -21,7 +21,20 @@ def ensure_unique_names(graph: Graph) -> list[Diagnostic]:
                                           other_line=other.line if other else "?"))
         else:
             first[node.name] = node.span
+    found.extend(_sink_named_like_the_dead_letter_sink(spec))
     return found
+
+
+def _sink_named_like_the_dead_letter_sink(spec) -> list[Diagnostic]:
+    """The dead-letter sink is the sink `dead_letter` in the counts, the checkpoint and `flowc test`'s
+    expectations: a sink of that name beside it would share its entries (and lose its own position)."""
+    dead_letter = spec.settings.dead_letter
+    if dead_letter is None:
+        return []
+    return [codes.diagnostic("E102", sink.span, name=sink.name,
+                             other_line=dead_letter.span.line if dead_letter.span else "?",
+                             help="'dead_letter' names the sink of settings.dead_letter; rename this sink")
+            for sink in spec.sinks if sink.name == dead_letter.name]
 
 
 def ensure_known_inputs(graph: Graph) -> list[Diagnostic]:

@@ -1,0 +1,69 @@
+"""Acceptance audit of SPEC §2 (the graph), §6 (errors in data) and §8 (tests in the spec), through the
+`flowc` command on real files: the combinations and edges the other acceptance files leave out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from acceptance_cli import flowc, lines, write_spec
+
+
+def events(folder: Path) -> list[dict]:
+    return lines(folder / ".flow/p/events.log")
+
+
+def positions(folder: Path) -> dict:
+    """The sink positions of the last checkpoint."""
+    return [e for e in events(folder) if e["type"] == "checkpoint_saved"][-1]["data"]["sinks"]
+
+
+# --- §2 / §6: the dead-letter sink is a sink of its own -------------------------------------------------
+
+def test_a_sink_named_dead_letter_beside_the_dead_letter_sink_is_a_duplicate_name(tmp_path):
+    # Both would be the sink 'dead_letter' in the counts and the checkpoint: the user's sink lost its
+    # position there (so a resume or --reset would not know its file), and 'written' merged the two.
+    path = write_spec(tmp_path, """
+        settings: {on_error: dead_letter, dead_letter: {type: file, path: dead.jsonl}}
+        sources:
+          s: {type: inline, records: [{v: "1"}, {v: "x"}]}
+        steps:
+          - map: {n: to_int(v)}
+        sinks:
+          out: {type: file, path: out.jsonl}
+          dead_letter: {type: file, path: mine.jsonl}
+        """)
+    checked = flowc("validate", str(path))
+    assert checked.returncode == 1
+    assert f"{path}:11:3: error[E102]: duplicate name 'dead_letter' (also used on line 4)" in checked.stdout
+    ran = flowc("run", str(path))
+    assert ran.returncode == 1 and not (tmp_path / "mine.jsonl").exists()
+
+
+def test_a_sink_named_dead_letter_without_a_dead_letter_sink_is_an_ordinary_sink(tmp_path):
+    path = write_spec(tmp_path, """
+        sources:
+          s: {type: inline, records: [{v: 1}]}
+        sinks:
+          dead_letter: {type: file, path: mine.jsonl}
+        """)
+    ran = flowc("run", str(path))
+    assert ran.returncode == 0, ran.stderr
+    assert lines(tmp_path / "mine.jsonl") == [{"v": 1}]
+    assert positions(tmp_path)["dead_letter"]["records"] == 1
+
+
+def test_from_in_the_dead_letter_sink_is_an_unknown_key_not_silently_ignored(tmp_path):
+    # The dead-letter sink reads every side output nothing else reads; a `from:` there was dropped
+    # without a word, so a user who meant it to read one output got something else.
+    path = write_spec(tmp_path, """
+        settings:
+          on_error: skip
+          dead_letter: {type: file, path: dead.jsonl, from: s}
+        sources:
+          s: {type: inline, records: [{v: 1}]}
+        sinks:
+          out: {type: file, path: out.jsonl}
+        """)
+    checked = flowc("validate", str(path))
+    assert checked.returncode == 1
+    assert f"{path}:6:47: error[E401]: unknown key 'from' in settings.dead_letter" in checked.stdout
