@@ -30,7 +30,7 @@ from flowc.compiler.source_types import convert, fast_only, slow_path_signal
 from flowc.compiler.spec import Assignment
 from flowc.dsl.types import ListOf, Struct, Type
 
-ROW = "__flowc_row"  # Int64: the record's row number in its source (null after a `sql` step)
+ROW = "__flowc_row"  # Int64: the record's row number in its source
 ERROR = "__flowc_error"  # String: "<code>: <message>" on rows with a record error
 RAW_ERROR = "__flowc_raw_error"  # a polled source's undecodable record (`flowc.runtime.sources.feed`)
 # a record error its reader found, "<code>: <message>": a `generate` field's expression failed, or a
@@ -212,12 +212,11 @@ def _empty(schema: Struct) -> pl.LazyFrame:
 @lower_node.register
 def _sql(node: ir.Sql, ctx: NodeContext) -> Staged:
     """The query sees the record without hidden columns; a record it fails on (a CAST) is a record error
-    with its position (`lower_sql`); positions are unknown after it."""
-    batch = SqlBatch(node.query, ERROR, HIDDEN)
+    with its position (`lower_sql`); a record it keeps keeps its position (`SqlBatch.finish`)."""
+    batch = SqlBatch(node.query, ERROR, HIDDEN, ROW)
     frame = ctx.inputs[0]
     checked = frame.map_batches(batch.errors, schema={**frame.collect_schema(), ERROR: pl.String})
-    return Staged(checked, True, _fields(ctx.plan.schemas[node.input]),
-                  lambda rows: batch.finish(rows).with_columns(pl.lit(None, dtype=pl.Int64).alias(ROW)))
+    return Staged(checked, True, _fields(ctx.plan.schemas[node.input]), batch.finish)
 
 
 @lower_node.register

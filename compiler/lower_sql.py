@@ -18,6 +18,8 @@ import re
 
 import polars as pl
 
+from flowc.compiler.checks.sql_rules import rows_query
+
 _CONVERSION = re.compile(r"conversion from `(?P<source>[^`]+)` to `(?P<target>[^`]+)` failed in column "
                          r"'(?P<column>[^']*)' for \d+ out of \d+ values: \[(?P<value>.*)\]")
 _MESSAGE_CHARS = 300
@@ -36,8 +38,9 @@ class SqlBatch:
     When no row failed, `errors` already ran the query on the whole batch: `finish` is then given those
     same rows and returns the output it kept, instead of running the query a second time."""
 
-    def __init__(self, query: str, error: str, hidden: tuple[str, ...]) -> None:
-        self.query, self.error, self.hidden = query, error, hidden
+    def __init__(self, query: str, error: str, hidden: tuple[str, ...], row: str) -> None:
+        self.query, self.error, self.hidden, self.row = query, error, hidden, row
+        self.rows_query = rows_query(query, row)
         self.output: pl.DataFrame | None = None
 
     def errors(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -57,10 +60,22 @@ class SqlBatch:
         return frame.with_columns(column)
 
     def finish(self, rows: pl.LazyFrame) -> pl.LazyFrame:
-        if self.output is not None:
-            return self.output.lazy()
+        """The query's output, with the `row` column of the input row each output row comes from."""
         record = rows.drop([c for c in self.hidden if c in rows.collect_schema()])
-        return queried(record, self.query)
+        output = self.output if self.output is not None else queried(record, self.query).collect()
+        return pl.concat([output, self._rows_kept(rows, output.height)], how="horizontal").lazy()
+
+    def _rows_kept(self, rows: pl.LazyFrame, height: int) -> pl.DataFrame:
+        """The `row` of each input row the query kept: the same FROM and WHERE selecting that column
+        (SPEC §6: a record keeps its source position). Null where that cannot be told."""
+        unknown = pl.DataFrame({self.row: pl.Series([None] * height, dtype=pl.Int64)})
+        if self.rows_query is None or self.row not in rows.collect_schema():
+            return unknown
+        try:
+            kept = pl.SQLContext(input=rows.select(pl.all())).execute(self.rows_query).collect()
+        except pl.exceptions.PolarsError:
+            return unknown  # e.g. a WHERE naming an alias of the select list
+        return kept.select(pl.col(self.row).cast(pl.Int64)) if kept.height == height else unknown
 
     def _failure(self, record: pl.DataFrame) -> pl.exceptions.PolarsError | None:
         try:

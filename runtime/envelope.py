@@ -3,7 +3,7 @@
 A dead-lettered record is the record the failing node read, plus `_error: {step, code, message}`
 and `_source: {name, position}`. `position` is text: `file:line` for csv and jsonl files,
 `file[index]` for json and parquet, `records[i]` for inline and `_n=i` for generated records; null
-when the record passed a `sql` step, which does not keep row numbers.
+for records an `aggregate` made (a `sql` step keeps the row numbers: `SqlBatch.finish`).
 """
 
 from __future__ import annotations

@@ -84,6 +84,25 @@ def column_after(query: str, name: str) -> str | None:
     return None
 
 
+def rows_query(query: str, column: str) -> str | None:
+    """`query` with its select list replaced by the input's column `column`, or None when the query
+    cannot be cut so: the FROM and WHERE stay as written, so the result names the input rows the query
+    keeps, in order (a row-wise query keeps or drops each row alone)."""
+    try:
+        tokens = Tokenizer().tokenize(query)
+    except TokenError:
+        return None
+    select = next((i for i, t in enumerate(tokens) if t.token_type == TokenType.SELECT), None)
+    if select is None:
+        return None
+    depth = 0
+    for token in tokens[select + 1:]:
+        depth += (token.token_type == TokenType.L_PAREN) - (token.token_type == TokenType.R_PAREN)
+        if depth == 0 and token.token_type == TokenType.FROM:  # not `EXTRACT(YEAR FROM ts)`
+            return f'{query[:tokens[select].end + 1]} "{column}" {query[token.start:]}'
+    return None
+
+
 def _through_star(star: exp.Star, name: str) -> str | None:
     """What `*` with its EXCLUDE / RENAME modifiers (Polars SQL has both) makes of the column `name`."""
     for renamed in star.args.get("rename") or ():

@@ -67,3 +67,35 @@ def test_from_in_the_dead_letter_sink_is_an_unknown_key_not_silently_ignored(tmp
     checked = flowc("validate", str(path))
     assert checked.returncode == 1
     assert f"{path}:6:47: error[E401]: unknown key 'from' in settings.dead_letter" in checked.stdout
+
+
+# --- §6: `_source` of records that passed a row-wise `sql` step -------------------------------------------
+
+SQL_THEN_VALIDATE = """
+    settings: {batch_size: 2, on_error: %s, dead_letter: {type: file, path: dead.jsonl}}
+    sources:
+      s: {type: file, path: in.csv, schema: {id: int, tag: string}}
+    steps:
+      - sql: SELECT id * 2 AS d, upper(tag) AS tag FROM input WHERE id > 1 AND EXTRACT(YEAR FROM DATE '2026-01-01') > 2000
+      - name: check
+        validate: {small: d < 7}
+    sinks:
+      out: {type: file, path: out.jsonl}
+    """
+
+
+def test_a_record_that_passed_a_sql_step_keeps_its_source_position(tmp_path):
+    # The position of a record error after a `sql` step was null (a row-wise query keeps each record
+    # it does not filter out, so its position is known), and `fail` could not say where the record was.
+    path = write_spec(tmp_path, SQL_THEN_VALIDATE % "dead_letter",
+                      {"in.csv": "id,tag\n1,a\n2,b\n3,c\n4,d\n5,e\n"})
+    done = flowc("run", str(path))
+    assert done.returncode == 0, done.stderr
+    assert lines(tmp_path / "out.jsonl") == [{"d": 4, "tag": "B"}, {"d": 6, "tag": "C"}]
+    dead = lines(tmp_path / "dead.jsonl")
+    assert [(r["d"], r["_error"]["step"], r["_source"]) for r in dead] == [
+        (8, "check", {"name": "s", "position": "in.csv:5"}), (10, "check", {"name": "s", "position": "in.csv:6"})]
+    path = write_spec(tmp_path, SQL_THEN_VALIDATE % "fail")
+    failed = flowc("run", str(path), "--reset")
+    assert failed.returncode == 1
+    assert "step 'check' failed on the record at s in.csv:5: validate: failed rules: small" in failed.stderr
