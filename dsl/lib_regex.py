@@ -14,32 +14,46 @@ REGEX = (1, "string (a regex literal)")
 
 
 def _matches(s: str, pattern: str) -> bool:
-    return compile_re2(pattern).search(s) is not None
+    return _search(compile_re2(pattern), s.encode(), 0) is not None
 
 
 def _extract(s: str, pattern: str, group: int) -> str | None:
-    match = compile_re2(pattern).search(s)
-    return None if match is None else match.group(group)
+    match = _search(compile_re2(pattern), s.encode(), 0)
+    text = None if match is None else match.group(group)
+    return None if text is None else text.decode()
 
 
 def _regex_replace(s: str, pattern: str, repl: str) -> str:
     """Every match replaced, left to right, as Rust's `replace_all` does: an empty match right where
     the previous match ended is skipped (`regex_replace("baaac", "a*", "-")` is `-b-c-`)."""
     regex = compile_re2(pattern)
+    data = s.encode()
     out: list[str] = []
     pos = done = 0
     last_end = -1
-    while pos <= len(s) and (match := regex.search(s, pos)) is not None:
+    while pos <= len(data) and (match := _search(regex, data, pos)) is not None:
         start, end = match.span()
         if start == end == last_end:
             pos = end + 1
             continue
-        out.append(s[done:start])
+        out.append(data[done:start].decode())
         out.append(expand(repl, match))
         done = last_end = end
         pos = end if end > start else end + 1
-    out.append(s[done:])
+    out.append(data[done:].decode())
     return "".join(out)
+
+
+def _search(regex, data: bytes, pos: int):
+    """The first match at or after byte `pos` that starts between two characters. RE2 matches the
+    UTF-8 bytes, and its `\\B` also holds between the bytes of one character (`matches("aéa", "\\B")`
+    would be true); Rust's regex, like a reader, sees no position there and skips such a match."""
+    while (match := regex.search(data, pos)) is not None:
+        start = match.start()
+        if start == len(data) or data[start] & 0xC0 != 0x80:
+            return match
+        pos = start + 1
+    return None
 
 
 def _check_regex(constants: tuple[object, ...]) -> list[Problem]:

@@ -24,6 +24,8 @@ _INSIDE = {"d": "0-9", "D": "[^0-9]", "w": "0-9A-Za-z_", "W": "[^0-9A-Za-z_]", "
            "S": r"[^\t\n\f\r ]"}
 _REPETITION = re.compile(r"\{[0-9]+(,[0-9]*)?\}")
 _POSIX = re.compile(r"\[:\^?[a-z]+:\]")
+_CLASS_ESCAPES = frozenset("dDwWsSpP")
+_CLASS_SPECIAL = frozenset("[]-^&~\\")
 
 
 @functools.lru_cache(maxsize=512)
@@ -40,32 +42,48 @@ def _escape(pattern: str, i: int) -> int:
 
 
 def _class(pattern: str, i: int, out: list[str]) -> int:
-    """Translate the class starting at `pattern[i] == '['`; return the index after its `]`."""
+    """Translate the class starting at `pattern[i] == '['`; return the index after its `]`.
+
+    The class is read item by item as RE2 reads it: a class escape (`\\d`, `\\pL`, `[:alpha:]`), or a
+    character that a `-` and a second character (not `]`) make a range. Each item is written so
+    that Rust cannot join it to its neighbours: a `-` that is a character is escaped (`[\\s-x]` is a
+    space class, `-` and `x`, never a range from space to `x`), as are `[ ] & ~ ^ \\`, and only a
+    range gets a bare `-`.
+    """
     out.append("[")
     i += 1
     if pattern[i:i + 1] == "^":
         out.append("^")
         i += 1
-    if pattern[i:i + 1] == "]":  # a `]` first in a class is a literal in both syntaxes
-        out.append(r"\]")
-        i += 1
-    while i < len(pattern) and pattern[i] != "]":
-        c = pattern[i]
-        if c == "\\" and i + 1 < len(pattern):
-            end = _escape(pattern, i)
-            out.append(_INSIDE.get(pattern[i + 1], pattern[i:end]))
-            i = end
-            continue
+    first = True  # a `]` first in a class is a literal in both syntaxes
+    while i < len(pattern) and (pattern[i] != "]" or first):
+        first = False
         posix = _POSIX.match(pattern, i)
         if posix:
             out.append(posix.group())
             i = posix.end()
             continue
-        escape = c in "[&~" or (c == "-" and pattern[i - 1] == "-")
-        out.append("\\" + c if escape else c)
-        i += 1
+        if pattern[i] == "\\" and pattern[i + 1:i + 2] in _CLASS_ESCAPES:
+            end = _escape(pattern, i)
+            out.append(_INSIDE.get(pattern[i + 1], pattern[i:end]))
+            i = end
+            continue
+        low, i = _class_char(pattern, i)
+        out.append(low)
+        if pattern[i:i + 1] == "-" and i + 1 < len(pattern) and pattern[i + 1] != "]":
+            high, i = _class_char(pattern, i + 1)
+            out.append("-" + high)
     out.append("]")
     return i + 1
+
+
+def _class_char(pattern: str, i: int) -> tuple[str, int]:
+    """One character of a class, as Rust text, and the index after it."""
+    if pattern[i] == "\\" and i + 1 < len(pattern):
+        end = _escape(pattern, i)
+        return pattern[i:end], end
+    c = pattern[i]
+    return ("\\" + c if c in _CLASS_SPECIAL else c), i + 1
 
 
 def to_rust(pattern: str) -> str:
@@ -154,4 +172,4 @@ def _group(match: re2._Match, name: str) -> str:
         text = match.group(index) if index <= match.re.groups else None
     else:
         text = match.group(name) if name in match.re.groupindex else None
-    return text or ""
+    return text.decode() if text else ""  # the interpreter matches UTF-8 bytes (`lib_regex._search`)
