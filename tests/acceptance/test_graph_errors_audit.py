@@ -99,3 +99,25 @@ def test_a_record_that_passed_a_sql_step_keeps_its_source_position(tmp_path):
     failed = flowc("run", str(path), "--reset")
     assert failed.returncode == 1
     assert "step 'check' failed on the record at s in.csv:5: validate: failed rules: small" in failed.stderr
+
+
+# --- §2: a union reads the inputs it lists ----------------------------------------------------------------
+
+def test_from_beside_union_is_an_error_not_silently_ignored(tmp_path):
+    # `from: c` beside `union: [a, b]` was dropped: the user who meant c to be one of the inputs lost its records.
+    path = write_spec(tmp_path, """
+        sources:
+          a: {type: inline, records: [{n: 1}]}
+          b: {type: inline, records: [{n: 2}]}
+          c: {type: inline, records: [{n: 3}]}
+        steps:
+          - name: all
+            from: c
+            union: [a, b]
+        sinks:
+          out: {type: file, path: out.jsonl}
+        """)
+    checked = flowc("validate", str(path))
+    assert checked.returncode == 1
+    assert f"{path}:10:5: error[E412]: step 1 ('all') gives 'union' and 'from'; keep only one" in checked.stdout
+    assert flowc("run", str(path)).returncode == 1 and not (tmp_path / "out.jsonl").exists()
