@@ -220,7 +220,7 @@ class _Checker:
         if low <= got and (high is None or got <= high):
             return True
         expected = str(low) if low == high else f"at least {low}" if high is None else f"{low} to {high}"
-        plural = "" if expected == "1" else "s"
+        plural = "" if expected in ("1", "at least 1") else "s"
         self.report("E221", node, name=node.name, expected=expected, plural=plural, got=got)
         return False
 

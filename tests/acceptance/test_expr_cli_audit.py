@@ -10,6 +10,7 @@ same expression over a field is computed by Polars. `AGREEMENT` cases run both w
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from acceptance_cli import flowc, lines, write_spec
@@ -70,3 +71,88 @@ sinks:
 def test_folded_and_compiled_forms_agree(agreement, k, template, x, expected):
     assert agreement[f"d{k}"] == expected, f"over a field: {agreement[f'd{k}']!r}"
     assert agreement[f"c{k}"] == expected, f"folded constant: {agreement[f'c{k}']!r}"
+
+
+# --- flowc validate: several files, several problems, every format ---------------------------------
+
+SPEC_A = """\
+version: 1
+pipeline: a
+sources:
+  s: {type: inline, schema: {amount: float, name: string}, records: []}
+steps:
+  - map:
+      c: concat()
+      r: |
+        regex_extract(name,
+          "(a)", 2)
+  - filter: "name == \\"é\\" or amout > 1"
+sinks:
+  o: {type: file, path: o.jsonl}
+"""
+SPEC_B = """\
+version: 1
+pipeline: b
+sources:
+  s: {type: inline, schema: {i: int}, records: []}
+steps:
+  - name: unused
+    filter: i > 1
+  - name: used
+    from: s
+    filter: i > 2
+sinks:
+  o: {type: file, path: o.jsonl}
+"""
+# (file, line, col, end_line, end_col, severity, code, message)
+EXPECTED = [
+    ("a.flow.yaml", 7, 10, 7, 18, "error", "E221", "'concat' takes at least 1 argument, got 0"),
+    ("a.flow.yaml", 10, 18, 10, 19, "error", "E225",
+     "invalid argument to 'regex_extract': group 2 does not exist; the regex has groups 0 to 1"),
+    ("a.flow.yaml", 11, 31, 11, 36, "error", "E104", "unknown field 'amout' in filter; did you mean 'amount'?"),
+    ("b.flow.yaml", 6, 11, 6, 17, "warning", "W301", "'unused' is not read by any sink"),
+]
+KEYS = ["file", "line", "col", "end_line", "end_col", "severity", "code", "message", "help", "notes"]
+
+
+@pytest.fixture(scope="module")
+def two_specs(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("two_specs")
+    (folder / "a.flow.yaml").write_text(SPEC_A, encoding="utf-8")
+    (folder / "b.flow.yaml").write_text(SPEC_B, encoding="utf-8")
+    return folder
+
+
+def test_validate_json_lists_every_problem_of_every_file_with_its_keys_in_order(two_specs):
+    done = flowc("validate", "--format", "json", "a.flow.yaml", "b.flow.yaml", cwd=two_specs)
+    assert done.returncode == 1, done.stderr
+    found = json.loads(done.stdout)
+    assert [list(d) for d in found] == [KEYS] * len(EXPECTED)
+    assert [tuple(d[k] for k in KEYS[:8]) for d in found] == EXPECTED
+
+
+def test_validate_text_and_github_give_the_same_positions(two_specs):
+    text = flowc("validate", "a.flow.yaml", "b.flow.yaml", cwd=two_specs)
+    headers = [x for x in text.stdout.splitlines() if x.startswith(("a.flow.yaml:", "b.flow.yaml:"))]
+    assert headers == [f"{f}:{line}:{col}: {sev}[{code}]: {msg}" for f, line, col, _, _, sev, code, msg in EXPECTED]
+    github = flowc("validate", "--format", "github", "a.flow.yaml", "b.flow.yaml", cwd=two_specs)
+    assert github.returncode == 1
+    annotations = [x.split("::")[1] for x in github.stdout.splitlines() if x.startswith("::")]
+    assert annotations == [f"{'error' if sev == 'error' else 'warning'} file={f},line={line},col={col},"
+                           f"endLine={end_line},endColumn={end_col},title={code}"
+                           for f, line, col, end_line, end_col, sev, code, _ in EXPECTED]
+
+
+def test_strict_turns_the_warning_into_an_error_only_in_its_file(two_specs):
+    clean = flowc("validate", "b.flow.yaml", cwd=two_specs)
+    strict = flowc("validate", "--strict", "--format", "json", "b.flow.yaml", cwd=two_specs)
+    assert (clean.returncode, strict.returncode) == (0, 1)
+    assert [(d["severity"], d["code"]) for d in json.loads(strict.stdout)] == [("error", "W301")]
+
+
+def test_run_log_format_json_reports_the_same_diagnostics(two_specs):
+    done = flowc("run", "a.flow.yaml", "--log-format", "json", cwd=two_specs)
+    assert done.returncode == 1
+    events = [json.loads(x) for x in done.stderr.splitlines()]
+    assert [list(e) for e in events] == [["event", *KEYS]] * 3
+    assert [tuple(e[k] for k in KEYS[:8]) for e in events] == EXPECTED[:3]
