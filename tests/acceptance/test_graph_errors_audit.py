@@ -121,3 +121,83 @@ def test_from_beside_union_is_an_error_not_silently_ignored(tmp_path):
     assert checked.returncode == 1
     assert f"{path}:10:5: error[E412]: step 1 ('all') gives 'union' and 'from'; keep only one" in checked.stdout
     assert flowc("run", str(path)).returncode == 1 and not (tmp_path / "out.jsonl").exists()
+
+
+# --- §6: policies mixed per step, and the counts conserve -------------------------------------------------
+
+def test_per_step_policies_mix_and_read_equals_written_plus_skipped_plus_dead_lettered(tmp_path):
+    path = write_spec(tmp_path, """
+        settings: {batch_size: 3, on_error: skip, dead_letter: {type: file, path: dead.jsonl}}
+        sources:
+          s: {type: file, path: in.csv, schema: {a: int, b: string}}
+        steps:
+          - name: conv
+            map: {n: to_int(b)}
+            on_error: dead_letter
+          - name: check
+            validate: {pos: n > 0}
+        sinks:
+          out: {type: file, path: out.jsonl}
+        """, {"in.csv": "a,b\n1,1\nq,2\n3,x\n4,-4\n5,5\n6,y\nz,7\n"})
+    done = flowc("run", str(path), "--log-format", "json")
+    assert done.returncode == 0, done.stderr
+    assert [r["a"] for r in lines(tmp_path / "out.jsonl")] == [1, 5]
+    dead = lines(tmp_path / "dead.jsonl")  # only conv's errors: the source's and check's are skipped
+    assert [(r["b"], r["_error"]["step"], r["_source"]["position"]) for r in dead] == [
+        ("x", "conv", "in.csv:4"), ("y", "conv", "in.csv:7")]
+    counts = events(tmp_path)[-1]["data"]["counts"]
+    assert counts == {"read": 7, "written": {"out": 2, "dead_letter": 2}, "skipped": 3, "dead_lettered": 2, "late": 0}
+    assert counts["read"] == counts["written"]["out"] + counts["skipped"] + counts["dead_lettered"]
+    per_batch = [e["data"]["counts"] for e in events(tmp_path) if e["type"] == "batch_committed"]
+    assert [c["read"] for c in per_batch] == [3, 3, 1]
+    for c in per_batch:
+        assert c["read"] == c["written"]["out"] + c["skipped"] + c["dead_lettered"]
+
+
+def test_fan_out_a_failing_branch_stops_every_branch_at_the_previous_batch(tmp_path):
+    data = "n\n1\n2\n3\nx\n5\n"
+    path = write_spec(tmp_path, """
+        settings: {batch_size: 2}
+        sources:
+          s: {type: file, path: in.csv, schema: {n: string}}
+        steps:
+          - {name: a, from: s, map: {k: 1}}
+          - {name: b, from: s, map: {m: to_int(n)}}
+        sinks:
+          oa: {type: file, path: oa.jsonl, from: a}
+          ob: {type: file, path: ob.jsonl, from: b}
+        """, {"in.csv": data})
+    failed = flowc("run", str(path))
+    assert failed.returncode == 1
+    assert "step 'b' failed on the record at s in.csv:5: conversion: cannot convert 'x' to int" in failed.stderr
+    assert [r["n"] for r in lines(tmp_path / "oa.jsonl")] == ["1", "2"]  # batch 2 is in neither sink
+    assert [r["m"] for r in lines(tmp_path / "ob.jsonl")] == [1, 2]
+    (tmp_path / "in.csv").write_text(data.replace("x", "4"))
+    resumed = flowc("run", str(path))
+    assert resumed.returncode == 0, resumed.stderr
+    assert [r["n"] for r in lines(tmp_path / "oa.jsonl")] == ["1", "2", "3", "4", "5"]
+    assert [r["m"] for r in lines(tmp_path / "ob.jsonl")] == [1, 2, 3, 4, 5]
+
+
+def test_a_union_of_a_step_and_its_errors_then_a_rejection_keeps_the_first_position(tmp_path):
+    path = write_spec(tmp_path, """
+        sources:
+          s: {type: file, path: in.csv, schema: {v: string}}
+        steps:
+          - name: conv
+            map: {n: to_int(v)}
+          - name: both
+            union: [conv, conv.errors]
+          - name: check
+            validate: {has_n: n is not null}
+        sinks:
+          out: {type: file, path: out.jsonl, from: check}
+          bad: {type: file, path: bad.jsonl, from: check.errors}
+        """, {"in.csv": "v\n1\nx\n3\n"})
+    done = flowc("run", str(path))
+    assert done.returncode == 0, done.stderr
+    assert [(r["v"], r["n"], r["_error"]) for r in lines(tmp_path / "out.jsonl")] == [("1", 1, None), ("3", 3, None)]
+    [bad] = lines(tmp_path / "bad.jsonl")
+    assert list(bad) == ["v", "n", "_error", "_source"]
+    assert bad["_error"] == {"step": "check", "code": "validate", "message": "failed rules: has_n"}
+    assert bad["_source"] == {"name": "s", "position": "in.csv:3"}
