@@ -76,7 +76,10 @@ def normalize_steps(at: At, sources: tuple[s.Source, ...], problems: Problems) -
 def normalize_step(at: At, position: int, previous: str | None, sources: tuple[s.Source, ...],
                    problems: Problems) -> s.Step:
     operator = next((k for k in at.value if k not in _STEP_KEYS and k in OPERATORS), "")
-    config = OPERATORS[operator](at / operator, problems) if operator else s.Union()
+    written = operator or _misspelled_operator(at.value)
+    if written and not operator:  # E401 says so; read as meant, the steps after it can still be checked
+        operator = codes.closest(written, OPERATORS) or ""
+    config = OPERATORS[operator](at / written, problems) if operator else s.Union()
     given = at.get("name")
     if operator == "union":
         inputs = tuple((e.value, e.span) for e in (at / "union").elements() if isinstance(e.value, str))
@@ -95,12 +98,17 @@ def normalize_step(at: At, position: int, previous: str | None, sources: tuple[s
         config=config,
         input_names=tuple(name for name, _ in inputs),
         on_error=None if on_error is None else str(on_error),
-        span=(at / "name").span if given is not None else (at / operator).key_span,
+        span=(at / "name").span if given is not None else (at / written).key_span,
         input_spans=tuple(span for _, span in inputs),
         name_given=given is not None,
         key_spans=at.value_spans(),
-        operator_span=(at / operator).key_span,
+        operator_span=(at / written).key_span,
     )
+
+
+def _misspelled_operator(step: dict) -> str:
+    """The step's key that is a misspelling of an operator (`filtr`), or ""."""
+    return next((str(k) for k in step if k not in _STEP_KEYS and codes.closest(str(k), OPERATORS)), "")
 
 
 def _inferred(previous: str | None, sources: tuple[s.Source, ...]) -> tuple[tuple[str, Span | None], ...]:

@@ -259,6 +259,12 @@ def diagnostic(
 
 def did_you_mean(name: str, candidates: object) -> str:
     """`"; did you mean 'x'?"` for the closest candidate, or `""` when nothing is close."""
+    meant = closest(name, candidates)
+    return f"; did you mean '{meant}'?" if meant is not None else ""
+
+
+def closest(name: str, candidates: object) -> str | None:
+    """The candidate `name` is most likely a misspelling of, or None when nothing is close."""
     import difflib
 
     names = [str(c) for c in candidates]
@@ -266,4 +272,4 @@ def did_you_mean(name: str, candidates: object) -> str:
     # difflib's ratio misses one typo in a short name (`_m` for `_n`, `ix` for `id`)
     matches = matches or [c for c in names if len(name) >= 2 and len(c) == len(name)
                           and sum(a != b for a, b in zip(c, name, strict=True)) == 1]
-    return f"; did you mean '{matches[0]}'?" if matches else ""
+    return matches[0] if matches else None

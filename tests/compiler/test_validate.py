@@ -30,6 +30,34 @@ def test_structure_errors_stop_before_the_semantic_checks() -> None:
     assert [code for _, _, code, _ in found(text)] == ["E407"]
 
 
+MISSPELLED = """\
+version: 1
+pipeline: p
+sources:
+  a: {{type: inline, records: [{{x: 1}}]}}
+steps:
+  - {step}
+  - filter: {later}
+sinks:
+  o: {{type: console}}
+"""
+
+
+@pytest.mark.parametrize(("step", "later", "expected"), [
+    # the misspelled step read as the operator meant: the step after it is still checked against its fields
+    ("filtr: x > 0", "zz > 1", [(6, 5, "E401"), (7, 13, "E104")]),
+    ("mapp: {y: x + 1}", "y > 1 and zz > 1", [(6, 5, "E401"), (7, 23, "E104")]),  # y is the map's, known
+    ("selct: [x]", "x > 1", [(6, 5, "E401")]),
+    ("mapp: {y: nope + 1}", "y > 1", [(6, 5, "E401")]),  # the broken step's own problems are echoes: left out
+    ("frobnicate: x", "zz > 1", [(6, 5, "E401")]),  # nothing close: what it does is unknown, nothing checked after
+])
+def test_a_misspelled_operator_is_reported_and_the_steps_after_it_are_still_checked(
+        step: str, later: str, expected: list[tuple[int, int, str]]) -> None:
+    results = found(MISSPELLED.format(step=step, later=later))
+    assert [(line, column, code) for line, column, code, _ in results] == expected
+    assert "did you mean" in results[0][3] or step.startswith("frobnicate")
+
+
 def test_every_problem_is_reported_sorted_by_position() -> None:
     text = """\
         version: 1
