@@ -110,7 +110,7 @@ class _Checker:
         found = struct.field(name)
         if found is None:
             names = [n for n, _ in struct.fields]
-            self.report("E104", node, name=name, where=self.where, suggestion=codes.did_you_mean(name, names))
+            self.report("E104", node, name=name, where=self.where, suggestion=_field_suggestion(name, names))
         return found
 
     def get_field(self, node: ast.GetField) -> Type | None:
@@ -223,6 +223,17 @@ class _Checker:
         plural = "" if expected in ("1", "at least 1") else "s"
         self.report("E221", node, name=node.name, expected=expected, plural=plural, got=got)
         return False
+
+
+def _field_suggestion(name: str, names: list[str]) -> str:
+    """`; did you mean 'amount'?`, and how to write the field when its name needs back-quotes: in
+    `order-id > 0` the unknown field is `order`, and "did you mean 'order-id'?" alone left the user
+    who wrote `order-id` with no clue."""
+    meant = codes.closest(name, names)
+    if meant is None:
+        return ""
+    written = unparse(ast.Field(name=meant))
+    return f"; did you mean '{meant}'?" + (f" write it in back-quotes: {written}" if written != meant else "")
 
 
 _LITERAL_TYPES: dict[type, Type] = {

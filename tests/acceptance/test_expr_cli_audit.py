@@ -156,3 +156,20 @@ def test_run_log_format_json_reports_the_same_diagnostics(two_specs):
     events = [json.loads(x) for x in done.stderr.splitlines()]
     assert [list(e) for e in events] == [["event", *KEYS]] * 3
     assert [tuple(e[k] for k in KEYS[:8]) for e in events] == EXPECTED[:3]
+
+
+def test_a_field_name_that_is_no_identifier_is_suggested_with_its_back_quotes(tmp_path):
+    """`order-id > 0` reads the fields `order` and `id`: the suggestion says how to write 'order-id'."""
+    write_spec(tmp_path, """\
+        sources:
+          s: {type: inline, schema: {order-id: int}, records: []}
+        steps:
+          - filter: order-id > 0
+        sinks:
+          o: {type: file, path: o.jsonl}
+        """)
+    done = flowc("validate", "--format", "json", "p.flow.yaml", cwd=tmp_path)
+    first = json.loads(done.stdout)[0]
+    assert (first["line"], first["col"], first["code"]) == (6, 13, "E104")
+    assert first["message"] == ("unknown field 'order' in filter; did you mean 'order-id'? "
+                                "write it in back-quotes: `order-id`")
