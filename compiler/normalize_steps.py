@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from flowc.compiler import spec as s
 from flowc.compiler.spec_reader import At, read_expression, struct_from_yaml
+from flowc.dsl import codes
 from flowc.dsl.ast import Call
 from flowc.dsl.diagnostics import Diagnostic
 from flowc.dsl.units import parse_duration
@@ -19,7 +20,16 @@ Problems = list[Diagnostic]
 
 
 def normalize_filter(at: At, problems: Problems) -> s.Filter:
-    return s.Filter(read_expression(at, problems))
+    return s.Filter(_predicate(at, problems))
+
+
+def _predicate(at: At, problems: Problems) -> s.Expression:
+    """A predicate left empty (`- filter:` with nothing after it) is E211, not the YAML null it
+    loads as: a null predicate would drop (or reject) every record without a word."""
+    span = at.span
+    if at.value is None and span is not None and (span.line, span.col) == (span.end_line, span.end_col):
+        problems.append(codes.diagnostic("E211", span))
+    return read_expression(at, problems)
 
 
 def normalize_map(at: At, problems: Problems) -> s.Map:
@@ -61,7 +71,7 @@ def normalize_explode(at: At, problems: Problems) -> s.Explode:
 
 
 def normalize_validate(at: At, problems: Problems) -> s.Validate:
-    return s.Validate(tuple(s.Rule(key, read_expression(value, problems)) for key, value in at.items()))
+    return s.Validate(tuple(s.Rule(key, _predicate(value, problems)) for key, value in at.items()))
 
 
 def normalize_aggregate(at: At, problems: Problems) -> s.Aggregate:

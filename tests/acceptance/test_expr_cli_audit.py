@@ -173,3 +173,21 @@ def test_a_field_name_that_is_no_identifier_is_suggested_with_its_back_quotes(tm
     assert (first["line"], first["col"], first["code"]) == (6, 13, "E104")
     assert first["message"] == ("unknown field 'order' in filter; did you mean 'order-id'? "
                                 "write it in back-quotes: `order-id`")
+
+
+def test_an_empty_filter_or_rule_is_an_error_not_a_null_that_drops_everything(tmp_path):
+    write_spec(tmp_path, """\
+        sources:
+          s: {type: inline, schema: {i: int}, records: [{i: 1}]}
+        steps:
+          - filter:
+          - validate:
+              r1:
+              r2: i > 0
+          - filter: null
+        sinks:
+          o: {type: file, path: o.jsonl}
+        """)
+    done = flowc("validate", "--format", "json", "p.flow.yaml", cwd=tmp_path)
+    assert done.returncode == 1
+    assert [(d["line"], d["col"], d["code"]) for d in json.loads(done.stdout)] == [(6, 12, "E211"), (8, 10, "E211")]
