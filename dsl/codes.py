@@ -231,6 +231,11 @@ _ALL = (
        "without `rotate`, a sink fed by an unbounded source (kafka, http, `watch: true`, an endless "
        "`generate`) completes its file only at the end of a run that never ends. With `rotate`, each full "
        "file appears as it completes; jsonl and csv files grow batch by batch."),
+    _w("W304", "{what} reads {format} files: its options ({keys}) apply to csv only and are ignored",
+       "A file's `options` (`delimiter`, `header`, `quote`, `null_values`, `encoding`) say how CSV text is "
+       "read (SPEC §3); JSON lines, JSON, Parquet and text files are read the same whatever they say. They "
+       "were ignored without a word, which hid a wrong `format:` or a path whose extension tells another "
+       "format than the one meant."),
     _n("N301", "fields of source '{name}' are not checked: {reason}",
        "Without a schema, field names and types are only known once data is read; `flowc validate "
        "--with-data` samples local files, and a declared `schema:` makes every check possible. An `inline` "

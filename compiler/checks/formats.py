@@ -100,6 +100,24 @@ def ensure_endless_sinks_rotate(graph: Graph) -> list[Diagnostic]:
     return found
 
 
+def ensure_options_fit_formats(graph: Graph) -> list[Diagnostic]:
+    """W304 at the `options` of a file source or enrich table whose format is not csv: only CSV is read
+    by them."""
+    spec = graph.spec
+    files = [(f"source '{s.name}'", s) for s in spec.sources if s.type == "file"]
+    files += [(f"the table of enrich step '{step.name}'", step.config.table)
+              for step in spec.steps if isinstance(step.config, Enrich) and step.config.table.type == "file"]
+    found = []
+    for what, file in files:
+        options = file.config.get("options")
+        if file.format in (None, "csv") or not options or not hasattr(options, "keys"):
+            continue
+        keys = ", ".join(f"'{key}'" for key in options)
+        found.append(codes.diagnostic("W304", file.key_spans.get("options", file.span), what=what,
+                                      format=file.format, keys=keys))
+    return found
+
+
 def ensure_kafka_csv_schemas(graph: Graph) -> list[Diagnostic]:
     """E402 at a Kafka source reading `csv` without a `schema`: its messages are rows without a header,
     so only the schema names their fields (the run failed at its first message, naming no source)."""

@@ -189,3 +189,31 @@ def test_validation_never_crashes_on_well_formed_specs(text: str) -> None:
     assert all(isinstance(d, Diagnostic) and d.span is not None for d in diagnostics)
     if not check_structure(doc):
         assert diagnostics == sorted(diagnostics, key=Diagnostic.sort_key)
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("{type: file, path: a.jsonl, options: {delimiter: ';', header: false}}",
+     [("W304", "source 'a' reads jsonl files: its options ('delimiter', 'header') apply to csv only and are ignored")]),
+    ("{type: file, path: a.txt, format: text, options: {encoding: latin-1}}",
+     [("W304", "source 'a' reads text files: its options ('encoding') apply to csv only and are ignored")]),
+    ("{type: file, path: a.csv, options: {delimiter: ';'}}", []),
+    ("{type: file, path: a.tsv, format: csv, options: {delimiter: \"\\t\"}}", []),
+    ("{type: file, path: a.parquet}", []),
+])
+def test_csv_options_on_another_format_are_a_warning(source: str, expected: list[tuple[str, str]]) -> None:
+    text = (f"version: 1\npipeline: p\nsources:\n  a: {source}\nsinks:\n  o: {{type: console}}\n")
+    assert [(code, message) for _, _, code, message in found(text) if code != "N301"] == expected
+
+
+def test_csv_options_of_an_enrich_table_of_another_format_are_a_warning() -> None:
+    text = """\
+version: 1
+pipeline: p
+sources:
+  a: {type: inline, records: [{k: 1}]}
+steps:
+  - enrich: {table: {type: file, path: t.parquet, options: {quote: "'"}, schema: {k: int, v: string}}, on: k}
+sinks:
+  o: {type: console}
+"""
+    assert [(line, column, code) for line, column, code, _ in found(text)] == [(6, 60, "W304")]  # at its options
