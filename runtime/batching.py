@@ -235,7 +235,11 @@ def _after_aggregate(node: ir.Node) -> bool:
 
 
 def _unsourced(enveloped: pl.DataFrame) -> pl.DataFrame:
-    return enveloped.with_columns(pl.lit(None, dtype=enveloped.schema["_source"]).alias("_source"))
+    """`_source` null on the records an aggregate made (their `ROW` is null); the others past an
+    aggregate (its `.late` or `.errors` records, a union's other branches) keep theirs."""
+    made = pl.col(ROW).is_null() if ROW in enveloped.columns else pl.lit(True)
+    return enveloped.with_columns(pl.when(made).then(pl.lit(None, dtype=enveloped.schema["_source"]))
+                                  .otherwise(pl.col("_source")).alias("_source"))
 
 
 def conformed(frame: pl.DataFrame, schema) -> pl.DataFrame:

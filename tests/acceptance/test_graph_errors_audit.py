@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from acceptance_cli import flowc, lines, write_spec
@@ -201,3 +202,64 @@ def test_a_union_of_a_step_and_its_errors_then_a_rejection_keeps_the_first_posit
     assert list(bad) == ["v", "n", "_error", "_source"]
     assert bad["_error"] == {"step": "check", "code": "validate", "message": "failed rules: has_n"}
     assert bad["_source"] == {"name": "s", "position": "in.csv:3"}
+
+
+# --- §6: `_source` is null only for records an aggregate made --------------------------------------------
+
+def test_a_late_record_rejected_in_turn_keeps_its_source(tmp_path):
+    # A step reading `<agg>.late` (the aggregate's input records, not records it made) enveloped its own
+    # errors with `_source: null`, as if the aggregate had made them.
+    path = write_spec(tmp_path, """
+        settings: {batch_size: 1}
+        sources:
+          s:
+            type: inline
+            event_time: {field: ts, max_out_of_orderness: 0s}
+            schema: {ts: datetime, k: string, v: string}
+            records:
+              - {ts: "2026-01-01T00:00:10Z", k: a, v: "1"}
+              - {ts: "2026-01-01T00:02:00Z", k: a, v: "2"}
+              - {ts: "2026-01-01T00:00:20Z", k: a, v: "q"}
+              - {ts: "2026-01-01T00:00:30Z", k: a, v: "4"}
+        steps:
+          - name: agg
+            aggregate: {by: [k], window: {type: tumbling, size: 1m}, compute: {c: count()}}
+          - name: late_conv
+            from: agg.late
+            map: {n: to_int(v)}
+        sinks:
+          out: {type: file, path: out.jsonl, from: agg}
+          fixed: {type: file, path: fixed.jsonl, from: late_conv}
+          rejected: {type: file, path: rejected.jsonl, from: late_conv.errors}
+        """)
+    done = flowc("run", str(path))
+    assert done.returncode == 0, done.stderr
+    assert [(r["n"], r["_source"]) for r in lines(tmp_path / "fixed.jsonl")] == [
+        (4, {"name": "s", "position": "records[3]"})]
+    [rejected] = lines(tmp_path / "rejected.jsonl")
+    assert rejected["_error"] == {"step": "late_conv", "code": "conversion", "message": "cannot convert 'q' to int"}
+    assert rejected["_source"] == {"name": "s", "position": "records[2]"}
+
+
+def test_after_a_union_with_an_aggregate_only_the_aggregates_records_have_a_null_source(tmp_path):
+    path = write_spec(tmp_path, """
+        sources:
+          s: {type: inline, records: [{k: a, v: "1"}, {k: b, v: "x"}]}
+        steps:
+          - name: agg
+            from: s
+            aggregate: {by: [k], compute: {v: first(v)}}
+          - name: both
+            union: [agg, s]
+          - name: conv
+            map: {n: to_int(v)}
+        sinks:
+          out: {type: file, path: out.jsonl}
+          bad: {type: file, path: bad.jsonl, from: conv.errors}
+        """)
+    done = flowc("run", str(path))
+    assert done.returncode == 0, done.stderr
+    bad = lines(tmp_path / "bad.jsonl")
+    assert sorted(json.dumps(r["_source"]) for r in bad) == [
+        "null", '{"name": "s", "position": "records[1]"}']
+    assert all(r["k"] == "b" and r["_error"]["step"] == "conv" for r in bad)
