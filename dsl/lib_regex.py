@@ -97,5 +97,6 @@ REGEX_FUNCTIONS = (
                 (("regex_replace(\"a1b22\", \"[0-9]+\", \"#\")", "a#b#"),
                  ("regex_replace(\"2024-03-10\", \"([0-9]+)-([0-9]+)-([0-9]+)\", \"$3.$2.$1\")", "10.03.2024")),
                 constant_args=(REGEX,), check_values=_check_regex,
-                decisions=("regex_replace's repl uses Rust's syntax: $1, ${1}, ${name}, $$ (an unknown group is empty)",)),
+                decisions=("regex_replace's repl uses Rust's syntax: $1, ${1}, ${name}, $$ (an unknown group is empty)",
+                           "in a spec file ${...} is an environment variable (SPEC §1): write ${1} as $${1}",)),
 )

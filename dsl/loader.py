@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import stat
 from collections.abc import Mapping
 from typing import Any
@@ -55,6 +56,19 @@ def load_text(text: str | bytes, file: str, *, env: Mapping[str, str] | None = N
     document = Document(file, checked, composed.data, composed.value_spans, composed.key_spans,
                         composed.scalar_maps, composed.written, tuple(inserted.items()))
     return document, problems
+
+
+def _literal_hint(written: str, problem) -> str | None:
+    """How to keep a reference that is no variable as text: `${1}` is a `regex_replace` group, which a
+    spec writes `$${1}` (SPEC §1), and a lone `${` is text."""
+    reference = written[problem.start:problem.end]
+    if problem.code != "E011" or not (_GROUP.fullmatch(reference) or not reference.endswith("}")):
+        return None
+    reference = reference if reference.endswith("}") else "${"
+    return f"to write '{reference}' as text, write '${reference}'"
+
+
+_GROUP = re.compile(r"\$\{[0-9]+\}")
 
 
 def _read(file: str) -> tuple[bytes, Diagnostic | None]:
@@ -140,7 +154,8 @@ def _substitution(env: Mapping[str, str], inserted: dict[str, str]) -> OnString:
             text = done.value[segment.out_start:segment.out_end]
             if segment.inserted and text:
                 inserted.setdefault(text, value[segment.start:segment.end])
-        problems = [codes.diagnostic(p.code, smap.span(TextRange(p.start, p.end)), **p.args) for p in done.problems]
+        problems = [codes.diagnostic(p.code, smap.span(TextRange(p.start, p.end)), help=_literal_hint(value, p),
+                                     **p.args) for p in done.problems]
         # `batch_size: ${BS:-5000}` is read again as a YAML scalar; an empty result stays the empty
         # string, as in the shell (`prefix: ${P:-}`), where re-reading it would make it null
         if done.whole and plain and done.value:

@@ -191,3 +191,26 @@ def test_an_empty_filter_or_rule_is_an_error_not_a_null_that_drops_everything(tm
     done = flowc("validate", "--format", "json", "p.flow.yaml", cwd=tmp_path)
     assert done.returncode == 1
     assert [(d["line"], d["col"], d["code"]) for d in json.loads(done.stdout)] == [(6, 12, "E211"), (8, 10, "E211")]
+
+
+def test_a_regex_group_reference_in_a_spec_is_written_with_a_doubled_dollar(tmp_path):
+    """SPEC §1 substitutes `${...}` in every string: `"${2}"` is no variable (E011, with the way out),
+    and `$${2}` reaches regex_replace as the group reference `${2}`."""
+    write_spec(tmp_path, """\
+        sources:
+          s: {type: inline, schema: {s: string}, records: [{s: "ab12"}]}
+        steps:
+          - map:
+              a: 'regex_replace(s, "([a-z]+)([0-9]+)", "${2}-$1")'
+        sinks:
+          o: {type: file, path: o.jsonl}
+        """)
+    done = flowc("validate", "--format", "json", "p.flow.yaml", cwd=tmp_path)
+    [problem] = json.loads(done.stdout)
+    assert (problem["line"], problem["col"], problem["code"]) == (7, 49, "E011")
+    assert problem["help"] == "to write '${2}' as text, write '$${2}'"
+    spec = tmp_path / "p.flow.yaml"
+    spec.write_text(spec.read_text().replace('"${2}', '"$${2}'))
+    done = flowc("run", "p.flow.yaml", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert lines(tmp_path / "o.jsonl") == [{"s": "ab12", "a": "12-ab"}]
