@@ -262,8 +262,9 @@ def late_envelope(step: str, rows: pl.DataFrame, policy: Policy) -> pl.DataFrame
     return rows.select(
         *record,
         pl.struct(step=pl.lit(step), code=pl.lit("late"), message=pl.lit(LATE_MESSAGE)).alias("_error"),
-        pl.struct(name=pl.lit(policy.source),
-                  position=policy.positions(pl.col(ROW)).cast(pl.String)).alias("_source"),
+        pl.when(pl.col(ROW).is_not_null())  # null for a record an aggregate made (SPEC §6)
+        .then(pl.struct(name=pl.lit(policy.source), position=policy.positions(pl.col(ROW)).cast(pl.String)))
+        .alias("_source"),
         ROW,
     )
 

@@ -263,3 +263,27 @@ def test_after_a_union_with_an_aggregate_only_the_aggregates_records_have_a_null
     assert sorted(json.dumps(r["_source"]) for r in bad) == [
         "null", '{"name": "s", "position": "records[1]"}']
     assert all(r["k"] == "b" and r["_error"]["step"] == "conv" for r in bad)
+
+
+def test_a_late_record_an_aggregate_made_has_a_null_source(tmp_path):
+    # The late envelope gave it `{name: s, position: null}`, unlike every other envelope of such a record.
+    path = write_spec(tmp_path, """
+        sources:
+          s:
+            type: inline
+            schema: {k: string, t: datetime}
+            records: [{k: a, t: "2026-01-01T00:05:00Z"}, {k: b, t: "2026-01-01T00:01:00Z"}]
+        steps:
+          - name: latest
+            aggregate: {by: [k], compute: {t: max(t)}}
+          - name: per_minute
+            aggregate: {window: {type: tumbling, size: 1m, time: t}, compute: {c: count()}}
+        sinks:
+          out: {type: file, path: out.jsonl}
+          late: {type: file, path: late.jsonl, from: per_minute.late}
+        """)
+    done = flowc("run", str(path))
+    assert done.returncode == 0, done.stderr
+    assert [r["c"] for r in lines(tmp_path / "out.jsonl")] == [1]
+    [late] = lines(tmp_path / "late.jsonl")
+    assert (late["k"], late["_error"]["code"], late["_source"]) == ("b", "late", None)
