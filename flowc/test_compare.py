@@ -94,7 +94,8 @@ def convert(value: Any, type_: Type) -> Any:
 
 
 def _fail(value: Any, type_: str) -> Unconvertible:
-    return Unconvertible(f"cannot read {value!r} as {type_}")
+    shown = repr(value) if isinstance(value, str) else yaml_value(value)  # `true`, `{a: 1}`: as written
+    return Unconvertible(f"cannot read {shown} as {type_}")
 
 
 def _to_int(value: Any) -> int:

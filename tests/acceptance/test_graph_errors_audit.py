@@ -287,3 +287,25 @@ def test_a_late_record_an_aggregate_made_has_a_null_source(tmp_path):
     assert [r["c"] for r in lines(tmp_path / "out.jsonl")] == [1]
     [late] = lines(tmp_path / "late.jsonl")
     assert (late["k"], late["_error"]["code"], late["_source"]) == ("b", "late", None)
+
+
+# --- §8: what `flowc test` prints --------------------------------------------------------------------------
+
+def test_an_expectation_that_does_not_convert_is_shown_as_written_in_yaml(tmp_path):
+    # `true` and `{a: 1}` were shown as Python writes them (`True`, `{'a': 1}`).
+    path = write_spec(tmp_path, """
+        sources:
+          s: {type: inline, schema: {i: int, f: float}, records: []}
+        sinks:
+          out: {type: file, path: out.jsonl}
+        tests:
+          - name: bool for int
+            inputs: {s: [{i: 1, f: 1.0}]}
+            expect: {out: [{i: true, f: {a: 1}}]}
+        """)
+    done = flowc("test", str(path))
+    assert done.returncode == 1
+    assert "FAIL bool for int\n" in done.stdout
+    assert "field 'i': cannot read true as int" in done.stdout
+    assert "field 'f': cannot read {a: 1} as float" in done.stdout
+    assert done.stdout.rstrip().endswith("1 test in 1 file: 0 passed, 1 failed")

@@ -316,7 +316,7 @@ def test_expected_values_convert_to_the_output_types():
     iso, problems = convert_record({"d": "PT1M30S"}, schema)  # as flowc's sinks write durations
     assert problems == [] and iso == {"d": timedelta(seconds=90)}
     _, problems = convert_record({"i": True, "d": 5, "ts": "soon"}, schema)
-    assert problems == ["field 'i': cannot read True as int",
+    assert problems == ["field 'i': cannot read true as int",
                         "field 'd': cannot read 5 as duration (write it like 90s, 250ms or PT1M30S)",
                         "field 'ts': cannot read 'soon' as datetime"]
 
