@@ -125,16 +125,22 @@ def syntax_error(error: yaml.YAMLError, index: LineIndex, file: str, depth_limit
         _our_words(error.problem or error.context or "malformed document")
     if error.context and error.problem and error.context_mark and not tab:
         problem += f" {error.context} started on line {index.position(error.context_mark.index)[0]}"
-    return codes.diagnostic("E002", span, problem=problem, help=_help(index.text, at, tab, error.context))
+    started = error.context_mark.index if error.context_mark else at  # where the flow collection opened
+    return codes.diagnostic("E002", span, problem=problem, help=_help(index.text, at, tab, error.context, started))
 
 
-def _help(text: str, at: int, tab: bool, context: str | None) -> str | None:
+def _help(text: str, at: int, tab: bool, context: str | None, started: int) -> str | None:
     if tab:
         return "indent with spaces: YAML does not allow tabs for indentation"
     if context and "flow" in context and text.startswith("${", at - 1 if at else 0):
         # `{batch_size: ${BS}}`: `{` and `}` are flow indicators, so the reference breaks the mapping
         return "inside [...] or {...}, the braces of ${...} are read as YAML's own: write it in block style (one key a " \
                "line: `batch_size: ${BS:-5000}` stays a number), or quote the reference ('${NAME}', then text)"
+    if context and "flow" in context and "\n" not in text[started:at]:
+        # `map: {y: coalesce(b, "none")}`: the `,` of the call ends the value (SPEC §5)
+        return "inside {...} or [...], the characters , [ ] { } are YAML's own, and a value that starts with a quote " \
+               "ends at its closing quote: quote the whole expression (y: 'coalesce(b, \"none\")'), or write the " \
+               "mapping in block style, one key a line"
     return None
 
 

@@ -214,3 +214,19 @@ def test_a_regex_group_reference_in_a_spec_is_written_with_a_doubled_dollar(tmp_
     done = flowc("run", "p.flow.yaml", "--quiet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert lines(tmp_path / "o.jsonl") == [{"s": "ab12", "a": "12-ab"}]
+
+
+@pytest.mark.parametrize(("step", "col"), [
+    ('  - map: {y: coalesce(b, "none")}', 32),  # the call's `,` ends the YAML value
+    ('  - map: {a: "x" + b}', 18),              # a value that starts with a quote ends at its closing quote
+    ('  - map: {c: b in ["x", "y"]}', 19),
+])
+def test_an_unquoted_expression_in_a_flow_mapping_gets_a_hint_to_quote_it(tmp_path, step, col):
+    """SPEC §5: write expressions that contain `,` `[` `{` or begin with a quote, quoted or in block
+    style; the YAML error at the spot says so."""
+    write_spec(tmp_path, "sources:\n  s: {type: inline, schema: {b: string}, records: []}\nsteps:\n" + step
+               + "\nsinks:\n  o: {type: file, path: o.jsonl}\n")
+    done = flowc("validate", "--format", "json", "p.flow.yaml", cwd=tmp_path)
+    [problem] = json.loads(done.stdout)
+    assert (problem["line"], problem["col"], problem["code"]) == (6, col, "E002")
+    assert "quote the whole expression" in problem["help"]
