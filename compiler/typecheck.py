@@ -192,6 +192,8 @@ class _Checker:
         function = FUNCTIONS.get(node.name)
         if node.name in AGGREGATES:
             problem = f"aggregate '{node.name}' is only allowed in an aggregate's 'compute'"
+            if self.where.startswith("aggregate '"):  # an argument of a compute entry (`sum(sum(x))`)
+                problem = f"aggregates do not nest: '{node.name}' inside an argument of {self.where}"
             self.report("E106", node, problem=problem)
             return None
         if node.name in SPECIAL_FORMS:

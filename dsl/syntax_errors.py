@@ -156,8 +156,8 @@ def translate(error: UnexpectedInput, text: str, lark: Lark) -> ExpressionSyntax
                                                                                      token.end_pos))
 
 
-# SQL habits (`a > 1 AND b`, `x IS NULL`, `NOT ok`, `a <> b`): the keywords are lowercase (capitals are a
-# field name) and "not equal" is `!=`
+# SQL habits (`a > 1 AND b`, `x IS NULL`, `NOT ok`, `a <> b`, `count(*)`): the keywords are lowercase
+# (capitals are a field name), "not equal" is `!=` and `count()` counts records
 _KEYWORDS = frozenset({"and", "or", "not", "in", "is", "null", "true", "false", "between", "case", "when",
                        "then", "else", "end"})
 
@@ -167,6 +167,8 @@ def _habit_hint(text: str, start: int, end: int) -> str:
     token is the `>` of `<>`."""
     if text[start:end] == ">" and text[:start].rstrip().endswith("<"):
         return "; use '!=' for not equal"
+    if text[start:end] == "*" and re.search(r"\bcount\s*\(\s*$", text[:start]):
+        return "; 'count()' counts the records"
     before = re.findall(r"[A-Za-z_]+", text[:start])[-1:]
     for word in [text[start:end], *before]:
         if word != word.lower() and word.lower() in _KEYWORDS:

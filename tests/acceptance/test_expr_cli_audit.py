@@ -230,3 +230,23 @@ def test_an_unquoted_expression_in_a_flow_mapping_gets_a_hint_to_quote_it(tmp_pa
     [problem] = json.loads(done.stdout)
     assert (problem["line"], problem["col"], problem["code"]) == (6, col, "E002")
     assert "quote the whole expression" in problem["help"]
+
+
+def test_nested_aggregates_and_count_star_are_explained(tmp_path):
+    write_spec(tmp_path, """\
+        sources:
+          s: {type: inline, schema: {k: string, x: int}, records: []}
+        steps:
+          - aggregate:
+              by: [k]
+              compute:
+                z: sum(sum(x))
+                w: count(*)
+        sinks:
+          o: {type: file, path: o.jsonl}
+        """)
+    done = flowc("validate", "--format", "json", "p.flow.yaml", cwd=tmp_path)
+    assert [(d["line"], d["col"], d["code"], d["message"]) for d in json.loads(done.stdout)] == [
+        (9, 16, "E106", "aggregates do not nest: 'sum' inside an argument of aggregate 'z'"),
+        (10, 18, "E202", "unexpected '*' in expression; expected an operand or ')'; 'count()' counts the records"),
+    ]
