@@ -104,9 +104,21 @@ def read_expression(at: At, problems: list[Diagnostic]) -> Expression:
         expr = parse_expression(value) if isinstance(value, str) else expression_from_scalar(value)
     except ExpressionSyntaxError as err:
         span = scalar.span(err.pos) if scalar is not None else at.span
-        problems.append(codes.diagnostic(err.code, span, help=_text_hint(value, err.code, at.path), **err.args))
+        args = err.args if scalar is not None else {**err.args, **_as_written(at)}
+        problems.append(codes.diagnostic(err.code, span, help=_text_hint(value, err.code, at.path), **args))
         expr = None
     return Expression(value if isinstance(value, str) else _constant_text(value), expr, at.span, scalar)
+
+
+def _as_written(at: At) -> dict[str, str]:
+    """`{"text": "1e999"}` for a YAML number that no constant can hold, so that its error quotes what the
+    file says (YAML reads `1e999` as the float infinity)."""
+    span = at.span
+    if span is None or span.line != span.end_line or span.file != at.doc.file:  # `--set` values: not in the text
+        return {}
+    lines = at.doc.text.splitlines()
+    text = lines[span.line - 1][span.col - 1:span.end_col - 1] if span.line <= len(lines) else ""
+    return {"text": text if len(text) <= 30 else text[:25] + "..."} if text else {}
 
 
 _WORDS = re.compile(r"[^\W\d]\w*( +\w+)+")

@@ -298,6 +298,8 @@ def expression_from_scalar(value: object) -> Expr:
     if isinstance(value, bool):
         return BoolLit(value=value)
     if isinstance(value, int):
+        if value == -INT_MAX - 1:  # the smallest int64 has no literal of its own (`-` applies to a literal)
+            return Binary(op="-", left=Unary(op="-", operand=IntLit(value=INT_MAX)), right=IntLit(value=1))
         if abs(value) > INT_MAX:
             shown = str(value) if value.bit_length() < 1000 else "(a number of over 300 digits)"
             raise syntax_error("E209", 0, 0, what="number", text=_clip(shown))

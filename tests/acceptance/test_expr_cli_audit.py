@@ -250,3 +250,27 @@ def test_nested_aggregates_and_count_star_are_explained(tmp_path):
         (9, 16, "E106", "aggregates do not nest: 'sum' inside an argument of aggregate 'z'"),
         (10, 18, "E202", "unexpected '*' in expression; expected an operand or ')'; 'count()' counts the records"),
     ]
+
+
+def test_yaml_number_constants_at_the_int64_edge_and_beyond(tmp_path):
+    """SPEC §5: a YAML number is a constant; ints are 64-bit, so the smallest one is a constant too,
+    and a number no constant can hold is an error quoting what the file says."""
+    write_spec(tmp_path, """\
+        sources:
+          s: {type: inline, schema: {i: int}, records: [{i: 1}]}
+        steps:
+          - map:
+              lo: -9223372036854775808
+              hi: 9223372036854775807
+        sinks:
+          o: {type: file, path: o.jsonl}
+        """)
+    done = flowc("run", "p.flow.yaml", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert lines(tmp_path / "o.jsonl") == [{"i": 1, "lo": -9223372036854775808, "hi": 9223372036854775807}]
+    spec = tmp_path / "p.flow.yaml"
+    spec.write_text(spec.read_text().replace("lo: -9223372036854775808", "lo: 1e999"))
+    done = flowc("validate", "--format", "json", "p.flow.yaml", cwd=tmp_path)
+    [problem] = json.loads(done.stdout)
+    assert (problem["line"], problem["col"], problem["code"], problem["message"]) == (
+        7, 11, "E209", "number '1e999' is out of range")

@@ -370,7 +370,11 @@ def test_negative_zero_scalar_reads_as_negation() -> None:
     assert unparse(expression_from_scalar(-0.0)) == "-0.0"
 
 
-@pytest.mark.parametrize(("value", "text"), [(2**63, "9223372036854775808"), (-(2**63), "-9223372036854775808"),
+def test_smallest_int_scalar_reads_as_the_expression_that_makes_it() -> None:
+    assert unparse(expression_from_scalar(-(2**63))) == "-9223372036854775807 - 1"  # no literal of its own
+
+
+@pytest.mark.parametrize(("value", "text"), [(2**63, "9223372036854775808"), (-(2**63) - 1, "-9223372036854775809"),
                                              (float("inf"), "inf"), (float("nan"), "nan")])
 def test_out_of_range_scalar(value: object, text: str) -> None:
     with pytest.raises(ExpressionSyntaxError) as caught:
