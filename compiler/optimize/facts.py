@@ -74,18 +74,17 @@ def can_fail(plan: Plan, node: ir.Node) -> bool:
 def decode_fails(source) -> bool:
     """Whether the source's reader may meet a record it cannot decode at all (a `parse` record error:
     a malformed CSV row or one of the wrong width, a JSON line that is not an object, a JSON file that
-    does not parse, a nested value of another type, a watched line that is not UTF-8).
+    does not parse, a nested value of another type, a line that is not UTF-8).
 
     Whatever the schema: a source of only string fields has no conversion that can fail, but its
     input can still be malformed (audit 4 F1: the optimizer dropped such a source's `.errors` as
     always empty, and its parse errors were lost). Only the readers that never give a record they
     could not decode (no `RAW_ERROR` column for the `Scan` lowering) cannot: inline records (checked
-    when the spec is read), generated ones, a parquet file (read whole, or the run fails) and a text
-    file read to its end (every line is a record)."""
+    when the spec is read), generated ones and a parquet file (read whole, or the run fails). A text
+    file's line can: one that is not UTF-8."""
     if source.type in ("inline", "generate"):
         return False
-    bounded_file = source.type == "file" and source.bounded  # not a watched folder
-    return not (bounded_file and source.format in ("parquet", "text"))
+    return not (source.type == "file" and source.bounded and source.format == "parquet")
 
 
 def generate_fails(source) -> bool:

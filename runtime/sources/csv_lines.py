@@ -53,6 +53,7 @@ from flowc.runtime.sources.csv_records import (  # BLANK, EXCERPT: imported from
 )
 from flowc.runtime.sources.feed import RAW_ERROR
 from flowc.runtime.sources.line_blocks import GZIP, ZSTD, compressed, line_blocks
+from flowc.runtime.sources.utf8_lines import file_is_utf8, is_utf8_error, utf8_faults, without_faults
 from flowc.runtime.sources.watch_lines import default_names
 
 _LINE = "__flowc_line"
@@ -206,14 +207,20 @@ def header_width(path: str, options: Mapping[str, Any]) -> int:
     return len(pl.scan_csv(path, infer_schema=False, glob=False, **options).collect_schema())
 
 
-def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) -> pl.LazyFrame:
+def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any], *,
+                check_utf8: bool = False) -> pl.LazyFrame:
     """One file's records as string columns plus `RAW_ERROR` (null on well-formed lines) and `BLANK`
-    (the line is empty: the caller drops it after numbering, so row numbers stay line numbers)."""
+    (the line is empty: the caller drops it after numbering, so row numbers stay line numbers).
+    `check_utf8`: the file is checked first, and a line that is not UTF-8 is a malformed record
+    (`utf8_lines`); else such a line fails the query (Polars' `invalid utf8`)."""
     quote = options.get("quote_char") or ""
     separator = options["separator"]
+    faults: dict[int, str] = {}
     # a gzip or zlib file is read from its text: its quotes are looked for in it, not in its compressed bytes
     if options.get("encoding", UTF8) != UTF8 or (compressed(path) and not _zstd(path)):
         path, options = _utf8_copy(path, options.get("encoding", UTF8)), {**options, "encoding": UTF8}
+    elif check_utf8 and not file_is_utf8(path):
+        path, faults = _utf8_clean_copy(path, options["has_header"])
     width = len(names) if names is not None else header_width(path, options)
     quoted = bool(quote) and _has_byte(path, quote.encode())
     parsed_path, joins = path, []
@@ -226,7 +233,40 @@ def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any]) 
         lines = lines.slice(1)
     checked = _checked(fields, lines, width, quote if quoted else "", separator)
     columns = fields.collect_schema().names()
-    return spliced(checked, joins, columns, options, columns)
+    return _with_line_faults(spliced(checked, joins, columns, options, columns), faults,
+                             1 if options["has_header"] else 0, columns)
+
+
+def _utf8_clean_copy(path: str, header: bool) -> tuple[str, dict[int, str]]:
+    """A copy of a UTF-8 file whose lines that are not UTF-8 are emptied, and those lines (0-based in
+    the file) with their errors; a header that is not is kept, its bytes as U+FFFD."""
+    handle, copy = _temp_copy()
+    faults = {}
+    with open(path, "rb") as source, os.fdopen(handle, "wb") as out:
+        for i, line in enumerate(source):
+            fault = utf8_faults(line.removesuffix(b"\n"))
+            if not fault:
+                out.write(line)
+            elif i == 0 and header:
+                out.write(line.decode("utf-8", "replace").encode())
+            else:
+                faults[i] = fault[0]
+                out.write(b"\n" if line.endswith(b"\n") else b"")
+    return copy, faults
+
+
+def _with_line_faults(frame: pl.LazyFrame, faults: dict[int, str], first_line: int,
+                      columns: list[str]) -> pl.LazyFrame:
+    """`frame` (row r: line r + `first_line` of the file) with the lines `faults` names malformed
+    records: their error in `RAW_ERROR`, their fields null, not blank."""
+    rows = [(line - first_line, f"csv: {message}") for line, message in sorted(faults.items()) if line >= first_line]
+    if not rows:
+        return frame
+    index = "__flowc_fault_row"
+    fixes = pl.LazyFrame({index: [r for r, _ in rows], RAW_ERROR: [m for _, m in rows]},
+                         schema={index: pl.UInt32, RAW_ERROR: pl.String})
+    fixes = fixes.with_columns(*(pl.lit(None, pl.String).alias(c) for c in columns), pl.lit(False).alias(BLANK))
+    return frame.with_row_index(index).update(fixes, on=index, include_nulls=True).drop(index)
 
 
 def checked_block(data: bytes, names: list[str], options: Mapping[str, Any], columns: list[str],
@@ -239,6 +279,9 @@ def checked_block(data: bytes, names: list[str], options: Mapping[str, Any], col
     if options.get("encoding", UTF8) != UTF8:
         data = data.decode(options["encoding"], "replace").encode()
         joins = None  # found in the undecoded bytes
+    faults = utf8_faults(data)
+    if faults:
+        data, joins = without_faults(data, faults), None  # joins: found again without the faulty lines
     parse = {key: value for key, value in options.items() if key not in ("has_header", "encoding")}
     quoted = bool(quote) and quote.encode() in data
     parsed = data
@@ -252,7 +295,22 @@ def checked_block(data: bytes, names: list[str], options: Mapping[str, Any], col
                          extra_columns="ignore", truncate_ragged_lines=True, **parse).select(columns)
     lines = pl.scan_lines(data, name=_LINE)
     checked = _checked(fields, lines, len(names), quote if quoted else "", separator)
-    return spliced(checked, joins or [], names, options, columns).collect(engine="in-memory")
+    return _with_faults(spliced(checked, joins or [], names, options, columns).collect(engine="in-memory"),
+                        faults, columns)
+
+
+def _with_faults(frame: pl.DataFrame, faults: dict[int, str], columns: list[str]) -> pl.DataFrame:
+    """`frame` (row i: line i) with each line that is not UTF-8 a malformed record: its error in
+    `RAW_ERROR`, its fields null, not blank."""
+    if not faults:
+        return frame
+    errors = frame.get_column(RAW_ERROR).to_list()
+    for i, message in faults.items():
+        if i < frame.height:
+            errors[i] = f"csv: {message}"
+    faulty = pl.Series([i in faults for i in range(frame.height)], dtype=pl.Boolean)
+    return frame.with_columns(*(pl.when(faulty).then(None).otherwise(pl.col(c)).alias(c) for c in columns),
+                              pl.Series(RAW_ERROR, errors, pl.String), pl.col(BLANK) & ~faulty)
 
 
 def _checked(fields: pl.LazyFrame, lines: pl.LazyFrame, width: int, quote: str, separator: str) -> pl.LazyFrame:
@@ -330,9 +388,14 @@ def csv_sample(path: str, options: Mapping[str, Any], rows: int) -> pl.DataFrame
     compilation). An empty file gives a frame of no column."""
     if os.path.getsize(path) == 0:
         return pl.DataFrame()
+    names = None if options["has_header"] else default_names(header_width(path, options))
     try:
-        names = None if options["has_header"] else default_names(header_width(path, options))
-        sample = checked_csv(path, names, options).head(rows).collect()
+        try:
+            sample = checked_csv(path, names, options).head(rows).collect()
+        except pl.exceptions.ComputeError as error:  # a line that is not UTF-8: read again, checked
+            if not is_utf8_error(error):
+                raise
+            sample = checked_csv(path, names, options, check_utf8=True).head(rows).collect()
     except pl.exceptions.NoDataError:  # a compressed file of no text
         return pl.DataFrame()
     return sample.filter(pl.col(RAW_ERROR).is_null() & ~pl.col(BLANK)).drop(RAW_ERROR, BLANK)

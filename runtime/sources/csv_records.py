@@ -25,6 +25,7 @@ from typing import Any
 import polars as pl
 
 from flowc.runtime.sources.feed import RAW_ERROR
+from flowc.runtime.sources.utf8_lines import utf8_faults, without_faults
 
 # Python's csv module refuses a field over 128 KiB (`csv.field_size_limit`); a record is allowed
 # more, but a quote that never closes must not make a chunked read hold the rest of the file.
@@ -104,7 +105,8 @@ def _unclosed_lines(data: bytes, quote: str, separator: str) -> list[int]:
 
     line = pl.col(_LINE)
     unclosed = line.str.contains(quote, literal=True) & ~well_quoted(line, quote, separator)
-    found = pl.scan_lines(data, name=_LINE).with_row_index("i").filter(unclosed).select("i")
+    readable = without_faults(data, utf8_faults(data))  # a line that is not UTF-8 opens nothing: a record error
+    found = pl.scan_lines(readable, name=_LINE).with_row_index("i").filter(unclosed).select("i")
     return found.collect(engine="in-memory").get_column("i").to_list()
 
 

@@ -194,7 +194,8 @@ class FileReader:
                 lambda path, start: jsonl_chunks(path, dtypes, first_row=start, rows_per_chunk=rows, columns=columns),
                 lambda _, frame: _without_blank_lines(frame), first, limit), self._ledger.ends)
         if self.format == "text":
-            return Chunked(row_numbered(pl.LazyFrame(schema={"line": pl.String}), 0), self._numbered_chunks(
+            template = pl.LazyFrame(schema={"line": pl.String, RAW_ERROR: pl.String})
+            return Chunked(row_numbered(template, 0), self._numbered_chunks(
                 lambda path, start: text_chunks(path, first_row=start, rows_per_chunk=rows),
                 lambda _, frame: frame, first, limit), self._ledger.ends)
         return self._csv_chunks(schema, first, limit, rows, None if fields is None else set(fields))
@@ -291,8 +292,9 @@ class FileReader:
                                    missing_columns="insert",
                                    extra_columns="ignore")
         if self.format == "text":  # a CRLF file's lines lose their CR, as a reader of text expects
+            # (`RAW_ERROR`: the columns of `text_chunks`, which read a line that is not UTF-8 as an error)
             return pl.scan_lines(self.paths, name="line", row_index_name=ROW, glob=False).with_columns(
-                pl.col("line").str.strip_suffix("\r"))
+                pl.col("line").str.strip_suffix("\r"), pl.lit(None, pl.String).alias(RAW_ERROR))
         frames, dtypes = [], raw_dtypes(schema)
         for path in self.paths:
             split = json_array(path)
@@ -372,7 +374,7 @@ def _lines(path: str) -> int:
 def _csv_file(path: str, names: list[str] | None, options: dict) -> pl.LazyFrame:
     """In a fast query, a file that qualifies skips the lines stream (`fast_csv`)."""
     quick = fast_csv(path, names, options) if fast_only() else None
-    return quick if quick is not None else checked_csv(path, names, options)
+    return quick if quick is not None else checked_csv(path, names, options, check_utf8=True)
 
 
 def _without_blank_lines(frame: pl.LazyFrame) -> pl.LazyFrame:
