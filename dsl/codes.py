@@ -220,6 +220,10 @@ _ALL = (
     _e("E413", "{where} must not be empty", "An empty value here would mean nothing; give at least one entry."),
     _e("E414", "{where} needs at least {limit} {unit}", "The value has fewer entries than it needs."),
     # --- warnings ---
+    _w("W201", "'{op}' with null is null for every record, never true{instead}",
+       "Null propagates through comparisons (SPEC §5): `x == null` and `x != null` are null whatever `x` is, "
+       "so a filter drops every record and a validate rule rejects every one. Test for null with `is null` "
+       "and `is not null`."),
     _w("W301", "'{name}' is not read by any sink",
        "A step whose output no sink reads does nothing; remove it or read it. `--strict` makes this an error."),
     _w("W302", "stateful step '{name}' reads a Kafka source: state is kept per process and a partition "

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from flowc.compiler.spec import Expression, Name
 from flowc.compiler.typecheck import AGGREGATES, SPECIAL_FORMS, Problem, check_expression, check_predicate
 from flowc.dsl import codes
-from flowc.dsl.ast import Call, Field, walk
+from flowc.dsl.ast import Binary, Call, Field, NullLit, walk
 from flowc.dsl.diagnostics import Diagnostic
 from flowc.dsl.functions import FUNCTIONS
 from flowc.dsl.span import Span
 from flowc.dsl.types import ListOf, Struct, Type
 
 _HELP_LIMIT = 20  # fields listed in a "fields available here" help
+_COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 _PATH = re.compile(r"^(?P<parent>[^.\[]+)[.\[]")  # `user.tier`, `items[0]`: a path into a field
 
 
@@ -35,6 +36,7 @@ class Scope:
         """The type of `expression`; None when unknown (no schema, or a problem reported)."""
         if expression.expr is None:
             return None
+        self._null_comparisons(expression)
         if self.schema is None:
             self._check_without_schema(expression)
             return None
@@ -45,6 +47,7 @@ class Scope:
     def predicate(self, expression: Expression, where: str) -> None:
         if expression.expr is None:
             return
+        self._null_comparisons(expression)
         if self.schema is None:
             self._check_without_schema(expression)
             return
@@ -98,6 +101,15 @@ class Scope:
 
     def _top_level_miss(self, problem: Problem) -> bool:
         return self.schema is not None and self.schema.field(str(problem.args.get("name"))) is None
+
+    def _null_comparisons(self, expression: Expression) -> None:
+        """W201 for `x == null` (SQL's habit): a comparison with the literal null is null for every
+        record, which a filter reads as false."""
+        assert expression.expr is not None
+        for node in walk(expression.expr):
+            if isinstance(node, Binary) and node.op in _COMPARISONS and NullLit() in (node.left, node.right):
+                instead = {"==": "; use 'is null'", "!=": "; use 'is not null'"}.get(node.op, "")
+                self.report("W201", expression.locate(node.pos), op=node.op, instead=instead)
 
     def _check_without_schema(self, expression: Expression) -> None:
         assert expression.expr is not None

@@ -274,3 +274,25 @@ def test_yaml_number_constants_at_the_int64_edge_and_beyond(tmp_path):
     [problem] = json.loads(done.stdout)
     assert (problem["line"], problem["col"], problem["code"], problem["message"]) == (
         7, 11, "E209", "number '1e999' is out of range")
+
+
+def test_a_comparison_with_null_is_a_warning_and_strict_makes_it_an_error(tmp_path):
+    """SPEC §5: null propagates through comparisons, so `x != null` is null for every record and the
+    filter drops them all; validate warns (exit 0), --strict fails, and the run still runs."""
+    write_spec(tmp_path, """\
+        sources:
+          s: {type: inline, schema: {x: int}, records: [{x: 1}, {x: null}]}
+        steps:
+          - filter: x != null or x is null
+        sinks:
+          o: {type: file, path: o.jsonl}
+        """)
+    done = flowc("validate", "--format", "json", "p.flow.yaml", cwd=tmp_path)
+    assert done.returncode == 0
+    assert [(d["line"], d["col"], d["end_col"], d["severity"], d["code"], d["message"])
+            for d in json.loads(done.stdout)] == [
+        (6, 13, 22, "warning", "W201", "'!=' with null is null for every record, never true; use 'is not null'")]
+    assert flowc("validate", "--strict", "p.flow.yaml", cwd=tmp_path).returncode == 1
+    run = flowc("run", "p.flow.yaml", cwd=tmp_path)
+    assert run.returncode == 0 and "warning[W201]" in run.stderr
+    assert lines(tmp_path / "o.jsonl") == [{"x": None}]
