@@ -296,3 +296,25 @@ def test_a_comparison_with_null_is_a_warning_and_strict_makes_it_an_error(tmp_pa
     run = flowc("run", "p.flow.yaml", cwd=tmp_path)
     assert run.returncode == 0 and "warning[W201]" in run.stderr
     assert lines(tmp_path / "o.jsonl") == [{"x": None}]
+
+
+def test_avg_of_large_ints_is_their_mean_while_their_sum_fails_the_run(tmp_path):
+    """SPEC §5: overflow inside an aggregate (`sum`) fails the run; `avg` gives a float, and the mean
+    of 64-bit ints always fits one, across batches and checkpoints too."""
+    big = 9223372036854775807
+    write_spec(tmp_path, f"""\
+        settings: {{batch_size: 1}}
+        sources:
+          s: {{type: inline, schema: {{i: int}}, records: [{{i: {big}}}, {{i: {big}}}, {{i: {big - 3}}}]}}
+        steps:
+          - aggregate: {{compute: {{a: avg(i), m: max(i)}}}}
+        sinks:
+          o: {{type: file, path: o.jsonl}}
+        """)
+    done = flowc("run", "p.flow.yaml", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert lines(tmp_path / "o.jsonl") == [{"a": float(big - 1), "m": big}]
+    spec = tmp_path / "p.flow.yaml"
+    spec.write_text(spec.read_text().replace("avg(i)", "sum(i)"))
+    done = flowc("run", "p.flow.yaml", "--reset", cwd=tmp_path)
+    assert done.returncode == 1 and "integer overflow in sum 'a'" in done.stderr, done.stderr
