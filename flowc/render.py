@@ -40,15 +40,21 @@ def render_text(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str]) -
 
 
 def _text_block(d: Diagnostic, sources: Mapping[str, str]) -> str:
-    header = f"{location(d)}: {d.severity.value}[{d.code}]: {d.message}\n"
+    header = f"{location(d)}: {d.severity.value}[{d.code}]: {_one_line(d.message)}\n"
     snippet = _snippet(d, sources)
-    extras = ([f"= help: {d.help}"] if d.help else []) + [f"= note: {n}" for n in d.notes]
+    extras = ([f"= help: {_one_line(d.help)}"] if d.help else []) + [f"= note: {_one_line(n)}" for n in d.notes]
     if not snippet and not extras:
         return header
     gutter = " " * (len(str(d.span.line)) if d.span else 1)
     lines = snippet or [f"{gutter} |"]
     lines += [f"{gutter} {extra}" for extra in extras]
     return header + "\n".join(lines) + "\n"
+
+
+def _one_line(text: str) -> str:
+    """A message on its line: a name quoted in it may hold a line break (a back-quoted field written
+    across the lines of a block scalar), which would split `file:line:col: ...` in two."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _snippet(d: Diagnostic, sources: Mapping[str, str]) -> list[str]:

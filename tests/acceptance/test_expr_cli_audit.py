@@ -318,3 +318,19 @@ def test_avg_of_large_ints_is_their_mean_while_their_sum_fails_the_run(tmp_path)
     spec.write_text(spec.read_text().replace("avg(i)", "sum(i)"))
     done = flowc("run", "p.flow.yaml", "--reset", cwd=tmp_path)
     assert done.returncode == 1 and "integer overflow in sum 'a'" in done.stderr, done.stderr
+
+
+def test_a_text_diagnostic_stays_on_one_line_when_the_name_it_quotes_spans_two(tmp_path):
+    write_spec(tmp_path, """\
+        sources:
+          s: {type: inline, schema: {a: int}, records: []}
+        steps:
+          - map:
+              b: |
+                `weird
+                name` + 1
+        sinks:
+          o: {type: file, path: o.jsonl}
+        """)
+    done = flowc("validate", "p.flow.yaml", cwd=tmp_path)
+    assert done.stdout.splitlines()[0] == r"p.flow.yaml:8:9: error[E104]: unknown field 'weird\nname' in map"
