@@ -133,7 +133,7 @@ def test_aggregate_output_and_compute_typing() -> None:
     ("upper(status)", "E106", "compute entry 'v' must be one aggregate call (avg, collect, count, "
                               "count_distinct, first, last, max, min, sum)"),
     ("summ(amount)", "E105", "unknown function 'summ'; did you mean 'sum'?"),
-    ("sum(max(amount))", "E106", "aggregate 'max' is only allowed in an aggregate's 'compute'"),
+    ("sum(max(amount))", "E106", "aggregates do not nest: 'max' inside an argument of aggregate 'v'"),
     ("sum(amout)", "E104", "unknown field 'amout' in aggregate 'v'; did you mean 'amount'?"),
 ])
 def test_compute_entries(compute: str, code: str, message: str) -> None:
