@@ -105,7 +105,8 @@ def read_expression(at: At, problems: list[Diagnostic]) -> Expression:
     except ExpressionSyntaxError as err:
         span = scalar.span(err.pos) if scalar is not None else at.span
         args = err.args if scalar is not None else {**err.args, **_as_written(at)}
-        problems.append(codes.diagnostic(err.code, span, help=_text_hint(value, err.code, at.path), **args))
+        hints = [h for h in (_spaced_name_hint(value, err), _text_hint(value, err.code, at.path)) if h]
+        problems.append(codes.diagnostic(err.code, span, help="; ".join(hints) or None, **args))
         expr = None
     return Expression(value if isinstance(value, str) else _constant_text(value), expr, at.span, scalar)
 
@@ -124,6 +125,33 @@ def _as_written(at: At) -> dict[str, str]:
 _WORDS = re.compile(r"[^\W\d]\w*( +\w+)+")
 _KEYWORDS = frozenset({"and", "or", "not", "in", "is", "null", "true", "false", "between", "case", "when", "then",
                        "else", "end"})
+
+
+def _spaced_name_hint(value: object, err: Exception) -> str | None:
+    """`total amount > 10` (a CSV header with a space) is two names side by side (E202): say how a
+    field name with spaces is written."""
+    if getattr(err, "code", None) != "E202" or not isinstance(value, str):
+        return None
+    start, end = err.pos.start, err.pos.end  # type: ignore[attr-defined]
+    before = _NAMES_BEFORE.search(value[:start])
+    after = _NAMES_AFTER.match(value[end:])
+    if before is None or not _NAME.fullmatch(value[start:end]):
+        return None
+    words = [*before.group().split(), value[start:end]]
+    keywords = [i for i, w in enumerate(words) if w.lower() in _KEYWORDS]
+    words = words[keywords[-1] + 1:] if keywords else words  # `x > 1 and order total`: after the last keyword
+    if len(words) < 2:
+        return None  # `a > 1 AND b`, `x IS NULL`: the SQL habits have their own hint
+    for word in after.group().split() if after else ():
+        if word.lower() in _KEYWORDS:
+            break
+        words.append(word)
+    return f"a field whose name has spaces is written in back-quotes: `{' '.join(words)}`"
+
+
+_NAME = re.compile(r"[^\W\d]\w*")
+_NAMES_BEFORE = re.compile(r"(?:(?<![\w.`$])[^\W\d]\w* +)+$")  # `total ` before `amount`, not `x.total `
+_NAMES_AFTER = re.compile(r"(?: +[^\W\d]\w*(?![\w(.\[]))*")
 
 
 def _text_hint(value: object, code: str, path: tuple) -> str | None:

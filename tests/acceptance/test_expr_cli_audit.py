@@ -334,3 +334,23 @@ def test_a_text_diagnostic_stays_on_one_line_when_the_name_it_quotes_spans_two(t
         """)
     done = flowc("validate", "p.flow.yaml", cwd=tmp_path)
     assert done.stdout.splitlines()[0] == r"p.flow.yaml:8:9: error[E104]: unknown field 'weird\nname' in map"
+
+
+def test_a_field_name_with_spaces_written_bare_gets_the_back_quote_hint(tmp_path):
+    """SPEC §5: `` `field with spaces` ``; `total amount > 10` (a CSV header) is two names side by side."""
+    write_spec(tmp_path, """\
+        sources:
+          s: {type: inline, schema: {total amount: float, Order Date: string}, records: []}
+        steps:
+          - filter: total amount > 10
+          - map:
+              d: Order Date
+        sinks:
+          o: {type: file, path: o.jsonl}
+        """)
+    done = flowc("validate", "--format", "json", "p.flow.yaml", cwd=tmp_path)
+    assert [(d["line"], d["col"], d["code"], d["help"]) for d in json.loads(done.stdout)] == [
+        (6, 19, "E202", "a field whose name has spaces is written in back-quotes: `total amount`"),
+        (8, 16, "E202", "a field whose name has spaces is written in back-quotes: `Order Date`; "
+                        """to write the text instead, quote it inside the YAML: '"Order Date"'"""),
+    ]
