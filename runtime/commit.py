@@ -59,9 +59,20 @@ class Committer:
         return {node: [writer.encode(frame) for frame in result.outputs.get(node, [])]
                 for node, writer in self.sinks.items() if isinstance(writer, FileSinkWriter)}
 
+    def written(self, result: BatchResult) -> dict[str, int]:
+        """Records each sink `result` reaches will write of it, told before the write: all it receives,
+        but a console with `limit` only those it prints (`taking`)."""
+        written: dict[str, int] = {}
+        for node, writer in self.sinks.items():
+            if node in result.outputs:
+                received = sum(frame.height for frame in result.outputs[node])
+                taking = getattr(writer, "taking", None)
+                written[node.step] = received if taking is None else taking(received)
+        return written
+
     def write(self, result: BatchResult, encoded: Encodings | None = None) -> dict[str, int]:
         """`result`'s outputs appended to their sinks (`encoded`: from `encode`); records written per sink."""
-        written: dict[str, int] = {}
+        written = self.written(result)
         for node, writer in self.sinks.items():
             made = (encoded or {}).get(node)
             for i, frame in enumerate(result.outputs.get(node, [])):
@@ -69,7 +80,6 @@ class Committer:
                     writer.write(frame, made[i])
                 else:
                     writer.write(frame)
-                written[node.step] = written.get(node.step, 0) + frame.height
         return written
 
     def write_and_record(self, result: BatchResult, checkpoint: Checkpoint,

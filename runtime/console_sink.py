@@ -3,7 +3,8 @@
 Formats: `table` (a rich table per batch), `json` (one indented object per record), `jsonl` (one
 line per record), `kv` (`key=value` pairs, one record per line). Colours only on a terminal (rich
 decides). It has the file writer's interface so the runner treats every sink alike; its position is
-how many records it printed, so a resumed run does not print past `limit` again.
+how many records it printed, so a resumed run does not print past `limit` again. Records past `limit`
+are received and dropped: they are not counted as written.
 """
 
 from __future__ import annotations
@@ -40,9 +41,12 @@ class ConsoleSink:
         self.console = Console(file=self.out, soft_wrap=True, width=None if tty else 1 << 12)
         self.printed = 0
 
+    def taking(self, records: int) -> int:
+        """How many of the next `records` records it prints: the records it writes (docs/reference.md)."""
+        return records if self.limit is None else min(records, max(self.limit - self.printed, 0))
+
     def write(self, df: pl.DataFrame) -> None:
-        room = df.height if self.limit is None else max(self.limit - self.printed, 0)
-        rows = df.head(room)
+        rows = df.head(self.taking(df.height))
         if rows.height == 0:
             return
         self.printed += rows.height

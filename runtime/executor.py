@@ -274,7 +274,7 @@ class _Run:
         position.row = last
         encoded = self.committer.encode(result)  # here, while the sink thread writes the batch before
         self.behind.drain()
-        written = {node.step: sum(f.height for f in result.outputs[node]) for node in self.sinks if node in result.outputs}
+        written = self.committer.written(result)  # after the drain: a console's room is that of this batch
         pending = self._pending(scan.step, Counts(read, written, result.skipped, result.dead_lettered, result.late))
         self.behind.submit(lambda: self.committer.write_and_record(result, pending, encoded), self._report)
 
