@@ -157,13 +157,14 @@ class BatchRunner:
         return staged.finish(good.lazy()) if staged.finish is not None else good
 
     def _errored(self, node: ir.Node, bad: pl.DataFrame, state: _Pass) -> None:
-        """`bad` (a record's fields, `ROW`, `ERROR`) under `node`'s policy: counted, and enveloped for
-        its `.errors` unless skipped (`fail` raises)."""
+        """`bad` (a record's fields, `ROW`, `ERROR`) under `node`'s policy: counted as skipped, or
+        enveloped for its `.errors` (`fail` raises). An enveloped record is counted where it ends: as
+        dead-lettered by a sink of the `.errors` (the dead-letter sink's too), or by whatever a step
+        reading them does with it (docs/runtime.md, counts)."""
         enveloped = split_errors(node, bad, self.policy)
         if node.on_error == ir.SKIP:
             state.result.skipped += bad.height
             return
-        state.result.dead_lettered += bad.height
         enveloped = _unsourced(enveloped) if _after_aggregate(node) else enveloped
         earlier = state.errors.get(node)  # a stateful node's null event times, then its arguments' errors
         state.errors[node] = enveloped if earlier is None else pl.concat([earlier, enveloped], how="vertical_relaxed")
@@ -189,7 +190,11 @@ class BatchRunner:
         given = [state.frames.get(i) for i in ir.inputs(node)]
         present = [f.lazy() for f in given if f is not None]
         if isinstance(node, ir.SinkNode):
-            state.result.outputs[node] = [_visible(f) for f in present]
+            shown = [(i, _visible(f.lazy())) for i, f in zip(ir.inputs(node), given, strict=True) if f is not None]
+            state.result.outputs[node] = [f for _, f in shown]
+            # a record error is dead-lettered where it ends: a sink of an `.errors` output (the dead-letter
+            # sink's inputs too); a late record counts as late, wherever it goes
+            state.result.dead_lettered += sum(f.height for i, f in shown if isinstance(i, ir.Errors))
             return None
         if isinstance(node, ir.STATEFUL):
             return self._stateful(node, present, state, ending)
