@@ -35,6 +35,7 @@ class Problem:
     code: str  # a key of flowc.dsl.codes.CODES
     args: dict[str, object] = field(hash=False)  # the arguments of the code's message template
     pos: TextRange
+    help: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +157,9 @@ class _Checker:
         else:
             result = t.BOOL if comparable(left, right) else None
         if result is None:
-            self.report("E220", node, op=node.op, left=operand(node.left, left), right=operand(node.right, right))
+            self.problems.append(Problem("E220", {"op": node.op, "left": operand(node.left, left),
+                                                  "right": operand(node.right, right)}, node.pos,
+                                         _time_text_help(node, left, right)))
         return result
 
     def compared(self, op: str, operand_node: ast.Expr, others: tuple[ast.Expr, ...]) -> Type:
@@ -236,6 +239,14 @@ def _field_suggestion(name: str, names: list[str]) -> str:
         return ""
     written = unparse(ast.Field(name=meant))
     return f"; did you mean '{meant}'?" + (f" write it in back-quotes: {written}" if written != meant else "")
+
+
+def _time_text_help(node: ast.Binary, left: Type, right: Type) -> str | None:
+    """`ts > "2026-01-01"`: a time is compared with a time; say how to write one from text."""
+    for text, other in ((node.left, right), (node.right, left)):
+        if isinstance(text, ast.StringLit) and other == t.DATETIME and node.op not in ARITHMETIC:
+            return f"write the time as one: parse_timestamp({unparse(text)})"
+    return None
 
 
 _LITERAL_TYPES: dict[type, Type] = {

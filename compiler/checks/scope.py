@@ -91,7 +91,7 @@ class Scope:
 
     def _report_problems(self, expression: Expression, problems: tuple[Problem, ...]) -> None:
         for problem in problems:
-            help = self.available() if problem.code == "E104" and self._top_level_miss(problem) else None
+            help = self.available() if problem.code == "E104" and self._top_level_miss(problem) else problem.help
             if problem.code == "E104" and _bare_word(expression, problem):
                 # `map: {channel: web}` reads the field `web` (SPEC §5): the likely intent is the text
                 quoting = f"""to write the text instead, quote it inside the YAML: '"{problem.args['name']}"'"""

@@ -354,3 +354,20 @@ def test_a_field_name_with_spaces_written_bare_gets_the_back_quote_hint(tmp_path
         (8, 16, "E202", "a field whose name has spaces is written in back-quotes: `Order Date`; "
                         """to write the text instead, quote it inside the YAML: '"Order Date"'"""),
     ]
+
+
+def test_a_datetime_compared_with_text_is_a_type_error_that_shows_the_conversion(tmp_path):
+    """SPEC §5: type errors the schema reveals are compile errors; `ts > "2026-01-01"` is one, and
+    the help shows how to write the time."""
+    write_spec(tmp_path, """\
+        sources:
+          s: {type: inline, schema: {ts: datetime}, records: []}
+        steps:
+          - filter: ts >= "2026-01-01"
+        sinks:
+          o: {type: file, path: o.jsonl}
+        """)
+    done = flowc("validate", "--format", "json", "p.flow.yaml", cwd=tmp_path)
+    [problem] = json.loads(done.stdout)
+    assert (problem["line"], problem["col"], problem["end_col"], problem["code"], problem["help"]) == (
+        6, 13, 31, "E220", 'write the time as one: parse_timestamp("2026-01-01")')
