@@ -371,3 +371,22 @@ def test_a_datetime_compared_with_text_is_a_type_error_that_shows_the_conversion
     [problem] = json.loads(done.stdout)
     assert (problem["line"], problem["col"], problem["end_col"], problem["code"], problem["help"]) == (
         6, 13, 31, "E220", 'write the time as one: parse_timestamp("2026-01-01")')
+
+
+def test_dry_run_prints_the_plan_and_plan_shows_the_folded_constant(tmp_path):
+    """SPEC §10: `run --dry-run` compiles and prints the plan, writing nothing; `plan` shows which
+    rewrites fired (a closed expression is computed once, at compile time)."""
+    write_spec(tmp_path, """\
+        sources:
+          s: {type: inline, schema: {s: string}, records: [{s: "A"}]}
+        steps:
+          - filter: matches(s, "^[\\\\s-x]$") or matches("A", "^[\\\\s-x]$")
+        sinks:
+          o: {type: file, path: out/o.jsonl}
+        """)
+    done = flowc("run", "--dry-run", "p.flow.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Filter" in done.stdout and not (tmp_path / "out").exists() and not (tmp_path / ".flow").exists()
+    plan = flowc("plan", "p.flow.yaml", cwd=tmp_path)
+    assert plan.returncode == 0
+    assert 'fold_constants at filter_1: matches("A", "^[\\\\s-x]$")  =>  false' in plan.stdout, plan.stdout
