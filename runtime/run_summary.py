@@ -10,10 +10,10 @@ from flowc.runtime.lifecycle import Counts
 
 def summary_rows(totals: Counts, sinks: Iterable[str] = ()) -> list[tuple[str, int]]:
     """The rows in order; every sink in `sinks` has its row, 0 when it received no record (the totals
-    name only the sinks that did)."""
+    name only the sinks that did). Sinks in the spec's order, as in the event log and the JSON summary."""
     written = {**dict.fromkeys(sinks, 0), **totals.written}
     rows = [("read", totals.read)]
-    rows += [(f"written {sink}", n) for sink, n in sorted(written.items())]
+    rows += [(f"written {sink}", n) for sink, n in written.items()]
     rows += [("skipped", totals.skipped), ("dead-lettered", totals.dead_lettered), ("late", totals.late)]
     return rows
 

@@ -90,7 +90,7 @@ def test_the_text_summary_counts_a_record_rejected_again_once(tmp_path):
     result = CliRunner().invoke(cli, ["run", str(path)], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     assert result.stderr.splitlines()[-1] == (
-        "flowc: run completed, 1 batch: read=5, written dead_letter=2, written out=3, skipped=0, "
+        "flowc: run completed, 1 batch: read=5, written out=3, written dead_letter=2, skipped=0, "
         "dead-lettered=2, late=0")
 
 

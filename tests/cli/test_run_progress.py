@@ -73,8 +73,8 @@ def test_the_panel_shows_rate_batches_sinks_errors_and_elapsed():
         "read          5,000",
         "records/s        49",
         "batches           2",
-        "written all   3,000",
         "written out   1,500",
+        "written all   3,000",
         "errors            7  skipped 7, dead-lettered 0",
         "elapsed      1:01.5",
     ]
@@ -88,7 +88,7 @@ def test_not_a_terminal_plain_lines_then_the_summary_line(tmp_path):
     assert lines[1] == "flowc: batch committed batch=1 read=4 written=6 skipped=0 dead_lettered=0 late=0"
     assert all(re.fullmatch(r"flowc: batch committed batch=\d+ read=\d+ written=\d+ skipped=0 dead_lettered=0 late=0", x)
                for x in lines[2:-1])
-    assert lines[-1] == "flowc: run completed, 3 batches: read=10, written all=10, written out=5, skipped=0, dead-lettered=0, late=0"
+    assert lines[-1] == "flowc: run completed, 3 batches: read=10, written out=5, written all=10, skipped=0, dead-lettered=0, late=0"
     assert "\x1b" not in result.stderr  # no terminal control sequences in a log file
 
 

@@ -80,7 +80,7 @@ def test_a_sink_that_received_nothing_has_its_row(tmp_path):
       c: {type: file, path: c.jsonl}
       all: {type: file, path: all.jsonl, from: s}
     """
-    assert _run(tmp_path, spec)[-1].endswith(": read=2, written all=2, written c=0, skipped=0, dead-lettered=0, late=0")
+    assert _run(tmp_path, spec)[-1].endswith(": read=2, written c=0, written all=2, skipped=0, dead-lettered=0, late=0")
 
 
 def test_the_terminal_table_has_a_late_row(capsys):
@@ -90,3 +90,21 @@ def test_the_terminal_table_has_a_late_row(capsys):
     assert [[cell.strip() for cell in row] for row in rows] == [
         ["read", "5"], ["written o", "4"], ["written z", "0"], ["skipped", "1"],
         ["dead-lettered", "2"], ["late", "3"]]
+
+
+def test_every_summary_lists_the_sinks_in_the_specs_order(tmp_path: Path) -> None:
+    """The text summary listed sinks by name while the JSON summary and the event log kept the spec's
+    order: one order everywhere, the spec's."""
+    spec = tmp_path / "o.flow.yaml"
+    spec.write_text("version: 1\npipeline: o\nsources:\n  s: {type: inline, records: [{a: 1}, {a: 2}]}\n"
+                    "sinks:\n  zed: {type: file, path: z.jsonl}\n  alpha: {type: file, path: a.jsonl}\n"
+                    "  mid: {type: console, format: jsonl}\n")
+    text = CliRunner().invoke(cli, ["run", str(spec)])
+    assert text.exit_code == 0, text.output
+    line = next(x for x in text.output.splitlines() if "run completed" in x)
+    assert "read=2, written zed=2, written alpha=2, written mid=2, skipped=0" in line
+    as_json = CliRunner().invoke(cli, ["run", "--reset", "--log-format", "json", str(spec)])
+    summary = json.loads(next(x for x in as_json.output.splitlines() if '"summary"' in x))
+    assert list(summary["written"]) == ["zed", "alpha", "mid"]
+    assert [name for name, _ in summary_rows(Counts(read=2, written={"zed": 2, "alpha": 2}), ["zed", "alpha", "mid"])
+            if name.startswith("written")] == ["written zed", "written alpha", "written mid"]
