@@ -76,9 +76,8 @@ def normalize_steps(at: At, sources: tuple[s.Source, ...], problems: Problems) -
 def normalize_step(at: At, position: int, previous: str | None, sources: tuple[s.Source, ...],
                    problems: Problems) -> s.Step:
     operator = next((k for k in at.value if k not in _STEP_KEYS and k in OPERATORS), "")
-    written = operator or _misspelled_operator(at.value)
-    if written and not operator:  # E401 says so; read as meant, the steps after it can still be checked
-        operator = codes.closest(written, OPERATORS) or ""
+    # a misspelt operator (E401 says so) is read as meant, so the steps after it can still be checked
+    written, operator = (operator, operator) if operator else _misspelled_operator(at.value)
     config = OPERATORS[operator](at / written, problems) if operator else s.Union()
     given = at.get("name")
     if operator == "union":
@@ -106,9 +105,10 @@ def normalize_step(at: At, position: int, previous: str | None, sources: tuple[s
     )
 
 
-def _misspelled_operator(step: dict) -> str:
-    """The step's key that is a misspelling of an operator (`filtr`), or ""."""
-    return next((str(k) for k in step if k not in _STEP_KEYS and codes.closest(str(k), OPERATORS)), "")
+def _misspelled_operator(step: dict) -> tuple[str, str]:
+    """The step's key that misspells an operator and that operator (`filtr`, `filter`), or ("", "")."""
+    meant = ((str(k), codes.closest(str(k), OPERATORS)) for k in step if k not in _STEP_KEYS)
+    return next(((key, operator) for key, operator in meant if operator), ("", ""))
 
 
 def _inferred(previous: str | None, sources: tuple[s.Source, ...]) -> tuple[tuple[str, Span | None], ...]:

@@ -53,7 +53,13 @@ from flowc.runtime.sources.csv_records import (  # BLANK, EXCERPT: imported from
 )
 from flowc.runtime.sources.feed import RAW_ERROR
 from flowc.runtime.sources.line_blocks import GZIP, ZSTD, compressed, line_blocks
-from flowc.runtime.sources.utf8_lines import file_is_utf8, is_utf8_error, utf8_faults, without_faults
+from flowc.runtime.sources.utf8_lines import (
+    file_is_utf8,
+    is_utf8_error,
+    utf8_faults,
+    with_faults,
+    without_faults,
+)
 from flowc.runtime.sources.watch_lines import default_names
 
 _LINE = "__flowc_line"
@@ -233,8 +239,8 @@ def checked_csv(path: str, names: list[str] | None, options: Mapping[str, Any], 
         lines = lines.slice(1)
     checked = _checked(fields, lines, width, quote if quoted else "", separator)
     columns = fields.collect_schema().names()
-    return _with_line_faults(spliced(checked, joins, columns, options, columns), faults,
-                             1 if options["has_header"] else 0, columns)
+    return with_faults(spliced(checked, joins, columns, options, columns), faults, "csv", RAW_ERROR, BLANK,
+                       first_line=1 if options["has_header"] else 0)
 
 
 def _utf8_clean_copy(path: str, header: bool) -> tuple[str, dict[int, str]]:
@@ -253,20 +259,6 @@ def _utf8_clean_copy(path: str, header: bool) -> tuple[str, dict[int, str]]:
                 faults[i] = fault[0]
                 out.write(b"\n" if line.endswith(b"\n") else b"")
     return copy, faults
-
-
-def _with_line_faults(frame: pl.LazyFrame, faults: dict[int, str], first_line: int,
-                      columns: list[str]) -> pl.LazyFrame:
-    """`frame` (row r: line r + `first_line` of the file) with the lines `faults` names malformed
-    records: their error in `RAW_ERROR`, their fields null, not blank."""
-    rows = [(line - first_line, f"csv: {message}") for line, message in sorted(faults.items()) if line >= first_line]
-    if not rows:
-        return frame
-    index = "__flowc_fault_row"
-    fixes = pl.LazyFrame({index: [r for r, _ in rows], RAW_ERROR: [m for _, m in rows]},
-                         schema={index: pl.UInt32, RAW_ERROR: pl.String})
-    fixes = fixes.with_columns(*(pl.lit(None, pl.String).alias(c) for c in columns), pl.lit(False).alias(BLANK))
-    return frame.with_row_index(index).update(fixes, on=index, include_nulls=True).drop(index)
 
 
 def checked_block(data: bytes, names: list[str], options: Mapping[str, Any], columns: list[str],
@@ -295,22 +287,8 @@ def checked_block(data: bytes, names: list[str], options: Mapping[str, Any], col
                          extra_columns="ignore", truncate_ragged_lines=True, **parse).select(columns)
     lines = pl.scan_lines(data, name=_LINE)
     checked = _checked(fields, lines, len(names), quote if quoted else "", separator)
-    return _with_faults(spliced(checked, joins or [], names, options, columns).collect(engine="in-memory"),
-                        faults, columns)
-
-
-def _with_faults(frame: pl.DataFrame, faults: dict[int, str], columns: list[str]) -> pl.DataFrame:
-    """`frame` (row i: line i) with each line that is not UTF-8 a malformed record: its error in
-    `RAW_ERROR`, its fields null, not blank."""
-    if not faults:
-        return frame
-    errors = frame.get_column(RAW_ERROR).to_list()
-    for i, message in faults.items():
-        if i < frame.height:
-            errors[i] = f"csv: {message}"
-    faulty = pl.Series([i in faults for i in range(frame.height)], dtype=pl.Boolean)
-    return frame.with_columns(*(pl.when(faulty).then(None).otherwise(pl.col(c)).alias(c) for c in columns),
-                              pl.Series(RAW_ERROR, errors, pl.String), pl.col(BLANK) & ~faulty)
+    return with_faults(spliced(checked, joins or [], names, options, columns), faults, "csv", RAW_ERROR,
+                       BLANK).collect(engine="in-memory")
 
 
 def _checked(fields: pl.LazyFrame, lines: pl.LazyFrame, width: int, quote: str, separator: str) -> pl.LazyFrame:

@@ -25,12 +25,11 @@ from typing import Any
 import polars as pl
 
 from flowc.runtime.sources.feed import RAW_ERROR
-from flowc.runtime.sources.utf8_lines import utf8_faults, without_faults
+from flowc.runtime.sources.utf8_lines import EXCERPT, utf8_faults, without_faults
 
 # Python's csv module refuses a field over 128 KiB (`csv.field_size_limit`); a record is allowed
 # more, but a quote that never closes must not make a chunked read hold the rest of the file.
 MAX_RECORD = 1 << 20
-EXCERPT = 1000  # characters of a malformed line kept in its error
 BLANK = "__flowc_blank"  # a blank line holds no record (as in a watched folder's files, docs/sources.md)
 _LINE = "__flowc_line"
 _INDEX = "__flowc_index"

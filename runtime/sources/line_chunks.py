@@ -40,7 +40,7 @@ from flowc.runtime.sources.csv_records import Joined, record_blocks
 from flowc.runtime.sources.feed import RAW_ERROR
 from flowc.runtime.sources.jsonl_lines import parsed_lines
 from flowc.runtime.sources.line_blocks import line_blocks
-from flowc.runtime.sources.utf8_lines import utf8_faults, without_faults
+from flowc.runtime.sources.utf8_lines import utf8_faults, with_faults, without_faults
 
 # A chunk is made of slices of the parsed blocks, and a slice keeps its whole block alive: blocks of
 # half a chunk keep memory at about 1.5 chunks per chunk in flight (whole-chunk blocks: ~2.4x more RSS
@@ -123,15 +123,9 @@ def text_chunks(path: str, *, first_row: int, rows_per_chunk: int, ahead: int = 
     `RAW_ERROR` is set (and `line` null) on a line that is not UTF-8."""
     def parsed(data: bytes) -> pl.DataFrame:
         faults = utf8_faults(data)  # a line that is not UTF-8 is a malformed record (`utf8_lines`)
-        frame = pl.scan_lines(without_faults(data, faults), name="line") \
-            .with_columns(pl.col("line").str.strip_suffix("\r")).collect(engine="in-memory")
-        errors = [None] * frame.height
-        for i, message in faults.items():
-            if i < frame.height:
-                errors[i] = f"text: {message}"
-        return frame.with_columns(pl.Series(RAW_ERROR, errors, pl.String)).with_columns(
-            pl.when(pl.col(RAW_ERROR).is_null()).then(pl.col("line")).alias("line")) if faults else \
-            frame.with_columns(pl.lit(None, pl.String).alias(RAW_ERROR))
+        lines = pl.scan_lines(without_faults(data, faults), name="line").with_columns(
+            pl.col("line").str.strip_suffix("\r"), pl.lit(None, pl.String).alias(RAW_ERROR))
+        return with_faults(lines, faults, "text", RAW_ERROR).collect(engine="in-memory")
 
     return _line_chunks(path, parsed, first_row=first_row, rows_per_chunk=rows_per_chunk, ahead=ahead,
                         skip_bom=True)

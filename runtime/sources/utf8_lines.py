@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import codecs
 
-EXCERPT = 1000  # characters of the line kept in its error (as `csv_records.EXCERPT`)
+import polars as pl
+
+EXCERPT = 1000  # characters of a malformed line kept in its error (every line reader's)
 
 
 def utf8_faults(data: bytes) -> dict[int, str]:
@@ -40,6 +42,22 @@ def without_faults(data: bytes, faults: dict[int, str]) -> bytes:
     if not faults:
         return data
     return b"\n".join(b"" if i in faults else line for i, line in enumerate(data.split(b"\n")))
+
+
+def with_faults(frame: pl.LazyFrame, faults: dict[int, str], reader: str, error: str,
+                blank: str | None = None, first_line: int = 0) -> pl.LazyFrame:
+    """`frame` (row r: line r + `first_line`) with each line `faults` names a malformed record: its
+    error (`<reader>: <fault>`) in the column `error`, its other columns null, and not `blank`."""
+    rows = {line - first_line: f"{reader}: {fault}" for line, fault in faults.items() if line >= first_line}
+    if not rows:
+        return frame
+    index = "__flowc_fault_row"
+    schema = frame.collect_schema()
+    fixes = pl.LazyFrame({index: list(rows), error: list(rows.values())}, schema={index: pl.UInt32, error: pl.String})
+    fixes = fixes.with_columns(*(pl.lit(None, dtype).alias(name) for name, dtype in schema.items()
+                                 if name not in (error, blank)),
+                               *([pl.lit(False).alias(blank)] if blank else []))
+    return frame.with_row_index(index).update(fixes, on=index, include_nulls=True).drop(index)
 
 
 def file_is_utf8(path: str) -> bool:
