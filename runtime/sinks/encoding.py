@@ -59,24 +59,39 @@ def as_text(expr: pl.Expr, dtype: pl.DataType, json: bool) -> pl.Expr:
     return _as_json_text(expr) if json else expr
 
 
-def prepare_text(df: pl.DataFrame, csv: bool) -> pl.DataFrame:
-    if not df.width:  # records with no fields: `select([])` would also drop the rows (height 0)
-        return df
-    columns = []
-    for name, dtype in df.schema.items():
+def _text_columns(schema: pl.Schema, csv: bool) -> list[pl.Expr] | None:
+    """The expressions that turn a frame of `schema` into text-ready columns; None when every column is
+    written as it is (no query needed)."""
+    columns, changed = [], False
+    for name, dtype in schema.items():
         expr = _as_text(pl.col(name), dtype)
         if csv and isinstance(dtype, NESTED):
             expr = _as_json_text(expr)
         elif csv and dtype.is_float():  # inf and NaN as JSON writes them (null): the language reads neither
             expr = pl.when(expr.is_finite()).then(expr)
+        changed |= not expr.meta.eq(pl.col(name))
         columns.append(expr.alias(name))
-    return df.select(columns)
+    return columns if changed else None
+
+
+def prepare_text(df: pl.DataFrame, csv: bool) -> pl.DataFrame:
+    if not df.width:  # records with no fields: `select([])` would also drop the rows (height 0)
+        return df
+    columns = _text_columns(df.schema, csv)
+    return df if columns is None else df.select(columns)
+
+
+def _prepared(df: pl.DataFrame, csv: bool) -> pl.LazyFrame:
+    """`df` made text-ready, lazily: the conversion and the writer then run as one Polars query (each
+    query waits its turn on Polars' thread pool, busy with the source's chunks while a run encodes)."""
+    columns = _text_columns(df.schema, csv) if df.width else None
+    return df.lazy() if columns is None else df.lazy().select(columns)
 
 
 def encode_jsonl(df: pl.DataFrame) -> bytes:
     # Written into a byte buffer: `write_ndjson()` would build a str that `.encode()` then copies again.
     buffer = io.BytesIO()
-    prepare_text(df, csv=False).write_ndjson(buffer)
+    _prepared(df, csv=False).sink_ndjson(buffer, maintain_order=True)
     return buffer.getvalue()
 
 
@@ -84,7 +99,7 @@ def encode_csv(df: pl.DataFrame) -> bytes:
     if not df.width:  # a record with no fields is an empty line (Polars refuses to write no columns)
         return b"\n" * df.height
     buffer = io.BytesIO()
-    prepare_text(df, csv=True).write_csv(buffer, include_header=False)
+    _prepared(df, csv=True).sink_csv(buffer, include_header=False, maintain_order=True)
     return buffer.getvalue()
 
 
