@@ -149,8 +149,16 @@ def translate(error: UnexpectedInput, text: str, lark: Lark) -> ExpressionSyntax
 
     if token.type == "$END":
         return _unexpected_end(text, error.accepts, lark, literal)
+    if token.type == "LT" and text[token.end_pos:].lstrip().startswith(">"):  # `<>` where no `<` can be
+        end = text.index(">", token.end_pos) + 1
+        return _not_equal(text, token.start_pos, end, expected_words(error.accepts, literal))
     if _is_comparison(token, text) and match_example(error, lark) == "E206":
         return syntax_error("E206", token.start_pos, token.end_pos)
+    if token.type == "GT" and text[:token.start_pos].rstrip().endswith("<"):  # `<>` after an operand
+        start = len(text[:token.start_pos].rstrip()) - 1
+        parser = lark.parse_interactive(text[:start])  # what could have stood where the `<` is
+        parser.exhaust_lexer()
+        return _not_equal(text, start, token.end_pos, expected_words(parser.accepts(), literal))
     return syntax_error("E202", token.start_pos, token.end_pos, token=describe_token(token),
                         expected=expected_words(error.accepts, literal) + _habit_hint(text, token.start_pos,
                                                                                      token.end_pos))
@@ -162,11 +170,15 @@ _KEYWORDS = frozenset({"and", "or", "not", "in", "is", "null", "true", "false", 
                        "then", "else", "end"})
 
 
+def _not_equal(text: str, start: int, end: int, expected: str) -> ExpressionSyntaxError:
+    """SQL's `<>`, which lexes as `<` then `>`: the parser fails at one of them, but the mistake is the
+    pair, so the error spans it from the `<`."""
+    return syntax_error("E202", start, end, token=f"'{text[start:end]}'",
+                        expected=expected + "; use '!=' for not equal")
+
+
 def _habit_hint(text: str, start: int, end: int) -> str:
-    """A hint when the unexpected token, or the word just before it, is a keyword in capitals, or the
-    token is the `>` of `<>`."""
-    if text[start:end] == ">" and text[:start].rstrip().endswith("<"):
-        return "; use '!=' for not equal"
+    """A hint when the unexpected token, or the word just before it, is a keyword in capitals."""
     if text[start:end] == "*" and re.search(r"\bcount\s*\(\s*$", text[:start]):
         return "; 'count()' counts the records"
     before = re.findall(r"[A-Za-z_]+", text[:start])[-1:]

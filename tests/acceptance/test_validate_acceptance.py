@@ -350,7 +350,7 @@ def test_sql_habits_get_a_hint(tmp_path):
     to write (keywords are lowercase; `!=`, `==`)."""
     # (step, the text the error points at, what the message suggests)
     cases = [("  - filter: amount > 1 AND qty > 1", "AND", "'and'"), ("  - filter: name IS NULL", "IS", "'is'"),
-             ("  - filter: NOT amount > 1", "amount", "'not'"), ("  - filter: qty <> 1", "> 1", "'!='"),
+             ("  - filter: NOT amount > 1", "amount", "'not'"), ("  - filter: qty <> 1", "<> 1", "'!='"),
              ("  - filter: qty = 1", "= 1", "'=='")]
     lines = spec_lines([step for step, _, _ in cases])
     write(tmp_path, lines)

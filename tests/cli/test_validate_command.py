@@ -102,6 +102,19 @@ def test_warnings_pass_unless_strict(tmp_path: Path) -> None:
     assert "error[W301]: 'unused' is not read by any sink" in strict.stdout
 
 
+def test_sql_not_equal_is_pointed_at_from_its_first_character(tmp_path: Path) -> None:
+    """`<>` lexes as `<` then `>`: the caret was under the `>` alone; it spans `<>` from the `<`."""
+    spec = write(tmp_path, "orders.flow.yaml", CLEAN.replace('status == "paid"', 'status <> "paid"'))
+    result = run(str(spec))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[:4] == [
+        f"{spec}:9:20: error[E202]: unexpected '<>' in expression; expected an operator; use '!=' for not equal",
+        "  |",
+        '9 |   - filter: status <> "paid" and amount > 10',
+        "  |                    ^^",
+    ]
+
+
 def test_folder_is_searched_for_flow_yaml_files_and_every_file_reported(tmp_path: Path) -> None:
     write(tmp_path, "a/good.flow.yaml", CLEAN)
     bad = write(tmp_path, "a/b/bad.flow.yaml", UNKNOWN_FIELD)
