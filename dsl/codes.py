@@ -77,7 +77,9 @@ _ALL = (
     _e("E102", "duplicate name '{name}' (also used on line {other_line})",
        "Sources, steps and sinks share one namespace; every name must be unique. With `settings.dead_letter` "
        "set, no sink may be named `dead_letter`: that is the dead-letter sink's name in the run's counts, "
-       "the checkpoint and a test's `expect`."),
+       "the checkpoint and a test's `expect`. The tests of `tests:` have a namespace of their own (a test may "
+       "share a name with a sink), and each test's name must be unique in it: `flowc test` reports tests, and "
+       "`-k` selects them, by name."),
     _e("E103", "unknown side output '{name}'; side outputs are '.errors' and '.late'",
        "A step has the side outputs `<step>.errors` and `<step>.late`; a source has `<source>.errors`."),
     _e("E104", "unknown field '{name}' in {where}{suggestion}",

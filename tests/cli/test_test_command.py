@@ -275,6 +275,31 @@ def test_a_bad_now_is_a_spec_error_at_its_position(tmp_path):
     assert f"{path}:{line}:{column}: error[E404]: invalid value 'yesterday' for 'now' in test 'bad now'" in validated.output
 
 
+def test_two_tests_of_one_name_are_a_spec_error_at_the_second(tmp_path):
+    """`flowc test` reports and `-k` selects tests by name: a second test of a name is E102 at its name,
+    as a second source, step or sink of a name is. Tests have their own namespace: a test may share a
+    name with a sink."""
+    tests = """
+    tests:
+      - name: report
+        expect: {report: []}
+      - name: twice
+        expect: {report: []}
+      - name: twice
+        expect: {report: []}
+    """
+    path = write(tmp_path, ORDERS, tests)
+    lines = path.read_text().splitlines()
+    first, second = (i for i, text in enumerate(lines, 1) if text.endswith("- name: twice"))
+    validated = flowc("validate", str(path))
+    assert validated.exit_code == 1
+    assert validated.output.splitlines()[0] == (
+        f"{path}:{second}:11: error[E102]: duplicate name 'twice' (also used on line {first})")
+    assert validated.output.splitlines()[-1] == "1 file checked: 1 error"
+    result = flowc("test", str(path))
+    assert result.exit_code == 1 and "not run: the spec has errors" in result.output
+
+
 def test_bad_expectations_are_failures(tmp_path):
     tests = """
     tests:
