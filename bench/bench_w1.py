@@ -79,6 +79,9 @@ def measure(command: list[str]) -> dict:
     # Bytecode caches as an installed flowc has them (this sandbox sets PYTHONDONTWRITEBYTECODE, which
     # would make every flowc start compile its ~100 modules again, about 0.5 s).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    # Each side starts with no dirty pages of the side before: flowc syncs its output every batch (SPEC
+    # §7), and on ext4 an fsync can wait for the ~400 MB another side wrote and never synced.
+    os.sync()
     done = subprocess.run([sys.executable, "-c", launcher, *command], capture_output=True, text=True, check=True,
                           env=env)
     result = json.loads(done.stdout)

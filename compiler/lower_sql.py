@@ -18,7 +18,6 @@ import re
 
 import polars as pl
 
-from flowc.compiler.checks.sql_rules import rows_query
 
 _CONVERSION = re.compile(r"conversion from `(?P<source>[^`]+)` to `(?P<target>[^`]+)` failed in column "
                          r"'(?P<column>[^']*)' for \d+ out of \d+ values: \[(?P<value>.*)\]")
@@ -39,6 +38,8 @@ class SqlBatch:
     same rows and returns the output it kept, instead of running the query a second time."""
 
     def __init__(self, query: str, error: str, hidden: tuple[str, ...], row: str) -> None:
+        from flowc.compiler.checks.sql_rules import rows_query  # sqlglot: ~0.14 s to import, for sql steps only
+
         self.query, self.error, self.hidden, self.row = query, error, hidden, row
         self.rows_query = rows_query(query, row)
         self.output: pl.DataFrame | None = None

@@ -6,6 +6,7 @@ Exit status: 0 done (or already completed, or stopped by `--limit`), 1 failed (s
 
 from __future__ import annotations
 
+import gc
 import json
 import signal
 import sys
@@ -160,6 +161,8 @@ def _execute(spec: Any, document: Any, log: _Log, *, reset: bool, limit: int | N
             progress = open_progress(log)
             options = RunOptions(limit=limit, reset=reset, should_stop=lambda: bool(requested), on_batch=progress,
                                  on_pause=progress.paused if progress is not None else None)
+            gc.freeze()  # start-up's objects (`entry.main` ran it without the collector) are never collected
+            gc.enable()
             try:
                 outcome = start(prepared, events, options)
                 sinks = [node.step for node in prepared.plan.sinks]

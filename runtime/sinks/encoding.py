@@ -11,7 +11,6 @@ encoded bytes with C-level bytes methods rather than a Python loop per record.
 
 from __future__ import annotations
 
-import io
 from itertools import accumulate, compress
 
 import polars as pl
@@ -88,19 +87,37 @@ def _prepared(df: pl.DataFrame, csv: bool) -> pl.LazyFrame:
     return df.lazy() if columns is None else df.lazy().select(columns)
 
 
+class _Pieces:
+    """Where Polars' writers put a batch's bytes: the pieces they hand over, joined once at the end.
+    A `BytesIO` grows by copying (a fifth of the time JSON lines of a batch take to write), and
+    `write_ndjson()` without a file builds a str that `.encode()` copies again."""
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.pieces.append(bytes(data))  # no copy of a bytes object
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def getvalue(self) -> bytes:
+        return b"".join(self.pieces)
+
+
 def encode_jsonl(df: pl.DataFrame) -> bytes:
-    # Written into a byte buffer: `write_ndjson()` would build a str that `.encode()` then copies again.
-    buffer = io.BytesIO()
-    _prepared(df, csv=False).sink_ndjson(buffer, maintain_order=True)
-    return buffer.getvalue()
+    written = _Pieces()
+    _prepared(df, csv=False).sink_ndjson(written, maintain_order=True)
+    return written.getvalue()
 
 
 def encode_csv(df: pl.DataFrame) -> bytes:
     if not df.width:  # a record with no fields is an empty line (Polars refuses to write no columns)
         return b"\n" * df.height
-    buffer = io.BytesIO()
-    _prepared(df, csv=True).sink_csv(buffer, include_header=False, maintain_order=True)
-    return buffer.getvalue()
+    written = _Pieces()
+    _prepared(df, csv=True).sink_csv(written, include_header=False, maintain_order=True)
+    return written.getvalue()
 
 
 def csv_header(schema: pl.Schema) -> bytes:
