@@ -82,10 +82,6 @@ def normalize_step(at: At, position: int, previous: str | None, sources: tuple[s
     given = at.get("name")
     if operator == "union":
         inputs = tuple((e.value, e.span) for e in (at / "union").elements() if isinstance(e.value, str))
-        if at.has("from"):  # SPEC §2: a union reads the inputs it lists; a `from:` beside them would be lost
-            where = f"step {position}" + (f" ('{given}')" if given is not None else "")
-            problems.append(codes.diagnostic("E412", (at / "from").key_span, where=where, keys="'union' and 'from'",
-                                             help="a union reads the inputs it lists: add the input to them"))
     elif at.has("from"):
         inputs = ((str(at.get("from")), (at / "from").span),)
     else:

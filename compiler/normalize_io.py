@@ -164,8 +164,6 @@ def normalize_settings(at: At, pipeline: str, file: str, problems: Problems) -> 
     dead_letter = None
     if at.has("dead_letter"):
         dead_letter = normalize_sink("dead_letter", at / "dead_letter", None, None, problems)
-        if (at / "dead_letter").has("from"):
-            problems.append(_dead_letter_from(at / "dead_letter" / "from"))
     return s.Settings(
         batch_size=_int(at.get("batch_size"), default.batch_size),
         batch_timeout=_duration(at.get("batch_timeout"), default.batch_timeout),
@@ -176,14 +174,6 @@ def normalize_settings(at: At, pipeline: str, file: str, problems: Problems) -> 
         key_spans=at.value_spans(),
         written=at.written(),
     )
-
-
-def _dead_letter_from(at: At) -> Diagnostic:
-    """The dead-letter sink reads every side output nothing else reads (SPEC §2); a `from:` there would
-    be dropped without a word."""
-    return codes.diagnostic("E401", at.key_span, key="from", where="settings.dead_letter", suggestion="",
-                            help="the dead-letter sink reads the side outputs nothing else reads; "
-                                 "to write one output, add a sink with 'from:'")
 
 
 def _duration(value: object, default: int) -> int:

@@ -19,6 +19,7 @@ from jsonschema.exceptions import ValidationError
 
 from flowc.compiler.structure_text import (
     AT_LEAST,
+    EXCLUDED_KEYS_HELP,
     PATTERN_HINTS,
     container,
     json_types,
@@ -275,6 +276,17 @@ class _Checker:
         else:
             yield codes.diagnostic("E412", self.doc.key_span((*path, found[1])), where=at,
                                    keys=quoted_list(found, last="and"))
+
+    def on_not(self, error: ValidationError, path: Path) -> Iterator[Diagnostic]:
+        """`not: {type: object, required: [...]}`: a key the mapping may not have (E401), or keys it may
+        not have together (E412, at the last of them)."""
+        keys = error.validator_value["required"]
+        at, span = container(self.doc, path), self.doc.key_span((*path, keys[-1]))
+        help = EXCLUDED_KEYS_HELP.get(tuple(keys))
+        if len(keys) == 1:
+            yield codes.diagnostic("E401", span, help=help, key=keys[0], where=at, suggestion="")
+        else:
+            yield codes.diagnostic("E412", span, help=help, where=at, keys=quoted_list(keys, last="and"))
 
     def resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
         ref = schema.get("$ref", "")

@@ -26,6 +26,15 @@ _EXPRESSION = frozenset({"string", "number", "boolean", "null"})
 # The phrase after "expected" for the $defs whose pattern is not self-explaining.
 PATTERN_HINTS = {"rate": "write e.g. 10/s, 600/m, 0.5/s", "http_url": "expected an http:// or https:// URL"}
 
+# Why the keys of a `not: {required: [...]}` may not be given (together): a help for each.
+EXCLUDED_KEYS_HELP = {
+    # settings.dead_letter
+    ("from",): "the dead-letter sink reads the side outputs nothing else reads; to write one output, add a "
+               "sink with 'from:'",
+    # a step
+    ("union", "from"): "a union reads the inputs it lists: add the input to them",
+}
+
 # "needs at least 2 items": the unit each minimum counts.
 AT_LEAST = {"minItems": "items", "minProperties": "entries", "minLength": "characters"}
 

@@ -79,9 +79,12 @@ _FETCH_KEYS = frozenset({"watch", "bootstrap_servers", "group_id", "start", "opt
 def _local(diagnostic: Diagnostic, doc: Document) -> bool:
     """Whether a structural error leaves the rest of the spec meaning what it says: an unknown key, a bad
     name or type name, a bad duration, size or allowed value of a key other than `type` (it is read
-    as absent; `type` chooses what every other key of its source, sink or window means), and a value
-    of the wrong type for a source key that only says how records are fetched (`_FETCH_KEYS`)."""
+    as absent; `type` chooses what every other key of its source, sink or window means), a value of
+    the wrong type for a source key that only says how records are fetched (`_FETCH_KEYS`), and a
+    step's `from` beside `union` (the union reads the inputs it lists)."""
     if diagnostic.code in _LOCAL_STRUCTURE_ERRORS:
+        return True
+    if _from_beside_union(diagnostic, doc):
         return True
     if diagnostic.code not in {*_LOCAL_VALUE_ERRORS, "E403"} or diagnostic.span is None:
         return False
@@ -91,6 +94,15 @@ def _local(diagnostic: Diagnostic, doc: Document) -> bool:
     if diagnostic.code == "E403":
         return path[:1] == ("sources",) and len(path) >= 3 and path[2] in _FETCH_KEYS
     return path[-1:] != ("type",)
+
+
+def _from_beside_union(diagnostic: Diagnostic, doc: Document) -> bool:
+    """E412 at a step's `from`: the union reads the inputs it lists, the `from` is read as absent, and
+    nothing else in the step is an echo of it."""
+    if diagnostic.code != "E412" or diagnostic.span is None:
+        return False
+    path = next((p for p, span in doc.key_spans.items() if span == diagnostic.span), None)
+    return path is not None and path[:1] == ("steps",) and path[-1:] == ("from",)
 
 
 def validate_document(doc: Document, *, with_data: bool = False) -> list[Diagnostic]:
@@ -111,7 +123,8 @@ def validate_document(doc: Document, *, with_data: bool = False) -> list[Diagnos
         # a sink's or a setting's mistakes cannot change what the sources and steps mean (a bad setting
         # is read as its default)
         local = all(_local(d, doc) or element(d)[:1] in (("sinks",), ("settings",)) for d in structural)
-        broken = {element(d) for d in structural}  # their other problems may be echoes of the structural one
+        # their other problems may be echoes of the structural one
+        broken = {element(d) for d in structural if not _from_beside_union(d, doc)}
         found.extend(d for d in _beyond_structure(doc, with_data, local) if element(d) not in broken)
     return sorted((redact(d, doc.inserted) for d in _unique(found)), key=Diagnostic.sort_key)
 

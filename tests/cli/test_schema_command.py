@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
+from flowc.cli import cli
 from flowc.schemas import load_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,3 +107,34 @@ def test_every_example_and_the_every_key_fixture_stay_valid(printed):
     assert len(specs) > 3
     for path in specs:
         assert problems(printed, path.read_text()) == [], path.name
+
+
+SMALL = """\
+version: 1
+pipeline: p
+settings:
+  on_error: dead_letter
+  dead_letter: {type: file, path: dead.jsonl%s}
+sources:
+  a: {type: inline, records: [{n: 1}]}
+  b: {type: inline, records: [{n: 2}]}
+steps:
+  - name: both
+    union: [a, b]%s
+sinks:
+  out: {type: file, path: out.jsonl}
+"""
+
+
+@pytest.mark.parametrize(("dead_letter", "step", "code"), [(", from: a", "", "E401"), ("", "\n    from: a", "E412")],
+                         ids=["from-in-dead-letter", "from-beside-union"])
+def test_a_from_that_validate_refuses_the_schema_refuses(printed, tmp_path, dead_letter, step, code):
+    """A `from:` in settings.dead_letter (the dead-letter sink reads every side output nothing else reads)
+    and a `from:` beside `union:` (a union reads the inputs it lists) are errors for `flowc validate`;
+    the schema for editors accepted both."""
+    assert problems(printed, SMALL % ("", "")) == []
+    spec = tmp_path / "p.flow.yaml"
+    spec.write_text(SMALL % (dead_letter, step))
+    checked = CliRunner().invoke(cli, ["validate", str(spec)])
+    assert checked.exit_code == 1 and f"error[{code}]" in checked.output
+    assert problems(printed, spec.read_text()) != []
