@@ -24,6 +24,7 @@ from flowc.compiler.checks.graph_shape import (
     ensure_bounded_global_aggregates,
     ensure_inputs_inferred,
     ensure_kafka_state_warned,
+    ensure_sources_read,
     ensure_steps_read,
 )
 from flowc.compiler.checks.kafka_groups import ensure_one_source_per_kafka_group
@@ -46,6 +47,7 @@ CHECKS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
     ensure_inputs_inferred,
     ensure_acyclic,
     ensure_steps_read,
+    ensure_sources_read,
     ensure_bounded_global_aggregates,
     ensure_kafka_state_warned,
     ensure_one_source_per_kafka_group,

@@ -227,7 +227,10 @@ _ALL = (
        "so a filter drops every record and a validate rule rejects every one. Test for null with `is null` "
        "and `is not null`."),
     _w("W301", "'{name}' is not read by any sink",
-       "A step whose output no sink reads does nothing; remove it or read it. `--strict` makes this an error."),
+       "A step whose output no sink reads does nothing; remove it or read it. A source that no step or sink "
+       "reads (its records or its `.errors`) is reported the same way, unless an unknown input (E101), a cycle "
+       "(E301) or an input that cannot be inferred (E302) may be where it was meant to be read. `--strict` "
+       "makes this an error."),
     _w("W302", "stateful step '{name}' reads a Kafka source: state is kept per process and a partition "
                "moved by a rebalance starts with empty state",
        "With several processes in one consumer group, keyed state is only right while partitions stay put."),

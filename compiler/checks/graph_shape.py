@@ -1,4 +1,5 @@
-"""The shape of the graph (SPEC §2-§4): acyclic, inputs inferable, every step read, bounded where it must be."""
+"""The shape of the graph (SPEC §2-§4): acyclic, inputs inferable, every step and source read, bounded where it
+must be."""
 
 from __future__ import annotations
 
@@ -57,6 +58,22 @@ def ensure_steps_read(graph: Graph) -> list[Diagnostic]:
                 stack.append(node)
     return [codes.diagnostic("W301", step.span, name=step.name)
             for step in graph.spec.steps if step.name not in feeds_sink and graph.nodes.get(step.name) is step]
+
+
+def ensure_sources_read(graph: Graph) -> list[Diagnostic]:
+    """W301 for each source that no step or sink reads (its records or its `.errors`), as for a step no
+    sink reads. Not while an input is unknown (E101) or cannot be inferred (E302), or steps read each
+    other in a cycle (E301): the source may be the input meant, and the error says what to fix."""
+    spec = graph.spec
+    inputs = [*(name for step in spec.steps for name in step.input_names), *(sink.input_name for sink in spec.sinks)]
+    bases = {split_input(name)[0] for name in inputs}
+    inferred = all(step.input_names or step.operator == "union" for step in spec.steps) and "" not in bases
+    if not inferred or not bases <= set(graph.nodes) or find_cycles(graph):
+        return []
+    return [codes.diagnostic("W301", source.span, name=source.name,
+                             help=f"no step or sink reads source '{source.name}': read it with 'from: {source.name}', "
+                                  "or remove it")
+            for source in spec.sources if source.name not in bases and graph.nodes.get(source.name) is source]
 
 
 def ensure_bounded_global_aggregates(graph: Graph) -> list[Diagnostic]:

@@ -102,6 +102,33 @@ def test_warnings_pass_unless_strict(tmp_path: Path) -> None:
     assert "error[W301]: 'unused' is not read by any sink" in strict.stdout
 
 
+UNREAD_SOURCE = CLEAN.replace("steps:\n", """\
+  returns:
+    type: file
+    path: data/returns.csv
+    schema: {order_id: int}
+  refunds:
+    type: file
+    path: data/refunds.csv
+    schema: {order_id: int}
+steps:
+  - from: orders
+""", 1).replace("  - filter: status", "    filter: status") + "  bad_refunds: {type: console, from: refunds.errors}\n"
+
+
+def test_a_source_nothing_reads_warns_as_a_dangling_step_does(tmp_path: Path) -> None:
+    """SPEC §2: a source no step or sink reads is W301, as a step no sink reads (an error with
+    --strict); one whose `.errors` a sink reads is read."""
+    spec = write(tmp_path, "orders.flow.yaml", UNREAD_SOURCE)
+    relaxed = run(str(spec))
+    assert relaxed.exit_code == 0, relaxed.stdout
+    assert relaxed.stdout.splitlines()[0] == f"{spec}:8:3: warning[W301]: 'returns' is not read by any sink"
+    assert relaxed.stdout.splitlines()[-1] == "1 file checked: 1 warning"
+    strict = run("--strict", str(spec))
+    assert strict.exit_code == 1
+    assert f"{spec}:8:3: error[W301]: 'returns' is not read by any sink" in strict.stdout
+
+
 def test_sql_not_equal_is_pointed_at_from_its_first_character(tmp_path: Path) -> None:
     """`<>` lexes as `<` then `>`: the caret was under the `>` alone; it spans `<>` from the `<`."""
     spec = write(tmp_path, "orders.flow.yaml", CLEAN.replace('status == "paid"', 'status <> "paid"'))

@@ -1,4 +1,4 @@
-"""Names and graph shape: E101-E103, E301-E303, E311, W301, W302, and the tests section."""
+"""Names and graph shape: E101-E103, E301-E303, E311, W301 (steps and sources), W302, and the tests section."""
 
 from __future__ import annotations
 
@@ -125,6 +125,25 @@ sinks:
         (*at(text, "feeds_dangling"), "W301", "'feeds_dangling' is not read by any sink"),
         (*at(text, "end"), "W301", "'end' is not read by any sink"),
     ]
+
+
+def test_unread_sources_warn_unless_an_input_is_in_doubt() -> None:
+    text = ONE_SOURCE + """\
+  unread: {type: inline, records: [{x: 2}]}
+  errors_read: {type: inline, records: [{x: 3}]}
+steps:
+  - {name: used, from: orders, filter: x > 0}
+sinks:
+  out: {type: console, from: used}
+  errs: {type: console, from: errors_read.errors}
+"""
+    assert [f for f in found(text) if f[2] == "W301"] == [(*at(text, "unread"), "W301", "'unread' is not read by any sink")]
+    # an unknown input (E101), an input that cannot be inferred (E302) or a cycle (E301) may be where the
+    # source was meant to be read: its error is the one to fix
+    for doubt in ("{name: used, from: ordrs, filter: x > 0}", "{name: used, filter: x > 0}",
+                  "{name: used, from: used, filter: x > 0}"):
+        in_doubt = text.replace("{name: used, from: orders, filter: x > 0}", doubt)
+        assert "W301" not in codes_of(in_doubt) and codes_of(in_doubt), doubt
 
 
 UNBOUNDED = """\
