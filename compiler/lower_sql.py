@@ -18,7 +18,6 @@ import re
 
 import polars as pl
 
-
 _CONVERSION = re.compile(r"conversion from `(?P<source>[^`]+)` to `(?P<target>[^`]+)` failed in column "
                          r"'(?P<column>[^']*)' for \d+ out of \d+ values: \[(?P<value>.*)\]")
 _MESSAGE_CHARS = 300
@@ -38,7 +37,8 @@ class SqlBatch:
     same rows and returns the output it kept, instead of running the query a second time."""
 
     def __init__(self, query: str, error: str, hidden: tuple[str, ...], row: str) -> None:
-        from flowc.compiler.checks.sql_rules import rows_query  # sqlglot: ~0.14 s to import, for sql steps only
+        # imported here: sqlglot takes ~0.14 s to import, which only a spec with a sql step needs
+        from flowc.compiler.checks.sql_rules import rows_query
 
         self.query, self.error, self.hidden, self.row = query, error, hidden, row
         self.rows_query = rows_query(query, row)
