@@ -18,6 +18,8 @@ Target = tuple[tuple[str, ...], pl.Expr]  # a dotted path and the value it gets
 
 def set_targets(lf: pl.LazyFrame, targets: list[Target]) -> pl.LazyFrame:
     """`lf` with each target set in order (the values are columns of `lf`, computed from its input)."""
+    if all(len(target) == 1 for target, _ in targets):  # no struct to follow: no schema needed
+        return lf.with_columns(value.alias(target[0]) for target, value in targets)
     dtypes = lf.collect_schema()  # once: each resolution walks the whole query so far
     columns: Shape = {name: _shape(dtype) for name, dtype in dtypes.items()}
     for target, value in targets:

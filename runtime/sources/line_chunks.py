@@ -97,10 +97,7 @@ def chunks(path: str, names: list[str], options: Mapping[str, Any], *, first_row
     if exact:
         blocks = record_blocks(blocks, options.get("quote_char") or "", options["separator"])
     frames = _parsed_blocks(blocks, parsed, ahead)
-    row = first_row
-    for frame in _exactly(_dropped(frames, back), rows_per_chunk):
-        yield Chunk(row, frame.height, frame.lazy())
-        row += frame.height
+    yield from _chunked(_exactly(_dropped(frames, back), rows_per_chunk), first_row)
 
 
 def jsonl_chunks(path: str, dtypes: Mapping[str, pl.DataType], *, first_row: int, rows_per_chunk: int,
@@ -139,10 +136,8 @@ def _line_chunks(path: str, parse: Any, *, first_row: int, rows_per_chunk: int, 
         raise ValueError(f"rows_per_chunk, ahead must be >= 1 and first_row >= 0, got {rows_per_chunk}, {ahead}, "
                          f"{first_row}")
     blocks = line_blocks(path, first_row, rows_per_chunk / BLOCKS_PER_CHUNK, skip_bom=skip_bom)
-    row = first_row
-    for frame in _exactly(_parsed_blocks(blocks, lambda start, data: parse(data), ahead), rows_per_chunk):
-        yield Chunk(row, frame.height, frame.lazy())
-        row += frame.height
+    yield from _chunked(_exactly(_parsed_blocks(blocks, lambda start, data: parse(data), ahead), rows_per_chunk),
+                        first_row)
 
 
 def rows_are_lines(data: bytes, quote: bytes, separator: str, rows: int) -> bool:
@@ -193,10 +188,10 @@ def _dropped(frames: Iterator[pl.DataFrame], rows: int) -> Iterator[pl.DataFrame
         rows = 0
 
 
-def _exactly(blocks: Iterator[pl.DataFrame], rows: int) -> Iterator[pl.DataFrame]:
-    """The blocks' rows re-cut into frames of exactly `rows` rows (the last may hold fewer), made of
-    slices of the blocks. An error getting a block is raised where the frame holding its first row
-    would be."""
+def _exactly(blocks: Iterator[pl.DataFrame], rows: int) -> Iterator[list[pl.DataFrame]]:
+    """The blocks' rows re-cut into runs of exactly `rows` rows (the last may hold fewer), each the
+    slices of the blocks that hold them. An error getting a block is raised where the run holding its
+    first row would be."""
     parts: deque[pl.DataFrame] = deque()
     held = 0
     for block in blocks:
@@ -209,8 +204,8 @@ def _exactly(blocks: Iterator[pl.DataFrame], rows: int) -> Iterator[pl.DataFrame
         yield _take(parts, held)
 
 
-def _take(parts: deque[pl.DataFrame], rows: int) -> pl.DataFrame:
-    """The first `rows` rows of `parts` (which hold at least that many), removed from them."""
+def _take(parts: deque[pl.DataFrame], rows: int) -> list[pl.DataFrame]:
+    """Slices of `parts` (which hold at least `rows` rows) holding their first `rows` rows, removed from them."""
     taken = []
     while rows:
         head = parts[0]
@@ -221,7 +216,18 @@ def _take(parts: deque[pl.DataFrame], rows: int) -> pl.DataFrame:
             taken.append(head.slice(0, rows))
             parts[0] = head.slice(rows)
             rows = 0
-    return taken[0] if len(taken) == 1 else pl.concat(taken)
+    return taken
+
+
+def _chunked(runs: Iterator[list[pl.DataFrame]], first_row: int) -> Iterator[Chunk]:
+    """Each run of slices as a chunk from row `first_row` on: their lazy concatenation, made when the
+    chunk's query is collected (an eager `concat` is a query of its own, which waited its turn on Polars'
+    thread pool on the thread that takes the chunks)."""
+    row = first_row
+    for parts in runs:
+        height = sum(part.height for part in parts)
+        yield Chunk(row, height, parts[0].lazy() if len(parts) == 1 else pl.concat([p.lazy() for p in parts]))
+        row += height
 
 
 def prefetched(frames: Iterator[pl.LazyFrame], depth: int = 2) -> Iterator[pl.DataFrame]:
