@@ -7,6 +7,7 @@ int`), never a null in disguise: the error column is set wherever a non-null raw
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,6 +33,12 @@ _READERS = {t.INT: "to_int", t.FLOAT: "to_float", t.BOOL: "to_bool", t.DATETIME:
 
 def convert(name: str, raw: pl.DataType | None, wanted: Type) -> Lowered:
     """Column `name` (of dtype `raw`, None when the input lacks it) as a `wanted`."""
+    return _converted(name, raw, wanted, _FAST_ONLY.get())
+
+
+# Remembered: a run lowers every chunk's scan again, with the same conversions (lower_plan's `_lower_once`).
+@functools.lru_cache(maxsize=4096)
+def _converted(name: str, raw: pl.DataType | None, wanted: Type, fast: bool) -> Lowered:
     target = to_polars(wanted)
     if raw is None:
         return Lowered(pl.lit(None, dtype=target))
