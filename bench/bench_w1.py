@@ -3,6 +3,7 @@
     python bench/bench_w1.py                 # 5M rows, and 1M rows for the memory check
     python bench/bench_w1.py --rows 200000   # a quick run (the memory check then uses rows / 5)
     python bench/bench_w1.py --quoted        # the CSV with every text field in quotes
+    python bench/bench_w1.py --repeat 5      # five rounds of the three sides; medians
 
 Each side runs in a fresh process, started by a fresh launcher process that reports the child's wall
 time and peak RSS (`getrusage(RUSAGE_CHILDREN).ru_maxrss` of the launcher: only that child was
@@ -98,21 +99,30 @@ def digest(path: Path) -> str:
     return sha.hexdigest()
 
 
-def run_size(rows: int, seed: int, batch_size: int | None, work: Path, quoted: bool = False) -> dict:
+def run_size(rows: int, seed: int, batch_size: int | None, work: Path, quoted: bool = False, repeat: int = 1) -> dict:
+    """Each side measured `repeat` times, the sides in turn in each round (a shared machine's speed drifts
+    over minutes: a round compares the sides at one speed); each side's median run."""
     csv = cached(rows, seed, quoted=quoted)
     folder = work / f"w1-{rows}"
     folder.mkdir(parents=True, exist_ok=True)
     spec = folder / "w1.flow.yaml"
     batch = f", batch_size: {batch_size}" if batch_size else ""
     spec.write_text(SPEC.format(state=folder / "state", batch=batch, csv=csv, out=folder / "flowc.jsonl"))
-    flowc = measure([sys.executable, "-m", "flowc", "run", str(spec), "--reset", "--quiet"])
-    polars = measure([sys.executable, __file__, "--polars-only", str(csv), str(folder / "polars.jsonl")])
-    checked = measure([sys.executable, __file__, "--polars-checked", str(csv), str(folder / "checked.jsonl")])
+    commands = {"flowc": [sys.executable, "-m", "flowc", "run", str(spec), "--reset", "--quiet"],
+                "polars": [sys.executable, __file__, "--polars-only", str(csv), str(folder / "polars.jsonl")],
+                "polars checked": [sys.executable, __file__, "--polars-checked", str(csv), str(folder / "checked.jsonl")]}
+    rounds = [{side: measure(command) for side, command in commands.items()} for _ in range(repeat)]
     same = digest(folder / "flowc.jsonl") == digest(folder / "polars.jsonl") == digest(folder / "checked.jsonl")
     with open(folder / "flowc.jsonl", "rb") as written:
         records = sum(1 for _ in written)
-    return {"rows": rows, "flowc": flowc, "polars": polars, "polars checked": checked, "same_output": same,
+    return {"rows": rows, **{side: median_run([r[side] for r in rounds]) for side in commands},
+            "ratios": [r["flowc"]["wall"] / r["polars"]["wall"] for r in rounds], "same_output": same,
             "written": records}
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run of median wall time (the lower middle one of an even number)."""
+    return sorted(runs, key=lambda run: run["wall"])[(len(runs) - 1) // 2]
 
 
 def machine() -> str:
@@ -146,6 +156,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="where outputs go (default: a temporary folder)")
     parser.add_argument("--json", action="store_true", help="print the raw measurements as JSON too")
     parser.add_argument("--quoted", action="store_true", help="the CSV with every text field in quotes")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of the three sides (medians reported)")
     parser.add_argument("--polars-only", nargs=2, metavar=("CSV", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--polars-checked", nargs=2, metavar=("CSV", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -157,12 +168,17 @@ def main() -> None:
         work = args.work or Path(temp)
         small = args.small_rows or max(args.rows // 5, 1)
         started = time.perf_counter()
-        results = [run_size(rows, args.seed, args.batch_size, work, args.quoted) for rows in (args.rows, small)]
+        results = [run_size(rows, args.seed, args.batch_size, work, args.quoted, args.repeat)
+                   for rows in (args.rows, small)]
     print(table(results))
     big, little = results
     ratio = big["flowc"]["wall"] / big["polars"]["wall"]
     cpu_ratio = big["flowc"]["cpu"] / big["polars"]["cpu"]
     print(f"flowc / Polars at {big['rows']:,} rows: wall {ratio:.2f}, CPU {cpu_ratio:.2f} (goal <= 1.25)")
+    if args.repeat > 1:
+        rounds = sorted(big["ratios"])
+        print(f"flowc / Polars (wall) per round at {big['rows']:,} rows: {', '.join(f'{r:.2f}' for r in big['ratios'])}; "
+              f"median {rounds[(len(rounds) - 1) // 2]:.2f}")
     checked = big["polars checked"]
     print(f"flowc / Polars with every value converted before the filter: wall {big['flowc']['wall'] / checked['wall']:.2f}, "
           f"CPU {big['flowc']['cpu'] / checked['cpu']:.2f}")
