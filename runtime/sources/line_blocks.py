@@ -135,6 +135,21 @@ class _ZlibStream(io.RawIOBase):
         super().close()
 
 
+def byte_blocks(path: str, size: int) -> Iterator[bytes]:
+    """A file's bytes in blocks of `size` (the last may be shorter), decompressed as `line_blocks` reads
+    them: gzip and zlib files as a stream, a zstd file whole (by Polars) and then cut. For the formats
+    that are not lines (a JSON array), read without holding the file."""
+    if gzipped(path):
+        stream: BinaryIO = gzip.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115 (closed below)
+    elif compressed(path):
+        stream = _ZlibStream(path) if not zstd(path) else io.BytesIO(_zstd_text(path))  # type: ignore[assignment]
+    else:
+        stream = open(path, "rb", buffering=0)  # noqa: SIM115 (closed below, when the blocks end)
+    with closing(stream):
+        while piece := stream.read(size):
+            yield piece
+
+
 def whole_file(path: str) -> bytes:
     """A file's bytes, decompressed when it is gzip, zlib or zstd (as `line_blocks` reads it): for the
     formats read whole (a JSON array), whose `.gz` files SPEC §7 names as it does the line formats'."""
