@@ -44,10 +44,11 @@ from flowc.runtime.sources.csv_lines import (
 from flowc.runtime.sources.feed import RAW_ERROR
 from flowc.runtime.sources.file_rows import Ledger, numbered_chunks, row_numbered
 from flowc.runtime.sources.json_file import (
-    JsonArray,
     JsonShape,
-    json_array,
+    JsonSplit,
     json_sample,
+    json_shape,
+    json_split,
     sampled_json_schema,
 )
 from flowc.runtime.sources.jsonl_lines import INFER_LOOK, jsonl_sample, sampled_jsonl_schema
@@ -78,8 +79,8 @@ class FileReader:
                             key=lambda p: (os.path.basename(p), p))
         self.format = source.format or ""
         self._ledger = Ledger()  # what the chunked reads learned: rows holding no record, the limit's end
-        self._json: dict[str, JsonShape] = {}  # each JSON file's rows, once parsed
-        self._split: tuple[str, JsonArray] | None = None  # the JSON file read last: the exact reading's too
+        self._json: dict[str, JsonShape] = {}  # each JSON file's rows, once scanned
+        self._split: JsonSplit | None = None  # the JSON file read last: the exact reading's too
         self._decompressed: dict[str, str] = {}  # each compressed Parquet file's readable copy (`_parquet_file`)
 
     # --- schema ---
@@ -169,7 +170,7 @@ class FileReader:
         JSON lines and text files always are (their parse is the same in a fast query and in the exact
         reading), and Parquet files (slices of their scan). CSV files are (`_csv_chunks`). Compressed
         files are read as their text (`line_blocks`: gzip and zlib as a stream, zstd whole); JSON files
-        are split into their elements (`_json_chunks`)."""
+        are split into their elements, then read in chunks of them (`_json_chunks`)."""
         if not self.paths:  # no file (yet): no record
             return sliced_chunks(lambda start, count: self.frame(schema, start - 1, count), after, 0, limit, rows)
         first = 0 if after is None else after + 1
@@ -178,9 +179,10 @@ class FileReader:
             dtypes = raw_dtypes(schema)
             columns = [name for name in dtypes if fields is None or name in set(fields)]
             template = pl.LazyFrame(schema={**{name: dtypes[name] for name in columns}, RAW_ERROR: pl.String})
-            return Chunked(row_numbered(template, 0), self._numbered_chunks(
+            return Chunked(row_numbered(template, 0), numbered_chunks(
+                self.paths, lambda path: self._json_split(path).shape.records,
                 lambda path, start: self._json_chunks(path, dtypes, columns, start, rows),
-                lambda _, frame: frame, first, limit), self._ledger.ends)
+                lambda _, frame: frame, first, limit, self._ledger), self._ledger.ends)
         if self.format == "parquet":
             return Chunked(numbered(self._scan(schema), None, 0), self._parquet_chunks(schema, first, limit, rows),
                            self._ledger.ends)
@@ -250,16 +252,23 @@ class FileReader:
     def _json_chunks(self, path: str, dtypes: dict[str, pl.DataType], columns: list[str], start: int,
                      rows: int) -> Iterator[Chunk]:
         """A JSON file's records from row `start` on, `rows` per chunk: the file is split into its
-        elements once (`json_array`; kept while it is read, for the exact reading after a fast one),
-        and each chunk's elements parsed when it is read."""
-        if self._split is None or self._split[0] != path:
-            self._split = (path, json_array(path))
-        split = self._split[1]
-        self._json[path] = shape = split.shape
-        for first in range(start, shape.records, rows):
-            taken = min(rows, shape.records - first)
-            yield Chunk(first, taken, split.rows(first, taken, dtypes, columns).lazy())
-        self._split = None  # read to its end: its text is not held while the next files are read
+        elements once (`_json_split`), and each chunk's elements read and parsed when it is asked for."""
+        split = self._json_split(path)
+        for first, taken, frame in split.chunks(start, rows, dtypes, columns):
+            yield Chunk(first, taken, frame.lazy())
+        self._split = None  # read to its end: the next files are split in their turn
+        split.close()
+
+    def _json_split(self, path: str) -> JsonSplit:
+        """The JSON file `path` split into its elements (`json_split`), kept until it is read to its end:
+        a resume counts the file's rows before reading it, and the exact reading after a fast one reads
+        it again. Only the reader's worker thread calls it (the runner's asks `_json_shape`)."""
+        if self._split is None or self._split.path != path:
+            if self._split is not None:
+                self._split.close()
+            self._split = json_split(path)
+            self._json[path] = self._split.shape
+        return self._split
 
     def _numbered_chunks(self, pieces: Callable[[str, int], Iterator[Chunk]],
                          finish: Callable[[str, pl.LazyFrame], pl.LazyFrame], first: int,
@@ -297,9 +306,10 @@ class FileReader:
                 pl.col("line").str.strip_suffix("\r"), pl.lit(None, pl.String).alias(RAW_ERROR))
         frames, dtypes = [], raw_dtypes(schema)
         for path in self.paths:
-            split = json_array(path)
+            split = json_split(path)
             self._json[path] = split.shape
-            frames.append(split.rows(0, split.shape.records, dtypes, list(dtypes)))
+            frames.append(split.frame(dtypes, list(dtypes)))
+            split.close()
         return pl.concat(frames, how="vertical").lazy().with_row_index(ROW)
 
     # --- positions ---
@@ -332,7 +342,7 @@ class FileReader:
 
     def _json_shape(self, path: str) -> JsonShape:
         if path not in self._json:  # not read yet (a resume past it, an error's position)
-            self._json[path] = json_array(path).shape
+            self._json[path] = json_shape(path)
         return self._json[path]
 
     def count(self) -> int:

@@ -151,8 +151,8 @@ def byte_blocks(path: str, size: int) -> Iterator[bytes]:
 
 
 def whole_file(path: str) -> bytes:
-    """A file's bytes, decompressed when it is gzip, zlib or zstd (as `line_blocks` reads it): for the
-    formats read whole (a JSON array), whose `.gz` files SPEC §7 names as it does the line formats'."""
+    """A file's bytes, decompressed when it is gzip, zlib or zstd (as `line_blocks` reads it): for a
+    compressed Parquet file's decompressed copy (SPEC §7 names `.parquet.gz` as it does `.csv.gz`)."""
     if gzipped(path):
         with gzip.open(path, "rb") as stream:
             return stream.read()

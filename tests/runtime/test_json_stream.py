@@ -1,6 +1,7 @@
 """A JSON array file split into its elements a block at a time (runtime/sources/json_stream.py): with
 blocks of a few bytes, every element crosses block boundaries, and the elements, or where and why a
-malformed file stops, are what `json.loads` of the whole file gives."""
+malformed file stops, are what `json.loads` of the whole file gives; the chunks of rows cut from the
+file again at the places found (runtime/sources/json_file.py) are those of the whole reading."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import json
 import zlib
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from flowc.runtime.sources.feed import RAW_ERROR
+from flowc.runtime.sources.json_file import json_sample, json_shape, json_split
 from flowc.runtime.sources.json_stream import (
     Malformed,
     Undecodable,
@@ -100,6 +104,9 @@ def test_a_file_malformed_after_many_blocks_is_one_stop_at_its_line(tmp_path, bl
     (tmp_path / "in.json").write_text(f"[{good},\n" + '{"i": 200}\n{"i": 201}]', encoding="utf-8")
     stop = _found(tmp_path / "in.json", block)
     assert (stop.reason, stop.line, stop.text) == ("Expecting ',' delimiter at line 202 column 1", 202, '{"i": 201}]')
+    shape = json_split(str(tmp_path / "in.json"), block).shape
+    assert shape.records == 1 and shape.malformed == stop  # one record error, no element
+    assert json_shape(str(tmp_path / "in.json"), block) == shape
 
 
 @pytest.mark.parametrize("block", [1, 3, 1 << 20])
@@ -146,3 +153,26 @@ def test_a_compressed_file_is_read_as_a_stream(tmp_path, pack):
     elements_ = [{"i": i, "s": "é[,]" * (i % 5)} for i in range(300)]
     (tmp_path / "in.json.gz").write_bytes(pack(json.dumps(elements_).encode()))
     assert [json.loads(raw) for raw in _found(tmp_path / "in.json.gz", 3)] == elements_
+
+
+@pytest.mark.parametrize("block", [1, 6, 1 << 20])
+def test_chunks_from_any_row_are_the_rows_of_the_whole_reading(tmp_path, block):
+    elements_ = [{"a": i, "s": f"é\n{i}"} if i % 7 else [i] for i in range(40)]
+    (tmp_path / "in.json").write_text(json.dumps(elements_, indent=1, ensure_ascii=False), encoding="utf-8")
+    split = json_split(str(tmp_path / "in.json"), block)
+    dtypes = {"a": pl.Int64, "s": pl.String}
+    whole = pl.concat([frame for _, _, frame in split.chunks(0, 1000, dtypes, ["a", "s"])])
+    assert whole.height == 40 and whole["s"][1] == "é\n1" and whole[RAW_ERROR][7].startswith("json: ")
+    for first in (0, 1, 13, 39, 40):
+        got = list(split.chunks(first, 6, dtypes, ["a", "s"]))
+        assert [(at, rows) for at, rows, _ in got] == [(at, min(6, 40 - at)) for at in range(first, 40, 6)]
+        assert pl.concat([frame for _, _, frame in got]).equals(whole.slice(first)) if got else first == 40
+    split.close()
+
+
+@pytest.mark.parametrize("block", [1, 1 << 20])
+def test_a_sample_scans_only_its_objects(tmp_path, block):
+    (tmp_path / "in.json").write_bytes(b'[1, {"a": 1},\n{"a": 2}, {"a": 3}, \xff oops')
+    assert json_sample(str(tmp_path / "in.json"), 2, block) == ['{"a": 1}', '{"a": 2}']
+    with pytest.raises(pl.exceptions.ComputeError, match="not UTF-8"):
+        json_sample(str(tmp_path / "in.json"), 4, block)
