@@ -4,14 +4,18 @@ Formats: `table` (a rich table per batch), `json` (one indented object per recor
 line per record), `kv` (`key=value` pairs, one record per line). Colours only on a terminal (rich
 decides). It has the file writer's interface so the runner treats every sink alike; its position is
 how many records it printed, so a resumed run does not print past `limit` again. Records past `limit`
-are received and dropped: they are not counted as written.
+are received and dropped: they are not counted as written. A reader that closes its end of a pipe
+(`flowc run | head`) fails the run at that batch (`OutputClosed`, exit 1): its records cannot be
+delivered, and the checkpoint stays at the batch before, as for any failed write.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 import polars as pl
@@ -30,6 +34,17 @@ def _records(rows: pl.DataFrame) -> list[tuple[str, dict[str, Any]]]:
     return [(line, json.loads(line)) for line in lines]
 
 
+class OutputClosed(OSError):
+    """The console sink's reader closed its end (`flowc run | head`): the batch cannot be delivered."""
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """rich's own exits the process (`SystemExit`), which would leave the event log saying running."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
 class ConsoleSink:
     def __init__(self, name: str, format: str = "table", limit: int | None = None, out: TextIO | None = None) -> None:
         if format not in FORMATS:
@@ -38,7 +53,7 @@ class ConsoleSink:
         self.out = out or sys.stdout
         # off a terminal (a pipe, a file) a table is as wide as its values, not folded to 80 columns
         tty = hasattr(self.out, "isatty") and self.out.isatty()
-        self.console = Console(file=self.out, soft_wrap=True, width=None if tty else 1 << 12)
+        self.console = _Console(file=self.out, soft_wrap=True, width=None if tty else 1 << 12)
         self.printed = 0
 
     def taking(self, records: int) -> int:
@@ -50,16 +65,29 @@ class ConsoleSink:
         if rows.height == 0:
             return
         self.printed += rows.height
-        if self.format == "table":
-            self.console.print(_table(self.name, rows))
-            return
-        for line, record in _records(rows):
-            self.out.write((line if self.format == "jsonl" else _shown(self.format, record)) + "\n")
-        self.out.flush()
+        with self._reader_present():
+            if self.format == "table":
+                self.console.print(_table(self.name, rows))
+                return
+            for line, record in _records(rows):
+                self.out.write((line if self.format == "jsonl" else _shown(self.format, record)) + "\n")
+            self.out.flush()
 
     def durable(self) -> dict[str, Any]:
-        self.out.flush()
+        with self._reader_present():
+            self.out.flush()
         return {"printed": self.printed}
+
+    @contextmanager
+    def _reader_present(self) -> Iterator[None]:
+        """A reader that went away (`flowc run | head`) fails the run saying so, not 'Broken pipe'."""
+        try:
+            yield
+        except BrokenPipeError:
+            if self.out is sys.stdout:  # what is still buffered goes nowhere at exit, without a second error
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise OutputClosed(f"console sink '{self.name}': its output was closed (broken pipe); this batch's "
+                               "records were not all printed") from None
 
     def restore(self, position: Mapping[str, Any] | None) -> None:
         self.printed = int(position.get("printed", 0)) if position else 0
