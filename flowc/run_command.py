@@ -146,7 +146,7 @@ def _execute(spec: Any, document: Any, log: _Log, *, reset: bool, limit: int | N
     from flowc.progress import open_progress
     from flowc.runtime.events import EventLog, EventLogCorrupt
     from flowc.runtime.executor import RunOptions, RunRefused, start
-    from flowc.runtime.lifecycle import fold
+    from flowc.runtime.lifecycle import Status, fold
     from flowc.runtime.lock import LockHeld, StateLock
     from flowc.runtime.run_setup import SchemaMismatch, prepare
     from flowc.runtime.sinks.backends import SinkRestoreError
@@ -156,8 +156,10 @@ def _execute(spec: Any, document: Any, log: _Log, *, reset: bool, limit: int | N
     try:
         with StateLock(state_dir):
             events = EventLog.open(state_dir)
-            prepared = prepare(spec, document.text, None if reset else fold(events.events).schema, optimize=optimize)
-            log.event("run started", pipeline=spec.pipeline, state_dir=state_dir)
+            state = fold(events.events)
+            prepared = prepare(spec, document.text, None if reset else state.schema, optimize=optimize)
+            if reset or state.status is not Status.COMPLETED:  # a completed pipeline does not start again
+                log.event("run started", pipeline=spec.pipeline, state_dir=state_dir)
             progress = open_progress(log)
             options = RunOptions(limit=limit, reset=reset, should_stop=lambda: bool(requested), on_batch=progress,
                                  on_pause=progress.paused if progress is not None else None)

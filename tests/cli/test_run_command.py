@@ -52,6 +52,7 @@ def test_run_then_run_again_says_completed_and_changes_nothing(tmp_path):
     again = flowc("run", str(path))
     assert again.returncode == 0
     assert "already completed" in again.stderr and "--reset" in again.stderr
+    assert "run started" not in again.stderr  # nothing started: the one line says why
     assert ((tmp_path / "out.jsonl").read_bytes(), (tmp_path / ".flow/p/events.log").read_bytes()) == before
     reset = flowc("run", str(path), "--reset", "--quiet")
     assert reset.returncode == 0 and reset.stderr == ""
