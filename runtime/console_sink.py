@@ -85,7 +85,9 @@ class ConsoleSink:
             yield
         except BrokenPipeError:
             if self.out is sys.stdout:  # what is still buffered goes nowhere at exit, without a second error
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                os.close(devnull)
             raise OutputClosed(f"console sink '{self.name}': its output was closed (broken pipe); this batch's "
                                "records were not all printed") from None
 
