@@ -47,12 +47,9 @@ def line_blocks(path: str, skip: int, lines_per_block: float, *, skip_bom: bool 
     newline. A gzip file's offsets are in its decompressed text. The file is opened when the first
     block is asked for; a plain file's size then bounds the read (lines appended later are not read).
     `skip_bom`: a byte order mark at the start of the file is not part of its first line."""
-    if gzipped(path):
-        with closing(gzip.open(path, "rb")) as stream:
-            yield from _stream_blocks(stream, skip, lines_per_block, skip_bom)
-        return
-    if compressed(path):
-        with closing(_ZlibStream(path) if not zstd(path) else io.BytesIO(_zstd_text(path))) as stream:
+    decompressing = _decompressing(path)
+    if decompressing is not None:
+        with closing(decompressing) as stream:
             yield from _stream_blocks(stream, skip, lines_per_block, skip_bom)
         return
     with open(path, "rb", buffering=0) as handle:
@@ -139,12 +136,7 @@ def byte_blocks(path: str, size: int) -> Iterator[bytes]:
     """A file's bytes in blocks of `size` (the last may be shorter), decompressed as `line_blocks` reads
     them: gzip and zlib files as a stream, a zstd file whole (by Polars) and then cut. For the formats
     that are not lines (a JSON array), read without holding the file."""
-    if gzipped(path):
-        stream: BinaryIO = gzip.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115 (closed below)
-    elif compressed(path):
-        stream = _ZlibStream(path) if not zstd(path) else io.BytesIO(_zstd_text(path))  # type: ignore[assignment]
-    else:
-        stream = open(path, "rb", buffering=0)  # noqa: SIM115 (closed below, when the blocks end)
+    stream = _decompressing(path) or open(path, "rb", buffering=0)  # noqa: SIM115 (closed below)
     with closing(stream):
         while piece := stream.read(size):
             yield piece
@@ -153,16 +145,18 @@ def byte_blocks(path: str, size: int) -> Iterator[bytes]:
 def whole_file(path: str) -> bytes:
     """A file's bytes, decompressed when it is gzip, zlib or zstd (as `line_blocks` reads it): for a
     compressed Parquet file's decompressed copy (SPEC §7 names `.parquet.gz` as it does `.csv.gz`)."""
+    with closing(_decompressing(path) or open(path, "rb")) as stream:
+        return stream.read()
+
+
+def _decompressing(path: str) -> BinaryIO | None:
+    """A compressed file's text as a stream (gzip and zlib decompressed as it is read, zstd whole by
+    Polars first); None for a file that is not compressed."""
     if gzipped(path):
-        with gzip.open(path, "rb") as stream:
-            return stream.read()
-    if zstd(path):
-        return _zstd_text(path)
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     if compressed(path):
-        with closing(_ZlibStream(path)) as stream:
-            return stream.read()
-    with open(path, "rb") as handle:
-        return handle.read()
+        return _ZlibStream(path) if not zstd(path) else io.BytesIO(_zstd_text(path))  # type: ignore[return-value]
+    return None
 
 
 def count_lines(path: str) -> int:
