@@ -18,6 +18,7 @@ from functools import cached_property
 import polars as pl
 
 from flowc.compiler.lower_plan import ROW
+from flowc.compiler.polars_types import to_polars
 from flowc.compiler.source_types import fast_only
 from flowc.compiler.spec import Source
 from flowc.compiler.text_encoding import UTF8, codec_of
@@ -217,7 +218,9 @@ class FileReader:
             return [n for n in header if read is None or n in read or (not exact and n == header[-1])]
 
         union = list(dict.fromkeys(c for header in headers.values() if header for c in parsed(header)))
-        template = pl.LazyFrame(schema={ROW: pl.Int64, **dict.fromkeys(union, pl.String), RAW_ERROR: pl.String})
+        typed = {} if exact else numbers_read_typed(schema)
+        dtypes = {name: typed.get(name, pl.String) for name in union}
+        template = pl.LazyFrame(schema={ROW: pl.Int64, **dtypes, RAW_ERROR: pl.String})
         quote = (options.get("quote_char") or "").encode()
 
         def pieces(path: str, start: int) -> Iterator[Chunk]:
@@ -225,13 +228,14 @@ class FileReader:
             if header is None:  # an empty file
                 return iter(())
             return chunks(path, header, options, first_row=start, rows_per_chunk=rows,
-                          has_header=options["has_header"], quote=quote, columns=parsed(header), exact=exact)
+                          has_header=options["has_header"], quote=quote, columns=parsed(header), exact=exact,
+                          typed=typed)
 
         def finish(path: str, frame: pl.LazyFrame) -> pl.LazyFrame:
             header = headers[path]
             frame = _without_blank_lines(frame) if exact else fast_checked(frame, header).drop(BLANK)
             held = set(parsed(header))
-            return frame.select(ROW, *(pl.col(c) if c in held else pl.lit(None, pl.String).alias(c) for c in union),
+            return frame.select(ROW, *(pl.col(c) if c in held else pl.lit(None, dtypes[c]).alias(c) for c in union),
                                 RAW_ERROR)
 
         return Chunked(template, self._numbered_chunks(pieces, finish, first, limit), self._ledger.ends)
@@ -385,6 +389,11 @@ def _csv_file(path: str, names: list[str] | None, options: dict) -> pl.LazyFrame
     """In a fast query, a file that qualifies skips the lines stream (`fast_csv`)."""
     quick = fast_csv(path, names, options) if fast_only() else None
     return quick if quick is not None else checked_csv(path, names, options, check_utf8=True)
+
+
+def numbers_read_typed(schema: Struct) -> dict[str, pl.DataType]:
+    """The fields of `schema` a fast reading of CSV parses as numbers (`line_chunks.typed_block`)."""
+    return {name: to_polars(type_) for name, type_ in schema.fields if type_ in (t.INT, t.FLOAT)}
 
 
 def _without_blank_lines(frame: pl.LazyFrame) -> pl.LazyFrame:
