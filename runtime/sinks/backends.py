@@ -25,7 +25,7 @@ from typing import Any
 import polars as pl
 
 from flowc.runtime.durable import cut_file, fsync_directory, fsync_file, write_atomically
-from flowc.runtime.sinks.encoding import csv_header, encode_csv, encode_jsonl
+from flowc.runtime.sinks.encoding import csv_header, csv_pieces, jsonl_pieces
 
 ARTIFACT_SUFFIXES = (".staging", ".parts", ".tmp")
 GZIP_LEVEL = 6
@@ -64,16 +64,17 @@ class AppendBackend:
     def target(self, path: Path) -> Path:
         return path
 
-    def encode(self, df: pl.DataFrame) -> bytes:
-        return encode_csv(df) if self.csv else encode_jsonl(df)
+    def encode(self, df: pl.DataFrame) -> list[bytes]:
+        return csv_pieces(df) if self.csv else jsonl_pieces(df)
 
-    def append(self, path: Path, df: pl.DataFrame, data: bytes, first: bool, schema: pl.Schema) -> None:
+    def append(self, path: Path, df: pl.DataFrame, data: list[bytes], first: bool, schema: pl.Schema) -> None:
+        """Append the records `df`, encoded as the pieces `data` (`encode`)."""
         if first and self.csv and schema:  # no columns known: no header line (a lone "\n" is not one)
-            data = csv_header(schema) + data
+            data = [csv_header(schema), *data]
         if self.gzip:
-            data = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
-        self._open(path).write(data)
-        self._length += len(data)
+            data = [gzip.compress(b"".join(data), compresslevel=GZIP_LEVEL, mtime=0)]
+        self._open(path).writelines(data)  # each piece is larger than the buffer: written, not copied
+        self._length += sum(map(len, data))
 
     def _open(self, path: Path) -> Any:
         if self._handle is None:
@@ -94,7 +95,7 @@ class AppendBackend:
 
     def finish(self, path: Path, schema: pl.Schema | None) -> int:
         if self._length == 0:  # an output with no records still gets its file: empty, or csv's header row
-            self.append(path, pl.DataFrame(), b"", True, schema or pl.Schema())
+            self.append(path, pl.DataFrame(), [], True, schema or pl.Schema())
         self._open(path)
         self.sync()
         self._handle.close()
@@ -189,7 +190,7 @@ class ParquetBackend:
     def encode(self, df: pl.DataFrame) -> None:
         return None
 
-    def append(self, path: Path, df: pl.DataFrame, data: bytes | None, first: bool, schema: pl.Schema) -> None:
+    def append(self, path: Path, df: pl.DataFrame, data: list[bytes] | None, first: bool, schema: pl.Schema) -> None:
         folder = artifact(path, ".parts")
         if not folder.exists():
             folder.mkdir()

@@ -49,7 +49,8 @@ from flowc.runtime.sinks.rotation import Rotation, rotated_index_pattern, rotate
 
 
 class Encoded(NamedTuple):
-    data: bytes | None  # the records in the sink's format (None: the backend encodes when it appends)
+    data: list[bytes] | None  # the records in the sink's format, in pieces (None: the backend encodes them
+    # when it appends); one piece when the sink rotates
     ends: list[int] | None  # where each record ends in `data`, when rotation needs it
 
 
@@ -87,7 +88,9 @@ class FileSinkWriter:
             return Encoded(None, None)
         df = self._aligned(df)
         data = self._backend.encode(df)
-        return Encoded(data, self._record_ends(df, data))
+        if data is not None and self.rotation is not None:
+            data = [b"".join(data)]  # to be cut at records' ends
+        return Encoded(data, self._record_ends(df, data and data[0]))
 
     def write(self, df: pl.DataFrame, encoded: Encoded | None = None) -> None:
         """Append `df` (`encoded`: its `encode`, when made beforehand)."""
@@ -106,8 +109,8 @@ class FileSinkWriter:
             if segment.new_file:
                 self._finish_current()
             start = ends[segment.start - 1] if ends and segment.start else 0
-            stop = ends[segment.end - 1] if ends else len(data or b"")
-            piece = data[start:stop] if data is not None else None
+            stop = ends[segment.end - 1] if ends else sum(map(len, data or ()))
+            piece = data if data is None or not ends else [data[0][start:stop]]
             rows = df.slice(segment.start, segment.end - segment.start)
             self._backend.append(self._current, rows, piece, self._records == 0, self._schema)
             self._records += rows.height
