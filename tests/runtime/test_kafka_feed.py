@@ -208,14 +208,16 @@ def test_after_a_rebalance_only_partitions_still_owned_are_committed(kafka_broke
     topic, name = topic_factory(2), group()
     produce(kafka_broker.bootstrap, topic, json_values(200), partitions=2)
     source = kafka_source(kafka_broker.bootstrap, topic, group_id=name,
-                          options={"session_timeout_ms": 3000, "heartbeat_interval_ms": 500})
+                          options={"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000})
     a = open_feed(source)
     b = None
     try:
         poll_until(a, 200)
         position = a.position()
         b = open_feed(source)
-        from_b, stop = 0, time.monotonic() + 30
+        # 6000/1000, the settings ../shared/notes/kafka.md measured (~4 s rebalances on Tansu): with a 3 s
+        # session, under a full suite's load, the split once had not settled within 30 s
+        from_b, stop = 0, time.monotonic() + 60
         while time.monotonic() < stop and not (len(a._consumer.assignment()) == len(b._consumer.assignment()) == 1):
             assert a.poll(500, 0.2) is None  # A has read everything it owns
             frame = b.poll(500, 0.2)
