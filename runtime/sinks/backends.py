@@ -73,7 +73,7 @@ class AppendBackend:
             data = [csv_header(schema), *data]
         if self.gzip:
             data = [gzip.compress(b"".join(data), compresslevel=GZIP_LEVEL, mtime=0)]
-        self._open(path).writelines(data)  # each piece is larger than the buffer: written, not copied
+        self._open(path).writelines(data)  # one after the other: no joined copy of the batch
         self._length += sum(map(len, data))
 
     def _open(self, path: Path) -> Any:

@@ -88,7 +88,7 @@ def _prepared(df: pl.DataFrame, csv: bool) -> pl.LazyFrame:
 
 
 class _Pieces:
-    """Where Polars' writers put a batch's bytes: the pieces they hand over (~700 KB each), kept as
+    """Where Polars' writers put a batch's bytes: the pieces they hand over (0.7-2.5 MB on W1), kept as
     they are. A `BytesIO` grows by copying (a fifth of the time JSON lines of a batch take to write),
     `write_ndjson()` without a file builds a str that `.encode()` copies again, and joining the pieces
     makes a fresh 8 MB buffer per W1 batch, whose page faults and copy cost the runner's thread

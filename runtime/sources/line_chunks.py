@@ -4,7 +4,7 @@ not the file.
 Polars' `collect_batches` cannot bound its read-ahead: the streaming engine keeps reading while the
 consumer is slow (docs/performance.md). Here the consumer pulls. The file is read in blocks of whole
 lines of about half a chunk (`line_blocks`: `pread`, or a gzip file's decompressed stream) and parsed
-by Polars two blocks ahead on worker threads. The parsed blocks are then re-cut into chunks of exactly
+by Polars ahead on worker threads (CSV two blocks on two threads, JSON lines and text one). The parsed blocks are then re-cut into chunks of exactly
 `rows_per_chunk` rows (slices of the parsed frames, no copy). Counting the newlines of every chunk
 with `bytes.count` and copying its bytes out, as before, held the GIL for ~0.6 s per 5M rows (W1)
 and ~1 s on a 900 MB file.
@@ -17,8 +17,8 @@ reading also reads a record whose quoted field spans lines, on its first line's 
 (`csv_records`: its other lines are rows that hold no record, and blocks end at records' ends).
 
 Each block is parsed as the whole file would be with the columns `names` given as its schema
-(`scan_csv(path, has_header=False, schema=..., missing_columns="insert")`): string columns, a short
-line padded with nulls, a blank line one all-null row (in any position, also at a block's or the
+(`scan_csv(path, has_header=False, schema=..., missing_columns="insert")`): string columns (in the
+fast reading, int and float fields parsed as numbers, `typed_block`), a short line padded with nulls, a blank line one all-null row (in any position, also at a block's or the
 file's end), a CRLF ending stripped. A line with more fields than `names`, even empty ones, fails
 the block's parse (Polars' own error: ragged lines are not truncated), which is how the runner's fast
 path finds them; the error is raised where the chunk holding that block's first row would be.
@@ -71,7 +71,8 @@ def chunks(path: str, names: list[str], options: Mapping[str, Any], *, first_row
     `ahead`: blocks read and parsed ahead, on as many threads. Two, since the numbers of a fast
     reading are parsed here (`typed_block`), not in the chunk's query: with one, the parsing thread
     held back a 30-column file (alternating runs of the wide job, 2 cores: 2.95 against 3.05 s; W1
-    4.23 against 4.43 s), for ~25 MiB more memory (a block more in flight).
+    4.23 against 4.43 s), for ~25 MiB more memory (a block more in flight). The exact reading, whose
+    blocks cost more to parse, reads two ahead too.
     `exact`: each block is read the exact way (`csv_lines.checked_block`: any line, with `RAW_ERROR`
     and `BLANK`), and `quote` is not checked. Blocks are then cut at records' ends (`record_blocks`: a
     quoted field may span lines), and a read from `first_row` > 0 starts on the line before it, a
@@ -158,16 +159,16 @@ def typed_block(data: bytes, schema: Mapping[str, pl.DataType], wanted: list[str
     exceptions found by a fuzz of 100k mutated numbers (tests/runtime/test_typed_csv_blocks.py holds
     its property): it skips a field's leading space or tab, and reads a quoted empty field `""`
     as null where the text is an empty string. A block holding either byte or two quotes in a row is
-    read as text and cast instead."""
-    if numeric and _numbers_parse_as_text(data, parse.get("separator", ","), parse.get("quote_char") or ""):
+    read as text and cast instead, and so is a block the typed parse fails on: then a text that is not
+    a number gives None, and anything else (a line that is not UTF-8, too many fields) Polars' own error."""
+    if numeric and _typed_parse_is_exact(data, parse.get("separator", ","), parse.get("quote_char") or ""):
         try:
-            block = pl.scan_csv(data, has_header=False, schema={**schema, **numeric}, missing_columns="insert", **parse)
-            frame = block.select(wanted).collect(engine="in-memory")  # one in-memory block: no streaming setup
-        except pl.exceptions.ComputeError:  # a value that is not a number (Polars names it; the exact reading too)
-            return None
-        return frame if _finite(frame, numeric) else None
-    block = pl.scan_csv(data, has_header=False, schema=dict(schema), missing_columns="insert", **parse)
-    frame = block.select(wanted).collect(engine="in-memory")
+            frame = _parsed(data, {**schema, **numeric}, wanted, parse)
+        except pl.exceptions.ComputeError:
+            pass  # read as text below, which tells a text that is not a number from the rest
+        else:
+            return frame if _finite(frame, numeric) else None
+    frame = _parsed(data, schema, wanted, parse)
     if not numeric:
         return frame
     cast = frame.with_columns(pl.col(name).cast(dtype, strict=False) for name, dtype in numeric.items())
@@ -175,9 +176,14 @@ def typed_block(data: bytes, schema: Mapping[str, pl.DataType], wanted: list[str
     return None if failed or not _finite(cast, numeric) else cast
 
 
-def _numbers_parse_as_text(data: bytes, separator: str, quote: str) -> bool:
+def _parsed(data: bytes, schema: Mapping[str, pl.DataType], wanted: list[str], parse: Mapping[str, Any]) -> pl.DataFrame:
+    block = pl.scan_csv(data, has_header=False, schema=dict(schema), missing_columns="insert", **parse)
+    return block.select(wanted).collect(engine="in-memory")  # one in-memory block: no streaming setup
+
+
+def _typed_parse_is_exact(data: bytes, separator: str, quote: str) -> bool:
     """Whether Polars' typed parse reads every number of `data` as the cast of its text does (see
-    `typed_block`): no space or tab in a field, no quoted empty field."""
+    `typed_block`): no space or tab in a field (the separator aside), no quoted empty field."""
     blanks = [blank for blank in (b" ", b"\t") if blank != separator.encode()]
     if any(blank in data for blank in blanks):
         return False

@@ -8,6 +8,7 @@ import uuid
 
 import polars as pl
 import pytest
+from kafka_broker import FAST_GROUP
 from kafka_helpers import json_values, kafka_source, poll_idle, poll_until, produce
 
 from flowc.compiler.lower_plan import ROW
@@ -208,15 +209,15 @@ def test_after_a_rebalance_only_partitions_still_owned_are_committed(kafka_broke
     topic, name = topic_factory(2), group()
     produce(kafka_broker.bootstrap, topic, json_values(200), partitions=2)
     source = kafka_source(kafka_broker.bootstrap, topic, group_id=name,
-                          options={"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000})
+                          options=dict(FAST_GROUP))
     a = open_feed(source)
     b = None
     try:
         poll_until(a, 200)
         position = a.position()
         b = open_feed(source)
-        # 6000/1000, the settings ../shared/notes/kafka.md measured (~4 s rebalances on Tansu): with a 3 s
-        # session, under a full suite's load, the split once had not settled within 30 s
+        # FAST_GROUP, the group timings measured on Tansu (~4 s rebalances): with a 3 s session, under a
+        # full suite's load, the split once had not settled within 30 s
         from_b, stop = 0, time.monotonic() + 60
         while time.monotonic() < stop and not (len(a._consumer.assignment()) == len(b._consumer.assignment()) == 1):
             assert a.poll(500, 0.2) is None  # A has read everything it owns

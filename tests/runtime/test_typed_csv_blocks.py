@@ -93,3 +93,9 @@ def test_a_tab_separated_block_with_a_quoted_tab_is_read_as_text():
 def test_only_the_wanted_columns_are_read():
     frame = typed_block(_block([("1", "2")]), SCHEMA, ["x"], {"x": pl.Float64}, PARSE)
     assert frame is not None and frame.columns == ["x"] and frame["x"].to_list() == [2.0]
+
+
+def test_a_block_failing_for_another_reason_gives_polars_own_error_not_a_number_error():
+    """Not UTF-8 in a text column: the runner reads on the exact way either way, but the error is Polars'."""
+    with pytest.raises(pl.exceptions.ComputeError, match="utf-8"):
+        typed_block(b"1,2,s\xff\n", SCHEMA, list(SCHEMA), NUMBERS, PARSE)
