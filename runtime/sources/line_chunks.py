@@ -21,7 +21,9 @@ Each block is parsed as the whole file would be with the columns `names` given a
 fast reading, int and float fields parsed as numbers, `typed_block`), a short line padded with nulls, a blank line one all-null row (in any position, also at a block's or the
 file's end), a CRLF ending stripped. A line with more fields than `names`, even empty ones, fails
 the block's parse (Polars' own error: ragged lines are not truncated), which is how the runner's fast
-path finds them; the error is raised where the chunk holding that block's first row would be.
+path finds them; the error is raised where the chunk holding that block's first row would be. Polars
+sees the extra fields only when it reads every column: a block read for some columns has its
+separators counted instead (`_longer_lines`; a block holding the quote character is read whole).
 """
 
 from __future__ import annotations
@@ -87,17 +89,25 @@ def chunks(path: str, names: list[str], options: Mapping[str, Any], *, first_row
     schema = dict.fromkeys(names, pl.String)
     parse = {key: value for key, value in options.items() if key not in _OWN_OPTIONS}
     wanted = list(names if columns is None else columns)
-    numeric = {} if exact else {name: dtype for name, dtype in (typed or {}).items() if name in wanted}
+    # Polars' reader fails on a line with too many fields only when it reads every column: a fast
+    # reading of some columns counts the separators of each block itself (`_fields_per_line`), and
+    # reads a block holding the quote character (whose separators it cannot count) whole
+    pruned = not exact and wanted != list(names)
+    counted = [*wanted, names[-1]] if pruned and names[-1] not in wanted else wanted
 
     def parsed(start: int, data: bytes, joins: list[Joined] | None = None) -> pl.DataFrame:
         if exact:
             return checked_block(data, names, options, wanted, joins)
-        frame = typed_block(data, schema, wanted, numeric, parse)
+        quoted = bool(quote) and quote in data
+        read = list(names) if pruned and quoted else counted
+        frame = typed_block(data, schema, read, {n: d for n, d in (typed or {}).items() if n in read}, parse)
         if frame is None:
             raise NeedsExactReading(f"{path}: a number after byte {start} needs the exact reading")
-        if quote and quote in data and not rows_are_lines(data, quote, options["separator"], frame.height):
+        if quoted and not rows_are_lines(data, quote, options["separator"], frame.height):
             raise NeedsExactReading(f"{path}: a quoted line after byte {start} needs the exact reading")
-        return frame
+        if pruned and not quoted and _longer_lines(data, frame, names, options["separator"], parse):
+            raise NeedsExactReading(f"{path}: a line after byte {start} holds more than {len(names)} fields")
+        return frame if read == wanted else frame.select(wanted)
 
     back = 1 if exact and first_row > 0 else 0
     blocks: Iterator[tuple] = line_blocks(path, first_row - back + (1 if has_header else 0),
@@ -192,6 +202,19 @@ def _typed_parse_is_exact(data: bytes, separator: str, quote: str) -> bool:
     if quoted and quoted in data:
         return len(blanks) == 2 and quoted * 2 not in data  # else a quoted field may hold the separator
     return True
+
+
+def _longer_lines(data: bytes, frame: pl.DataFrame, names: list[str], separator: str,
+                  parse: Mapping[str, Any]) -> bool:
+    """Whether a line of `data` (no quote character in it; parsed to `frame`, which holds the last of
+    `names`) holds more fields than `names`. When no line has fewer (a null last field: a short or
+    blank line, or an empty last field, which the fast reading leaves to the exact one), the separators
+    add up to one less than the names per line only if no line has more. Else the block is parsed
+    again with every column, which makes Polars fail on a longer line (its own error)."""
+    if frame.get_column(names[-1]).null_count():
+        _parsed(data, dict.fromkeys(names, pl.String), list(names), parse)
+        return False
+    return data.count(separator.encode()) != frame.height * (len(names) - 1)
 
 
 def _finite(frame: pl.DataFrame, numeric: Mapping[str, pl.DataType]) -> bool:
