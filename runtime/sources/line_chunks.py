@@ -4,10 +4,10 @@ not the file.
 Polars' `collect_batches` cannot bound its read-ahead: the streaming engine keeps reading while the
 consumer is slow (docs/performance.md). Here the consumer pulls. The file is read in blocks of whole
 lines of about half a chunk (`line_blocks`: `pread`, or a gzip file's decompressed stream) and parsed
-by Polars ahead on worker threads (CSV two blocks on two threads, JSON lines and text one). The parsed blocks are then re-cut into chunks of exactly
-`rows_per_chunk` rows (slices of the parsed frames, no copy). Counting the newlines of every chunk
-with `bytes.count` and copying its bytes out, as before, held the GIL for ~0.6 s per 5M rows (W1)
-and ~1 s on a 900 MB file.
+by Polars ahead on worker threads (CSV two blocks on two threads, JSON lines and text one). The
+parsed blocks are then re-cut into chunks of exactly `rows_per_chunk` rows (slices of the parsed
+frames, no copy). Counting the newlines of every chunk with `bytes.count` and copying its bytes out,
+as before, held the GIL for ~0.6 s per 5M rows (W1) and ~1 s on a 900 MB file.
 
 Line i after the header is row i, the position used for checkpoints and `file:line` errors. In the
 fast reading every record must be exactly one line: a block holding the quote character is read
@@ -18,8 +18,9 @@ reading also reads a record whose quoted field spans lines, on its first line's 
 
 Each block is parsed as the whole file would be with the columns `names` given as its schema
 (`scan_csv(path, has_header=False, schema=..., missing_columns="insert")`): string columns (in the
-fast reading, int and float fields parsed as numbers, `typed_block`), a short line padded with nulls, a blank line one all-null row (in any position, also at a block's or the
-file's end), a CRLF ending stripped. A line with more fields than `names`, even empty ones, fails
+fast reading, int and float fields parsed as numbers, `typed_block`), a short line padded with
+nulls, a blank line one all-null row (in any position, also at a block's or the file's end), a CRLF
+ending stripped. A line with more fields than `names`, even empty ones, fails
 the block's parse (Polars' own error: ragged lines are not truncated), which is how the runner's fast
 path finds them; the error is raised where the chunk holding that block's first row would be. Polars
 sees the extra fields only when it reads every column: a block read for some columns has its
@@ -90,8 +91,9 @@ def chunks(path: str, names: list[str], options: Mapping[str, Any], *, first_row
     parse = {key: value for key, value in options.items() if key not in _OWN_OPTIONS}
     wanted = list(names if columns is None else columns)
     # Polars' reader fails on a line with too many fields only when it reads every column: a fast
-    # reading of some columns counts the separators of each block itself (`_fields_per_line`), and
-    # reads a block holding the quote character (whose separators it cannot count) whole
+    # reading of some columns counts the separators of each block itself (`_longer_lines`, which needs
+    # the last column), and reads a block holding the quote character (whose separators it cannot
+    # count) whole
     pruned = not exact and wanted != list(names)
     counted = [*wanted, names[-1]] if pruned and names[-1] not in wanted else wanted
 
