@@ -7,6 +7,7 @@ nodes freely. Children are tuples, never lists, so every node is hashable.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 
@@ -38,9 +39,22 @@ class IntLit(Node):
     value: int  # non-negative as parsed: `-3` is Unary("-", IntLit(3))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class FloatLit(Node):
-    value: float  # finite, non-negative as parsed
+    value: float  # finite, non-negative as parsed; constant folding makes negative ones, -0.0 too
+
+    # Python has 0.0 == -0.0, but the two are different values of the language (`to_string` writes
+    # "-0.0", `1 / x` is -inf): equal literals would share one lowering (a cache keyed by the
+    # expression) or one common sub-expression, and a folded -0.0 would read as 0.0 or the reverse.
+    def __eq__(self, other: object) -> bool:
+        return type(other) is FloatLit and _signed(self.value) == _signed(other.value)
+
+    def __hash__(self) -> int:
+        return hash(_signed(self.value))
+
+
+def _signed(value: float) -> tuple[float, float]:
+    return value, math.copysign(1.0, value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
