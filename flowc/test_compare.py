@@ -178,9 +178,7 @@ def equal(expected: Any, actual: Any) -> bool:
     """`actual` has the expected value (mappings: every expected key, others ignored)."""
     if expected is None or actual is None:
         return expected is None and actual is None
-    if _is_number(expected) and _is_number(actual):
-        if isinstance(expected, int) and isinstance(actual, int):
-            return expected == actual
+    if _is_number(expected) and _is_number(actual):  # ints too (SPEC §8: numbers within a relative 1e-9)
         if math.isnan(expected) or math.isnan(actual):
             return math.isnan(expected) and math.isnan(actual)
         return math.isclose(expected, actual, rel_tol=1e-9)

@@ -325,6 +325,7 @@ def test_matching_is_maximal_not_greedy():
 
 def test_numbers_compare_within_a_relative_1e9():
     assert equal(0.3, 0.1 + 0.2) and equal(1e20, 1e20 * (1 + 5e-10)) and not equal(1.0, 1.000001)
+    assert equal(10**12, 10**12 + 1) and not equal(2, 3) and not equal(10**9, 10**9 + 2)  # ints: relative 1e-9
     assert equal(math.nan, math.nan) and not equal(1, True) and equal(None, None) and not equal(0, None)
     assert equal({"a": [1.0, None]}, {"a": [1.0, None], "b": 2}) and not equal([1], [1, 2])
 
@@ -468,3 +469,23 @@ def test_dead_letter_is_no_expectation_without_a_dead_letter_sink(tmp_path):
     tests = "tests:\n  - name: t\n    expect:\n      dead_letter: []\n"
     result = flowc("test", str(write(tmp_path, body, tests)))
     assert result.exit_code == 1 and "error[E101]" in result.output and "'dead_letter'" in result.output
+
+
+def test_an_int_output_matches_an_expected_int_within_a_relative_1e_9(tmp_path):
+    """SPEC §8: numbers within a relative 1e-9, ints too (an audit found ints compared exactly)."""
+    tests = """
+    tests:
+      - name: close enough
+        inputs:
+          orders: [{id: 1000000000000, status: paid, amount: 1.0, qty: 1}]
+        expect:
+          report: [{id: 1000000000001}]
+      - name: too far
+        inputs:
+          orders: [{id: 2, status: paid, amount: 1.0, qty: 1}]
+        expect:
+          report: [{id: 3}]
+    """
+    result = flowc("test", str(write(tmp_path, ORDERS, tests)))
+    assert result.exit_code == 1, result.output
+    assert "PASS close enough\n" in result.output and "FAIL too far\n" in result.output, result.output
