@@ -22,6 +22,7 @@ from flowc.compiler.checks.formats import (
 from flowc.compiler.checks.graph_shape import (
     ensure_acyclic,
     ensure_bounded_global_aggregates,
+    ensure_inputs_earlier,
     ensure_inputs_inferred,
     ensure_kafka_state_warned,
     ensure_sources_read,
@@ -46,6 +47,7 @@ CHECKS: tuple[Callable[[Graph], list[Diagnostic]], ...] = (
     ensure_known_inputs,
     ensure_inputs_inferred,
     ensure_acyclic,
+    ensure_inputs_earlier,
     ensure_steps_read,
     ensure_sources_read,
     ensure_bounded_global_aggregates,

@@ -199,6 +199,9 @@ _ALL = (
        "its consumer is polled, and the feeds are polled in turn, so one source's join would wait for the "
        "other's until the broker's rebalance timeout. Sources without `group_id` each get their own "
        "(`flowc-<pipeline>-<source>` when there are several); several `flowc run` processes may share one."),
+    _e("E321", "step '{name}' reads '{input}', a step written after it; a step reads a source or an earlier step",
+       "SPEC §2: `from:` (and each input a `union` lists) names a source or an earlier step, so a pipeline reads "
+       "top to bottom as it runs. Move the step that is read above its reader. A cycle is E301 instead."),
     # --- E4xx: structure (the JSON Schema) ---
     _e("E401", "unknown key '{key}' in {where}{suggestion}",
        "The key is not part of the language here; a misspelled key would otherwise be silently ignored."),

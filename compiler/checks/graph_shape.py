@@ -26,6 +26,25 @@ def ensure_acyclic(graph: Graph) -> list[Diagnostic]:
     return found
 
 
+def ensure_inputs_earlier(graph: Graph) -> list[Diagnostic]:
+    """E321 for a step whose input (`from:` or a `union` input, a side output too) is a step written
+    after it, at that input; an input that closes a cycle is E301's."""
+    order = {step.name: i for i, step in enumerate(graph.spec.steps)}
+    on_cycles = [set(cycle) for cycle in find_cycles(graph)]
+    found = []
+    for step in graph.spec.steps:
+        if graph.nodes.get(step.name) is not step:  # a duplicate name: E103 says so
+            continue
+        for name, span in zip(step.input_names, step.input_spans, strict=False):
+            base = split_input(name)[0]
+            if order.get(base, -1) <= order[step.name] or not isinstance(graph.nodes.get(base), Step):
+                continue
+            if any(step.name in cycle and base in cycle for cycle in on_cycles):
+                continue
+            found.append(codes.diagnostic("E321", span or step.span, name=step.name, input=name))
+    return found
+
+
 def _rotate(path: tuple[str, ...], order: dict[str, int]) -> tuple[str, ...]:
     start = min(range(len(path)), key=lambda i: order.get(path[i], 0))
     return path[start:] + path[:start]
