@@ -222,3 +222,17 @@ def test_a_watched_source_of_files_that_are_not_lines_is_refused_before_the_run(
         assert result.exit_code == 1 and "error[E318]: watched source 's'" in result.output
         assert "Traceback" not in result.output
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_an_unset_variable_does_not_hide_the_other_problems(tmp_path):
+    """SPEC §10: every problem, not the first. An audit found E010 alone reported, the unknown key and
+    the unknown field after it not; what is on the reference's own line is its echo and is left out."""
+    spec = tmp_path / "vq.flow.yaml"
+    spec.write_text("version: 1\npipeline: vq\nbogus: 1\nsettings:\n  batch_size: ${FLOWC_TEST_UNSET_BS}\n"
+                    "sources:\n  s: {type: inline, schema: {a: int}, records: [{a: 1}]}\nsteps:\n"
+                    "  - filter: zz > 1\nsinks:\n  o:\n    type: file\n    path: out/${FLOWC_TEST_UNSET_X}.jsonl\n")
+    result = CliRunner().invoke(cli, ["validate", str(spec), "--format", "json"], catch_exceptions=False,
+                                env={"FLOWC_TEST_UNSET_BS": None, "FLOWC_TEST_UNSET_X": None})
+    assert result.exit_code == 1, result.output
+    found = [(d["code"], d["line"], d["col"]) for d in json.loads(result.output)]
+    assert found == [("E401", 3, 1), ("E010", 5, 15), ("E104", 9, 13), ("E010", 13, 15)], result.output
