@@ -29,6 +29,7 @@ from flowc.compiler.lower_plan import BRANCH, ERROR, HIDDEN, ROW, NodeContext, S
 from flowc.compiler.plan import Plan
 from flowc.compiler.source_types import fast_conversions
 from flowc.dsl import ast
+from flowc.runtime.arrival_order import arrival_order
 from flowc.runtime.engines import Branch, Engines
 from flowc.runtime.envelope import Policy, RecordFailed, split_errors
 from flowc.runtime.sources.line_chunks import prefetched
@@ -103,6 +104,8 @@ class BatchResult:
     skipped: int = 0
     dead_lettered: int = 0
     late: int = 0
+    # a sink's records from several inputs in the order their source delivered them (arrival_order.py)
+    orders: dict[ir.SinkNode, pl.Series] = field(default_factory=dict)
 
 
 LATE_MESSAGE = "arrived after its window was emitted (the watermark had passed it)"
@@ -191,7 +194,11 @@ class BatchRunner:
         given = [state.frames.get(i) for i in ir.inputs(node)]
         present = [f.lazy() for f in given if f is not None]
         if isinstance(node, ir.SinkNode):
-            shown = [(i, _visible(f)) for i, f in zip(ir.inputs(node), given, strict=True) if f is not None]
+            received = [(i, _collected(f)) for i, f in zip(ir.inputs(node), given, strict=True) if f is not None]
+            order = arrival_order([f for _, f in received], ROW)
+            if order is not None:
+                state.result.orders[node] = order
+            shown = [(i, without(f, HIDDEN)) for i, f in received]
             state.result.outputs[node] = [f for _, f in shown]
             # a record error is dead-lettered where it ends: a sink of an `.errors` output (the dead-letter
             # sink's inputs too); a late record counts as late, wherever it goes
@@ -275,9 +282,8 @@ def late_envelope(step: str, rows: pl.DataFrame, policy: Policy) -> pl.DataFrame
     )
 
 
-def _visible(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """What a sink writes: the record without the runner's hidden columns."""
-    return without(frame.collect() if isinstance(frame, pl.LazyFrame) else frame, HIDDEN)
+def _collected(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
 
 
 def without(frame: pl.DataFrame, names: tuple[str, ...]) -> pl.DataFrame:

@@ -16,6 +16,7 @@ from typing import Any
 
 from flowc.compiler import ir
 from flowc.runtime import events as ev
+from flowc.runtime.arrival_order import in_order
 from flowc.runtime.batching import BatchResult
 from flowc.runtime.checkpoint import CheckpointStore
 from flowc.runtime.lifecycle import Counts
@@ -56,7 +57,8 @@ class Committer:
     def encode(self, result: BatchResult) -> Encodings:
         """`result`'s outputs in their file sinks' formats, made before `write` (on a thread with a free
         core: encoding reads only the batch)."""
-        return {node: [writer.encode(frame) for frame in result.outputs.get(node, [])]
+        return {node: ([writer.encode_interleaved(result.outputs[node], result.orders[node])] if node in result.orders
+                       else [writer.encode(frame) for frame in result.outputs.get(node, [])])
                 for node, writer in self.sinks.items() if isinstance(writer, FileSinkWriter)}
 
     def written(self, result: BatchResult) -> dict[str, int]:
@@ -75,7 +77,10 @@ class Committer:
         written = self.written(result)
         for node, writer in self.sinks.items():
             made = (encoded or {}).get(node)
-            for i, frame in enumerate(result.outputs.get(node, [])):
+            if node in result.orders and isinstance(writer, FileSinkWriter):
+                writer.write_interleaved(result.outputs[node], result.orders[node], made[0] if made else None)
+                continue
+            for i, frame in enumerate(in_order(result.outputs.get(node, []), result.orders.get(node))):
                 if made is not None:
                     writer.write(frame, made[i])
                 else:

@@ -30,6 +30,7 @@ from flowc.compiler.checks.source_schemas import KAFKA_FIELDS, with_event_time
 from flowc.compiler.lower_plan import RAW_ERROR, ROW
 from flowc.compiler.polars_types import to_polars
 from flowc.dsl.types import Struct
+from flowc.runtime.arrival_order import one_after_the_other
 from flowc.runtime.batching import BatchResult, BatchRunner, source_query
 from flowc.runtime.engines import has_watermarks
 from flowc.runtime.envelope import Policy
@@ -229,10 +230,13 @@ def _commit(run: _Run, scan: ir.Scan, feed: Feed, raw: pl.DataFrame) -> None:
 
 
 def _combined(first: BatchResult, second: BatchResult) -> BatchResult:
-    outputs = {node: [*first.outputs.get(node, []), *second.outputs.get(node, [])]
-               for node in {**first.outputs, **second.outputs}}
+    nodes = {**first.outputs, **second.outputs}
+    outputs = {node: [*first.outputs.get(node, []), *second.outputs.get(node, [])] for node in nodes}
+    orders = {node: order for node in nodes if (order := one_after_the_other(
+        first.outputs.get(node, []), first.orders.get(node), second.outputs.get(node, []), second.orders.get(node)))
+        is not None}
     return BatchResult(outputs, first.skipped + second.skipped, first.dead_lettered + second.dead_lettered,
-                       first.late + second.late)
+                       first.late + second.late, orders)
 
 
 def _end(run: _Run, scan: ir.Scan, feed: Feed) -> None:

@@ -67,8 +67,8 @@ class AppendBackend:
     def encode(self, df: pl.DataFrame) -> list[bytes]:
         return csv_pieces(df) if self.csv else jsonl_pieces(df)
 
-    def append(self, path: Path, df: pl.DataFrame, data: list[bytes], first: bool, schema: pl.Schema) -> None:
-        """Append the records `df`, encoded as the pieces `data` (`encode`)."""
+    def append(self, path: Path, df: pl.DataFrame | None, data: list[bytes], first: bool, schema: pl.Schema) -> None:
+        """Append the records encoded as the pieces `data` (`encode`; `df`, the records, is not needed)."""
         if first and self.csv and schema:  # no columns known: no header line (a lone "\n" is not one)
             data = [csv_header(schema), *data]
         if self.gzip:

@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
+from flowc.runtime.arrival_order import in_order, merged
 from flowc.runtime.durable import fsync_directory, make_directory
 from flowc.runtime.sinks.backends import (
     ARTIFACT_SUFFIXES,
@@ -100,20 +101,53 @@ class FileSinkWriter:
         self._check_schema(df.schema)
         if df.height == 0:
             return
+        self._append(df, df.height, encoded or self.encode(df))
+
+    def encode_interleaved(self, frames: list[pl.DataFrame], order: pl.Series) -> Encoded:
+        """`frames`' records in `order` (runtime/arrival_order.py), encoded as one batch: one frame when
+        they have the same fields, else (jsonl, json: each record keeps its own fields) their encoded
+        lines rearranged."""
+        aligned = [self._aligned(f) for f in frames]
+        whole = merged(aligned, order)
+        if whole is not None:
+            return self.encode(whole)
+        lines = b"".join(piece for f in aligned if f.height for piece in self._backend.encode(f)).split(b"\n")
+        assert len(lines) == sum(f.height for f in aligned) + 1, "one JSON line per record"
+        data = b"".join(lines[position] + b"\n" for position in order.to_list())
+        return Encoded([data], record_ends(data, csv=False) if self.rotation is not None else None)
+
+    def write_interleaved(self, frames: list[pl.DataFrame], order: pl.Series, encoded: Encoded | None = None) -> None:
+        """Append the records of `frames` in `order` (`encoded`: its `encode_interleaved`)."""
+        aligned = [self._aligned(f) for f in frames]
+        whole = merged(aligned, order)
+        if whole is not None:
+            self.write(whole, encoded)
+        elif self.format not in ("jsonl", "json"):  # not reached: csv and parquet inputs are aligned
+            for frame in in_order(aligned, order):
+                self.write(frame)
+        elif self._closed:
+            raise ValueError(f"the writer of {self.path} is closed")
+        else:
+            self._schema = self._schema or aligned[0].schema
+            self._append(None, sum(f.height for f in aligned), encoded or self.encode_interleaved(frames, order))
+
+    def _append(self, df: pl.DataFrame | None, height: int, encoded: Encoded) -> None:
+        """Append `height` records encoded as `encoded` (`df`: the records, which a parquet file needs;
+        None for JSON lines rearranged from several frames)."""
         make_directory(self.path.parent)
         if self._restart and self._records:
             self._finish_current()
         self._restart = False
-        data, ends = encoded or self.encode(df)
-        for segment in split_batch(df.height, ends, self._records, self._bytes, self.rotation):
+        data, ends = encoded
+        for segment in split_batch(height, ends, self._records, self._bytes, self.rotation):
             if segment.new_file:
                 self._finish_current()
             start = ends[segment.start - 1] if ends and segment.start else 0
             stop = ends[segment.end - 1] if ends else sum(map(len, data or ()))
             piece = data if data is None or not ends else [data[0][start:stop]]
-            rows = df.slice(segment.start, segment.end - segment.start)
+            rows = df.slice(segment.start, segment.end - segment.start) if df is not None else None
             self._backend.append(self._current, rows, piece, self._records == 0, self._schema)
-            self._records += rows.height
+            self._records += segment.end - segment.start
             self._bytes += stop - start
 
     def _aligned(self, df: pl.DataFrame) -> pl.DataFrame:
