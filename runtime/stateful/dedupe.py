@@ -1,18 +1,23 @@
-"""`dedupe` (SPEC §4): keep the first record of a key, drop its duplicates less than `within` away.
+"""`dedupe` (SPEC §4): keep the first record of a key, drop a record less than `within` from a kept one.
 
-The rule, per record in arrival order, with `s` the event time of the key's last kept record and `W`
-the step's watermark before it: each input (a union's branch, a Kafka partition) has its own, the
-largest event time it delivered minus `max_out_of_orderness`, and `W` is the minimum over the inputs
-(SPEC §4; an input that has delivered nothing yet holds it at minus infinity, an ended one does not
-hold it at all; `windows.Watermarks`), so a fast input cannot make the state a slow one needs forgotten:
+The rule, per record in arrival order, with `S` the event times of the key's kept records still
+remembered and `W` the step's watermark before the record: each input (a union's branch, a Kafka
+partition) has its own, the largest event time it delivered minus `max_out_of_orderness`, and `W` is
+the minimum over the inputs (SPEC §4; an input that has delivered nothing yet holds it at minus
+infinity, an ended one does not hold it at all; `windows.Watermarks`), so a fast input cannot make the
+state a slow one needs forgotten:
 
-    the key has state  when  s exists and (W is unknown or W < s + within)   (else it was forgotten)
-    drop the record    when  the key has state and abs(t - s) < within
-    otherwise keep it, and s := t                                             (each kept record restarts the span)
+    s is remembered    while  W is unknown or W <= s + within    (forgotten once W passes s + within)
+    drop the record    when   some remembered s has abs(t - s) < within
+    otherwise keep it, and remember t                            (each kept record restarts the span)
 
-With `within` absent a key is remembered for the whole run: every record after its first is dropped.
-Because `W` is taken per record (not per batch), the kept records do not depend on the batch size.
-After a batch, state whose key the watermark has passed (`W >= s + within`) is forgotten for good.
+Every kept record counts, not only the key's last: an out-of-order record near an earlier kept one is
+a duplicate of it (kept at 00:01 and 00:02 with `within: 1m`, a record at 00:00:30 is dropped). With
+in-order records the last kept one is the nearest, and a key remembers ~1 + max_out_of_orderness /
+within of them. With `within` absent a key is remembered for the whole run: every record after its
+first is dropped. Because `W` is taken per record (not per batch), the kept records do not depend on
+the batch size. After a batch, the kept times the watermark has passed (`W > s + within`) are
+forgotten for good.
 
 Without `event_time` every record of a batch gets the batch time: the `clock` the executor gives,
 its per-batch `now()`, recorded with the batch, so a batch replayed after a crash decides as its first
@@ -20,7 +25,7 @@ attempt did (docs/runtime.md); `flowc test` pins it with a test's `now:`.
 
 Vectorised per batch: records whose key occurs once in the batch are decided by one join against the
 state; only records whose key repeats within the batch are walked in a Python loop, per key in arrival
-order, since each decision depends on the previous kept record of the same key.
+order, since each decision depends on the records of the same key kept before it.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ def build(node: ir.Dedupe, plan: Plan, *, clock: Callable[[], datetime] | None =
 class Dedupe:
     def __init__(self, node: ir.Dedupe, clock: Callable[[], datetime], inputs: int = 1) -> None:
         self.node, self.clock = node, clock
-        self.state: pl.DataFrame | None = None  # key fields + _T (the last kept record's time), one row per key
+        self.state: pl.DataFrame | None = None  # key fields + _T: a remembered kept record's time, a row each
         self.watermarks = Watermarks(node.max_out_of_orderness, inputs)
 
     def process(self, frame: pl.DataFrame, input_index: int = 0) -> Emitted:
@@ -58,7 +63,7 @@ class Dedupe:
         drop = self._drop_mask(work)
         kept = work.filter(~drop)
         self.watermarks.delivered(input_index, work.get_column(_T))
-        self._remember(kept.select(*self.node.key, _T), replaces=kept.get_column(_S).is_not_null().any())
+        self._remember(kept.select(*self.node.key, _T))
         output = frame.filter(~drop)
         return Emitted(output=output if output.height else None)
 
@@ -83,18 +88,19 @@ class Dedupe:
     # --- one batch ---
 
     def _work(self, frame: pl.DataFrame, input_index: int) -> pl.DataFrame:
-        """Key fields, event time, watermark before each record, the key's state, row index, and the
-        key's first row index and count in this batch."""
+        """Key fields, event time, watermark before each record, the key's remembered times (a list),
+        row index, and the key's first row index and count in this batch."""
         times = self._times(frame)
         marks = pl.DataFrame({TIME: times}).select(self.watermarks.before(input_index)).to_series()
         work = frame.select(*self.node.key).with_columns(
             times.alias(_T), marks.alias(_W), pl.int_range(frame.height, dtype=pl.Int64).alias(_I),
         )
         if self.state is None:
-            work = work.with_columns(pl.lit(None, dtype=pl.Int64).alias(_S))
+            work = work.with_columns(pl.lit(None, dtype=pl.List(pl.Int64)).alias(_S))
         else:
-            work, state = _aligned(work, self.state.rename({_T: _S}), self.node.key)
-            work = work.join(state, on=list(self.node.key), how="left", nulls_equal=True, maintain_order="left")
+            work, state = _aligned(work, self.state, self.node.key)
+            remembered = state.group_by(list(self.node.key), maintain_order=True).agg(pl.col(_T).alias(_S))
+            work = work.join(remembered, on=list(self.node.key), how="left", nulls_equal=True, maintain_order="left")
         return work.with_columns(pl.col(_I).first().over(self.node.key).alias(_G),
                                  pl.len().over(self.node.key).alias(_N))
 
@@ -114,9 +120,13 @@ class Dedupe:
         return column.dt.epoch("us").alias(_T)
 
     def _drop_mask(self, work: pl.DataFrame) -> pl.Series:
-        """True for the records to drop: singletons by expression, repeated keys by walking them."""
-        drop = work.select(((pl.col(_N) == 1) & _duplicate(pl.col(_T), pl.col(_W), pl.col(_S), self.node.within))
-                           .alias("drop")).to_series()
+        """True for the records to drop: singletons by a join of their remembered times, repeated keys by
+        walking them."""
+        hits = (work.filter(pl.col(_N) == 1).select(_I, _T, _W, _S).explode(_S)
+                .filter(_duplicate(pl.col(_T), pl.col(_W), pl.col(_S), self.node.within)).get_column(_I).unique())
+        drop = pl.Series("drop", [False] * work.height, dtype=pl.Boolean)
+        if hits.len():
+            drop = drop.scatter(hits, True)
         repeated = work.filter(pl.col(_N) > 1).sort(_G, _I, maintain_order=True)
         if repeated.height == 0:
             return drop
@@ -124,21 +134,16 @@ class Dedupe:
                           repeated.get_column(_W).to_list(), repeated.get_column(_S).to_list(), self.node.within)
         return drop.scatter(repeated.get_column(_I), pl.Series(decisions, dtype=pl.Boolean))
 
-    def _remember(self, kept: pl.DataFrame, replaces: bool) -> None:
-        """The last kept record of each key becomes its state; then what the watermark passed is forgotten.
-        `replaces`: some kept key already has state (never so without `within`), else a plain append."""
-        key = list(self.node.key)
-        latest = kept.group_by(key, maintain_order=True).agg(pl.col(_T).last())
+    def _remember(self, kept: pl.DataFrame) -> None:
+        """The kept records' times join the state; then the times the watermark passed are forgotten."""
         if self.state is None:
-            state = latest
+            state = kept
         else:
-            latest, old = _aligned(latest, self.state, self.node.key)
-            if replaces:
-                old = old.join(latest, on=key, how="anti", nulls_equal=True)
-            state = pl.concat([old, latest])
+            kept, old = _aligned(kept, self.state, self.node.key)
+            state = pl.concat([old, kept])
         watermark = self.watermarks.current()
         if self.node.within is not None and watermark > NEG_INF:
-            state = state.filter(pl.col(_T) + self.node.within > watermark)
+            state = state.filter(pl.col(_T) + self.node.within >= watermark)
         self.state = state
 
 
@@ -158,24 +163,28 @@ def _aligned(batch: pl.DataFrame, state: pl.DataFrame, key: tuple[str, ...]) -> 
 
 
 def _duplicate(t: pl.Expr, w: pl.Expr, s: pl.Expr, within: int | None) -> pl.Expr:
-    """The rule of the module docstring as an expression (null `s`: no state, so not a duplicate)."""
+    """Whether the remembered time `s` makes a record at `t` a duplicate (the rule of the module
+    docstring; a null `s`: no state, so not a duplicate)."""
     if within is None:
         return s.is_not_null()
-    alive = w.is_null() | (w < s + within)
-    return (s.is_not_null() & alive & ((t - s).abs() < within)).fill_null(False)
+    remembered = w.is_null() | (w <= s + within)
+    return (s.is_not_null() & remembered & ((t - s).abs() < within)).fill_null(False)
 
 
 def _walk(groups: list, times: list, marks: list, states: list, within: int | None) -> list[bool]:
     """The rule of the module docstring, record by record; rows sorted by key group, then arrival."""
     decisions: list[bool] = []
-    group, kept = None, None
+    group, kept = None, []
     for g, t, w, s in zip(groups, times, marks, states, strict=True):
         if g != group:
-            group, kept = g, s
-        duplicate = kept is not None and (within is None or ((w is None or w < kept + within)
-                                                             and abs(t - kept) < within))
+            group, kept = g, list(s or ())
+        if within is None:
+            duplicate = bool(kept)
+        else:  # the watermark never goes back: a time it passed is forgotten for the key's later records too
+            kept = [k for k in kept if w is None or w <= k + within]
+            duplicate = any(abs(t - k) < within for k in kept)
         decisions.append(duplicate)
         if not duplicate:
-            kept = t
+            kept.append(t)
     return decisions
 

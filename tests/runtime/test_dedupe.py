@@ -35,19 +35,20 @@ def frame(records: list[tuple], start: int = 0) -> pl.DataFrame:
 
 
 def reference(records: list[tuple], within: int | None, ooo: int) -> list[int]:
-    """Indices of the kept records, by the rule read literally, one record at a time."""
-    kept_at: dict[object, int] = {}
+    """Indices of the kept records, by the rule read literally, one record at a time: dropped when a
+    kept record of its key, not yet forgotten (the watermark has not passed its time + within), is
+    less than `within` away."""
+    kept_at: dict[object, list[int]] = {}
     seen: int | None = None
     kept = []
     for i, (k, t, *_) in enumerate(records):
         watermark = None if seen is None else seen - ooo
-        s = kept_at.get(k)
-        alive = s is not None and (within is None or watermark is None or watermark < s + within)
-        if alive and (within is None or abs(t - s) < within):
+        remembered = [s for s in kept_at.get(k, []) if within is None or watermark is None or watermark <= s + within]
+        if remembered and (within is None or any(abs(t - s) < within for s in remembered)):
             pass
         else:
             kept.append(i)
-            kept_at[k] = t
+            kept_at.setdefault(k, []).append(t)
         seen = t if seen is None else max(seen, t)
     return kept
 
@@ -107,10 +108,22 @@ def test_a_batch_of_only_duplicates_emits_nothing():
 def test_state_is_forgotten_once_the_watermark_passes_and_a_late_duplicate_is_then_kept():
     engine = dedupe.build(node(within=10, ooo=5), plan=None)
     run(engine, [("a", 0), ("b", 14)], 1000)
-    assert engine.state.get_column("k").to_list() == ["a", "b"]  # watermark 9 < 0 + 10
+    assert engine.state.get_column("k").to_list() == ["a", "b"]  # watermark 9 <= 0 + 10
     run(engine, [("b", 15)], 1000)
-    assert engine.state.get_column("k").to_list() == ["b"]  # watermark 10 >= 0 + 10: 'a' forgotten
+    assert engine.state.get_column("k").to_list() == ["a", "b"]  # watermark 10 reaches 0 + 10, not past it
+    assert run(engine, [("a", 4)], 1000) == []  # 4 is less than 10 from 0: a duplicate still
+    run(engine, [("b", 16)], 1000)  # 2 from 14: dropped, and the watermark moves to 11
+    assert engine.state.get_column("k").to_list() == ["b"]  # watermark 11 > 0 + 10: 'a' forgotten
     assert run(engine, [("a", 3)], 1000) == [0]  # 3 is less than 10 from 0, but 'a' was forgotten
+
+
+def test_every_kept_record_counts_not_only_the_last():
+    """SPEC §4: dropped when its key has *a* kept record less than `within` away: kept at 60 and 120
+    (exactly `within` apart), a record at 30 is 30 from the first and dropped (an audit found it kept,
+    judged only against the last kept record)."""
+    engine = dedupe.build(node(within=60, ooo=1000), plan=None)
+    assert run(engine, [("a", 60), ("a", 120), ("a", 30)], 1000) == [0, 1]
+    assert run(dedupe.build(node(within=60, ooo=1000), plan=None), [("a", 60), ("a", 120), ("a", 30)], 1) == [0, 1]
 
 
 def test_without_within_keys_are_remembered_for_the_whole_run():
