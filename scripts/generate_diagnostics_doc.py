@@ -79,7 +79,17 @@ def _generated_example(code: str) -> list[str]:
         finally:
             os.chdir(previous)
     shown = "\n".join(line[:100] + ("..." if len(line) > 100 else "") for line in output.splitlines())
+    if code == "E001":
+        return [f"Example: validating `example.flow.yaml` on {what} (what `compiler.validate.validate_path` "
+                "reports):", "", "```text", _visible(shown), "```", "", _NAMED_PATHS, ""]
     return [f"Example: `flowc validate example.flow.yaml` on {what}:", "", "```text", _visible(shown), "```", ""]
+
+
+# E001 through the command line: a path named there is checked by the command first (docs/cli.md)
+_NAMED_PATHS = ("From the command line, a path named there that does not exist, is a folder without specs "
+                "or cannot be read is a usage error (exit 2) before any spec is read; E001 (exit 1) is "
+                "for a spec that cannot be read among those a folder or pattern given to `flowc "
+                "validate` matched.")
 
 
 def render() -> str:
