@@ -192,7 +192,20 @@ def mermaid(report: dict[str, Any]) -> str:
             arrow = "-.->" if n["op"] == "Errors" else "-->"
             edges += [f"  {prefix}{i} {arrow} {prefix}{n['id']}" for i in n["inputs"]]
         lines.append("  end")
-    return "\n".join(lines + edges) + "\n"
+    return "\n".join(lines + edges + _mermaid_comments(report)) + "\n"
+
+
+def _mermaid_comments(report: dict[str, Any]) -> list[str]:
+    """The rewrites and each stage's Polars plan as Mermaid comments (`%%`): a flowchart has no place
+    to draw them, and a diagram is still the whole plan a reader of the file sees."""
+    rewrites = report["rewrites"]
+    lines = [f"%% rewrites ({len(rewrites)}):" if rewrites else "%% rewrites: none"]
+    lines += [f"%%   {r['rule']} at {r['step']}: {r['detail']}" for r in rewrites]
+    for stage in report["stages"]:
+        lines.append(f"%% stage {stage['source']}: {' -> '.join(stage['nodes'])}; per batch: "
+                     f"{', '.join(stage['per_batch']) or 'none'}")
+        lines += [f"%%   {line}".rstrip() for line in stage["polars_plan"].splitlines()]
+    return lines
 
 
 def _mermaid_label(n: dict[str, Any]) -> str:
