@@ -157,15 +157,19 @@ def struct_from_json(data: Mapping[str, Any]) -> Struct:
     return Struct(tuple(fields))
 
 
-_CREDENTIALS = ("headers", "options")  # how to reach a source, not what its positions mean
+# How to reach a source and how fast to read it, not what its positions mean: a resume may change them
+# (SPEC §9 asks for the same sources; a generate source's `rate` or an http source's `interval` changes
+# when records come, not which).
+_NOT_POSITIONS = ("headers", "options", "rate", "interval", "rate_limit", "retry")
 
 
 def sources_hash(spec: Spec) -> str:
     """What must not change for a checkpoint to resume: the sources (their spans take no part).
 
     The hash goes into the event log, so it never covers a value a `${...}` inserted (a short secret
-    could be found from it by trying them all): entries are hashed as written, and headers and client
-    options, which say how to reach a source rather than what its positions mean, are left out."""
+    could be found from it by trying them all): entries are hashed as written, and headers, client
+    options and pace (`_NOT_POSITIONS`), which say how to reach a source or how fast to read it rather
+    than what its positions mean, are left out."""
     described = [_described(s) for s in spec.sources]
     return "sha256:" + hashlib.sha256(repr(described).encode()).hexdigest()
 
@@ -178,7 +182,7 @@ def source_hashes(spec: Spec) -> dict[str, str]:
 def _described(s: Source) -> tuple:
     return (s.name, s.type, s.format, s.bounded, repr(s.schema), repr(s.event_time), repr(s.records),
             repr(s.fields), sorted((key, s.written.get(key, repr(value))) for key, value in s.config.items()
-                                   if key not in _CREDENTIALS))
+                                   if key not in _NOT_POSITIONS))
 
 
 def open_sinks(plan: Plan, base_dir: str, console: TextIO | None) -> dict[ir.SinkNode, Any]:

@@ -286,3 +286,24 @@ def test_an_unquoted_reference_in_a_flow_mapping_gets_a_help_that_says_what_to_d
     done = flowc("run", str(path))
     assert done.returncode == 1 and "E002" in done.stderr
     assert "help:" in done.stderr and "block style" in done.stderr, done.stderr
+
+
+def test_a_resume_may_change_how_fast_a_source_is_read_but_not_what_it_reads(tmp_path):
+    """SPEC §9 asks for the same sources; a generate source's `rate` changes when records come, not
+    which (an audit found a resume with another rate refused). Its `count` is what it reads."""
+    path = spec(tmp_path, """
+        settings: {batch_size: 5}
+        sources:
+          s: {type: generate, count: 20, rate: 10000, fields: {x: _n * 2}}
+        sinks:
+          out: {type: file, path: out.jsonl}
+        """)
+    assert flowc("run", str(path), "--quiet", "--limit", "5").returncode == 0
+    path.write_text(path.read_text().replace("rate: 10000", "rate: 20000"))
+    assert flowc("run", str(path), "--quiet", "--limit", "5").returncode == 0
+    path.write_text(path.read_text().replace("count: 20", "count: 30"))
+    refused = flowc("run", str(path))
+    assert refused.returncode == 1 and "source 's' changed" in refused.stderr, refused.stderr
+    path.write_text(path.read_text().replace("count: 30", "count: 20"))
+    assert flowc("run", str(path), "--quiet").returncode == 0
+    assert [r["x"] for r in lines(tmp_path / "out.jsonl")] == [2 * n for n in range(20)]
