@@ -10,6 +10,7 @@ valid under any of the given schemas". The wording helpers live in `flowc.compil
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from typing import Any
@@ -31,6 +32,7 @@ from flowc.compiler.structure_text import (
 from flowc.dsl import codes
 from flowc.dsl.diagnostics import Diagnostic
 from flowc.dsl.source import Document, Path
+from flowc.dsl.yaml_core import resolve_plain
 from flowc.schemas import load_schema
 
 # SPEC §7's extensions, and `.ndjson` as `flowc.compiler.normalize_io.file_format` reads it too.
@@ -65,9 +67,16 @@ def infer_format(path: str) -> str | None:
 
 
 def check_structure(doc: Document) -> list[Diagnostic]:
-    """Every way `doc.data` departs from the schema, one diagnostic per mistake, in file order."""
+    """Every way `doc.data` departs from the schema, one diagnostic per mistake, in file order.
+
+    A value that is one whole `${...}`, read again as a number or bool (SPEC §1), becomes its text again
+    where the schema wants text (`path: ${OUT}` with OUT=123, `group_id: "${GID}"`), and the document
+    is checked once more with it: the variable's text is what such a key means."""
     checker = _Checker(doc, _validator())
-    walked = checker.walk(checker.validator.schema, doc.data, ())
+    walked = list(checker.walk(checker.validator.schema, doc.data, ()))
+    if checker.made_text:
+        checker = _Checker(doc, _validator())
+        walked = list(checker.walk(checker.validator.schema, doc.data, ()))
     found = {(d.code, d.span, d.message): d for d in (*walked, *_empty_targets(doc))}
     return sorted(found.values(), key=lambda d: (*d.sort_key(), d.message))
 
@@ -85,6 +94,8 @@ def _empty_targets(doc: Document) -> Iterator[Diagnostic]:
                     what = f"a target of {at}" if key == "" else f"each name in the target '{key}' of {at}"
                     yield codes.diagnostic("E413", doc.key_span(("steps", i, operator, key)), where=what)
 
+
+_WHOLE_REFERENCE = re.compile(r"\$\{[^${}]*\}")  # a scalar that is one `${NAME}` or `${NAME:-default}`
 
 # JSON Schema counts 2.0 as an integer, but the run takes a count as a Python int: `max_records: 2.0`
 # passed validation and then failed the run. An integer here is an int (a YAML `2`), never a float.
@@ -104,6 +115,7 @@ class _Checker:
     def __init__(self, doc: Document, validator: Draft202012Validator) -> None:
         self.doc = doc
         self.validator = validator
+        self.made_text = False  # a value read again from a `${...}` was put back as text (`as_text`)
         self.defs: Mapping[str, Any] = validator.schema["$defs"]
         # jsonschema hands back the very dict a `$ref` points at, so identity tells which def failed.
         self.def_names = {id(schema): name for name, schema in self.defs.items()}
@@ -176,12 +188,30 @@ class _Checker:
     def on_type(self, error: ValidationError, path: Path) -> Iterator[Diagnostic]:
         special = self.special(error)
         value = value_at(self.doc.data, path)
+        if self.as_text(error, path, value):
+            return
         if special in _SPECIAL and not isinstance(value, dict | list):
             yield self.special_value(special, path)
             return
         expected = _SPECIAL[special][1] if special in _SPECIAL else json_types(error.validator_value)
         yield codes.diagnostic("E403", self.doc.span(path), where=where(self.doc, path), expected=expected,
                                got=shown(self.doc, path))
+
+    def as_text(self, error: ValidationError, path: Path, value: Any) -> bool:
+        """Whether `value`, where the schema wants text, was one whole `${...}` read again as a number
+        or bool: it is then put back as the text the variable gave (`check_structure` checks again)."""
+        wanted = error.validator_value
+        reference = self.doc.written.get(path)
+        if "string" not in (wanted if isinstance(wanted, list) else [wanted]) or not path \
+                or isinstance(value, str | dict | list) or value is None or reference is None \
+                or not _WHOLE_REFERENCE.fullmatch(reference):
+            return False
+        texts = [text for text, ref in self.doc.inserted if ref == reference]
+        texts += [text for text, _ in self.doc.inserted if resolve_plain(text) == value]  # one text, two references
+        container = value_at(self.doc.data, path[:-1])
+        container[path[-1]] = texts[0] if texts else str(value)
+        self.made_text = True
+        return True
 
     def on_pattern(self, error: ValidationError, path: Path) -> Iterator[Diagnostic]:
         special = self.special(error)

@@ -147,7 +147,7 @@ def _substitution(env: Mapping[str, str], inserted: dict[str, str]) -> OnString:
     """Substitutes `${...}` in each string scalar; records in `inserted` what each reference inserted,
     so messages can show the reference instead of its value."""
 
-    def substitute_value(value: str, smap: ScalarMap, plain: bool,
+    def substitute_value(value: str, smap: ScalarMap, reread: bool,
                          ) -> tuple[Any, ScalarMap | None, str | None, list[Diagnostic]]:
         done = substitute(value, env)
         for segment in done.segments:
@@ -156,9 +156,11 @@ def _substitution(env: Mapping[str, str], inserted: dict[str, str]) -> OnString:
                 inserted.setdefault(text, value[segment.start:segment.end])
         problems = [codes.diagnostic(p.code, smap.span(TextRange(p.start, p.end)), help=_literal_hint(value, p),
                                      **p.args) for p in done.problems]
-        # `batch_size: ${BS:-5000}` is read again as a YAML scalar; an empty result stays the empty
-        # string, as in the shell (`prefix: ${P:-}`), where re-reading it would make it null
-        if done.whole and plain and done.value:
+        # `batch_size: ${BS:-5000}` (or `"${BS:-5000}"`, SPEC §1: a scalar that is entirely one `${...}`)
+        # is read again as a YAML scalar; an empty result stays the empty string, as in the shell
+        # (`prefix: ${P:-}`), where re-reading it would make it null. Where the schema wants text, a
+        # number or bool read again is its text once more (compiler/structure.py).
+        if done.whole and reread and done.value:
             resolved = resolve_plain(done.value)
             if not isinstance(resolved, str):
                 return resolved, None, value, problems

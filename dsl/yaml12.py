@@ -49,7 +49,8 @@ class Composed:
     written: dict[Path, str]
 
 
-# Called for each string value containing `${`: (value, its map, plain?) -> (value, map, as written, problems).
+# Called for each string value containing `${`: (value, its map, read again as a scalar when it is one whole
+# reference? (plain and quoted flow scalars, not block scalars)) -> (value, map, as written, problems).
 OnString = Callable[[str, ScalarMap, bool], tuple[Any, ScalarMap | None, str | None, list[Diagnostic]]]
 
 
@@ -159,8 +160,8 @@ class _Builder:
         mark = self.records.mark() if event.anchor else None
         if path is not None:
             self.records.values.append((path, start, end))
-            if isinstance(value, str):
-                value = self._string(path, value, start, end, style, plain)
+            if isinstance(value, str):  # a quoted scalar is read again too, when it is one whole `${...}`
+                value = self._string(path, value, start, end, style, plain or (tag is None and style in ("'", '"')))
         if mark is not None:  # an anchored key records nothing itself, but its aliases need its map
             records = self.records.since(mark, path) if path is not None else \
                 Records(strings=[((), start, end, style, value)] if isinstance(value, str) else [])
@@ -258,11 +259,11 @@ class _Builder:
             if frame.path is not None:
                 self.records.keys.append(((*frame.path, value), start, end))
 
-    def _string(self, path: Path, value: str, start: int, end: int, style: str | None, plain: bool) -> Any:
+    def _string(self, path: Path, value: str, start: int, end: int, style: str | None, reread: bool) -> Any:
         if self.on_string is None or "${" not in value:
             self.records.strings.append((path, start, end, style, value))
             return value
-        result, smap, written, problems = self.on_string(value, self._map(start, end, style, value), plain)
+        result, smap, written, problems = self.on_string(value, self._map(start, end, style, value), reread)
         self.problems.extend(problems)
         if smap is not None:
             self.records.strings.append((path, smap))

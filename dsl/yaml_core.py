@@ -134,8 +134,9 @@ def _help(text: str, at: int, tab: bool, context: str | None, started: int) -> s
         return "indent with spaces: YAML does not allow tabs for indentation"
     if context and "flow" in context and text.startswith("${", at - 1 if at else 0):
         # `{batch_size: ${BS}}`: `{` and `}` are flow indicators, so the reference breaks the mapping
-        return "inside [...] or {...}, the braces of ${...} are read as YAML's own: write it in block style (one key a " \
-               "line: `batch_size: ${BS:-5000}` stays a number), or quote the reference ('${NAME}', then text)"
+        return "inside [...] or {...}, the braces of ${...} are read as YAML's own: quote the reference " \
+               "(\"${NAME}\": a whole reference is still read again, `\"${BS:-5000}\"` is a number), or write it " \
+               "in block style, one key a line"
     if context and "flow" in context and "\n" not in text[started:at]:
         # `map: {y: coalesce(b, "none")}`: the `,` of the call ends the value (SPEC §5)
         return "inside {...} or [...], the characters , [ ] { } are YAML's own, and a value that starts with a quote " \

@@ -3,6 +3,7 @@ no message shows what a reference inserted, in `validate` or in `run`."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -104,3 +105,21 @@ def test_a_run_shows_no_inserted_value_in_its_errors_and_progress(tmp_path):
         assert failed.returncode == 1
         assert "hidden" not in failed.stderr, failed.stderr
         assert "${DIR}/x.jsonl:2" in failed.stderr and "${STATE}/st" in failed.stderr
+
+
+def test_a_quoted_whole_reference_is_read_again_and_text_keys_keep_a_number_s_text(tmp_path):
+    """SPEC §1: a scalar that is entirely one `${...}` is read again as a YAML scalar, quoted too (in a
+    flow mapping the quotes are needed: an audit found `{batch_size: "${BS:-2}"}` refused as text);
+    where a key wants text, a number a variable gave stays its text (`path: ${OUT}` with OUT=0123)."""
+    spec = tmp_path / "e.flow.yaml"
+    spec.write_text("version: 1\npipeline: e\nsettings: {batch_size: \"${FLOWC_T_BS:-2}\"}\n"
+                    "sources:\n  s: {type: inline, records: [{x: 1}, {x: 2}, {x: 3}]}\n"
+                    "sinks:\n  o: {type: file, format: jsonl, path: \"${FLOWC_T_OUT}\"}\n")
+    env = {k: v for k, v in os.environ.items() if k != "FLOWC_T_BS"}
+    result = subprocess.run([*FLOWC, "run", str(spec), "--quiet"], capture_output=True, text=True, timeout=120,
+                            env={**env, "FLOWC_T_OUT": "0123"})
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["x"] for line in (tmp_path / "0123").read_text().splitlines()] == [1, 2, 3]
+    committed = [e for e in map(json.loads, (tmp_path / ".flow" / "e" / "events.log").read_text().splitlines())
+                 if e["type"] == "batch_committed"]
+    assert len(committed) == 2  # batches of 2 records: the setting is the int 2

@@ -80,10 +80,12 @@ def test_malformed_reference_is_reported_in_a_quoted_scalar_after_escapes() -> N
 @pytest.mark.parametrize(("written", "value"), [
     ("${V:-5000}", 5000), ("${V:-0x10}", 16), ("${V:-1.5}", 1.5), ("${V:-true}", True), ("${V:-off}", "off"),
     ("${V:-}", ""), ("${V:-~}", None), ("${V:-null}", None), ("${V:-1:20}", "1:20"), ("${V:-[a, b]}", "[a, b]"),
-    ("'${V:-5000}'", "5000"), ('"${V:-5000}"', "5000"), ("|\n  ${V:-5000}", "5000\n"),
+    ("'${V:-5000}'", 5000), ('"${V:-5000}"', 5000), ("|\n  ${V:-5000}", "5000\n"),
     ("x${V:-5000}", "x5000"), ("${V:-5}${V:-0}", "50"), ("${V:-5} ", 5),
 ])
-def test_a_plain_scalar_that_is_one_reference_is_read_again_as_yaml(written: str, value: object) -> None:
+def test_a_scalar_that_is_one_reference_is_read_again_as_yaml(written: str, value: object) -> None:
+    """SPEC §1, plain or quoted (a flow mapping needs the quotes: `{batch_size: "${BS:-5000}"}`); a
+    block scalar and longer text stay text."""
     doc, problems = load(f"k: {written}\n", {})
     assert not problems
     assert doc.data["k"] == value and type(doc.data["k"]) is type(value)
