@@ -46,14 +46,15 @@ CASES: dict[str, Case] = {
         sources: {s: {type: inline, records: []}}
         sinks: {o: {type: console}}
     """, ("version", "string")),
-    # a quoted reference stays text (only a plain scalar is read again), and the message quotes it as written
-    "quoted_reference_stays_text": Case("""
+    # a quoted reference is read again (SPEC §1), a text that is no number stays text, and the message
+    # quotes the reference as written
+    "quoted_reference_read_again_is_text": Case("""
         version: 1
         pipeline: p
-        settings: {batch_size: «'${FLOWC_ACCEPT_UNSET_F:-5000}'}
+        settings: {batch_size: «'${FLOWC_ACCEPT_UNSET_F:-five}'}
         sources: {s: {type: inline, records: []}}
         sinks: {o: {type: console}}
-    """, ("batch_size", "got '${FLOWC_ACCEPT_UNSET_F:-5000}'")),
+    """, ("batch_size", "got '${FLOWC_ACCEPT_UNSET_F:-five}'")),
     "pipeline_uppercase": Case("""
         version: 1
         pipeline: «Orders
