@@ -161,7 +161,7 @@ def _substitution(env: Mapping[str, str], inserted: dict[str, str]) -> OnString:
         # (`prefix: ${P:-}`), where re-reading it would make it null. Where the schema wants text, a
         # number or bool read again is its text once more (compiler/structure.py).
         if done.whole and reread and done.value:
-            resolved = resolve_plain(done.value)
+            resolved = resolve_plain(done.value.strip(" \t"))  # as YAML reads `k:  7 `: spaces around go
             if not isinstance(resolved, str):
                 return resolved, None, value, problems
         written = value if done.value != value else None

@@ -92,6 +92,12 @@ def test_a_scalar_that_is_one_reference_is_read_again_as_yaml(written: str, valu
     assert doc.written[("k",)].startswith("${") or doc.written[("k",)].startswith("x")
 
 
+def test_spaces_around_a_variable_s_value_go_when_it_reads_as_a_number_and_stay_in_text() -> None:
+    doc, problems = load("a: ${N}\nb: '${N}'\nc: ${T}\n", {"N": " 7\t", "T": " x "})
+    assert not problems
+    assert doc.data == {"a": 7, "b": 7, "c": " x "}
+
+
 def test_an_empty_variable_that_is_the_whole_scalar_is_the_empty_string_as_in_the_shell() -> None:
     doc, problems = load("a: ${E}\nb: ${E:-}\nc: ${U:-}\nd: x${E}\n", {"E": ""})
     assert not problems
