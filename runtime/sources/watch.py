@@ -144,6 +144,8 @@ class WatchFeed:
 
         class _Handler(FileSystemEventHandler):
             def on_any_event(self, event: Any) -> None:
+                if event.event_type in _NOT_CHANGES:
+                    return
                 if event.event_type == "moved":
                     with feed._lock:
                         feed._moved.add(os.path.abspath(os.fsdecode(event.dest_path)))
@@ -275,6 +277,11 @@ class WatchFeed:
         self._row += len(items)
         self._batch = (first, items)
         return frame_of(items, schema, first)
+
+
+# watchdog reports a file opened or closed without a write too: the feed's own reads of the current
+# file are such events, and waking on them kept it reading in a loop (a core busy while idle)
+_NOT_CHANGES = frozenset({"opened", "closed_no_write"})
 
 
 def _folder(pattern: str) -> str:

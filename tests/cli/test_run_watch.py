@@ -6,6 +6,7 @@ SIGINT/SIGTERM while the folder is busy (watchdog's shutdown race logged a line 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -146,3 +147,29 @@ def _churn(path: Path, done: threading.Event) -> None:
     while not done.is_set():
         with open(path, "a") as handle:
             handle.write("x\n")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_watched_folder_waits_without_spinning_once_its_file_is_read(tmp_path):
+    """An audit found an idle watched run using a whole core: reading the current file opened it,
+    and watchdog's open and close events woke the feed at once, again and again."""
+    spec = tmp_path / "w.flow.yaml"
+    spec.write_text(SPEC)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text("".join(line(i) for i in range(3)))
+    process = start(spec)
+    try:
+        wait_for(tmp_path / "out" / "ids.jsonl", 3, process)
+        time.sleep(1.0)  # past the first scans after the read
+        before = _cpu_seconds(process.pid)
+        time.sleep(3.0)
+        used = _cpu_seconds(process.pid) - before
+    finally:
+        code, _, err = stop(process)
+    assert code == 130, err
+    assert used < 0.6, f"an idle watched run used {used:.2f} CPU s in 3 s"
