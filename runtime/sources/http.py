@@ -21,11 +21,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
 
 from flowc.compiler.spec import Retry, Source
+from flowc.dsl import types as t
+from flowc.dsl.functions import FUNCTIONS
+from flowc.dsl.lib_convert import to_float, to_int
+from flowc.dsl.record_errors import RecordError
 from flowc.dsl.types import Struct
 from flowc.dsl.units import parse_duration, parse_rate
 from flowc.runtime.sources.feed import SchemaHold
@@ -163,7 +168,7 @@ class HttpFeed:
         if self.cursor_field is None or item.record is None:
             return True
         value = item.record.get(self.cursor_field)
-        order = _order(value)
+        order = self._order(value)
         if order is None:
             return True  # no cursor value to compare: delivered, and the cursor stays
         ident = item.record.get(self.id_field) if self.id_field else None
@@ -172,21 +177,32 @@ class HttpFeed:
         self._note_read(value, order, ident)
         return True
 
+    def _order(self, value: Any) -> tuple[int, Any] | None:
+        """How `value` compares as a cursor: by the field's declared type when the schema gives one (an
+        int field's `"10"` is 10, above `"9"`; a datetime's offsets count), else as `_order` says."""
+        kind = self.schema.field(self.cursor_field) if self.schema is not None and self.cursor_field else None
+        if kind in _TYPED_CURSORS and isinstance(value, str):
+            try:
+                value = _TYPED_CURSORS[kind](value)
+            except RecordError:
+                return None  # the record is a conversion error of the source: it moves no cursor
+        return _order(value)
+
     def _already_read(self, order: tuple[int, Any], ident: Any) -> bool:
-        bound = _order(self._bound)
+        bound = self._order(self._bound)
         if bound is None or order > bound:
             return False
         return order < bound or (self.id_field is not None and _key(ident) in self._bound_ids)
 
     def _note_read(self, value: Any, order: tuple[int, Any], ident: Any) -> None:
-        current = _order(self._cursor)
+        current = self._order(self._cursor)
         if current is None or order > current:
             self._cursor, self._ids = value, {}
         if self.id_field is None:
             return
-        if order == _order(self._cursor):
+        if order == self._order(self._cursor):
             self._ids[_key(ident)] = ident
-        if order == _order(self._bound):  # an id read twice in one pass is delivered once
+        if order == self._order(self._bound):  # an id read twice in one pass is delivered once
             self._bound_ids[_key(ident)] = ident
 
     def _waits_for_schema(self, items: list[Item], max_records: int) -> bool:
@@ -301,6 +317,16 @@ def _query_values(url: str) -> list[str]:
     from urllib.parse import parse_qsl, urlsplit
 
     return [v for _, v in parse_qsl(urlsplit(url).query)]
+
+
+def _epoch_micros(text: str) -> int:
+    instant = FUNCTIONS["parse_timestamp"].evaluate(text)
+    return (instant - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+# A cursor field declared with one of these types compares by the value its text converts to (the
+# language's own conversions: what the record's field holds); a datetime as microseconds since the epoch.
+_TYPED_CURSORS = {t.INT: to_int, t.FLOAT: to_float, t.DATETIME: _epoch_micros, t.DATE: _epoch_micros}
 
 
 def _order(value: Any) -> tuple[int, Any] | None:

@@ -320,6 +320,28 @@ def test_cursor_without_id_field_keeps_records_equal_to_the_cursor():
     assert first == ["0", "1"] and again == ["1"]  # SPEC §3: equal records are dropped only by their id
 
 
+@pytest.mark.parametrize(("kind", "values", "late", "largest"), [
+    (t.INT, ["9", "10"], "9", "10"),  # as text "9" > "10": the cursor stayed at 9 and 9 came again
+    (t.DATETIME, ["2026-01-01T00:00:02Z", "2026-01-01T00:00:05Z"], "2026-01-01T01:00:00+01:00",
+     "2026-01-01T00:00:05Z"),  # 00:00:00Z, below the bound, though above it as text
+])
+def test_a_typed_cursor_field_compares_by_its_declared_type(kind, values, late, largest):
+    """SPEC §3: the *largest* cursor value; a field declared int or datetime whose API sends text
+    compares by value (an audit found int texts compared as text)."""
+    rows = [{"id": i, "c": v} for i, v in enumerate(values)]
+    with ScriptedServer() as server:
+        server.route("/s", lambda r: Reply(body=rows))  # an API that ignores the cursor: flowc drops
+        config = {"interval": "30ms", "cursor_field": "c", "cursor_param": "since", "id_field": "id"}
+        feed = opened(source(server.url("/s"), Struct((("id", t.INT), ("c", kind))), **config))
+        assert _poll_until(feed, 2) == ["0", "1"]
+        assert feed.position()["cursor"] == largest
+        feed.committed(feed.position())
+        rows.append({"id": 9, "c": late})
+        assert feed.poll(100, 0.3) is None  # below the largest value read: dropped
+        assert server.requests[-1].query["since"] == largest
+        feed.close()
+
+
 def test_rate_limit_spaces_requests():
     with ScriptedServer() as server:
         server.route("/p", paged(RECORDS, size=5))
