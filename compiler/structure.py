@@ -207,7 +207,8 @@ class _Checker:
                 or not _WHOLE_REFERENCE.fullmatch(reference):
             return False
         texts = [text for text, ref in self.doc.inserted if ref == reference]
-        texts += [text for text, _ in self.doc.inserted if resolve_plain(text) == value]  # one text, two references
+        texts += [text for text, _ in self.doc.inserted  # one text inserted by two references: kept once
+                  if type(read := resolve_plain(text.strip(" \t"))) is type(value) and read == value]
         container = value_at(self.doc.data, path[:-1])
         container[path[-1]] = texts[0] if texts else str(value)
         self.made_text = True

@@ -192,15 +192,15 @@ def validate_path(path: str, *, env: Mapping[str, str] | None = None,
     errors = [d for d in found if d.severity is Severity.ERROR]
     if doc is None or any(d.code not in _SUBSTITUTION_ERRORS for d in errors):
         return doc, sorted(found, key=Diagnostic.sort_key)
-    if not errors:
-        return doc, sorted([*found, *validate_document(doc, with_data=with_data)], key=Diagnostic.sort_key)
-    # SPEC §10: every problem. A reference that could not be substituted stays in its value as written
-    # (docs/yaml.md), so the other checks still run; what they find on such a value's line is an echo
-    # of it (`batch_size: ${BS}` is not an integer) and is left out, as are notes (what is not checked),
-    # as after structural errors.
-    echoes = {(d.span.file, d.span.line) for d in errors if d.span is not None}
-    later = [d for d in validate_document(doc, with_data=with_data) if d.severity is not Severity.NOTE
-             and (d.span is None or (d.span.file, d.span.line) not in echoes)]
+    later = validate_document(doc, with_data=with_data)
+    if errors:
+        # SPEC §10: every problem. A reference that could not be substituted stays in its value as
+        # written (docs/yaml.md), so the other checks still run; what they find on such a value's line
+        # is an echo of it (`batch_size: ${BS}` is not an integer) and is left out, as are notes (what
+        # is not checked), as after structural errors.
+        echoes = {(d.span.file, d.span.line) for d in errors if d.span is not None}
+        later = [d for d in later if d.severity is not Severity.NOTE
+                 and (d.span is None or (d.span.file, d.span.line) not in echoes)]
     return doc, sorted([*found, *later], key=Diagnostic.sort_key)
 
 

@@ -123,10 +123,8 @@ class Dedupe:
         """True for the records to drop: singletons by a join of their remembered times, repeated keys by
         walking them."""
         hits = (work.filter(pl.col(_N) == 1).select(_I, _T, _W, _S).explode(_S)
-                .filter(_duplicate(pl.col(_T), pl.col(_W), pl.col(_S), self.node.within)).get_column(_I).unique())
-        drop = pl.Series("drop", [False] * work.height, dtype=pl.Boolean)
-        if hits.len():
-            drop = drop.scatter(hits, True)
+                .filter(_duplicate(pl.col(_T), pl.col(_W), pl.col(_S), self.node.within)).get_column(_I))
+        drop = work.select(pl.col(_I).is_in(hits.implode()).alias("drop")).to_series()
         repeated = work.filter(pl.col(_N) > 1).sort(_G, _I, maintain_order=True)
         if repeated.height == 0:
             return drop

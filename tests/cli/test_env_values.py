@@ -123,3 +123,15 @@ def test_a_quoted_whole_reference_is_read_again_and_text_keys_keep_a_number_s_te
     committed = [e for e in map(json.loads, (tmp_path / ".flow" / "e" / "events.log").read_text().splitlines())
                  if e["type"] == "batch_committed"]
     assert len(committed) == 2  # batches of 2 records: the setting is the int 2
+
+
+def test_a_text_key_gets_the_variable_s_text_when_another_reference_inserted_it_too(tmp_path):
+    """Two variables with one text (A=07 read as a number, B=07 for a path): the path is `07`."""
+    spec = tmp_path / "e.flow.yaml"
+    spec.write_text("version: 1\npipeline: e\nsettings:\n  batch_size: ${FLOWC_T_A}\n"
+                    "sources:\n  s: {type: inline, records: [{x: 1}]}\n"
+                    "sinks:\n  o: {type: file, format: jsonl, path: \"${FLOWC_T_B}\"}\n")
+    result = subprocess.run([*FLOWC, "run", str(spec), "--quiet"], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "FLOWC_T_A": "07", "FLOWC_T_B": "07"})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "07").read_text() == '{"x":1}\n'
